@@ -1,0 +1,91 @@
+// Package store defines the persistence that every dncgate instance shares:
+// users, delivered-recipient markers and throttle counters. Two
+// implementations satisfy it: an embedded single-file store (package
+// store/embedded) and Redis (package store/redisstore).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a named record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned by AddUser when the user is already there.
+var ErrExists = errors.New("already exists")
+
+// Role is what a user may do: send mail, review the log, administer.
+type Role string
+
+const (
+	RoleRep     Role = "rep"
+	RoleManager Role = "manager"
+	RoleAdmin   Role = "admin"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	return r == RoleRep || r == RoleManager || r == RoleAdmin
+}
+
+// User is an account that may authenticate to the relay.
+type User struct {
+	Email        string    // login name, lower-cased
+	Role         Role      // rep, manager or admin
+	SendAs       []string  // addresses ("a@b.fr") or domains ("@b.fr") the user may send as
+	PasswordHash []byte    // bcrypt hash; never the password itself
+	CreatedAt    time.Time // set by the store on AddUser
+	UpdatedAt    time.Time // set by the store on every write
+}
+
+// Users keeps the accounts.
+type Users interface {
+	// AddUser creates u; ErrExists when the email is taken.
+	AddUser(ctx context.Context, u User) error
+	// UpdateUser replaces an existing user; ErrNotFound when absent.
+	UpdateUser(ctx context.Context, u User) error
+	// User returns the user with that (lower-cased) email, or ErrNotFound.
+	User(ctx context.Context, email string) (User, error)
+	// ListUsers returns every user sorted by email.
+	ListUsers(ctx context.Context) ([]User, error)
+	// DeleteUser removes the user; ErrNotFound when absent.
+	DeleteUser(ctx context.Context, email string) error
+}
+
+// Deliveries remembers which recipients of a message the upstream already
+// accepted, so that a client retry after a partial failure reaches only the
+// missing ones. msg is a digest of the message, rcpt a digest of the
+// recipient; both are opaque strings to the store.
+type Deliveries interface {
+	// Delivered returns the set of rcpt digests marked for msg (nil when none).
+	Delivered(ctx context.Context, msg string) (map[string]bool, error)
+	// MarkDelivered records rcpt as delivered for msg; the mark expires after ttl.
+	MarkDelivered(ctx context.Context, msg, rcpt string, ttl time.Duration) error
+}
+
+// Counters are fixed-window event counters used to slow and then refuse
+// repeated authentication failures across every instance.
+type Counters interface {
+	// Hit adds one to key and returns the new count. The count starts a
+	// window of length window at its first hit and vanishes when it ends.
+	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
+	// Count returns the current count of key (0 when absent or expired).
+	Count(ctx context.Context, key string) (int64, error)
+	// ResetCount deletes key.
+	ResetCount(ctx context.Context, key string) error
+}
+
+// Store is everything the gateway persists. Implementations are safe for
+// concurrent use by many goroutines and, for the embedded store, by several
+// processes on the same file.
+type Store interface {
+	Users
+	Deliveries
+	Counters
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
