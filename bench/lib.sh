@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# Helpers shared by the bench scripts: start dncgate on a throwaway data folder
+# with a config that trusts the loopback client network (smtp-source cannot
+# authenticate) and forwards to an SMTP sink.
+
+# dncgate_config RUNDIR PORT SINK_PORT [REDIS_URL]: write RUNDIR/dncgate.toml
+dncgate_config() {
+  local rundir=$1 port=$2 sink=$3 redis=${4:-}
+  mkdir -p "$rundir/data"
+  {
+    printf '[server]\nhostname = "bench.localhost"\ndata_dir = "%s/data"\n\n' "$rundir"
+    printf '[[listener]]\nname = "bench"\naddress = "127.0.0.1:%s"\ntls = "none"\n' "$port"
+    printf '  [[listener.trusted]]\n  network = "127.0.0.0/8"\n  identity = "bench@example.com"\n\n'
+    printf '[upstream]\nurl = "smtp://127.0.0.1:%s"\n\n' "$sink"
+    printf '[limits]\nmax_conns_per_ip = 2000\n\n'
+    printf '[log]\nlevel = "warn"\n'
+    if [ -n "$redis" ]; then
+      printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\n' "$redis"
+      printf '\n[privacy]\nhmac_key = "%s"\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    fi
+  } > "$rundir/dncgate.toml"
+}
+
+# dncgate_user BIN RUNDIR: the identity the trusted network maps to
+dncgate_user() {
+  head -c 24 /dev/urandom | base64 | "$1" users add bench@example.com --config "$2/dncgate.toml" \
+    --role rep --send-as @example.com --password-stdin >/dev/null
+}

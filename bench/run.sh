@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End-to-end relay throughput and latency: Postfix's smtp-source sends MSGS
+# messages of SIZE bytes, one recipient each, over SESSIONS parallel sessions,
+# (a) straight into smtp-sink (the ceiling) and (b) through dncgate into
+# smtp-sink, interleaved REPS times. Then one transaction at a time is timed
+# (LAT_N transactions) for both. Prints medians and the dncgate/ceiling ratio.
+#
+# Knobs: MSGS=10000 SESSIONS=20 SIZE=4096 REPS=3 LAT_N=2000 SINK_PORT=2600
+#        RELAY_PORT=2530 DNCGATE_REDIS=redis://127.0.0.1:6379 (Redis store)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
+MSGS=${MSGS:-10000} SESSIONS=${SESSIONS:-20} SIZE=${SIZE:-4096} REPS=${REPS:-3}
+LAT_N=${LAT_N:-2000} SINK_PORT=${SINK_PORT:-2600} RELAY_PORT=${RELAY_PORT:-2530}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dncgate-bench.XXXXXX")
+SINKPID="" PEERDIR=""
+
+need_postfix_tools() {
+  command -v smtp-source >/dev/null && command -v smtp-sink >/dev/null && return
+  [ "$(id -u)" = 0 ] || { echo "install Debian's postfix package (smtp-source, smtp-sink)" >&2; exit 1; }
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
+}
+
+cleanup() {
+  [ -n "$SINKPID" ] && kill "$SINKPID" 2>/dev/null || true
+  [ -n "$PEERDIR" ] && "$ROOT/bench/peers/dncgate.sh" stop "$PEERDIR" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() { # wait_port PORT listening|free
+  for _ in $(seq 150); do
+    if ss -Hltn "sport = :$1" | grep -q LISTEN; then [ "$2" = listening ] && return 0
+    else [ "$2" = free ] && return 0; fi
+    sleep 0.1
+  done
+  echo "port $1 not $2" >&2; return 1
+}
+
+sink_start() { # sink_start MAXMSGS (0 = until stopped)
+  local m=(); [ "$1" -gt 0 ] && m=(-M "$1")
+  wait_port "$SINK_PORT" free
+  smtp-sink -c -u root "${m[@]}" 127.0.0.1:"$SINK_PORT" 1024 >"$WORK/sink.out" 2>&1 &
+  SINKPID=$!
+  wait_port "$SINK_PORT" listening
+}
+
+sink_stop() { kill "$SINKPID" 2>/dev/null || true; wait "$SINKPID" 2>/dev/null || true; SINKPID=""; }
+
+# run PEER REP: one throughput run and one latency run; appends to results.csv
+run() {
+  local peer=$1 rep=$2 port=$SINK_PORT t0 t1 got
+  [ "$peer" = dncgate ] && port=$RELAY_PORT
+  sink_start "$MSGS"
+  if [ "$peer" = dncgate ]; then
+    PEERDIR=$WORK/peer; rm -rf "$PEERDIR"; mkdir -p "$PEERDIR"
+    RELAY_PORT=$RELAY_PORT SINK_PORT=$SINK_PORT DNCGATE_BIN=$ROOT/bin/dncgate \
+      "$ROOT/bench/peers/dncgate.sh" start "$PEERDIR"
+  fi
+  t0=$(date +%s.%N)
+  smtp-source -m "$MSGS" -s "$SESSIONS" -l "$SIZE" -f bench@example.com \
+    -t rcpt@example.net 127.0.0.1:"$port" >"$WORK/source.out" 2>&1 &
+  local src=$!
+  ( sleep 300; kill "$SINKPID" 2>/dev/null ) & local dog=$!
+  wait "$SINKPID" || true
+  t1=$(date +%s.%N)
+  kill "$dog" 2>/dev/null || true; wait "$dog" 2>/dev/null || true
+  wait "$src" || true   # the sink may exit before its last reply
+  got=$(tr '\r' '\n' <"$WORK/sink.out" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2)
+  SINKPID=""
+  sink_start 0
+  "$WORK/latency" -addr 127.0.0.1:"$port" -n "$LAT_N" -size "$SIZE" >"$WORK/lat.json"
+  sink_stop
+  if [ "$peer" = dncgate ]; then "$ROOT/bench/peers/dncgate.sh" stop "$PEERDIR"; PEERDIR=""; fi
+  local p50 p99
+  p50=$(grep -o '"p50_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
+  p99=$(grep -o '"p99_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
+  echo "$peer,$rep,${got:-0},$(echo "$t1 - $t0" | bc -l),$p50,$p99" >>"$WORK/results.csv"
+  printf '%-8s rep %d: %s/%s delivered in %.2fs; latency p50 %s ms p99 %s ms\n' \
+    "$peer" "$rep" "${got:-0}" "$MSGS" "$(echo "$t1 - $t0" | bc -l)" "$p50" "$p99" >&2
+}
+
+need_postfix_tools
+command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
+make -C "$ROOT" -s build
+(cd "$ROOT" && go build -o "$WORK/latency" ./bench/latency)
+for rep in $(seq "$REPS"); do run sink "$rep"; run dncgate "$rep"; done
+echo
+echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} ($(nproc) cores)"
+awk -F, -v msgs="$MSGS" '
+  function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  $3 == msgs { k = $1; n[k]++; r[k, n[k]] = msgs / $4; p5[k, n[k]] = $5; p9[k, n[k]] = $6 }
+  END {
+    for (k in n) { for (i = 1; i <= n[k]; i++) { x[i] = r[k, i]; y[i] = p5[k, i]; z[i] = p9[k, i] }
+                   R[k] = med(x, n[k]); P5[k] = med(y, n[k]); P9[k] = med(z, n[k]) }
+    printf "| path | runs ok | msg/s | vs ceiling | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n"
+    split("sink dncgate", order, " ")
+    for (i = 1; i <= 2; i++) { k = order[i]; if (!n[k]) { printf "| %s | 0 | - | - | - | - |\n", k; continue }
+      printf "| %s | %d | %.0f | %.2f | %.2f | %.2f |\n", (k == "sink" ? "ceiling (smtp-source -> smtp-sink)" : "dncgate"),
+        n[k], R[k], (R["sink"] ? R[k] / R["sink"] : 0), P5[k], P9[k] }
+  }' "$WORK/results.csv"
