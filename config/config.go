@@ -1,0 +1,216 @@
+// Package config reads dncgate's TOML configuration: defaults, a strict
+// decode that names the key and line of every mistake, and validation.
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultDataDir is where state lives when server.data_dir is not set.
+const DefaultDataDir = "./dncgate-data"
+
+// DefaultListenAddress is the one plain listener used when no [[listener]]
+// is configured: loopback only, so a fresh install is never an open relay.
+const DefaultListenAddress = "127.0.0.1:2525"
+
+// Config is the whole configuration. The zero value is not useful; start
+// from Default or Load.
+type Config struct {
+	Server    Server     `toml:"server"`
+	Listeners []Listener `toml:"listener"`
+	Upstream  Upstream   `toml:"upstream"`
+	Store     Store      `toml:"store"`
+	Limits    Limits     `toml:"limits"`
+	Auth      Auth       `toml:"auth"`
+	Privacy   Privacy    `toml:"privacy"`
+	Log       Log        `toml:"log"`
+	Web       Web        `toml:"web"`
+
+	src *source // where each key was written; nil for defaults only
+}
+
+// Server holds the gateway's identity and state folder.
+type Server struct {
+	Hostname string `toml:"hostname"`
+	DataDir  string `toml:"data_dir"`
+}
+
+// Listener is one SMTP submission socket.
+type Listener struct {
+	Name              string    `toml:"name"`
+	Address           string    `toml:"address"`
+	TLS               TLSMode   `toml:"tls"`
+	CertFile          string    `toml:"cert_file"`
+	KeyFile           string    `toml:"key_file"`
+	AllowInsecureAuth bool      `toml:"allow_insecure_auth"`
+	Trusted           []Trusted `toml:"trusted"`
+}
+
+// Trusted is a client network accepted without AUTH, acting as Identity.
+type Trusted struct {
+	Network  string `toml:"network"`
+	Identity string `toml:"identity"`
+}
+
+// Upstream is the mail server that receives what the gateway accepts.
+type Upstream struct {
+	// URL is smtp://, smtp+starttls://, smtps:// or outbox:DIR; empty means
+	// outbox:DATA_DIR/outbox.
+	URL            string   `toml:"url"`
+	TLSVerify      bool     `toml:"tls_verify"`
+	CAFile         string   `toml:"ca_file"`
+	ConnectTimeout Duration `toml:"connect_timeout"`
+	CommandTimeout Duration `toml:"command_timeout"`
+	DataTimeout    Duration `toml:"data_timeout"`
+	MaxIdleConns   int      `toml:"max_idle_conns"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
+	Parallel       int      `toml:"parallel"`
+}
+
+// Store selects and addresses the persistence backend.
+type Store struct {
+	Backend       Backend  `toml:"backend"`
+	Path          string   `toml:"path"`
+	RedisURL      string   `toml:"redis_url"`
+	RedisCluster  []string `toml:"redis_cluster"`
+	RedisUsername string   `toml:"redis_username"`
+	RedisPassword string   `toml:"redis_password"`
+	RedisTLS      bool     `toml:"redis_tls"`
+	RedisCAFile   string   `toml:"redis_ca_file"`
+	Prefix        string   `toml:"prefix"`
+}
+
+// Limits bound what one client may make the gateway do.
+type Limits struct {
+	MaxMessageSize    Size     `toml:"max_message_size"`
+	MaxRecipients     int      `toml:"max_recipients"`
+	MaxLineLength     int      `toml:"max_line_length"`
+	IdleTimeout       Duration `toml:"idle_timeout"`
+	SessionTimeout    Duration `toml:"session_timeout"`
+	MaxConnsPerIP     int      `toml:"max_conns_per_ip"`
+	RememberDelivered Duration `toml:"remember_delivered"`
+}
+
+// Auth tunes the slow-down and lock-out after failed logins.
+type Auth struct {
+	FailWindow Duration `toml:"fail_window"`
+	SlowAfter  int      `toml:"slow_after"`
+	BlockAfter int      `toml:"block_after"`
+	MaxDelay   Duration `toml:"max_delay"`
+}
+
+// Privacy holds the key that turns addresses into keyed digests.
+type Privacy struct {
+	HMACKey     string `toml:"hmac_key"`
+	HMACKeyFile string `toml:"hmac_key_file"`
+}
+
+// Log configures the operational log.
+type Log struct {
+	Format LogFormat `toml:"format"`
+	Level  LogLevel  `toml:"level"`
+}
+
+// Web configures the HTTP side; an empty Listen turns it off.
+type Web struct {
+	Listen string `toml:"listen"`
+}
+
+// Default returns the configuration used for every key a file leaves out.
+func Default() *Config {
+	return &Config{
+		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
+		Listeners: []Listener{
+			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone},
+		},
+		Upstream: Upstream{
+			TLSVerify:      true,
+			ConnectTimeout: Duration{10 * time.Second},
+			CommandTimeout: Duration{time.Minute},
+			DataTimeout:    Duration{5 * time.Minute},
+			MaxIdleConns:   8,
+			IdleTimeout:    Duration{30 * time.Second},
+			Parallel:       4,
+		},
+		Store:  Store{Backend: BackendEmbedded, Prefix: "dncgate:"},
+		Limits: defaultLimits(),
+		Auth:   Auth{FailWindow: Duration{15 * time.Minute}, SlowAfter: 3, BlockAfter: 10, MaxDelay: Duration{5 * time.Second}},
+		Log:    Log{Format: LogText, Level: LevelInfo},
+	}
+}
+
+func defaultLimits() Limits {
+	return Limits{
+		MaxMessageSize:    25 * MB,
+		MaxRecipients:     100,
+		MaxLineLength:     2000,
+		IdleTimeout:       Duration{5 * time.Minute},
+		SessionTimeout:    Duration{30 * time.Minute},
+		MaxConnsPerIP:     20,
+		RememberDelivered: Duration{72 * time.Hour},
+	}
+}
+
+// defaultListener is what each [[listener]] table starts from.
+func defaultListener() Listener {
+	return Listener{TLS: TLSNone}
+}
+
+func defaultHostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// StorePath is the embedded store's file: store.path, else DATA_DIR/dncgate.db.
+func (c *Config) StorePath() string {
+	if c.Store.Path != "" {
+		return c.Store.Path
+	}
+	return filepath.Join(c.Server.DataDir, "dncgate.db")
+}
+
+// UpstreamURL is upstream.url, or the outbox under the data folder when unset.
+func (c *Config) UpstreamURL() string {
+	if c.Upstream.URL != "" {
+		return c.Upstream.URL
+	}
+	return outboxScheme + filepath.Join(c.Server.DataDir, "outbox")
+}
+
+// OutboxDir returns the folder of an outbox: upstream, and false for SMTP.
+func (c *Config) OutboxDir() (string, bool) {
+	u := c.UpstreamURL()
+	if !strings.HasPrefix(u, outboxScheme) {
+		return "", false
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(u, outboxScheme), "//"), true
+}
+
+// HMACKeyPath is where the generated digest key lives for the embedded store.
+func (c *Config) HMACKeyPath() string {
+	if c.Privacy.HMACKeyFile != "" {
+		return c.Privacy.HMACKeyFile
+	}
+	return filepath.Join(c.Server.DataDir, "hmac.key")
+}
+
+// Prefix is the parsed network; Validate has refused unparsable ones.
+func (t Trusted) Prefix() netip.Prefix {
+	p, _ := TrustedNetwork(t.Network)
+	return p
+}
+
+// Label names the listener in logs: its name, else its address.
+func (l Listener) Label() string {
+	if l.Name != "" {
+		return l.Name
+	}
+	return l.Address
+}
