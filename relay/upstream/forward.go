@@ -1,0 +1,247 @@
+package upstream
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Envelope is one accepted message's SMTP envelope.
+type Envelope struct {
+	From     string
+	MailOpts smtp.MailOptions // BODY, SMTPUTF8, REQUIRETLS, RET, ENVID, SIZE
+	Rcpts    []Rcpt
+	Ref      string // transaction reference, for logs
+}
+
+// Rcpt is one recipient with its RCPT parameters (NOTIFY, ORCPT).
+type Rcpt struct {
+	Addr string
+	Opts smtp.RcptOptions
+}
+
+// Result is the outcome for one recipient, in the order of Envelope.Rcpts.
+type Result struct {
+	Rcpt    string
+	Err     error // nil = accepted upstream (or already delivered earlier); else an *Error
+	Already bool  // skipped: an earlier attempt of the same message delivered it
+}
+
+// Deliveries remembers which recipients of a message the upstream accepted.
+// The store satisfies it.
+type Deliveries interface {
+	Delivered(ctx context.Context, msg string) (map[string]bool, error)
+	MarkDelivered(ctx context.Context, msg, rcpt string, ttl time.Duration) error
+}
+
+// ForwarderOptions tune a Forwarder; zero fields take the defaults.
+type ForwarderOptions struct {
+	// Transform returns the body for one recipient (the footer goes in
+	// here); nil sends the body unchanged. It must not modify body, which
+	// the other recipients share. An *Error it returns becomes that
+	// recipient's result; any other error a temporary 451 4.3.0.
+	Transform func(rcpt string, body []byte) ([]byte, error)
+	// DigestKey keys the digests written to the store, so that a dump of
+	// the store does not reveal who was written to.
+	DigestKey []byte
+	// Remember is how long a delivered mark lasts. Default 72h, longer
+	// than clients keep retrying a message in practice.
+	Remember time.Duration
+	// Parallel is how many recipients are sent at once. Default 4.
+	Parallel int
+	// StoreTimeout bounds each store call. Default 5s.
+	StoreTimeout time.Duration
+	// Now is the clock used to time each send; default time.Now.
+	Now func() time.Time
+}
+
+func (o ForwarderOptions) withDefaults() ForwarderOptions {
+	o.Remember = orDefault(o.Remember, 72*time.Hour)
+	o.StoreTimeout = orDefault(o.StoreTimeout, 5*time.Second)
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Forwarder sends a message to each recipient in its own upstream
+// transaction, so that each can get its own body and its own outcome, and
+// skips the recipients an earlier attempt of the same message reached.
+type Forwarder struct {
+	t   Target
+	d   Deliveries
+	o   ForwarderOptions
+	log *slog.Logger
+}
+
+// NewForwarder returns a Forwarder sending to t and recording in d. A nil
+// log discards.
+func NewForwarder(t Target, d Deliveries, o ForwarderOptions, log *slog.Logger) *Forwarder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Forwarder{t: t, d: d, o: o.withDefaults(), log: log}
+}
+
+// Forward sends body to every recipient of env and returns one Result per
+// recipient, in order. Nothing is sent when the delivered marks cannot be
+// read: sending unchecked could deliver twice.
+func (f *Forwarder) Forward(ctx context.Context, env Envelope, body []byte) []Result {
+	res := make([]Result, len(env.Rcpts))
+	for i, r := range env.Rcpts {
+		res[i].Rcpt = r.Addr
+	}
+	msg := f.msgKey(env.From, body)
+	done, err := f.delivered(ctx, msg)
+	if err != nil {
+		f.failAll(env.Ref, res, temporary(ecStore, "delivery records unavailable, try again later", err))
+		return res
+	}
+	f.fanOut(ctx, env, body, msg, done, res)
+	return res
+}
+
+func (f *Forwarder) delivered(ctx context.Context, msg string) (map[string]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.o.StoreTimeout)
+	defer cancel()
+	return f.d.Delivered(ctx, msg)
+}
+
+func (f *Forwarder) failAll(ref string, res []Result, err *Error) {
+	for i := range res {
+		res[i].Err = err
+		f.logOutcome(ref, res[i], 0)
+	}
+}
+
+// fanOut sends to each recipient not yet delivered, Parallel at a time. A
+// recipient listed twice is sent once and shares the outcome.
+func (f *Forwarder) fanOut(ctx context.Context, env Envelope, body []byte, msg string, done map[string]bool, res []Result) {
+	first := make(map[string]int, len(env.Rcpts))
+	var dups [][2]int
+	sem := make(chan struct{}, f.o.Parallel)
+	var wg sync.WaitGroup
+	for i, r := range env.Rcpts {
+		key := f.rcptKey(r.Addr)
+		if done[key] {
+			res[i].Already = true
+			f.logOutcome(env.Ref, res[i], 0)
+			continue
+		}
+		if j, ok := first[key]; ok {
+			dups = append(dups, [2]int{i, j})
+			continue
+		}
+		first[key] = i
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res[i].Err = f.one(ctx, env, msg, key, r, body)
+		})
+	}
+	wg.Wait()
+	for _, d := range dups {
+		res[d[0]].Err = res[d[1]].Err
+	}
+}
+
+// one sends to one recipient and records the delivery.
+func (f *Forwarder) one(ctx context.Context, env Envelope, msg, key string, r Rcpt, body []byte) error {
+	start := f.o.Now()
+	err := f.send(ctx, env, r, body)
+	if err == nil {
+		f.mark(ctx, env.Ref, msg, key, r.Addr)
+	}
+	f.logOutcome(env.Ref, Result{Rcpt: r.Addr, Err: err}, f.o.Now().Sub(start))
+	return err
+}
+
+func (f *Forwarder) send(ctx context.Context, env Envelope, r Rcpt, body []byte) error {
+	b, err := f.transform(r.Addr, body)
+	if err != nil {
+		return err
+	}
+	mo := env.MailOpts
+	if err := f.t.Send(ctx, env.From, &mo, r, b); err != nil {
+		return asError(err, "upstream failed")
+	}
+	return nil
+}
+
+func (f *Forwarder) transform(rcpt string, body []byte) ([]byte, error) {
+	if f.o.Transform == nil {
+		return body, nil
+	}
+	b, err := f.o.Transform(rcpt, body)
+	if err != nil {
+		return nil, asError(err, "message could not be prepared")
+	}
+	return b, nil
+}
+
+// asError keeps an *Error and makes anything else a temporary local error.
+func asError(err error, msg string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return temporary(ecLocalProblem, msg, err)
+}
+
+// mark records the delivery even when ctx ends just after the upstream
+// accepted: the mark is what keeps a client retry from sending again.
+func (f *Forwarder) mark(ctx context.Context, ref, msg, key, addr string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.o.StoreTimeout)
+	defer cancel()
+	if err := f.d.MarkDelivered(ctx, msg, key, f.o.Remember); err != nil {
+		f.log.Error("delivered but not recorded: a client retry would send it again",
+			"ref", ref, "rcpt", addr, "err", err)
+	}
+}
+
+// codeOK is what the log shows for an accepted recipient.
+const codeOK = 250
+
+func (f *Forwarder) logOutcome(ref string, r Result, took time.Duration) {
+	level, code := slog.LevelInfo, codeOK
+	attrs := []slog.Attr{slog.String("ref", ref), slog.String("rcpt", r.Rcpt)}
+	var e *Error
+	if errors.As(r.Err, &e) {
+		level, code = slog.LevelWarn, e.Code
+		attrs = append(attrs, slog.String("err", e.Error()))
+	}
+	attrs = append(attrs, slog.Int("code", code), slog.Bool("already", r.Already), slog.Duration("took", took))
+	f.log.LogAttrs(context.Background(), level, "forward", attrs...)
+}
+
+// msgKey identifies a message by its sender and exact bytes: a client that
+// retries sends the same ones. The length prefix keeps (from, body) pairs
+// from running together.
+func (f *Forwarder) msgKey(from string, body []byte) string {
+	h := hmac.New(sha256.New, f.o.DigestKey)
+	h.Write([]byte("msg\x00"))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(from))))
+	h.Write([]byte(from))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// rcptKey identifies a recipient, case-insensitively.
+func (f *Forwarder) rcptKey(addr string) string {
+	h := hmac.New(sha256.New, f.o.DigestKey)
+	h.Write([]byte("rcpt\x00"))
+	h.Write([]byte(strings.ToLower(addr)))
+	return hex.EncodeToString(h.Sum(nil))
+}
