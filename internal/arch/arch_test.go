@@ -1,0 +1,71 @@
+// Package arch holds tests that keep the package graph the way DESIGN.md
+// draws it: domain packages never reach into the SMTP side or into a store
+// implementation; only cmd wires concrete parts together.
+package arch
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/dncgate/dncgate/"
+
+// forbidden maps a package (and everything below it) to imports it must
+// never have, directly or through others.
+var forbidden = map[string][]string{
+	"relay":       {"store/embedded", "store/redisstore", "cmd/"},
+	"suppression": {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"lists":       {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"config":      {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"store":       {"relay", "config", "cmd/"},
+}
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+}
+
+func TestImportRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Deps", module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	checked := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		for owner, bans := range forbidden {
+			if !within(p.ImportPath, owner) || (owner == "store" && isStoreImpl(p.ImportPath)) {
+				continue
+			}
+			checked++
+			for _, d := range p.Deps {
+				for _, ban := range bans {
+					if within(d, ban) {
+						t.Errorf("%s imports %s; DESIGN.md keeps %s away from %s", p.ImportPath, d, owner, ban)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no package of the module was checked")
+	}
+}
+
+// within reports whether path is the module package rel or below it.
+func within(path, rel string) bool {
+	full := module + strings.TrimSuffix(rel, "/")
+	return path == full || strings.HasPrefix(path, full+"/")
+}
+
+// isStoreImpl: the store implementations may import what they need to talk
+// to their backends; the rule for "store" is about the interface package.
+func isStoreImpl(path string) bool {
+	return within(path, "store/embedded") || within(path, "store/redisstore") || within(path, "store/storetest")
+}
