@@ -81,7 +81,7 @@ func decodeTable(col *collector, prefix string, m map[string]any, rv reflect.Val
 		path := joinKey(prefix, []string{key})
 		i, ok := fields[key]
 		if !ok {
-			col.add(path, "unknown key%s", suggest(key, fields))
+			col.add(path, "unknown %s%s", keyKind(m[key]), suggest(key, fields))
 			continue
 		}
 		decodeValue(col, path, m[key], rv.Field(i))
@@ -251,7 +251,8 @@ func sortedKeys(src *source, prefix string, m map[string]any) []string {
 // suggest names a known key the unknown one was probably meant to be.
 func suggest(key string, fields map[string]int) string {
 	norm := func(s string) string {
-		return strings.TrimSuffix(strings.ReplaceAll(strings.ToLower(s), "-", "_"), "s")
+		s = strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(s))
+		return strings.TrimSuffix(s, "s")
 	}
 	for name := range fields {
 		if norm(name) == norm(key) {
@@ -259,6 +260,17 @@ func suggest(key string, fields map[string]int) string {
 		}
 	}
 	return ""
+}
+
+// keyKind says whether an unknown key is a table or a plain key.
+func keyKind(v any) string {
+	if _, ok := asTables(v); ok {
+		return "table"
+	}
+	if _, ok := v.(map[string]any); ok {
+		return "table"
+	}
+	return "key"
 }
 
 // typeName describes a decoded TOML value for messages; never the value

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -52,10 +53,13 @@ func maskURL(raw string) string {
 	if err != nil {
 		return secret
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), secret)
+	if _, ok := u.User.Password(); !ok {
+		return raw
 	}
-	return u.String()
+	// url.URL would escape "*"; swap a placeholder it leaves alone.
+	const placeholder = "MASKEDPASSWORD"
+	u.User = url.UserPassword(u.User.Username(), placeholder)
+	return strings.Replace(u.String(), placeholder, secret, 1)
 }
 
 // LogValue makes a logged *Config show the masked configuration as nested

@@ -164,8 +164,11 @@ func checkHostPort(col *collector, key, addr string, minPort int) {
 		return
 	}
 	n, err := strconv.Atoi(port)
-	if err != nil || n < minPort || n > 65535 {
-		col.add(key, "port %q out of range %d-65535", port, minPort)
+	switch {
+	case err != nil:
+		col.add(key, "port %q is not a number", port)
+	case n < minPort || n > 65535:
+		col.add(key, "port %d out of range %d-65535", n, minPort)
 	}
 }
 
