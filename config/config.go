@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -186,11 +185,7 @@ func (c *Config) UpstreamURL() string {
 
 // OutboxDir returns the folder of an outbox: upstream, and false for SMTP.
 func (c *Config) OutboxDir() (string, bool) {
-	u := c.UpstreamURL()
-	if !strings.HasPrefix(u, outboxScheme) {
-		return "", false
-	}
-	return strings.TrimPrefix(strings.TrimPrefix(u, outboxScheme), "//"), true
+	return cutPrefixFold(c.UpstreamURL(), outboxScheme)
 }
 
 // HMACKeyPath is where the generated digest key lives for the embedded store.

@@ -177,6 +177,9 @@ func TestUpstreamURLs(t *testing.T) {
 		"smtps://[2001:db8::1]:465",
 		"outbox:./dncgate-data/outbox",
 		"outbox:/var/spool/dncgate",
+		"OUTBOX:/var/spool/dncgate",
+		"SMTP://mail.example.com",
+		"smtp://user:pass@127.0.0.1:2525",
 	}
 	for _, u := range good {
 		if err := checkUpstreamURL(u); err != nil {
@@ -187,6 +190,7 @@ func TestUpstreamURLs(t *testing.T) {
 		"mail.example.com:25", "smtpz://mail.example.com", "http://mail.example.com",
 		"smtp://", "smtp://mail.example.com:0", "smtp://mail.example.com:99999",
 		"smtp://mail.example.com/path", "smtp://:secret@mail.example.com", "outbox:",
+		"outbox:///var/spool", "smtps://user@mail.example.com", "smtp://user:secret@mail.example.com",
 	}
 	for _, u := range bad {
 		if err := checkUpstreamURL(u); err == nil {
