@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/emersion/go-smtp"
 )
@@ -48,7 +49,8 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%d %d.%d.%d %s", e.Code, e.Enhanced[0], e.Enhanced[1], e.Enhanced[2], e.Message)
-	if e.Cause != nil {
+	var se *smtp.SMTPError
+	if e.Cause != nil && !(errors.As(e.Cause, &se) && se.Code == e.Code) {
 		s += ": " + e.Cause.Error()
 	}
 	return s
@@ -96,17 +98,27 @@ func fromTransport(err error, setup bool) *Error {
 	if errors.As(err, &ue) {
 		return ue
 	}
+	ec := ecConnLost
+	if setup {
+		ec = ecUnreachable
+	}
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return temporary(ecConnLost, "upstream timed out", err)
-	case errors.Is(err, context.Canceled):
-		return temporary(ecConnLost, "upstream transaction cancelled", err)
 	case isTLSError(err):
 		return temporary(ecConnLost, "upstream TLS negotiation failed", err)
+	case errors.Is(err, context.Canceled):
+		return temporary(ec, "upstream transaction cancelled", err)
+	case isTimeout(err):
+		return temporary(ec, "upstream timed out", err)
 	case setup:
-		return temporary(ecUnreachable, "upstream unreachable", err)
+		return temporary(ec, "upstream unreachable", err)
 	}
-	return temporary(ecConnLost, "upstream connection lost", err)
+	return temporary(ec, "upstream connection lost", err)
+}
+
+// isTimeout covers both a context deadline and a socket deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // isTLSError reports whether err comes from certificate verification or

@@ -216,13 +216,15 @@ const codeOK = 250
 
 func (f *Forwarder) logOutcome(ref string, r Result, took time.Duration) {
 	level, code := slog.LevelInfo, codeOK
-	attrs := []slog.Attr{slog.String("ref", ref), slog.String("rcpt", r.Rcpt)}
 	var e *Error
 	if errors.As(r.Err, &e) {
 		level, code = slog.LevelWarn, e.Code
+	}
+	attrs := []slog.Attr{slog.String("ref", ref), slog.String("rcpt", r.Rcpt), slog.Int("code", code),
+		slog.Bool("already", r.Already), slog.Duration("took", took)}
+	if e != nil {
 		attrs = append(attrs, slog.String("err", e.Error()))
 	}
-	attrs = append(attrs, slog.Int("code", code), slog.Bool("already", r.Already), slog.Duration("took", took))
 	f.log.LogAttrs(context.Background(), level, "forward", attrs...)
 }
 

@@ -50,8 +50,10 @@ type testUpstream struct {
 	user    string
 	pass    string
 	release chan struct{}
+	discard bool // count messages without keeping them
 
 	mu     sync.Mutex
+	count  int
 	script map[string]action
 	msgs   []received
 	conns  []net.Conn
@@ -72,6 +74,11 @@ func withAuth(user, pass string) upstreamOpt {
 // withScript sets the action per recipient; others are accepted.
 func withScript(s map[string]action) upstreamOpt {
 	return func(u *testUpstream) { u.setScript(s) }
+}
+
+// withDiscard keeps no message, only the count, for benchmarks.
+func withDiscard() upstreamOpt {
+	return func(u *testUpstream) { u.discard = true }
 }
 
 // withServer adjusts the go-smtp server (extensions and such).
@@ -243,7 +250,10 @@ func (s *upSession) Data(r io.Reader) error {
 	}
 	s.cur.Body = b
 	s.up.mu.Lock()
-	s.up.msgs = append(s.up.msgs, s.cur)
+	s.up.count++
+	if !s.up.discard {
+		s.up.msgs = append(s.up.msgs, s.cur)
+	}
 	s.up.mu.Unlock()
 	return nil
 }
