@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dncgate/dncgate/config"
+)
+
+// serveFlags are the settings serve takes from its command line.
+type serveFlags struct {
+	common
+	listen, upstream, redis, webListen string
+}
+
+func (a *app) serve(ctx context.Context, args []string) error {
+	fs := a.newFlags("dncgate serve", "", "Run the SMTP gateway until SIGINT or SIGTERM. Flags override the configuration.")
+	var f serveFlags
+	f.register(fs)
+	fs.StringVar(&f.listen, "listen", "", "serve one plain listener on `ADDR` (host:port) instead of the configured ones")
+	fs.StringVar(&f.upstream, "upstream", "", "upstream `URL`, overriding upstream.url")
+	fs.StringVar(&f.redis, "redis", "", "use the redis store at `URL`, overriding [store]")
+	fs.StringVar(&f.webListen, "web-listen", "", "serve HTTP on `ADDR`, overriding web.listen")
+	if _, err := fs.parse(args, 0, 0); err != nil {
+		return err
+	}
+	cfg, err := f.load(f.apply)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveWith(ctx, cfg, newLogger(cfg.Log, a.stderr))
+}
+
+// apply lays the flags that were given over the configuration.
+func (f *serveFlags) apply(cfg *config.Config) {
+	if f.listen != "" {
+		cfg.Listeners = []config.Listener{{Name: "listen-flag", Address: f.listen, TLS: config.TLSNone}}
+		cfg.MarkOverridden("listener")
+	}
+	if f.upstream != "" {
+		cfg.Upstream.URL = f.upstream
+		cfg.MarkOverridden("upstream.url")
+	}
+	if f.redis != "" {
+		cfg.Store.Backend, cfg.Store.RedisURL, cfg.Store.RedisCluster = config.BackendRedis, f.redis, nil
+		cfg.MarkOverridden("store.backend", "store.redis_url", "store.redis_cluster")
+	}
+	if f.webListen != "" {
+		cfg.Web.Listen = f.webListen
+		cfg.MarkOverridden("web.listen")
+	}
+}
+
+// serveWith opens what the gateway needs and runs it until ctx ends.
+func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := cfg.HMACKey()
+	if err != nil {
+		return fmt.Errorf("digest key: %w", err)
+	}
+	log.Info("starting", "version", buildVersion(), "config", cfg)
+	if err := runGateway(ctx, cfg, st, key, log); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.Level.Slog()}
+	if c.Format == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/store/embedded"
+	"github.com/dncgate/dncgate/store/redisstore"
+)
+
+// openStore opens the store the configuration names.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	switch cfg.Store.Backend {
+	case config.BackendRedis:
+		return openRedis(ctx, cfg.Store)
+	case config.BackendEmbedded:
+		return openEmbedded(cfg.StorePath())
+	}
+	return nil, fmt.Errorf("unknown store backend %q", cfg.Store.Backend)
+}
+
+func openEmbedded(path string) (store.Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store folder: %w", err)
+	}
+	st, err := embedded.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening the embedded store %s: %w", path, err)
+	}
+	return st, nil
+}
+
+func openRedis(ctx context.Context, s config.Store) (store.Store, error) {
+	opts := redisstore.Options{
+		URL:          s.RedisURL,
+		ClusterAddrs: s.RedisCluster,
+		Username:     s.RedisUsername,
+		Password:     s.RedisPassword,
+		Prefix:       s.Prefix,
+	}
+	if s.RedisUsesTLS() {
+		t, err := redisTLS(s.RedisCAFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLS = t
+	}
+	st, err := redisstore.Open(ctx, opts)
+	if err != nil {
+		// The error may quote the URL; say where without repeating it.
+		return nil, fmt.Errorf("opening the redis store: %w", err)
+	}
+	return st, nil
+}
+
+// redisTLS trusts caFile when given, else the system's roots.
+func redisTLS(caFile string) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return t, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("store.redis_ca_file: %w", err)
+	}
+	t.RootCAs = x509.NewCertPool()
+	if !t.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("store.redis_ca_file: %s holds no PEM certificate", caFile)
+	}
+	return t, nil
+}
