@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the programs the test suite runs, only those that are missing:
+# redis-server and redis-cli (the Redis store and end-to-end tests), swaks
+# (end-to-end tests) and a C compiler (go test -race needs cgo).
+# Quiet when everything is there; safe to run again.
+set -euo pipefail
+
+# command -> Debian packages that provide it
+declare -A provider=(
+  [redis-server]="redis-server"
+  [redis-cli]="redis-tools"
+  [swaks]="swaks"
+  [cc]="gcc libc6-dev"
+)
+
+missing=()
+for cmd in redis-server redis-cli swaks cc; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    read -r -a pkgs <<<"${provider[$cmd]}"
+    missing+=("${pkgs[@]}")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+install_hint() {
+  echo "test-deps: missing test programs; install them with:" >&2
+  echo "  apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+}
+
+command -v apt-get >/dev/null 2>&1 || install_hint
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  # Without a terminal (CI), fail at once rather than wait for a password.
+  if [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
+else
+  install_hint
+fi
+
+echo "test-deps: installing ${missing[*]}" >&2
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
