@@ -35,6 +35,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful stop; restoring the default
+	// handlers lets a second one end a stop that hangs.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	return serveWith(ctx, cfg, newLogger(cfg.Log, a.stderr))
 }
 

@@ -73,9 +73,13 @@ func (a *app) usersAdd(ctx context.Context, args []string) error {
 		return u.fs.usageError("%v", err)
 	}
 	return u.withStore(ctx, func(st store.Store) error {
+		// Refuse a taken address before asking for a password.
 		if _, err := st.User(ctx, user.Email); err == nil {
 			return fmt.Errorf("user %s already exists", user.Email)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("reading user %s: %w", user.Email, err)
 		}
+		var err error
 		if user.PasswordHash, err = a.newPasswordHash(*fromStdin); err != nil {
 			return fmt.Errorf("user %s: %w", user.Email, err)
 		}
