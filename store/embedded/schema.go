@@ -1,0 +1,63 @@
+package embedded
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// migrations[i] takes the schema from version i to i+1; the version lives
+// in PRAGMA user_version. Append, never edit: files in the field are at
+// every version. Times are Unix nanoseconds.
+var migrations = []string{
+	`CREATE TABLE users (
+		email         TEXT PRIMARY KEY,  -- lower-cased
+		role          TEXT NOT NULL,
+		send_as       TEXT NOT NULL,     -- JSON array, in the user's order
+		password_hash BLOB NOT NULL,
+		created_at    INTEGER NOT NULL,
+		updated_at    INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE deliveries (
+		msg        TEXT NOT NULL,
+		rcpt       TEXT NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (msg, rcpt)
+	) WITHOUT ROWID;
+	CREATE INDEX deliveries_expiry ON deliveries (expires_at);
+	CREATE TABLE counters (
+		key        TEXT PRIMARY KEY,
+		count      INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX counters_expiry ON counters (expires_at);`,
+}
+
+// migrate brings the schema up to date inside one IMMEDIATE transaction,
+// so that processes opening a new file at the same time create it once.
+func migrate(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this program's %d; upgrade dncgate", v, len(migrations))
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			return fmt.Errorf("migrating schema to version %d: %w", i+1, err)
+		}
+	}
+	// PRAGMA takes no parameters; the value is our own integer.
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
