@@ -1,0 +1,184 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/emersion/go-smtp"
+)
+
+const (
+	maxUpstreamText = 200 // bytes of an upstream reply quoted to the client
+	maxNamedRcpts   = 5   // refused recipients named in one reply
+)
+
+// deliver forwards the message and turns the per-recipient results into the
+// one reply DATA allows (RFC 5321 §3.3: one reply for the whole message).
+func (s *session) deliver(tx *transaction, body []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.srv.opts.ForwardTimeout)
+	defer cancel()
+	env := upstream.Envelope{From: tx.from, MailOpts: forwardOpts(tx.opts, len(body)), Rcpts: tx.rcpts, Ref: tx.ref}
+	results := s.srv.fwd.Forward(ctx, env, body)
+	v := summarize(tx.rcpts, results)
+	s.logRecipients(tx.ref, v)
+	if err := v.err(); err != nil {
+		return s.failTx(err)
+	}
+	s.endTx("delivered")
+	return &smtp.SMTPError{
+		Code:         stDelivered.code,
+		EnhancedCode: stDelivered.enh,
+		Message:      fmt.Sprintf("Delivered to %d recipient(s) (ref %s)", v.delivered, tx.ref),
+	}
+}
+
+// forwardOpts passes BODY, SMTPUTF8 and the DSN parameters (RFC 3461 §4)
+// through. SIZE becomes the real size; the client's AUTH= is not passed, the
+// upstream trusts us, not the rep's claim.
+func forwardOpts(o smtp.MailOptions, size int) smtp.MailOptions {
+	return smtp.MailOptions{Body: o.Body, Size: int64(size), UTF8: o.UTF8, Return: o.Return, EnvelopeID: o.EnvelopeID}
+}
+
+// rcptOutcome is one recipient's result, normalised.
+type rcptOutcome struct {
+	addr    string
+	already bool
+	err     *upstream.Error // nil when delivered
+}
+
+// verdict sums up a Forward call.
+type verdict struct {
+	outcomes  []rcptOutcome
+	delivered int
+	temp      *rcptOutcome // first temporary failure
+	refused   []rcptOutcome
+}
+
+// summarize pairs results with recipients. A missing result, or an error
+// that is not an *upstream.Error, counts as a temporary failure: the client
+// keeps the message and retries, and the forwarder skips those already
+// served, so nothing is lost and nothing doubles.
+func summarize(rcpts []upstream.Rcpt, results []upstream.Result) verdict {
+	var v verdict
+	for i, r := range rcpts {
+		o := rcptOutcome{addr: r.Addr}
+		switch {
+		case i >= len(results):
+			o.err = &upstream.Error{Code: codeLocalError, Enhanced: stUpstreamTemp.enh,
+				Message: "no result from forwarder", Temporary: true}
+		case results[i].Err != nil:
+			o.err = asUpstream(results[i].Err)
+		default:
+			o.already = results[i].Already
+		}
+		v.add(o)
+	}
+	return v
+}
+
+func (v *verdict) add(o rcptOutcome) {
+	v.outcomes = append(v.outcomes, o)
+	switch {
+	case o.err == nil:
+		v.delivered++
+	case o.err.Temporary:
+		if v.temp == nil {
+			v.temp = &o
+		}
+	default:
+		v.refused = append(v.refused, o)
+	}
+}
+
+func asUpstream(err error) *upstream.Error {
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		return ue
+	}
+	return &upstream.Error{Code: codeLocalError, Enhanced: stUpstreamTemp.enh,
+		Message: "upstream failure", Temporary: true, Cause: err}
+}
+
+// err is the DATA reply for anything short of full delivery:
+//
+//   - any temporary failure wins: 451 with the upstream's text, so that the
+//     client retries the whole message; the forwarder remembers who already
+//     has it, and "delivered to K of N" tells the rep it is in hand;
+//   - otherwise, permanent refusals give the first refusal's code and
+//     enhanced code, with a text naming the refused recipients and
+//     "delivered to K of N". A 5xx makes the client report failure for the
+//     whole message, which is the only way SMTP after DATA can tell a rep
+//     that some recipients did not get it; the text says who did.
+func (v verdict) err() error {
+	n := len(v.outcomes)
+	switch {
+	case v.temp != nil:
+		e := v.temp.err
+		text := fmt.Sprintf("Upstream: %s; delivered to %d of %d, retry later", clientText(e.Message, maxUpstreamText), v.delivered, n)
+		return refuse(tempStatus(e), "upstream", text, e)
+	case len(v.refused) > 0:
+		e := v.refused[0].err
+		text := fmt.Sprintf("Refused by upstream for %s: %s; delivered to %d of %d",
+			nameRcpts(v.refused), clientText(e.Message, maxUpstreamText), v.delivered, n)
+		return refuse(permStatus(e), "upstream", text, e)
+	}
+	return nil
+}
+
+// tempStatus is always 451, keeping the upstream's enhanced code when it is
+// a 4.x.x one.
+func tempStatus(e *upstream.Error) status {
+	st := stUpstreamTemp
+	if e.Enhanced[0] == 4 {
+		st.enh = e.Enhanced
+	}
+	return st
+}
+
+func permStatus(e *upstream.Error) status {
+	st := stUpstreamPerm
+	if e.Code >= 500 && e.Code < 600 {
+		st.code = e.Code
+	}
+	if e.Enhanced[0] == 5 {
+		st.enh = e.Enhanced
+	}
+	return st
+}
+
+func nameRcpts(refused []rcptOutcome) string {
+	names := make([]string, 0, maxNamedRcpts+1)
+	for i, o := range refused {
+		if i == maxNamedRcpts {
+			names = append(names, fmt.Sprintf("and %d more", len(refused)-i))
+			break
+		}
+		names = append(names, "<"+safeAddr(o.addr)+">")
+	}
+	return strings.Join(names, ", ")
+}
+
+// logRecipients writes one line per recipient outcome.
+func (s *session) logRecipients(ref string, v verdict) {
+	for _, o := range v.outcomes {
+		switch {
+		case o.err == nil && o.already:
+			s.log.Info("recipient", "ref", ref, "rcpt", safeAddr(o.addr), "outcome", "already delivered")
+		case o.err == nil:
+			s.log.Info("recipient", "ref", ref, "rcpt", safeAddr(o.addr), "outcome", "delivered")
+		default:
+			s.log.Warn("recipient", "ref", ref, "rcpt", safeAddr(o.addr), "outcome", outcomeName(o.err),
+				"code", o.err.Code, "reply", o.err.Message, "err", o.err.Error())
+		}
+	}
+}
+
+func outcomeName(e *upstream.Error) string {
+	if e.Temporary {
+		return "temporary failure"
+	}
+	return "refused"
+}

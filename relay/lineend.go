@@ -1,0 +1,50 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// errBareLineEnd marks a CR or LF that is not part of a CRLF pair.
+var errBareLineEnd = errors.New("bare CR or LF in message")
+
+// strictReader passes data through unchanged but fails on the first bare CR
+// or bare LF. RFC 5321 §2.3.8 and RFC 5322 §2.3 allow CR and LF only as the
+// CRLF pair; servers that accept them alone are the ones SMTP smuggling
+// (Postfix CVE-2023-51764 and kin) exploits, because a downstream server may
+// see an end-of-data sequence where this one did not. Refusing the whole
+// message, as Postfix's smtpd_forbid_bare_newline does, is the safe choice.
+type strictReader struct {
+	r      io.Reader
+	pos    int64 // bytes passed so far, for the log
+	prevCR bool  // the last byte seen was CR
+}
+
+func (s *strictReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if off, bad := s.scan(p[:n]); bad {
+		return 0, fmt.Errorf("%w at byte %d", errBareLineEnd, s.pos+int64(off))
+	}
+	s.pos += int64(n)
+	if err == io.EOF && s.prevCR {
+		return 0, fmt.Errorf("%w at byte %d (CR at end)", errBareLineEnd, s.pos-1)
+	}
+	return n, err
+}
+
+// scan reports whether b holds a bad byte, and its offset in b (-1 for a CR
+// that ended the previous read). A CR's verdict waits for the next byte,
+// which may come in the next read.
+func (s *strictReader) scan(b []byte) (int, bool) {
+	for i, c := range b {
+		if s.prevCR && c != '\n' {
+			return i - 1, true
+		}
+		if !s.prevCR && c == '\n' {
+			return i, true
+		}
+		s.prevCR = c == '\r'
+	}
+	return 0, false
+}

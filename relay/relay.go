@@ -1,0 +1,215 @@
+// Package relay is the SMTP submission side of the gateway: it authenticates
+// sales reps, enforces who may send as whom and the protocol limits, and
+// hands each accepted message to a Forwarder.
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/store"
+)
+
+// TLSMode says how a listener uses TLS.
+type TLSMode int
+
+const (
+	// ModePlain starts in clear text; STARTTLS is offered when the listener
+	// has a TLS config, but not required.
+	ModePlain TLSMode = iota
+	// ModeStartTLS is the submission port (587) style: clients must issue
+	// STARTTLS before AUTH or MAIL (RFC 3207 §4, RFC 8314 §3.3).
+	ModeStartTLS
+	// ModeImplicitTLS is the submissions port (465) style: TLS from the first
+	// byte (RFC 8314 §3.3).
+	ModeImplicitTLS
+)
+
+func (m TLSMode) String() string {
+	switch m {
+	case ModePlain:
+		return "plain"
+	case ModeStartTLS:
+		return "starttls"
+	case ModeImplicitTLS:
+		return "tls"
+	}
+	return fmt.Sprintf("TLSMode(%d)", int(m))
+}
+
+// Options configure a Server. Zero values take the defaults noted.
+type Options struct {
+	Hostname        string        // greeting and EHLO domain; default "localhost"
+	Listeners       []Listener    // at least one
+	MaxMessageBytes int64         // SIZE advertised and enforced; default 25 MiB
+	MaxRecipients   int           // per message; default 100 (RFC 5321 §4.5.3.1.8)
+	MaxLineLength   int           // bytes per line, commands and data; default 2000
+	ReadTimeout     time.Duration // idle time allowed between bytes; default 5 min (RFC 5321 §4.5.3.2.7)
+	WriteTimeout    time.Duration // per reply; default 1 min
+	SessionTimeout  time.Duration // whole connection lifetime cap; default 30 min
+	MaxConnsPerIP   int           // simultaneous connections per client IP; default 50
+	ForwardTimeout  time.Duration // deadline given to the Forwarder; default 5 min
+	AuthThrottle    Throttle
+	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
+}
+
+// Listener is one listening socket and its policy.
+type Listener struct {
+	Name              string
+	Addr              string // "127.0.0.1:2525"; port 0 picks a free port
+	Mode              TLSMode
+	TLS               *tls.Config // required for ModeStartTLS and ModeImplicitTLS; TLS 1.2 is the floor
+	AllowInsecureAuth bool        // AUTH without TLS; loopback peers always may; not allowed with ModeStartTLS
+	Trusted           []TrustedNet
+}
+
+// TrustedNet lets clients from Net send without AUTH, as the user Identity
+// (an existing user's email); that user's sender rules apply.
+type TrustedNet struct {
+	Net      netip.Prefix
+	Identity string
+}
+
+// Throttle slows and then refuses repeated AUTH failures, counted per client
+// address and per user name over Window in the shared Counters.
+type Throttle struct {
+	Window     time.Duration // default 15 min
+	SlowAfter  int           // failures after which every AUTH reply is delayed; default 3
+	BlockAfter int           // failures after which AUTH is refused; default 10
+	MaxDelay   time.Duration // cap of the growing delay; default 8 s
+	// Wait pauses for d or until ctx ends. Default: a timer. Tests replace it
+	// to record the delays instead of sleeping.
+	Wait func(ctx context.Context, d time.Duration) error
+}
+
+// Users finds accounts by their (lower-cased) email; store.ErrNotFound when
+// absent.
+type Users interface {
+	User(ctx context.Context, email string) (store.User, error)
+}
+
+// Counters are the shared fixed-window counters behind the AUTH throttle.
+type Counters interface {
+	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
+	Count(ctx context.Context, key string) (int64, error)
+	ResetCount(ctx context.Context, key string) error
+}
+
+// Forwarder hands an accepted message to the upstream.
+type Forwarder interface {
+	// Forward delivers body to every recipient, one upstream transaction per
+	// recipient, and reports each recipient's outcome (same order as env.Rcpts).
+	Forward(ctx context.Context, env upstream.Envelope, body []byte) []upstream.Result
+}
+
+const (
+	defaultHostname        = "localhost"
+	defaultMaxMessageBytes = 25 << 20
+	defaultMaxRecipients   = 100
+	defaultMaxLineLength   = 2000 // RFC 5321 §4.5.3.1.6 says 1000; doubled for lenient clients
+	defaultReadTimeout     = 5 * time.Minute
+	defaultWriteTimeout    = time.Minute
+	defaultSessionTimeout  = 30 * time.Minute
+	defaultMaxConnsPerIP   = 50
+	defaultForwardTimeout  = 5 * time.Minute // below the client's 10 min DATA wait (RFC 5321 §4.5.3.2.6)
+	defaultThrottleWindow  = 15 * time.Minute
+	defaultSlowAfter       = 3
+	defaultBlockAfter      = 10
+	defaultMaxDelay        = 8 * time.Second
+)
+
+func (o Options) withDefaults() Options {
+	setDefault(&o.Hostname, defaultHostname)
+	setDefault(&o.MaxMessageBytes, defaultMaxMessageBytes)
+	setDefault(&o.MaxRecipients, defaultMaxRecipients)
+	setDefault(&o.MaxLineLength, defaultMaxLineLength)
+	setDefault(&o.ReadTimeout, defaultReadTimeout)
+	setDefault(&o.WriteTimeout, defaultWriteTimeout)
+	setDefault(&o.SessionTimeout, defaultSessionTimeout)
+	setDefault(&o.MaxConnsPerIP, defaultMaxConnsPerIP)
+	setDefault(&o.ForwardTimeout, defaultForwardTimeout)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.AuthThrottle = o.AuthThrottle.withDefaults()
+	return o
+}
+
+func (t Throttle) withDefaults() Throttle {
+	setDefault(&t.Window, defaultThrottleWindow)
+	setDefault(&t.SlowAfter, defaultSlowAfter)
+	setDefault(&t.BlockAfter, defaultBlockAfter)
+	setDefault(&t.MaxDelay, defaultMaxDelay)
+	if t.Wait == nil {
+		t.Wait = sleepCtx
+	}
+	return t
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// validate reports every problem at once, so a bad configuration is fixed in
+// one pass.
+func (o Options) validate() error {
+	var errs []error
+	if len(o.Listeners) == 0 {
+		errs = append(errs, errors.New("relay: no listener"))
+	}
+	if o.MaxMessageBytes < 0 || o.MaxRecipients < 0 || o.MaxLineLength < 0 || o.MaxConnsPerIP < 0 {
+		errs = append(errs, errors.New("relay: limits must not be negative"))
+	}
+	if t := o.AuthThrottle; t.BlockAfter < t.SlowAfter || t.SlowAfter < 0 {
+		errs = append(errs, errors.New("relay: auth throttle needs 0 <= SlowAfter <= BlockAfter"))
+	}
+	for i, l := range o.Listeners {
+		errs = append(errs, l.validate(i)...)
+	}
+	return errors.Join(errs...)
+}
+
+func (l Listener) validate(i int) []error {
+	var errs []error
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("relay: listener %d (%q): "+format, append([]any{i, l.Name}, a...)...))
+	}
+	if l.Addr == "" {
+		bad("no address")
+	}
+	if l.Mode != ModePlain && l.Mode != ModeStartTLS && l.Mode != ModeImplicitTLS {
+		bad("unknown mode %v", l.Mode)
+	}
+	if l.Mode != ModePlain && l.TLS == nil {
+		bad("mode %v needs a TLS config", l.Mode)
+	}
+	if l.Mode == ModeStartTLS && l.AllowInsecureAuth {
+		bad("AllowInsecureAuth contradicts mode starttls, which requires TLS")
+	}
+	for _, t := range l.Trusted {
+		if !t.Net.IsValid() || t.Identity == "" {
+			bad("trusted network %v needs a valid prefix and an identity", t.Net)
+		}
+	}
+	return errs
+}
+
+// sleepCtx waits d, or less when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
