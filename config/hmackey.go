@@ -75,6 +75,9 @@ func (c *Config) HMACKey() ([]byte, error) {
 }
 
 func readKeyFile(path string) ([]byte, error) {
+	if err := readableFile(path); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

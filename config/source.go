@@ -165,14 +165,29 @@ func splitKey(k string) []string {
 	}
 }
 
+// joinKey appends key parts to a path, quoting those that are not bare
+// TOML keys so that a path names one key only.
 func joinKey(prefix string, parts []string) string {
 	for _, p := range parts {
 		if prefix != "" && !strings.HasSuffix(prefix, ".") {
 			prefix += "."
 		}
-		prefix += p
+		prefix += quoteKey(p)
 	}
 	return prefix
+}
+
+func quoteKey(k string) string {
+	bare := k != ""
+	for _, r := range k {
+		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			bare = false
+		}
+	}
+	if bare {
+		return k
+	}
+	return strconv.Quote(k)
 }
 
 func unquote(s string) string {

@@ -242,7 +242,7 @@ k = 1
 k = 2 # comment = here
 `
 	want := map[string]int{
-		"top": 2, "a": 3, "a.x": 4, "a.list": 7, "a.quoted.key": 10, "a.dotted.inner": 11,
+		"top": 2, "a": 3, "a.x": 4, "a.list": 7, `a."quoted.key"`: 10, "a.dotted.inner": 11,
 		"arr": 12, "arr[0]": 12, "arr[0].k": 13, "arr[0].sub[0]": 14, "arr[0].sub[0].s": 15,
 		"arr[0].sub[1].s": 17, "arr[1]": 18, "arr[1].k": 19,
 	}

@@ -114,13 +114,28 @@ func checkFile(col *collector, key, path, why string) bool {
 		col.add(key, "required with %s", why)
 		return false
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	if err := readableFile(path); err != nil {
 		col.add(key, "%v", err)
 		return false
 	}
-	f.Close()
 	return true
+}
+
+// readableFile checks that path is a regular file this process can open;
+// a device or a pipe named by mistake would block whoever reads it.
+func readableFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func checkTrusted(col *collector, key string, t Trusted) {
