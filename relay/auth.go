@@ -137,24 +137,30 @@ func logName(name string) string {
 	return safeAddr(clientText(name, 64))
 }
 
-var errBadCredentials = errors.New("unknown user or wrong password")
+// Causes of a 535, told apart in the log only.
+var (
+	errUnknownUser   = errors.New("unknown user")
+	errWrongPassword = errors.New("password does not match")
+)
 
 // verify returns the user when the password matches. An unknown user costs
 // one bcrypt comparison too, against a dummy hash of the same cost, so that
 // timing does not reveal which accounts exist.
 func (s *Server) verify(ctx context.Context, name, password string) (store.User, error) {
-	failed := refuse(stAuthFailed, "auth", "Authentication credentials invalid", errBadCredentials)
+	failed := func(cause error) error {
+		return refuse(stAuthFailed, "auth", "Authentication credentials invalid", cause)
+	}
 	u, err := s.users.User(ctx, name)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && len(u.PasswordHash) == 0) {
 		_ = bcrypt.CompareHashAndPassword(s.dummy.hash(), []byte(password))
-		return store.User{}, failed
+		return store.User{}, failed(errUnknownUser)
 	}
 	if err != nil {
 		return store.User{}, refuse(stAuthTemp, "auth-store", "Temporary authentication failure", err)
 	}
 	s.dummy.seen(u.PasswordHash)
 	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
-		return store.User{}, failed
+		return store.User{}, failed(errWrongPassword)
 	}
 	return u, nil
 }

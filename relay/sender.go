@@ -127,10 +127,24 @@ func checkHeaders(body []byte, sendAs []string) error {
 	if err != nil {
 		return refuse(stBadHeader, "header-syntax", "Message header cannot be parsed", err)
 	}
-	if err := checkFrom(msg.Header["From"], sendAs); err != nil {
+	if err := checkFrom(fields(msg.Header, "From"), sendAs); err != nil {
 		return err
 	}
-	return checkSender(msg.Header["Sender"], sendAs)
+	return checkSender(fields(msg.Header, "Sender"), sendAs)
+}
+
+// fields returns every field called name. net/mail keeps "From :" (white
+// space before the colon, obsolete syntax that RFC 5322 §4.5.1 says readers
+// must accept) under its own key; mail clients display it as From, so it is
+// one.
+func fields(h mail.Header, name string) []string {
+	var vs []string
+	for k, v := range h {
+		if strings.EqualFold(strings.TrimRight(k, " \t"), name) {
+			vs = append(vs, v...)
+		}
+	}
+	return vs
 }
 
 func checkFrom(fields []string, sendAs []string) error {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
 )
@@ -28,6 +29,7 @@ type Server struct {
 	ctx      context.Context // parent of every session's; cancelled when Shutdown gives up
 	cancel   context.CancelFunc
 	shutOnce sync.Once
+	closing  atomic.Bool
 }
 
 // listener is a configured listener at run time.
@@ -142,10 +144,19 @@ func (s *Server) Serve() error {
 	errs := make([]error, len(s.lsts))
 	var wg sync.WaitGroup
 	for i, l := range s.lsts {
-		wg.Go(func() { errs[i] = l.smtp.Serve(l.ln) })
+		wg.Go(func() { errs[i] = s.serve(l) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// serve runs one listener; the listener closed by Shutdown is no error.
+func (s *Server) serve(l *listener) error {
+	err := l.smtp.Serve(l.ln)
+	if s.closing.Load() && errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // Addrs returns the listening addresses, in the order of Options.Listeners.
@@ -171,6 +182,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 var ErrServerClosed = errors.New("relay: server already shut down")
 
 func (s *Server) shutdown(ctx context.Context) error {
+	s.closing.Store(true)
 	s.closeListeners()
 	s.conns.drain()
 	var wg sync.WaitGroup

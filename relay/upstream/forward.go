@@ -100,6 +100,9 @@ func NewForwarder(t Target, d Deliveries, o ForwarderOptions, log *slog.Logger) 
 // read: sending unchecked could deliver twice.
 func (f *Forwarder) Forward(ctx context.Context, env Envelope, body []byte) []Result {
 	res := make([]Result, len(env.Rcpts))
+	if len(res) == 0 {
+		return res
+	}
 	for i, r := range env.Rcpts {
 		res[i].Rcpt = r.Addr
 	}

@@ -1,6 +1,3 @@
-// Package upstream hands accepted messages to the company's mail server (or
-// to an outbox folder), one transaction per recipient, and remembers which
-// recipients were delivered so that a client's retry reaches only the others.
 package upstream
 
 import (

@@ -1,0 +1,490 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/netip"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/store"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Test accounts.
+const (
+	repEmail    = "rep@acme.fr"
+	repPassword = "correct horse"
+	botEmail    = "crm@acme.fr" // identity of the trusted network
+)
+
+// fakeUsers is an in-memory Users with bcrypt.MinCost hashes.
+type fakeUsers struct {
+	mu    sync.Mutex
+	users map[string]store.User
+	err   error // returned by every lookup when set
+}
+
+func newFakeUsers(t *testing.T) *fakeUsers {
+	t.Helper()
+	f := &fakeUsers{users: map[string]store.User{}}
+	f.add(t, repEmail, repPassword, "rep@acme.fr", "@sales.acme.fr", "Rep.Alias@Acme.FR")
+	f.add(t, botEmail, "unused-password", "crm@acme.fr", "@news.acme.fr")
+	return f
+}
+
+func (f *fakeUsers) add(t *testing.T, email, password string, sendAs ...string) {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users[email] = store.User{Email: email, Role: store.RoleRep, SendAs: sendAs, PasswordHash: h}
+}
+
+func (f *fakeUsers) User(_ context.Context, email string) (store.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return store.User{}, f.err
+	}
+	u, ok := f.users[email]
+	if !ok {
+		return store.User{}, store.ErrNotFound
+	}
+	return u, nil
+}
+
+// fakeCounters is an in-memory Counters on a clock the test moves.
+type fakeCounters struct {
+	mu  sync.Mutex
+	now time.Time
+	m   map[string]fakeCount
+}
+
+type fakeCount struct {
+	n   int64
+	end time.Time
+}
+
+func newFakeCounters() *fakeCounters {
+	return &fakeCounters{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), m: map[string]fakeCount{}}
+}
+
+func (f *fakeCounters) Hit(_ context.Context, key string, window time.Duration) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.m[key]
+	if !f.now.Before(c.end) {
+		c = fakeCount{end: f.now.Add(window)}
+	}
+	c.n++
+	f.m[key] = c
+	return c.n, nil
+}
+
+func (f *fakeCounters) Count(_ context.Context, key string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.m[key]; f.now.Before(c.end) {
+		return c.n, nil
+	}
+	return 0, nil
+}
+
+func (f *fakeCounters) ResetCount(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, key)
+	return nil
+}
+
+func (f *fakeCounters) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+func (f *fakeCounters) get(key string) int64 {
+	n, _ := f.Count(context.Background(), key)
+	return n
+}
+
+// fakeForwarder records what it is given and fails chosen recipients.
+type fakeForwarder struct {
+	mu      sync.Mutex
+	calls   []forwardCall
+	fail    map[string]error // by recipient address
+	already map[string]bool
+	entered chan struct{}   // when set, receives once Forward starts
+	hold    <-chan struct{} // when set, Forward waits for it
+}
+
+type forwardCall struct {
+	env  upstream.Envelope
+	body string
+	ctx  context.Context
+}
+
+func newFakeForwarder() *fakeForwarder {
+	return &fakeForwarder{fail: map[string]error{}, already: map[string]bool{}}
+}
+
+func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body []byte) []upstream.Result {
+	if f.entered != nil {
+		f.entered <- struct{}{}
+	}
+	if f.hold != nil {
+		<-f.hold
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, forwardCall{env: env, body: string(body), ctx: ctx})
+	res := make([]upstream.Result, len(env.Rcpts))
+	for i, r := range env.Rcpts {
+		res[i] = upstream.Result{Rcpt: r.Addr, Err: f.fail[r.Addr], Already: f.already[r.Addr]}
+	}
+	return res
+}
+
+func (f *fakeForwarder) failRcpt(addr string, temporary bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := &upstream.Error{Code: 550, Enhanced: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
+	if temporary {
+		e = &upstream.Error{Code: 451, Enhanced: smtp.EnhancedCode{4, 4, 1}, Message: "upstream unreachable", Temporary: true}
+	}
+	f.fail[addr] = e
+}
+
+func (f *fakeForwarder) got() []forwardCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]forwardCall(nil), f.calls...)
+}
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testEnv is a running Server with its fakes.
+type testEnv struct {
+	srv      *Server
+	users    *fakeUsers
+	counters *fakeCounters
+	fwd      *fakeForwarder
+	logs     *syncBuffer
+	waits    *waitRecorder
+}
+
+// waitRecorder replaces the throttle's sleep.
+type waitRecorder struct {
+	mu     sync.Mutex
+	delays []time.Duration
+}
+
+func (w *waitRecorder) wait(_ context.Context, d time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.delays = append(w.delays, d)
+	return nil
+}
+
+func (w *waitRecorder) got() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.delays...)
+}
+
+type option func(*Options)
+
+// testServer starts a Server on 127.0.0.1:0 with one plain listener (unless
+// an option sets others) and stops it at the end of the test.
+func testServer(t *testing.T, opts ...option) *testEnv {
+	t.Helper()
+	e := &testEnv{users: newFakeUsers(t), counters: newFakeCounters(), fwd: newFakeForwarder(),
+		logs: &syncBuffer{}, waits: &waitRecorder{}}
+	o := Options{
+		Hostname:  "relay.test",
+		Listeners: []Listener{{Name: "plain", Addr: "127.0.0.1:0", TLS: testTLS(t)}},
+		AuthThrottle: Throttle{Window: time.Hour, SlowAfter: 2, BlockAfter: 4, MaxDelay: 4 * time.Second,
+			Wait: e.waits.wait},
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := New(o, e.users, e.counters, e.fwd, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", e.logs.String())
+		}
+	})
+	return e
+}
+
+func (e *testEnv) addr(i int) string { return e.srv.Addrs()[i].String() }
+
+// withListeners replaces the listeners.
+func withListeners(ls ...Listener) option {
+	return func(o *Options) { o.Listeners = ls }
+}
+
+var (
+	certOnce sync.Once
+	certPEM  []byte
+	certPair tls.Certificate
+	certErr  error
+)
+
+// testCert is a self-signed ECDSA certificate for 127.0.0.1, made once.
+func testCert(t *testing.T) (tls.Certificate, []byte) {
+	t.Helper()
+	certOnce.Do(func() { certPair, certPEM, certErr = makeCert() })
+	if certErr != nil {
+		t.Fatal(certErr)
+	}
+	return certPair, certPEM
+}
+
+func makeCert() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"relay.test"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemBytes, nil
+}
+
+func testTLS(t *testing.T) *tls.Config {
+	cert, _ := testCert(t)
+	return &tls.Config{Certificates: []tls.Certificate{cert}}
+}
+
+// clientTLS trusts the test certificate.
+func clientTLS(t *testing.T) *tls.Config {
+	_, pemBytes := testCert(t)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// caFile writes the test certificate for external tools.
+func caFile(t *testing.T) string {
+	_, pemBytes := testCert(t)
+	p := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(p, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// goClient dials with go-smtp's client and says EHLO.
+func goClient(t *testing.T, addr string) *smtp.Client {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func authPlain(t *testing.T, c *smtp.Client) {
+	t.Helper()
+	if err := c.Auth(sasl.NewPlainClient("", repEmail, repPassword)); err != nil {
+		t.Fatalf("AUTH: %v", err)
+	}
+}
+
+// smtpErr asserts err is an *smtp.SMTPError with that code and enhanced code
+// and returns its text.
+func smtpErr(t *testing.T, err error, code int, enh smtp.EnhancedCode) string {
+	t.Helper()
+	se, ok := err.(*smtp.SMTPError)
+	if !ok {
+		t.Fatalf("got %v (%T), want SMTP error %d %v", err, err, code, enh)
+	}
+	if se.Code != code || se.EnhancedCode != enh {
+		t.Fatalf("got %d %v %q, want %d %v", se.Code, se.EnhancedCode, se.Message, code, enh)
+	}
+	return se.Message
+}
+
+// rawClient speaks SMTP line by line, for exact replies and broken input.
+type rawClient struct {
+	t    *testing.T
+	conn net.Conn
+	r    *textproto.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newRaw(t, conn)
+}
+
+func newRaw(t *testing.T, conn net.Conn) *rawClient {
+	t.Helper()
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	c := &rawClient{t: t, conn: conn, r: textproto.NewReader(bufio.NewReader(conn))}
+	c.expect(220)
+	return c
+}
+
+// send writes raw bytes, CRLF not added.
+func (c *rawClient) send(s string) {
+	c.t.Helper()
+	if _, err := c.conn.Write([]byte(s)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// reply reads one (possibly multi-line) reply and returns its last line.
+func (c *rawClient) reply() string {
+	c.t.Helper()
+	var last string
+	for {
+		line, err := c.r.ReadLine()
+		if err != nil {
+			c.t.Fatalf("read reply: %v (last line %q)", err, last)
+		}
+		last = line
+		if len(line) < 4 || line[3] != '-' {
+			return last
+		}
+	}
+}
+
+// cmd sends one command line and returns the reply's last line.
+func (c *rawClient) cmd(line string) string {
+	c.t.Helper()
+	c.send(line + "\r\n")
+	return c.reply()
+}
+
+// expect reads a reply and checks its code.
+func (c *rawClient) expect(code int) string {
+	c.t.Helper()
+	got := c.reply()
+	if !strings.HasPrefix(got, fmt.Sprint(code)) {
+		c.t.Fatalf("got %q, want %d", got, code)
+	}
+	return got
+}
+
+// must sends a command and checks the reply code.
+func (c *rawClient) must(line string, code int) string {
+	c.t.Helper()
+	c.send(line + "\r\n")
+	return c.expect(code)
+}
+
+func (c *rawClient) ehlo() { c.t.Helper(); c.must("EHLO client.test", 250) }
+
+func (c *rawClient) auth(user, password string) string {
+	c.t.Helper()
+	return c.cmd("AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+password)))
+}
+
+// login opens an authenticated raw session.
+func (e *testEnv) login(t *testing.T) *rawClient {
+	t.Helper()
+	c := dialRaw(t, e.addr(0))
+	c.ehlo()
+	if got := c.auth(repEmail, repPassword); !strings.HasPrefix(got, "235 ") {
+		t.Fatalf("AUTH: %q", got)
+	}
+	return c
+}
+
+// refOf extracts the "(ref XXXXXXXX)" of a reply line.
+func refOf(t *testing.T, line string) string {
+	t.Helper()
+	i := strings.LastIndex(line, "(ref ")
+	if i < 0 || len(line) < i+14 || line[i+13] != ')' {
+		t.Fatalf("no reference in %q", line)
+	}
+	return line[i+5 : i+13]
+}
+
+func mustPrefix(t *testing.T, s string) netip.Prefix {
+	t.Helper()
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// message builds a small CRLF message.
+func message(from, subject string) string {
+	return "From: " + from + "\r\nTo: someone@example.com\r\nSubject: " + subject + "\r\n\r\nHello.\r\n"
+}
