@@ -40,18 +40,29 @@ func checkRedis(col *collector, s Store) {
 	}
 	if s.RedisCAFile != "" {
 		checkFile(col, "store.redis_ca_file", s.RedisCAFile, "")
+		if !s.RedisUsesTLS() {
+			col.add("store.redis_ca_file", "set, but the connection is not TLS: use rediss:// or redis_tls = true")
+		}
 	}
 }
 
-// checkRedisURL accepts redis://[user:pass@]host[:port][/db] and rediss://.
+// checkRedisURL accepts redis://[user:pass@]host[:port][/db], rediss://
+// and unix:///path/to/socket.
 // Messages never repeat the URL, which may hold a password.
 func checkRedisURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("not a URL")
 	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return fmt.Errorf("unknown scheme %q; use redis:// or rediss://", u.Scheme)
+	switch u.Scheme {
+	case "redis", "rediss":
+	case "unix":
+		if u.Path == "" {
+			return fmt.Errorf("unix:// needs a socket path, as in unix:///run/redis/redis.sock")
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown scheme %q; use redis://, rediss:// or unix://", u.Scheme)
 	}
 	if u.Hostname() == "" {
 		return fmt.Errorf("needs a host, as in redis://10.0.0.1:6379/0")

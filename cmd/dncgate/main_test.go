@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/store/embedded"
 )
 
@@ -51,6 +52,7 @@ func dncgate(t *testing.T, stdin string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = t.TempDir() // a default ./dncgate-data lands there, not in the source tree
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -250,4 +252,20 @@ func TestUsersAddRefusals(t *testing.T) {
 func TestUsersAddNeedsTerminal(t *testing.T) {
 	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--data", t.TempDir()).
 		want(t, 1, "stderr", "stdin is not a terminal; pipe the password and use --password-stdin")
+}
+
+// With backend = "redis" the users commands work on Redis, a single node
+// or a cluster.
+func TestUsersOnRedis(t *testing.T) {
+	const key = "6d792d766572792d7365637265742d686d61632d6b65792d6f662d33322d6279"
+	node := fmt.Sprintf("redis_url = \"redis://%s/0\"", testredis.Start(t))
+	cluster := fmt.Sprintf("redis_cluster = [%q]", testredis.StartCluster(t, 3)[0])
+	for name, where := range map[string]string{"node": node, "cluster": cluster} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeFile(t, dir, "dncgate.toml", fmt.Sprintf("[store]\nbackend = \"redis\"\n%s\n\n[privacy]\nhmac_key = %q\n", where, key))
+			dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--config", cfg, "--password-stdin").want(t, 0, "stdout")
+			dncgate(t, "", "users", "ls", "--config", cfg).want(t, 0, "stdout", "rep@acme.test  rep")
+		})
+	}
 }

@@ -44,7 +44,9 @@ func openRedis(ctx context.Context, s config.Store) (store.Store, error) {
 		Password:     s.RedisPassword,
 		Prefix:       s.Prefix,
 	}
-	if s.RedisUsesTLS() {
+	// rediss:// alone needs nothing here: the store then uses the
+	// system's roots and the URL's host name.
+	if s.RedisTLS || s.RedisCAFile != "" {
 		t, err := redisTLS(s.RedisCAFile)
 		if err != nil {
 			return nil, err
