@@ -488,3 +488,7 @@ func mustPrefix(t *testing.T, s string) netip.Prefix {
 func message(from, subject string) string {
 	return "From: " + from + "\r\nTo: someone@example.com\r\nSubject: " + subject + "\r\n\r\nHello.\r\n"
 }
+
+func saslPlain(user, password string) sasl.Client { return sasl.NewPlainClient("", user, password) }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/emersion/go-smtp"
 )
 
@@ -56,6 +58,17 @@ func (m *memDeliveries) MarkDelivered(_ context.Context, msg, rcpt string, ttl t
 	}
 	m.marks[msg][rcpt] = ttl
 	return nil
+}
+
+// countingDeliveries counts the reads of another Deliveries.
+type countingDeliveries struct {
+	Deliveries
+	reads int
+}
+
+func (c *countingDeliveries) Delivered(ctx context.Context, msg string) (map[string]bool, error) {
+	c.reads++
+	return c.Deliveries.Delivered(ctx, msg)
 }
 
 func envelope(rcpts ...string) Envelope {
@@ -136,10 +149,16 @@ func TestForwardConnectionReuse(t *testing.T) {
 }
 
 // The client retries the same bytes after a partial failure: only the
-// recipient that failed is sent again.
+// recipient that failed is sent again. The marks live in the real embedded
+// store.
 func TestForwardRetryAfterPartialFailure(t *testing.T) {
 	up := startUpstream(t, nil, withScript(map[string]action{"cid@example.com": tempRcpt}))
-	d := newMemDeliveries()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "dncgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d := &countingDeliveries{Deliveries: st}
 	f := newTestForwarder(t, up, d, ForwarderOptions{}, nil)
 	rcpts := []string{"ann@example.com", "bob@example.com", "cid@example.com"}
 	env, body := envelope(rcpts...), testBody("retry")
@@ -161,8 +180,8 @@ func TestForwardRetryAfterPartialFailure(t *testing.T) {
 			t.Errorf("upstream got %s %d times, want once", r, n)
 		}
 	}
-	if d.readCalls != 2 {
-		t.Errorf("%d Delivered calls for 2 attempts, want 2", d.readCalls)
+	if d.reads != 2 {
+		t.Errorf("%d Delivered calls for 2 attempts, want 2", d.reads)
 	}
 }
 
