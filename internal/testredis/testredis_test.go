@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -70,7 +71,7 @@ func TestStartClusterServesEverySlot(t *testing.T) {
 			t.Fatalf("SET k%d: %v", i, err)
 		}
 	}
-	var masters int
+	var masters atomic.Int32 // ForEachMaster calls back concurrently
 	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		n, err := m.DBSize(ctx).Result()
 		if err != nil {
@@ -79,14 +80,14 @@ func TestStartClusterServesEverySlot(t *testing.T) {
 		if n == 0 {
 			return fmt.Errorf("master %s holds no keys", m.Options().Addr)
 		}
-		masters++
+		masters.Add(1)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if masters != 3 {
-		t.Fatalf("cluster client sees %d masters, want 3", masters)
+	if n := masters.Load(); n != 3 {
+		t.Fatalf("cluster client sees %d masters, want 3", n)
 	}
 }
 
