@@ -51,7 +51,7 @@ type Store struct {
 	now  func() time.Time
 	path string
 
-	purgeEvery uint64 // purgeEvery, smaller in tests
+	purgeEvery uint64 // the purgeEvery constant; tests lower it
 	marks      atomic.Uint64
 	hits       atomic.Uint64
 }
