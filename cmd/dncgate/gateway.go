@@ -2,14 +2,176 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/relay"
+	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/web"
 )
 
-// runGateway is provided by the relay wiring.
+// drainTimeout is how long running SMTP sessions may go on after SIGTERM.
+// A message under way finishes well within it; a client idling in a session
+// is cut off rather than holding the stop.
+const drainTimeout = 30 * time.Second
+
+// runGateway wires the store, the upstream and the listeners together and
+// runs them until ctx ends, then drains.
 func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger) error {
-	return errors.New("gateway not wired yet")
+	target, err := newTarget(cfg)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	fwd := upstream.NewForwarder(target, st, upstream.ForwarderOptions{
+		DigestKey: key,
+		Remember:  cfg.Limits.RememberDelivered.Duration,
+		Parallel:  cfg.Upstream.Parallel,
+	}, log)
+	opts, err := relayOptions(cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := relay.New(opts, st, st, fwd, log)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve() }()
+	stopWeb, err := startWeb(cfg, st, log, errc)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	log.Info("listening", "listeners", listenerSummary(cfg), "upstream", upstreamSummary(cfg))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("draining", "deadline", drainTimeout)
+	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	stopWeb(dctx)
+	if err := srv.Shutdown(dctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return runErr
+}
+
+func newTarget(cfg *config.Config) (upstream.Target, error) {
+	spec, err := upstream.ParseURL(cfg.UpstreamURL())
+	if err != nil {
+		return nil, err
+	}
+	return upstream.NewTarget(spec, upstream.TargetOptions{
+		LocalName:          cfg.Server.Hostname,
+		CAFile:             cfg.Upstream.CAFile,
+		InsecureSkipVerify: !cfg.Upstream.TLSVerify,
+		DialTimeout:        cfg.Upstream.ConnectTimeout.Duration,
+		CommandTimeout:     cfg.Upstream.CommandTimeout.Duration,
+		DataTimeout:        cfg.Upstream.DataTimeout.Duration,
+		MaxIdle:            maxIdle(cfg.Upstream.MaxIdleConns),
+		IdleTimeout:        cfg.Upstream.IdleTimeout.Duration,
+	})
+}
+
+// maxIdle maps the config's "0 keeps none" onto the target's "negative keeps
+// none" (its zero means the default).
+func maxIdle(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+func relayOptions(cfg *config.Config) (relay.Options, error) {
+	o := relay.Options{
+		Hostname:        cfg.Server.Hostname,
+		MaxMessageBytes: int64(cfg.Limits.MaxMessageSize),
+		MaxRecipients:   cfg.Limits.MaxRecipients,
+		MaxLineLength:   cfg.Limits.MaxLineLength,
+		ReadTimeout:     cfg.Limits.IdleTimeout.Duration,
+		SessionTimeout:  cfg.Limits.SessionTimeout.Duration,
+		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
+		ForwardTimeout:  cfg.Upstream.DataTimeout.Duration,
+		AuthThrottle: relay.Throttle{
+			Window:     cfg.Auth.FailWindow.Duration,
+			SlowAfter:  cfg.Auth.SlowAfter,
+			BlockAfter: cfg.Auth.BlockAfter,
+			MaxDelay:   cfg.Auth.MaxDelay.Duration,
+		},
+	}
+	for _, l := range cfg.Listeners {
+		rl, err := relayListener(l)
+		if err != nil {
+			return o, err
+		}
+		o.Listeners = append(o.Listeners, rl)
+	}
+	return o, nil
+}
+
+func relayListener(l config.Listener) (relay.Listener, error) {
+	rl := relay.Listener{Name: l.Label(), Addr: l.Address, AllowInsecureAuth: l.AllowInsecureAuth}
+	switch l.TLS {
+	case config.TLSStartTLS:
+		rl.Mode = relay.ModeStartTLS
+	case config.TLSImplicit:
+		rl.Mode = relay.ModeImplicitTLS
+	default:
+		rl.Mode = relay.ModePlain
+	}
+	if l.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
+		if err != nil {
+			return rl, fmt.Errorf("listener %s: certificate: %w", l.Label(), err)
+		}
+		rl.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	for _, t := range l.Trusted {
+		rl.Trusted = append(rl.Trusted, relay.TrustedNet{Net: t.Prefix(), Identity: t.Identity})
+	}
+	return rl, nil
+}
+
+// startWeb starts the HTTP side when web.listen is set; the returned func
+// stops it.
+func startWeb(cfg *config.Config, st store.Store, log *slog.Logger, errc chan<- error) (func(context.Context), error) {
+	if cfg.Web.Listen == "" {
+		return func(context.Context) {}, nil
+	}
+	w, err := web.New(cfg.Web.Listen, st, log)
+	if err != nil {
+		return nil, fmt.Errorf("web listener: %w", err)
+	}
+	go func() {
+		if err := w.Serve(); err != nil {
+			errc <- err
+		}
+	}()
+	log.Info("web listening", "addr", w.Addr().String())
+	return func(ctx context.Context) { w.Shutdown(ctx) }, nil
+}
+
+func listenerSummary(cfg *config.Config) []string {
+	var s []string
+	for _, l := range cfg.Listeners {
+		s = append(s, fmt.Sprintf("%s=%s/%s", l.Label(), l.Address, l.TLS))
+	}
+	return s
+}
+
+func upstreamSummary(cfg *config.Config) string {
+	spec, err := upstream.ParseURL(cfg.UpstreamURL())
+	if err != nil {
+		return "invalid"
+	}
+	return spec.String()
 }
