@@ -154,15 +154,20 @@ func newFakeForwarder() *fakeForwarder {
 }
 
 func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body []byte) []upstream.Result {
+	f.mu.Lock()
+	f.calls = append(f.calls, forwardCall{env: env, body: string(body), ctx: ctx})
+	f.mu.Unlock()
 	if f.entered != nil {
 		f.entered <- struct{}{}
 	}
 	if f.hold != nil {
-		<-f.hold
+		select {
+		case <-f.hold:
+		case <-ctx.Done():
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, forwardCall{env: env, body: string(body), ctx: ctx})
 	res := make([]upstream.Result, len(env.Rcpts))
 	for i, r := range env.Rcpts {
 		res[i] = upstream.Result{Rcpt: r.Addr, Err: f.fail[r.Addr], Already: f.already[r.Addr]}

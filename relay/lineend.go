@@ -15,6 +15,9 @@ var errBareLineEnd = errors.New("bare CR or LF in message")
 // (Postfix CVE-2023-51764 and kin) exploits, because a downstream server may
 // see an end-of-data sequence where this one did not. Refusing the whole
 // message, as Postfix's smtpd_forbid_bare_newline does, is the safe choice.
+// It also covers a quirk of go-smtp's DATA reader, which misses the end of
+// data in "\r\r\n.\r\n": whatever it takes for the message holds that bare
+// CR and is refused, so no server downstream ever sees the ambiguity.
 type strictReader struct {
 	r      io.Reader
 	pos    int64 // bytes passed so far, for the log
