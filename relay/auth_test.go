@@ -109,6 +109,13 @@ func TestAuthDuringTransaction(t *testing.T) {
 	if got := c.auth(repEmail, repPassword); got != "503 5.5.1 AUTH not permitted during a mail transaction" {
 		t.Errorf("got %q", got)
 	}
+	// Mid-BDAT the message is being read: AUTH must answer, not wait.
+	c.must("RCPT TO:<a@example.com>", 250)
+	c.send("BDAT 5\r\nFrom:")
+	c.expect(250)
+	if got := c.auth(repEmail, repPassword); !strings.HasPrefix(got, "503 5.5.1") {
+		t.Errorf("AUTH during BDAT: %q", got)
+	}
 	c.must("RSET", 250)
 	c.must("AUTH PLAIN "+b64("\x00"+repEmail+"\x00"+repPassword), 235)
 }

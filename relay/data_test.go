@@ -2,6 +2,7 @@ package relay
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -297,5 +298,32 @@ func TestRef(t *testing.T) {
 	}
 	if len(seen) < 999 {
 		t.Errorf("only %d distinct refs of 1000", len(seen))
+	}
+}
+
+// CHUNKING (RFC 3030), which go-smtp always offers, goes through the same
+// checks: a bare LF inside a BDAT chunk is refused too.
+func TestBDAT(t *testing.T) {
+	e := testServer(t)
+	c := e.login(t)
+	c.must("MAIL FROM:<rep@acme.fr>", 250)
+	c.must("RCPT TO:<a@example.com>", 250)
+	msg := message(repEmail, "chunked")
+	half := len(msg) / 2
+	c.send(fmt.Sprintf("BDAT %d\r\n%s", half, msg[:half]))
+	c.expect(250)
+	c.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg)-half, msg[half:]))
+	if got := c.reply(); !strings.HasPrefix(got, "250 2.0.0 Delivered to 1 recipient(s) (ref ") {
+		t.Fatalf("got %q", got)
+	}
+	c.must("MAIL FROM:<rep@acme.fr>", 250)
+	c.must("RCPT TO:<b@example.com>", 250)
+	bad := "From: rep@acme.fr\r\n\r\nx\n.\n"
+	c.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(bad), bad))
+	if got := c.reply(); !strings.HasPrefix(got, "550 5.6.11 ") {
+		t.Fatalf("got %q", got)
+	}
+	if calls := e.fwd.got(); len(calls) != 1 || calls[0].body != msg {
+		t.Fatalf("forwarded %+v", calls)
 	}
 }

@@ -117,15 +117,25 @@ func (v verdict) err() error {
 	switch {
 	case v.temp != nil:
 		e := v.temp.err
-		text := fmt.Sprintf("Upstream: %s; delivered to %d of %d, retry later", clientText(e.Message, maxUpstreamText), v.delivered, n)
+		text := fmt.Sprintf("Upstream: %s; delivered to %d of %d, retry later", upstreamText(e), v.delivered, n)
 		return refuse(tempStatus(e), "upstream", text, e)
 	case len(v.refused) > 0:
 		e := v.refused[0].err
 		text := fmt.Sprintf("Refused by upstream for %s: %s; delivered to %d of %d",
-			nameRcpts(v.refused), clientText(e.Message, maxUpstreamText), v.delivered, n)
+			nameRcpts(v.refused), upstreamText(e), v.delivered, n)
 		return refuse(permStatus(e), "upstream", text, e)
 	}
 	return nil
+}
+
+func upstreamText(e *upstream.Error) string {
+	if t := clientText(e.Message, maxUpstreamText); t != "" {
+		return t
+	}
+	if e.Temporary {
+		return "temporary failure"
+	}
+	return "refused"
 }
 
 // tempStatus is always 451, keeping the upstream's enhanced code when it is
