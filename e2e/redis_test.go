@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-const hmacKey = "4f1c2a9be03d5e6f7a8b9c0d1e2f30415263748596a7b8c9d0e1f2031425364"
+const hmacKey = "4f1c2a9be03d5e6f7a8b9c0d1e2f30415263748596a7b8c9d0e1f20314253647"
 
 // TestRedisInstancesShareState runs two gateway instances on one Redis: a user
 // added by the CLI logs in on both, and a retry that lands on the other
