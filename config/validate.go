@@ -87,6 +87,11 @@ func checkListener(col *collector, key string, l Listener) {
 	case TLSNone:
 	case TLSStartTLS, TLSImplicit:
 		checkKeyPair(col, key, l)
+		// A TLS listener has TLS before AUTH by construction; allowing AUTH
+		// in clear there would only open a downgrade path.
+		if l.AllowInsecureAuth {
+			col.add(key+".allow_insecure_auth", "only for tls = \"none\"; a %s listener authenticates over TLS", l.TLS)
+		}
 	default:
 		col.add(key+".tls", "unknown mode %q; use \"none\", \"starttls\" or \"implicit\"", l.TLS)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/dncgate/dncgate/config"
@@ -100,11 +101,10 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 		ReadTimeout:     cfg.Limits.IdleTimeout.Duration,
 		SessionTimeout:  cfg.Limits.SessionTimeout.Duration,
 		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
-		ForwardTimeout:  cfg.Upstream.DataTimeout.Duration,
 		AuthThrottle: relay.Throttle{
 			Window:     cfg.Auth.FailWindow.Duration,
-			SlowAfter:  cfg.Auth.SlowAfter,
-			BlockAfter: cfg.Auth.BlockAfter,
+			SlowAfter:  never(cfg.Auth.SlowAfter),
+			BlockAfter: never(cfg.Auth.BlockAfter),
 			MaxDelay:   cfg.Auth.MaxDelay.Duration,
 		},
 	}
@@ -116,6 +116,15 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 		o.Listeners = append(o.Listeners, rl)
 	}
 	return o, nil
+}
+
+// never maps the config's "0 turns it off" onto a count no client reaches
+// (the relay reads zero as "use the default").
+func never(n int) int {
+	if n == 0 {
+		return math.MaxInt32
+	}
+	return n
 }
 
 func relayListener(l config.Listener) (relay.Listener, error) {
