@@ -20,6 +20,7 @@ import (
 type Server struct {
 	opts     Options
 	users    Users
+	trusted  *identityCache // the accounts trusted networks act as
 	fwd      Forwarder
 	log      *slog.Logger
 	thr      *throttle
@@ -52,8 +53,9 @@ func New(o Options, users Users, counters Counters, fwd Forwarder, log *slog.Log
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		opts: o, users: users, fwd: fwd, log: log,
-		thr:   &throttle{cfg: o.AuthThrottle, counters: counters, log: log},
-		dummy: newDummyHash(), conns: newConnTable(o), ctx: ctx, cancel: cancel,
+		trusted: newIdentityCache(users, o.Now),
+		thr:     &throttle{cfg: o.AuthThrottle, counters: counters, log: log},
+		dummy:   newDummyHash(), conns: newConnTable(o), ctx: ctx, cancel: cancel,
 	}
 	for _, lc := range o.Listeners {
 		l, err := s.listen(lc)

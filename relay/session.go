@@ -116,7 +116,7 @@ func (s *session) mayTransact() error {
 func (s *session) loadTrusted(identity string) error {
 	ctx, cancel := context.WithTimeout(s.ctx, authLookupTimeout)
 	defer cancel()
-	u, err := s.srv.users.User(ctx, strings.ToLower(identity))
+	u, err := s.srv.trusted.User(ctx, strings.ToLower(identity))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return refuse(stMisconfigured, "trusted-identity", "Trusted network identity unknown, ask the administrator",
