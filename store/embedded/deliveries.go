@@ -8,7 +8,10 @@ import (
 
 // Delivered returns the unexpired marks of msg: one indexed lookup.
 func (s *Store) Delivered(ctx context.Context, msg string) (map[string]bool, error) {
-	rows, err := s.st.delivered.QueryContext(ctx, msg, nanos(s.now()))
+	// The lookup runs once per relayed message. A WAL read of the local
+	// file never waits on a lock, so the caller's deadline is dropped: with
+	// one, the driver starts a goroutine per statement to watch it.
+	rows, err := s.st.delivered.QueryContext(context.WithoutCancel(ctx), msg, nanos(s.now()))
 	if err != nil {
 		return nil, fmt.Errorf("embedded: delivered: %w", err)
 	}
@@ -34,14 +37,7 @@ func (s *Store) MarkDelivered(ctx context.Context, msg, rcpt string, ttl time.Du
 	if ttl <= 0 {
 		return errBadTTL
 	}
-	now := s.now()
-	if _, err := s.st.markDelivered.ExecContext(ctx, msg, rcpt, nanos(now.Add(ttl))); err != nil {
-		return fmt.Errorf("embedded: mark delivered: %w", err)
-	}
-	if s.marks.Add(1)%s.purgeEvery == 0 {
-		s.purgeDeliveries(ctx, now)
-	}
-	return nil
+	return s.enqueueMark(ctx, markReq{msg: msg, rcpt: rcpt, expires: nanos(s.now().Add(ttl))})
 }
 
 // purge deletes a batch of expired rows of each table.

@@ -53,6 +53,7 @@ type Store struct {
 
 	purgeEvery uint64 // the purgeEvery constant; tests lower it
 	marks      atomic.Uint64
+	mk         *marker // group commit of delivered marks
 	hits       atomic.Uint64
 }
 
@@ -105,6 +106,7 @@ func (s *Store) open() error {
 		return err
 	}
 	s.purge(context.Background())
+	s.startMarker()
 	return nil
 }
 
@@ -140,6 +142,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the statements and the connections.
 func (s *Store) Close() error {
+	s.stopMarker()
 	errs := []error{s.st.close()}
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {

@@ -229,6 +229,7 @@ func BenchmarkEmbeddedDeliveryParallel(b *testing.B) {
 	s := openAt(b, filepath.Join(b.TempDir(), "dncgate.db"))
 	ctx := context.Background()
 	var seq atomic.Int64
+	b.SetParallelism(10) // 20 goroutines on 2 cores, like 20 SMTP sessions
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			msg := "msg-" + strconv.FormatInt(seq.Add(1), 10)
@@ -242,4 +243,18 @@ func BenchmarkEmbeddedDeliveryParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestMarkAfterCloseFails: a mark after Close is refused, never left waiting.
+func TestMarkAfterCloseFails(t *testing.T) {
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "dncgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.MarkDelivered(ctx, "m", "r", time.Hour); err == nil || ctx.Err() != nil {
+		t.Fatalf("MarkDelivered after Close: %v (ctx %v), want an immediate error", err, ctx.Err())
+	}
 }
