@@ -11,7 +11,8 @@ dncgate_config() {
     printf '[server]\nhostname = "bench.localhost"\ndata_dir = "%s/data"\n\n' "$rundir"
     printf '[[listener]]\nname = "bench"\naddress = "127.0.0.1:%s"\ntls = "none"\n' "$port"
     printf '  [[listener.trusted]]\n  network = "127.0.0.0/8"\n  identity = "bench@example.com"\n\n'
-    printf '[upstream]\nurl = "smtp://127.0.0.1:%s"\n\n' "$sink"
+    # keep as many upstream connections as the bench runs sessions
+    printf '[upstream]\nurl = "smtp://127.0.0.1:%s"\nmax_idle_conns = 32\n\n' "$sink"
     printf '[limits]\nmax_conns_per_ip = 2000\n\n'
     printf '[log]\nlevel = "warn"\n'
     if [ -n "$redis" ]; then
