@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,8 +88,20 @@ func sendAs(addr, user string, from string, rcpts []string, body []byte) error {
 // quick start does, and adds a user from the CLI while the server runs.
 func TestQuickStartOutbox(t *testing.T) {
 	data := t.TempDir()
-	addr := freeAddr(t)
-	g := startGateway(t, addr, "--data", data, "--listen", addr)
+	addr, webAddr := freeAddr(t), freeAddr(t)
+	g := startGateway(t, addr, "--data", data, "--listen", addr, "--web-listen", webAddr)
+
+	// The HTTP side answers health and readiness (the embedded store is up).
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + webAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+	}
 
 	// Before the user exists, AUTH fails and nothing can be relayed.
 	out, code := swaks(t, "--server", addr, "--auth", "PLAIN", "--auth-user", "rep@acme.test",

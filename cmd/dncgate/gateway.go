@@ -38,17 +38,18 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 	if err != nil {
 		return err
 	}
-	srv, err := relay.New(opts, st, st, fwd, log)
-	if err != nil {
-		return err
-	}
+	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve() }()
 	stopWeb, err := startWeb(cfg, st, log, errc)
 	if err != nil {
-		srv.Shutdown(context.Background())
 		return err
 	}
+	srv, err := relay.New(opts, st, st, fwd, log)
+	if err != nil {
+		stopWeb(context.Background())
+		return err
+	}
+	go func() { errc <- srv.Serve() }()
 	log.Info("listening", "listeners", listenerSummary(cfg), "upstream", upstreamSummary(cfg))
 
 	var runErr error
