@@ -30,6 +30,26 @@ var migrations = []string{
 		expires_at INTEGER NOT NULL
 	) WITHOUT ROWID;
 	CREATE INDEX counters_expiry ON counters (expires_at);`,
+	// Frequency caps (caps.go): committed sends and live reservations per
+	// cap key. expires_at is when a row stops mattering, found through its
+	// index by the incremental purge.
+	`CREATE TABLE IF NOT EXISTS cap_sends (
+		key        TEXT NOT NULL,
+		id         TEXT NOT NULL,
+		at         INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,  -- at + the cap's window
+		PRIMARY KEY (key, id)
+	) WITHOUT ROWID;
+	CREATE INDEX IF NOT EXISTS cap_sends_at ON cap_sends (key, at);
+	CREATE INDEX IF NOT EXISTS cap_sends_expiry ON cap_sends (expires_at);
+	CREATE TABLE IF NOT EXISTS cap_holds (
+		key        TEXT NOT NULL,
+		id         TEXT NOT NULL,
+		expires_at INTEGER NOT NULL,
+		PRIMARY KEY (key, id)
+	) WITHOUT ROWID;
+	CREATE INDEX IF NOT EXISTS cap_holds_key_expiry ON cap_holds (key, expires_at);
+	CREATE INDEX IF NOT EXISTS cap_holds_expiry ON cap_holds (expires_at);`,
 }
 
 // migrate brings the schema up to date inside one IMMEDIATE transaction,

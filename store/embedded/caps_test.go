@@ -1,0 +1,144 @@
+package embedded_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/store/storetest"
+)
+
+func TestCapsContract(t *testing.T) {
+	storetest.RunCaps(t, func(t *testing.T) caps.Store {
+		return openAt(t, filepath.Join(t.TempDir(), "dncgate.db"))
+	})
+}
+
+// TestCapsContractTwoHandles runs the contract with every call going,
+// in turn, through one of two stores open on one file, as two processes
+// would.
+func TestCapsContractTwoHandles(t *testing.T) {
+	storetest.RunCaps(t, func(t *testing.T) caps.Store {
+		path := filepath.Join(t.TempDir(), "dncgate.db")
+		return &alternate{stores: []caps.Store{openAt(t, path), openAt(t, path)}}
+	})
+}
+
+// alternate spreads calls over several stores.
+type alternate struct {
+	stores []caps.Store
+	next   atomic.Uint64
+}
+
+func (a *alternate) pick() caps.Store {
+	return a.stores[(a.next.Add(1)-1)%uint64(len(a.stores))]
+}
+
+func (a *alternate) Reserve(ctx context.Context, reqs []caps.Request, now time.Time) ([]caps.Reservation, error) {
+	return a.pick().Reserve(ctx, reqs, now)
+}
+
+func (a *alternate) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
+	return a.pick().Commit(ctx, slots, now)
+}
+
+func (a *alternate) Release(ctx context.Context, slots []caps.Slot) error {
+	return a.pick().Release(ctx, slots)
+}
+
+func (a *alternate) Usage(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (caps.Reservation, error) {
+	return a.pick().Usage(ctx, key, limit, window, now)
+}
+
+func (a *alternate) Reset(ctx context.Context, key string) error {
+	return a.pick().Reset(ctx, key)
+}
+
+// TestCapsMigrateFromFirstSchema opens a file left at schema version 1
+// (before caps) and expects the cap tables to be added and the old rows
+// kept.
+func TestCapsMigrateFromFirstSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dncgate.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID`,
+		`CREATE TABLE users (email TEXT PRIMARY KEY, role TEXT NOT NULL, send_as TEXT NOT NULL,
+			password_hash BLOB NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID`,
+		`CREATE TABLE deliveries (msg TEXT NOT NULL, rcpt TEXT NOT NULL, expires_at INTEGER NOT NULL,
+			PRIMARY KEY (msg, rcpt)) WITHOUT ROWID`,
+		`INSERT INTO counters VALUES ('k', 7, 9000000000000000000)`,
+		`PRAGMA user_version = 1`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s := openAt(t, path)
+	if n, err := s.Count(t.Context(), "k"); err != nil || n != 7 {
+		t.Fatalf("counter after migration = %d, %v; want 7", n, err)
+	}
+	r := caps.Request{Slot: caps.Slot{Key: "k", ID: "m", Window: time.Hour, Hold: time.Minute}, Limit: 1}
+	if res, err := s.Reserve(t.Context(), []caps.Request{r}, epoch); err != nil || !res[0].OK {
+		t.Fatalf("Reserve after migration = %+v, %v", res, err)
+	}
+	var v int
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	db, _ = sql.Open("sqlite", path)
+	defer db.Close()
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 2 {
+		t.Fatalf("user_version = %d (%v), want 2", v, err)
+	}
+}
+
+// TestCapsPurgeExpiredRows: rows of keys nobody touches again are deleted
+// by later writes on other keys.
+func TestCapsPurgeExpiredRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dncgate.db")
+	s := openAt(t, path)
+	ctx := t.Context()
+	const old = 20
+	slot := func(i int) caps.Slot {
+		return caps.Slot{Key: fmt.Sprintf("old%d", i), ID: "m", Window: time.Hour, Hold: time.Minute}
+	}
+	for i := range old {
+		if _, err := s.Reserve(ctx, []caps.Request{{Slot: slot(i), Limit: 1}}, epoch); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 { // half become sends, half stay holds
+			if err := s.Commit(ctx, []caps.Slot{slot(i)}, epoch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	later := epoch.Add(2 * time.Hour)
+	for i := range old {
+		sl := caps.Slot{Key: fmt.Sprintf("new%d", i), ID: "m", Window: time.Hour, Hold: time.Minute}
+		if err := s.Commit(ctx, []caps.Slot{sl}, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", path+"?_query_only=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var sends, holds int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM cap_sends WHERE key LIKE 'old%'),
+		(SELECT count(*) FROM cap_holds)`).Scan(&sends, &holds); err != nil {
+		t.Fatal(err)
+	}
+	if sends != 0 || holds != 0 {
+		t.Fatalf("after %d later writes, %d expired sends and %d expired holds remain", old, sends, holds)
+	}
+}
