@@ -1,0 +1,115 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/store/redisstore"
+	"github.com/dncgate/dncgate/store/storetest"
+)
+
+// capsOn returns an open function handing out stores on one server (or
+// cluster), each with its own prefix.
+func capsOn(o redisstore.Options) func(t *testing.T) caps.Store {
+	return func(t *testing.T) caps.Store {
+		o := o
+		o.Prefix = fmt.Sprintf("t%d:", prefixes.Add(1))
+		return openStore(t, o)
+	}
+}
+
+func TestCapsContractSingleNode(t *testing.T) {
+	storetest.RunCaps(t, capsOn(redisstore.Options{URL: "redis://" + testredis.Start(t)}))
+}
+
+func TestCapsContractCluster(t *testing.T) {
+	storetest.RunCaps(t, capsOn(redisstore.Options{ClusterAddrs: testredis.StartCluster(t, 3)}))
+}
+
+var (
+	capEpoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	capSlot  = caps.Slot{Key: "k", ID: "m", Window: time.Hour, Hold: time.Minute}
+)
+
+// TestCapsScriptsReloadAfterFlush: after SCRIPT FLUSH (or a restart) the
+// first calls fall back to EVAL and succeed.
+func TestCapsScriptsReloadAfterFlush(t *testing.T) {
+	addr := testredis.Start(t)
+	s := openStore(t, redisstore.Options{URL: "redis://" + addr})
+	ctx := t.Context()
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	for i := range 3 {
+		if err := raw.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		sl := capSlot
+		sl.ID = fmt.Sprint(i)
+		res, err := s.Reserve(ctx, []caps.Request{{Slot: sl, Limit: 5}}, capEpoch)
+		if err != nil || !res[0].OK || res[0].Count != i+1 {
+			t.Fatalf("Reserve after SCRIPT FLUSH = %+v, %v", res, err)
+		}
+		if err := raw.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(ctx, []caps.Slot{sl}, capEpoch); err != nil {
+			t.Fatalf("Commit after SCRIPT FLUSH: %v", err)
+		}
+	}
+}
+
+// TestCapsKeysLayout: both sets share a hash tag, hold digests only, and
+// carry a TTL of window+hold so idle keys vanish.
+func TestCapsKeysLayout(t *testing.T) {
+	addr := testredis.Start(t)
+	s := openStore(t, redisstore.Options{URL: "redis://" + addr, Prefix: "p:"})
+	ctx := t.Context()
+	if _, err := s.Reserve(ctx, []caps.Request{{Slot: capSlot, Limit: 1}}, capEpoch); err != nil {
+		t.Fatal(err)
+	}
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	wantTTL := capSlot.Window + capSlot.Hold
+	checkTTL(t, raw, "p:cap:{k}:h", wantTTL)
+	if err := s.Commit(ctx, []caps.Slot{capSlot}, capEpoch); err != nil {
+		t.Fatal(err)
+	}
+	checkTTL(t, raw, "p:cap:{k}:s", wantTTL)
+	if keys := raw.Keys(ctx, "*").Val(); len(keys) != 1 || keys[0] != "p:cap:{k}:s" {
+		t.Fatalf("keys after commit = %q, want only the sends (the hold set emptied)", keys)
+	}
+	if err := s.Reset(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if n := raw.DBSize(ctx).Val(); n != 0 {
+		t.Fatalf("%d keys left after Reset", n)
+	}
+}
+
+func checkTTL(t *testing.T, raw *redis.Client, key string, want time.Duration) {
+	t.Helper()
+	ttl, err := raw.PTTL(context.Background(), key).Result()
+	if err != nil || ttl <= want-time.Minute || ttl > want {
+		t.Fatalf("PTTL %s = %s (%v), want about %s", key, ttl, err, want)
+	}
+}
+
+// TestCapsStoreDownIsAnError: with Redis gone, Reserve fails rather than
+// granting.
+func TestCapsStoreDownIsAnError(t *testing.T) {
+	s := openStore(t, redisstore.Options{URL: "redis://" + testredis.Start(t)})
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Reserve(ctx, []caps.Request{{Slot: capSlot, Limit: 1}}, capEpoch); err == nil {
+		t.Fatalf("Reserve on a closed client = %+v, want an error", res)
+	}
+}
