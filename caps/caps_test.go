@@ -1,0 +1,112 @@
+package caps_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dncgate/dncgate/caps"
+)
+
+func TestKey(t *testing.T) {
+	const rep = "Rep@Acme.Example"
+	for _, c := range []struct {
+		scope      caps.Scope
+		rcpt, want string
+	}{
+		{caps.ScopeRecipient, "Jean.Dupont@Sales.ACME.fr", "jean.dupont@sales.acme.fr"},
+		{caps.ScopeRecipientDomain, "jean@sales.acme.fr", "acme.fr"},
+		{caps.ScopeRecipientDomain, "jean@ACME.fr.", "acme.fr"},
+		{caps.ScopeRecipientDomain, "bob@a.b.acme.co.uk", "acme.co.uk"},
+		{caps.ScopeRecipientDomain, `"odd@local"@x.acme.de`, "acme.de"},
+		{caps.ScopeRecipientDomain, "anna@BÜCHER.de", "xn--bcher-kva.de"},
+		{caps.ScopeRecipientDomain, "anna@shop.xn--bcher-kva.de", "xn--bcher-kva.de"},
+		{caps.ScopeRecipientDomain, "anna@shop.bücher.de", "xn--bcher-kva.de"},
+		{caps.ScopeRecipientDomain, "x@[192.0.2.1]", "[192.0.2.1]"},
+		{caps.ScopeRecipientDomain, "x@co.uk", "co.uk"},
+		{caps.ScopeRep, "jean@acme.fr", "rep@acme.example"},
+		{caps.ScopeRepDomain, "jean@sales.acme.fr", "rep@acme.example|acme.fr"},
+		{caps.ScopeOrg, "jean@acme.fr", "org"},
+	} {
+		if got := caps.Key(caps.Rule{Scope: c.scope}, rep, c.rcpt); got != c.want {
+			t.Errorf("Key(%s, %q) = %q, want %q", c.scope, c.rcpt, got, c.want)
+		}
+	}
+}
+
+func TestRuleCheck(t *testing.T) {
+	good := caps.Rule{Name: "r", Scope: caps.ScopeRecipient, Limit: 3, Window: time.Hour}
+	if err := good.Check(); err != nil {
+		t.Fatalf("a good rule: %v", err)
+	}
+	for want, change := range map[string]func(*caps.Rule){
+		"no name":       func(r *caps.Rule) { r.Name = "" },
+		"unknown scope": func(r *caps.Rule) { r.Scope = "domain" },
+		"unknown count": func(r *caps.Rule) { r.Count = "mails" },
+		"limit 0":       func(r *caps.Rule) { r.Limit = 0 },
+		"window 0s":     func(r *caps.Rule) { r.Window = 0 },
+		"negative hold": func(r *caps.Rule) { r.Hold = -time.Second },
+	} {
+		r := good
+		change(&r)
+		err := r.Check()
+		if err == nil {
+			t.Errorf("%s: accepted", want)
+			continue
+		}
+		if words := strings.Fields(want); !strings.Contains(err.Error(), words[len(words)-1]) {
+			t.Errorf("%s: error %q does not say what is wrong", want, err)
+		}
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	r := caps.Rule{Name: "r", Scope: caps.ScopeRecipient, Limit: 3, Window: time.Hour}
+	if _, err := caps.New([]caps.Rule{r, r}, nil, []byte("k"), caps.Options{}); err == nil || !strings.Contains(err.Error(), "two rules named r") {
+		t.Errorf("New with a duplicate name = %v", err)
+	}
+	if _, err := caps.New([]caps.Rule{r}, nil, nil, caps.Options{}); err == nil {
+		t.Error("New without a key succeeded")
+	}
+	bad := r
+	bad.Limit = 0
+	if _, err := caps.New([]caps.Rule{bad}, nil, []byte("k"), caps.Options{}); err == nil {
+		t.Error("New with limit 0 succeeded")
+	}
+}
+
+func TestRefusalText(t *testing.T) {
+	r := &caps.Refusal{
+		Cap: "recipient-30d", Count: 3, Limit: 3, Window: 720 * time.Hour,
+		NextSlot: time.Date(2026, 12, 3, 14, 10, 0, 0, time.UTC),
+	}
+	if got, want := r.Text(), "cap recipient-30d reached (3 in 30 days); next slot 2026-12-03 14:10 UTC"; got != want {
+		t.Errorf("Text() = %q, want %q", got, want)
+	}
+	// A slot opening within a minute shows the next minute, in UTC.
+	r.NextSlot = time.Date(2026, 12, 3, 15, 10, 0, 1, time.FixedZone("CET", 3600))
+	if got, want := r.Text(), "cap recipient-30d reached (3 in 30 days); next slot 2026-12-03 14:11 UTC"; got != want {
+		t.Errorf("Text() = %q, want %q", got, want)
+	}
+	r.NextSlot = time.Time{}
+	if got, want := r.Text(), "cap recipient-30d reached (3 in 30 days)"; got != want {
+		t.Errorf("Text() without a next slot = %q, want %q", got, want)
+	}
+}
+
+func TestSpan(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		720 * time.Hour:         "30 days",
+		48 * time.Hour:          "2 days",
+		24 * time.Hour:          "24 hours",
+		time.Hour:               "1 hour",
+		90 * time.Minute:        "90 minutes",
+		25 * time.Hour:          "25 hours",
+		time.Second:             "1 second",
+		1500 * time.Millisecond: "1.5s",
+	} {
+		if got := caps.Span(d); got != want {
+			t.Errorf("Span(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
