@@ -28,6 +28,7 @@ type Config struct {
 	Privacy   Privacy    `toml:"privacy"`
 	Log       Log        `toml:"log"`
 	Web       Web        `toml:"web"`
+	Caps      []Cap      `toml:"caps"`
 
 	src *source // where each key was written; nil for defaults only
 }

@@ -23,6 +23,7 @@ func (c *Config) Validate() error {
 	c.checkAuth(col)
 	c.checkPrivacy(col)
 	c.checkLog(col)
+	c.checkCaps(col)
 	if c.Web.Listen != "" {
 		checkHostPort(col, "web.listen", c.Web.Listen, 0)
 	}
