@@ -12,7 +12,7 @@ func TestNormaliseEmail(t *testing.T) {
 		{"  Jean.Dupont@ACME.FR \t", "jean.dupont@acme.fr"},
 		{"jean+promo@acme.fr", "jean@acme.fr"},
 		{"jean+a+b@acme.fr", "jean@acme.fr"},
-		{"+promo@acme.fr", "+promo@acme.fr"},   // nothing left before the tag
+		{"+promo@acme.fr", "+promo@acme.fr"},           // nothing left before the tag
 		{"jean.+promo@acme.fr", "jean.+promo@acme.fr"}, // "jean." is no local part
 		{"jörg@bücher.de", "jörg@xn--bcher-kva.de"},
 		{"JÖRG@BÜCHER.DE", "jörg@xn--bcher-kva.de"},

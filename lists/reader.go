@@ -208,6 +208,8 @@ func (rd *Reader) readError(err error) error {
 		return io.EOF
 	case errors.As(err, &le):
 		return le
+	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
+		return &LineError{Line: pe.StartLine, Err: fmt.Errorf(`a quoted field opened on this line is still open on line %d: a closing " is missing, or a " inside it is not doubled`, pe.Line)}
 	case errors.As(err, &pe):
 		return &LineError{Line: pe.Line, Err: quoteProblem(pe)}
 	}
@@ -218,10 +220,8 @@ func quoteProblem(pe *csv.ParseError) error {
 	switch {
 	case errors.Is(pe.Err, csv.ErrBareQuote):
 		return fmt.Errorf(`a " at byte %d inside a field that does not start with one; quote the whole field and double the "`, pe.Column)
-	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
-		return fmt.Errorf(`a quoted field opened on line %d is not closed properly (at byte %d); a " inside a quoted field must be doubled`, pe.StartLine, pe.Column)
 	case errors.Is(pe.Err, csv.ErrQuote):
-		return fmt.Errorf(`a quoted field is not closed properly (at byte %d); a " inside a quoted field must be doubled`, pe.Column)
+		return fmt.Errorf(`a quoted field is not closed properly near byte %d: a closing " is missing, or a " inside it is not doubled`, pe.Column)
 	}
 	return pe.Err
 }
