@@ -241,10 +241,10 @@ func TestReaderColumns(t *testing.T) {
 		}
 	}
 	for spec, want := range map[string]string{
-		"4":       "column 4 out of range: the header row has 3 columns",
-		"0":       "column 0: positions start at 1",
-		"mail":    `no column "mail" in the header row (columns: Name, E-Mail, Phone)`,
-		"":        "no column given",
+		"4":    "column 4 out of range: the header row has 3 columns",
+		"0":    "column 0: positions start at 1",
+		"mail": `no column "mail" in the header row (columns: Name, E-Mail, Phone)`,
+		"":     "no column given",
 	} {
 		if _, err := rd.Column(spec); err == nil || err.Error() != want {
 			t.Errorf("Column(%q) error = %v; want %q", spec, err, want)
