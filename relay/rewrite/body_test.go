@@ -94,3 +94,16 @@ func TestAppendsIntoMixedWithoutReadableBody(t *testing.T) {
 		t.Errorf("footer part missing from an empty mixed: %v\n%s", leaves, out)
 	}
 }
+
+func TestSevenBitMessageStaysSevenBit(t *testing.T) {
+	in := msg("From: a@b.example", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit", "", "hi")
+	out := render(t, in, footerHU, nil) // render's checkWire fails on any 8-bit byte
+	if !bytes.Contains(out, []byte("Content-Transfer-Encoding: quoted-printable")) {
+		t.Errorf("want quoted-printable:\n%s", out)
+	}
+	in8 := msg("From: =?utf-8?q?x?= <a@b.example>", "Subject: caf\xc3\xa9", "Content-Type: text/plain; charset=utf-8",
+		"Content-Transfer-Encoding: 8bit", "", "hi")
+	if out := render(t, in8, footerHU, nil); !strings.Contains(string(out), "adatkezelő") {
+		t.Errorf("an 8-bit message should keep its 8bit part unencoded:\n%s", out)
+	}
+}

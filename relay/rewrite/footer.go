@@ -135,10 +135,11 @@ func (l *leaf) chooseEncoding(b *body, block []byte) (string, []byte) {
 }
 
 // fitsUnencoded reports whether the body with its new tail is still a valid
-// 7bit (or 8bit) body, and whether no new line could be read as a delimiter
-// of an enclosing multipart (RFC 2046 §5.1.1).
+// 7bit (or 8bit) body, adds no 8-bit byte to a message that had none, and
+// has no new line that could read as a delimiter of an enclosing multipart
+// (RFC 2046 §5.1.1).
 func (l *leaf) fitsUnencoded(b *body, tail []byte) bool {
-	allow8 := l.cte == cte8bit
+	allow8 := l.cte == cte8bit && (b.eight || l.src.has8bit())
 	if b.unsafe || (b.eight && !allow8) {
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 // footer at one offset; everything before the line holding that offset is
 // encoded once and shared by every recipient's copy.
 type leaf struct {
+	src     *source
 	p       *part
 	html    bool
 	bounds  []string // boundaries of the enclosing multiparts
@@ -26,12 +27,12 @@ type leaf struct {
 }
 
 // newLeaf decodes the part's body for rendering.
-func newLeaf(raw []byte, p *part) *leaf {
-	l := &leaf{p: p, html: p.media == "text/html", cte: p.cte, cs: lookupCharset(charsetOf(p))}
+func newLeaf(src *source, p *part) *leaf {
+	l := &leaf{src: src, p: p, html: p.media == "text/html", cte: p.cte, cs: lookupCharset(charsetOf(p))}
 	for a := p.parent; a != nil; a = a.parent {
 		l.bounds = append(l.bounds, a.boundary)
 	}
-	content := decodeBody(p.cte, raw[p.bodyStart:p.end])
+	content := decodeBody(p.cte, src.b[p.bodyStart:p.end])
 	if l.cs.kind == csWide {
 		content, l.cs, l.relabel = l.cs.toUTF8(content), charsetInfo{kind: csUTF8}, true
 	}

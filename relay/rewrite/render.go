@@ -76,7 +76,7 @@ func (r *renderer) foot(f footer) {
 
 // write streams the original with the edits applied.
 func (r *renderer) write(w io.Writer) error {
-	raw := r.m.raw
+	raw := r.m.raw.b
 	hdr := append(appendHeader(nil, r.m.top.fields, r.hdrEdits, r.dropContent), crlf...)
 	first := edit{start: 0, end: r.m.top.bodyStart, segs: [][]byte{hdr}}
 	if r.topBody != nil {
@@ -160,7 +160,7 @@ func (r *renderer) addAppendix(a *appendix, f footer) {
 	r.dropContent = true
 	r.hdrEdits = append(r.hdrEdits, fieldEdit{name: "content-type",
 		raw: foldField("Content-Type", `multipart/mixed; boundary="`+a.boundary+`"`)})
-	r.topBody = [][]byte{delim, inner, r.m.raw[top.bodyStart:], []byte("\r\n"), delim, part,
+	r.topBody = [][]byte{delim, inner, r.m.raw.b[top.bodyStart:], []byte("\r\n"), delim, part,
 		[]byte("\r\n--" + a.boundary + "--\r\n")}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // SignedPolicy says what happens to a signed or encrypted message, whose
@@ -67,7 +68,7 @@ type Header struct{ Key, Value string }
 // It is not changed after Parse, so Render may run for several recipients
 // at once.
 type Message struct {
-	raw       []byte // the original, with line endings made CRLF
+	raw       *source
 	top       *part
 	leaves    []*leaf
 	signed    bool
@@ -92,7 +93,7 @@ func Parse(raw []byte, o Options) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{raw: raw, top: top, signed: isSigned(top), footed: top.has(markerName)}
+	m := &Message{raw: &source{b: raw}, top: top, signed: isSigned(top), footed: top.has(markerName)}
 	if m.signed && o.Signed == Refuse {
 		return nil, ErrSigned
 	}
@@ -118,7 +119,7 @@ func (m *Message) prepareBodies(r io.Reader) error {
 	if len(m.leaves) > 0 {
 		return nil
 	}
-	a, err := newAppendix(m.raw, m.top, r)
+	a, err := newAppendix(m.raw.b, m.top, r)
 	if err != nil {
 		return fmt.Errorf("rewrite: footer part: %w", err)
 	}
@@ -137,3 +138,18 @@ func (m *Message) Signed() bool { return m.signed }
 // MessageID returns the Message-ID Render adds because the message has
 // none, or "" when it has one. Every recipient's copy gets the same one.
 func (m *Message) MessageID() string { return m.messageID }
+
+// source is the original message, with what is learnt of it on demand.
+type source struct {
+	b         []byte // line endings made CRLF
+	eightOnce sync.Once
+	eight     bool
+}
+
+// has8bit reports whether any byte of the message is above 127. A message
+// without one may travel with BODY=7BIT (RFC 6152 §2), so the rewrite must
+// not add one, even to a part labelled 8bit.
+func (s *source) has8bit() bool {
+	s.eightOnce.Do(func() { s.eight = !isASCII(s.b) })
+	return s.eight
+}

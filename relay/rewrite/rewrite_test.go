@@ -145,7 +145,7 @@ func TestBodyCloseTag(t *testing.T) {
 		"<html><body>hi</body></html>":                  "</body></html>",
 		"<BODY>hi</BODY\t>":                             "</BODY\t>",
 		"<body>a</body><p>tail</p></body>\r\n</html>":   "</body>\r\n</html>",
-		"<body>hi</bodyguard> no close tag":              "",
+		"<body>hi</bodyguard> no close tag":             "",
 		"no tags at all":                                "",
 		"<body>x</Body\r\n>":                            "</Body\r\n>",
 		"<body>x</body":                                 "</body",
