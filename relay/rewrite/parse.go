@@ -18,9 +18,13 @@ func (f field) value() string {
 	if i < 0 {
 		return ""
 	}
-	v := string(f.raw[i+1:])
-	v = strings.NewReplacer("\r\n", "", "\r", "", "\n", "").Replace(v)
-	return strings.TrimSpace(v)
+	v := make([]byte, 0, len(f.raw)-i)
+	for _, c := range f.raw[i+1:] {
+		if c != '\r' && c != '\n' {
+			v = append(v, c)
+		}
+	}
+	return strings.TrimSpace(string(v))
 }
 
 // part is one MIME entity located in the raw message.
