@@ -13,15 +13,16 @@ import (
 // its own or the server's, so instances must keep their clocks in step
 // (NTP), and tests move time freely.
 //
-// A send at t counts in (t, t+window): at t+window exactly it no longer
+// A send at t counts from t until t+window, and at t+window no longer
 // does. In any interval of a window's length, at most limit sends of a key
-// are committed, provided every commit comes before its reservation's hold
-// runs out.
+// are committed, provided every commit comes before its reservation's
+// hold runs out.
 type Store interface {
 	// Reserve takes a hold on each request's key, all or none, atomically
-	// per key: it drops the key's sends older than the window and its
-	// expired holds, counts the rest, and when that is below the limit
-	// adds a hold with the request's id expiring at now+hold. An id already
+	// per key: it counts the key's sends in (now-window, now] and its holds
+	// alive after now (what no longer counts it may delete), and when that
+	// is below the limit adds a hold with the request's id expiring at
+	// now+hold. An id already
 	// held or sent for the key is granted again without counting twice (a
 	// live hold is extended to now+hold). When any request is refused, the
 	// holds this call added are removed before it returns; holds it only

@@ -53,32 +53,36 @@ end
 // reserveScript: KEYS sends, holds; ARGV now, cut (now-window), expiry
 // (now+hold), limit, id, ttl, window. Returns {status, count, next}:
 // status 1 a new hold, 2 granted again (id already held or sent), 0 refused.
+// Sends older than the window are pruned by commits, not here: counting
+// them with ZCOUNT costs no more, and a reservation then writes only when
+// it grants.
 var reserveScript = redis.NewScript(nextSlotLua + `
-local sends, holds = KEYS[1], KEYS[2]
-local now, cut, exp, limit, id = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-redis.call('ZREMRANGEBYSCORE', sends, '-inf', cut)
-redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
-local n = redis.call('ZCARD', sends) + redis.call('ZCARD', holds)
-if redis.call('ZSCORE', sends, id) then
-	return {2, n, 0}
+local sends, holds, id = KEYS[1], KEYS[2], ARGV[5]
+local cut, exp = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', holds, '-inf', ARGV[1])
+local ns = redis.call('ZCOUNT', sends, '(' .. ARGV[2], '+inf')
+local nh = redis.call('ZCARD', holds)
+local sent = redis.call('ZSCORE', sends, id)
+if sent and tonumber(sent) > cut then
+	return {2, ns + nh, 0}
 end
 local held = redis.call('ZSCORE', holds, id)
-if not held and n >= limit then
-	return {0, n, next_slot(sends, holds, redis.call('ZCARD', sends), redis.call('ZCARD', holds),
-		limit, '(' .. cut, '(' .. now, tonumber(ARGV[7]))}
+if not held and ns + nh >= tonumber(ARGV[4]) then
+	return {0, ns + nh, next_slot(sends, holds, ns, nh, tonumber(ARGV[4]), '(' .. ARGV[2], '(' .. ARGV[1], tonumber(ARGV[7]))}
 end
 if not held or tonumber(held) < exp then
 	redis.call('ZADD', holds, exp, id)
 end
 redis.call('PEXPIRE', holds, ARGV[6])
 if held then
-	return {2, n, 0}
+	return {2, ns + nh, 0}
 end
-return {1, n + 1, 0}`)
+return {1, ns + nh + 1, 0}`)
 
 // commitScript: KEYS sends, holds; ARGV now, cut, id, ttl. Moving the id
 // from holds to sends in one script keeps a concurrent reservation from
-// seeing it in neither. NX keeps an earlier send of the id in the window.
+// seeing it in neither. Sends that left the window are pruned first, so NX
+// keeps only an earlier send of the id that still counts.
 var commitScript = redis.NewScript(`
 redis.call('ZREM', KEYS[2], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
@@ -178,7 +182,10 @@ func (s *Store) giveBack(ctx context.Context, slots []caps.Slot) {
 	_ = s.Release(ctx, slots)
 }
 
-// Commit runs one commit script per slot in one pipeline.
+// Commit runs one commit script per slot in one pipeline: one round trip
+// (per node, in parallel, on a cluster). A MULTI/EXEC block would cost the
+// server less, but a cluster client cannot pipeline blocks of different
+// slots, and a recipient's caps are spread over slots.
 func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
 	if err := checkSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)

@@ -38,6 +38,7 @@ func RunCaps(t *testing.T, open func(t *testing.T) caps.Store) {
 	t.Run("HoldExtendedOnRegrant", func(t *testing.T) { testCapRegrantExtends(t, open(t)) })
 	t.Run("AllOrNothing", func(t *testing.T) { testCapAllOrNothing(t, open(t)) })
 	t.Run("KeysIndependent", func(t *testing.T) { testCapKeysIndependent(t, open(t)) })
+	t.Run("ManyKeysPerCall", func(t *testing.T) { testCapManyKeys(t, open(t)) })
 	t.Run("UsageAndNextSlot", func(t *testing.T) { testCapUsage(t, open(t)) })
 	t.Run("Reset", func(t *testing.T) { testCapReset(t, open(t)) })
 	t.Run("BadRequests", func(t *testing.T) { testCapBadRequests(t, open(t)) })
@@ -217,6 +218,35 @@ func testCapKeysIndependent(t *testing.T, st caps.Store) {
 	commit(t, st, t0, capSlot(a, "m"))
 	if res := reserveOne(t, st, t0, capReq(b, "m", 1), true); res.Count != 1 {
 		t.Fatalf("another key counts %d, want 1", res.Count)
+	}
+}
+
+// testCapManyKeys: one call reserves, commits and releases slots of
+// several keys (on a cluster, keys of different slots and nodes).
+func testCapManyKeys(t *testing.T, st caps.Store) {
+	const n = 8
+	t0 := capEpoch
+	var reqs []caps.Request
+	var slots []caps.Slot
+	for range n {
+		r := capReq(newCapKey(), "m", 1)
+		reqs, slots = append(reqs, r), append(slots, r.Slot)
+	}
+	for i, res := range reserve(t, st, t0, reqs...) {
+		if !res.OK || res.Count != 1 {
+			t.Fatalf("key %d: %+v, want granted with count 1", i, res)
+		}
+	}
+	commit(t, st, t0, slots[:n/2]...)
+	release(t, st, slots[n/2:]...)
+	for i, sl := range slots {
+		committed, want := i < n/2, 0
+		if committed {
+			want = 1
+		}
+		if u := usage(t, st, sl.Key, 1, t0); u.Count != want || u.OK == committed {
+			t.Fatalf("key %d (committed: %v): %+v, want count %d", i, committed, u, want)
+		}
 	}
 }
 
