@@ -35,11 +35,17 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
+// fataler is what the checks need of *testing.T and *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // fuzzSlack covers the header fields Render adds (set headers, marker,
 // Message-ID, MIME-Version, a wrapping multipart's lines).
 const fuzzSlack = 2048
 
-func checkFuzzOutput(t *testing.T, m *Message, in, out []byte) {
+func checkFuzzOutput(t fataler, m *Message, in, out []byte) {
 	raw := m.raw.b
 	if hasBareLineEnd(out) {
 		t.Fatalf("bare CR or LF in output:\n%q", out)
@@ -68,7 +74,7 @@ func checkFuzzOutput(t *testing.T, m *Message, in, out []byte) {
 // checkPartsKept asserts that every part with no footed body inside comes
 // out byte-identical, and the whole body too when none is footed (up to
 // where a footer part is added).
-func checkPartsKept(t *testing.T, m *Message, out []byte, footed map[*part]bool) {
+func checkPartsKept(t fataler, m *Message, out []byte, footed map[*part]bool) {
 	raw, top := m.raw.b, m.top
 	if len(footed) == 0 {
 		end := len(raw)

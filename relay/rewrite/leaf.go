@@ -152,8 +152,9 @@ func newBody(content []byte, at int) *body {
 }
 
 // scan reports whether b has 8-bit bytes, whether it holds what no 7bit or
-// 8bit body may (NUL, lines over 998 octets: RFC 2045 §2.7-2.8, RFC 5322
-// §2.1.1), and how many bytes quoted-printable would escape.
+// 8bit body may (NUL, a CR or LF outside a CRLF pair, lines over 998
+// octets: RFC 2045 §2.7-2.8, RFC 5322 §2.1.1), and how many bytes
+// quoted-printable would escape.
 func scan(b []byte) (eight, unsafe bool, escapes int) {
 	lineStart := 0
 	for i, c := range b {
@@ -162,14 +163,18 @@ func scan(b []byte) (eight, unsafe bool, escapes int) {
 			eight = true
 			escapes++
 		case c == '\n':
-			if i-lineStart > maxLineOctets+1 {
+			if i-lineStart > maxLineOctets+1 || i == 0 || b[i-1] != '\r' {
 				unsafe = true
 			}
 			lineStart = i + 1
+		case c == '\r':
+			if i+1 == len(b) || b[i+1] != '\n' {
+				unsafe, escapes = true, escapes+1
+			}
 		case c == 0:
 			unsafe = true
 			escapes++
-		case c == '=' || (c < ' ' && c != '\t' && c != '\r'):
+		case c == '=' || (c < ' ' && c != '\t'):
 			escapes++
 		}
 	}

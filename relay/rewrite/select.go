@@ -26,7 +26,7 @@ func readable(p *part) []*part {
 			return nil
 		}
 		return []*part{p}
-	case p.media == "multipart/alternative":
+	case p.media == "multipart/alternative" && identityEncoding(p.cte):
 		// Every alternative says the same thing (RFC 2046 §5.1.4): the
 		// footer goes into each of them, whichever the reader shows.
 		var out []*part
@@ -34,6 +34,10 @@ func readable(p *part) []*part {
 			out = append(out, readable(c)...)
 		}
 		return out
+	case strings.HasPrefix(p.media, "multipart/") && !identityEncoding(p.cte):
+		// RFC 2045 §6.4 forbids encoding a multipart; readers disagree on
+		// what such a body holds, so none of it is rewritten.
+		return nil
 	case strings.HasPrefix(p.media, "multipart/"):
 		// mixed, related and the rest: the first part that reads as a
 		// body; the ones after it are attachments or inline objects.
@@ -63,4 +67,13 @@ func charsetOf(p *part) string {
 		return strings.ToLower(strings.Trim(cs, `"' `))
 	}
 	return "us-ascii"
+}
+
+// identityEncoding reports whether cte leaves the bytes as they are.
+func identityEncoding(cte string) bool {
+	switch cte {
+	case "", "7bit", "8bit", "binary":
+		return true
+	}
+	return false
 }
