@@ -95,7 +95,8 @@ func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string,
 	}
 	res, err := c.st.Reserve(ctx, reqs, now)
 	if err != nil {
-		return nil, nil, fmt.Errorf("caps: reserving for %s: %w", rcpt, err)
+		// No address in the error: errors end up in logs.
+		return nil, nil, fmt.Errorf("caps: reserving: %w", err)
 	}
 	for i, r := range res {
 		if !r.OK {
@@ -114,13 +115,19 @@ func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string,
 func (c *Checker) requests(rep, rcpt, country, msgID string) ([]Rule, []Request) {
 	var rules []Rule
 	var reqs []Request
+	// Reservation ids: the message's, shared by its recipients, and the
+	// recipient's own for caps counting recipients (made when needed).
+	msgOnly, withRcpt := c.digest("id", msgID), ""
 	for _, r := range c.rules {
 		if !r.appliesTo(country) {
 			continue
 		}
-		id := c.digest("id", msgID)
+		id := msgOnly
 		if !r.perMessage() {
-			id = c.digest("id", msgID, normalise(rcpt))
+			if withRcpt == "" {
+				withRcpt = c.digest("id", msgID, normalise(rcpt))
+			}
+			id = withRcpt
 		}
 		rules = append(rules, r)
 		reqs = append(reqs, Request{Slot: c.slot(r, Key(r, rep, rcpt), id), Limit: r.Limit})
