@@ -65,7 +65,10 @@ func (p *PhoneNormaliser) Normalise(s string) (string, error) {
 		return "", err
 	}
 	if p.fast != nil {
-		if e164, ok := p.fast.normalise(clean); ok {
+		if e164, problem, ok := p.fast.normalise(clean); ok {
+			if problem != "" {
+				return "", invalid(KindPhone, problem)
+			}
 			return e164, nil
 		}
 	}
@@ -96,21 +99,33 @@ func cleanPhone(s string) (string, error) {
 	if len(s) > maxPhoneInput {
 		return "", invalid(KindPhone, "longer than 64 characters")
 	}
-	var buf [maxPhoneInput]byte
-	out := buf[:0]
-	plus := false
+	var buf [maxPhoneInput + 1]byte
+	out := buf[:1] // out[0] holds the '+' when there is one
 	for _, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
 			out = append(out, byte(r))
-		case r == '+' && !plus && len(out) == 0:
-			plus = true
+		case r == '+' && len(out) == 1 && buf[0] == 0:
+			buf[0] = '+'
 		case strings.ContainsRune(phoneSeparators, r):
 		default:
 			return "", invalid(KindPhone, phoneCharProblem(r))
 		}
 	}
-	return joinPhone(plus, out)
+	if buf[0] == 0 && len(out) > 3 && out[1] == '0' && out[2] == '0' {
+		out = out[2:]
+		out[0] = '+'
+	}
+	digits := len(out) - 1
+	switch {
+	case digits == 0:
+		return "", invalid(KindPhone, "no digits")
+	case digits > maxPhoneDigits:
+		return "", invalid(KindPhone, "more than 20 digits")
+	case out[0] == '+':
+		return string(out), nil
+	}
+	return string(out[1:]), nil
 }
 
 func phoneCharProblem(r rune) string {
@@ -121,21 +136,6 @@ func phoneCharProblem(r rune) string {
 		return "letters in the number"
 	}
 	return fmt.Sprintf("character %q in the number", r)
-}
-
-func joinPhone(plus bool, digits []byte) (string, error) {
-	if !plus && len(digits) > 2 && digits[0] == '0' && digits[1] == '0' {
-		plus, digits = true, digits[2:]
-	}
-	switch {
-	case len(digits) == 0:
-		return "", invalid(KindPhone, "no digits")
-	case len(digits) > maxPhoneDigits:
-		return "", invalid(KindPhone, "more than 20 digits")
-	case plus:
-		return "+" + string(digits), nil
-	}
-	return string(digits), nil
 }
 
 // parsePhone is the reference path: libphonenumber parses, validates and
@@ -170,8 +170,16 @@ func parseProblem(err error, clean, region string) string {
 // invalidProblem says why libphonenumber finds a parsed number invalid.
 func invalidProblem(num *phonenumbers.PhoneNumber) string {
 	cc := int(num.GetCountryCode())
-	plan := fmt.Sprintf("%s (+%d)", phonenumbers.GetRegionCodeForCountryCode(cc), cc)
-	switch phonenumbers.IsPossibleNumberWithReason(num) {
+	return lengthProblem(phonenumbers.IsPossibleNumberWithReason(num), planName(cc))
+}
+
+func planName(cc int) string {
+	return fmt.Sprintf("%s (+%d)", phonenumbers.GetRegionCodeForCountryCode(cc), cc)
+}
+
+// lengthProblem words why a number is invalid from what its length says.
+func lengthProblem(r phonenumbers.ValidationResult, plan string) string {
+	switch r {
 	case phonenumbers.TOO_SHORT:
 		return "too short for " + plan
 	case phonenumbers.TOO_LONG:

@@ -24,6 +24,7 @@ const (
 // the result is always libphonenumber's.
 type fastPlan struct {
 	cc       string // the calling code, "33"
+	plan     string // how messages name the plan, "FR (+33)"
 	national bool   // national numbers can take the fast path
 	idd      string // the international prefix when it is plain digits
 	strip    nationalPrefix
@@ -65,7 +66,7 @@ func newFastPlan(region string) *fastPlan {
 	if !ok {
 		return nil
 	}
-	p := &fastPlan{cc: strconv.Itoa(code), strip: strip}
+	p := &fastPlan{cc: strconv.Itoa(code), plan: planName(code), strip: strip}
 	if idd := m.GetInternationalPrefix(); allDigits(idd) {
 		p.national, p.idd = true, idd
 	}
@@ -107,7 +108,8 @@ func metadataByRegion() map[string]*phonenumbers.PhoneMetadata {
 func newNationalPrefix(m *phonenumbers.PhoneMetadata) (nationalPrefix, bool) {
 	g := m.GetGeneralDesc()
 	general, err := compileDigitDFA(g.GetNationalNumberPattern())
-	if err != nil || len(g.PossibleLength) == 0 || m.GetNationalPrefixTransformRule() != "" {
+	if err != nil || g.GetNationalNumberPattern() == "" || len(g.PossibleLength) == 0 ||
+		m.GetNationalPrefixTransformRule() != "" {
 		return nationalPrefix{}, false
 	}
 	np := nationalPrefix{general: general, lengths: g.PossibleLength, local: g.PossibleLengthLocalOnly}
@@ -201,32 +203,36 @@ func hasLength(lengths []int32, n int) bool {
 }
 
 // normalise returns the E.164 form of a cleaned number (digits with an
-// optional leading '+') and true, or false when libphonenumber must
-// decide.
-func (p *fastPlan) normalise(clean string) (string, bool) {
-	if rest, ok := strings.CutPrefix(clean, "+"); ok {
-		return p.international(rest, clean)
+// optional leading '+'), or the reason libphonenumber gives for finding
+// it invalid, and false when libphonenumber must decide.
+func (p *fastPlan) normalise(clean string) (e164, problem string, ok bool) {
+	var nsn string
+	if rest, plus := strings.CutPrefix(clean, "+"); plus {
+		nsn, ok = p.international(rest)
+	} else {
+		nsn, ok = p.nationalNumber(clean)
 	}
-	return p.nationalNumber(clean)
+	switch {
+	case !ok || len(nsn) < minNSN || len(nsn) > maxNSN:
+		return "", "", false // libphonenumber's parse errors are its to word
+	case !p.valid(nsn):
+		return "", p.invalidProblem(nsn), true
+	case clean[0] == '+' && clean[1+len(p.cc):] == nsn:
+		return clean, "", true
+	}
+	return "+" + p.cc + nsn, "", true
 }
 
-// international handles "+<cc><nsn>" (maybeExtractCountryCode with a '+').
-func (p *fastPlan) international(digits, clean string) (string, bool) {
+// international reads "+<cc><nsn>" (maybeExtractCountryCode with a '+').
+func (p *fastPlan) international(digits string) (string, bool) {
 	nsn, ok := strings.CutPrefix(digits, p.cc)
 	if !ok || len(nsn) < minNSN {
 		return "", false
 	}
-	stripped, ok := p.strip.apply(nsn)
-	if !ok || !p.valid(stripped) {
-		return "", false
-	}
-	if stripped == nsn {
-		return clean, true
-	}
-	return "+" + p.cc + stripped, true
+	return p.strip.apply(nsn)
 }
 
-// nationalNumber handles a number without '+': libphonenumber first looks
+// nationalNumber reads a number without '+': libphonenumber first looks
 // for the international prefix and for the country's own code written
 // without '+', then strips the national prefix.
 func (p *fastPlan) nationalNumber(digits string) (string, bool) {
@@ -234,11 +240,14 @@ func (p *fastPlan) nationalNumber(digits string) (string, bool) {
 		(p.idd != "" && strings.HasPrefix(digits, p.idd)) {
 		return "", false
 	}
-	nsn, ok := p.strip.apply(digits)
-	if !ok || !p.valid(nsn) {
-		return "", false
-	}
-	return "+" + p.cc + nsn, true
+	return p.strip.apply(digits)
+}
+
+// invalidProblem is invalidProblem for a number of this calling code:
+// IsPossibleNumberWithReason tests the length against the main region,
+// which is the list's.
+func (p *fastPlan) invalidProblem(nsn string) string {
+	return lengthProblem(p.strip.lengthResult(len(nsn)), p.plan)
 }
 
 // apply strips the national prefix from digits as libphonenumber would,
