@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/config"
 )
 
 func TestKey(t *testing.T) {
@@ -108,5 +109,24 @@ func TestSpan(t *testing.T) {
 		if got := caps.Span(d); got != want {
 			t.Errorf("Span(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestConfigValuesMatch: the configuration's strings convert to this
+// package's types as they are.
+func TestConfigValuesMatch(t *testing.T) {
+	for cfg, want := range map[config.CapScope]caps.Scope{
+		config.CapRecipient: caps.ScopeRecipient, config.CapRecipientDomain: caps.ScopeRecipientDomain,
+		config.CapRep: caps.ScopeRep, config.CapRepDomain: caps.ScopeRepDomain, config.CapOrg: caps.ScopeOrg,
+	} {
+		if caps.Scope(cfg) != want {
+			t.Errorf("config scope %q is not caps scope %q", cfg, want)
+		}
+	}
+	if caps.Count(config.CapMessages) != caps.CountMessages || caps.Count(config.CapRecipients) != caps.CountRecipients {
+		t.Error("config counts differ from caps counts")
+	}
+	if config.DefaultCapHold != caps.DefaultHold {
+		t.Errorf("default holds differ: config %s, caps %s", config.DefaultCapHold, caps.DefaultHold)
 	}
 }

@@ -14,7 +14,9 @@ import (
 // deletes, found through the expiry indexes: a write adds at most one row
 // per slot, so rows of keys nobody touches again go away without a timer
 // and without scanning. A handful keeps each write's extra cost at two
-// index seeks when nothing has expired.
+// index seeks when nothing has expired. A send's row expires by the window
+// it was recorded under: after a cap's window is lengthened, sends older
+// than the old window may already be gone.
 const purgeStep = 4
 
 var _ caps.Store = (*Store)(nil)
@@ -37,6 +39,7 @@ const (
 	qCapSend = `INSERT INTO cap_sends (key, id, at, expires_at) VALUES (?1, ?2, ?3, ?4)
 		ON CONFLICT (key, id) DO UPDATE SET at = excluded.at, expires_at = excluded.expires_at
 		WHERE cap_sends.at <= ?5`
+	qCapSendsIn = `SELECT count(*) FROM cap_sends WHERE key = ?1 AND at > ?2`
 	qCapNthSend = `SELECT at FROM cap_sends WHERE key = ?1 AND at > ?2
 		ORDER BY at LIMIT 1 OFFSET ?3`
 	qCapNthHold = `SELECT expires_at FROM cap_holds WHERE key = ?1 AND expires_at > ?2
@@ -111,6 +114,8 @@ type capCount struct {
 	sent, held bool // whether the id asked about is among them
 }
 
+// capState reads key's count at now and whether id holds or sent a slot
+// in it, in one statement.
 func capState(ctx context.Context, q querier, key, id string, window time.Duration, now time.Time) (capCount, error) {
 	var sends, holds int
 	var c capCount
@@ -127,7 +132,7 @@ func nextSlot(ctx context.Context, q querier, key string, limit, count int, wind
 	k := count - limit + 1
 	var sends int
 	cut := nanos(now.Add(-window))
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM cap_sends WHERE key = ?1 AND at > ?2`, key, cut).Scan(&sends); err != nil {
+	if err := q.QueryRowContext(ctx, qCapSendsIn, key, cut).Scan(&sends); err != nil {
 		return time.Time{}, err
 	}
 	var at int64

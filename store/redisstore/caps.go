@@ -21,6 +21,8 @@ import (
 // gateway instances' clocks must agree (NTP) and tests can move time.
 // Each write sets both keys' TTL to window+hold: by then everything in them
 // has left the window, with the hold to spare for clocks a little apart.
+// (After a cap's window is lengthened, an idle key may vanish by the old
+// one.)
 
 var _ caps.Store = (*Store)(nil)
 
