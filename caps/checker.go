@@ -98,6 +98,9 @@ func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string,
 		// No address in the error: errors end up in logs.
 		return nil, nil, fmt.Errorf("caps: reserving: %w", err)
 	}
+	if len(res) != len(reqs) {
+		return nil, nil, fmt.Errorf("caps: the store answered %d of %d reservations", len(res), len(reqs))
+	}
 	for i, r := range res {
 		if !r.OK {
 			return nil, refusal(rules[i], r), nil
