@@ -91,7 +91,8 @@ func (l *leaf) render(f footer) (r rendered, ok bool) {
 		block = l.cs.encodeHTML(l.htmlBlock(f.html))
 	case !l.html && f.text != "":
 		u := l.textBlock(f.text)
-		if block, ok = l.cs.encodeText(u); !ok {
+		var fits bool
+		if block, fits = l.cs.encodeText(u); !fits {
 			// RFC 2046 §4.1.2: the label must name the bytes sent, so
 			// the whole part moves to UTF-8 rather than mix charsets.
 			b, block, convert = l.utf8Body(), u, true

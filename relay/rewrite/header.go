@@ -10,6 +10,7 @@ import (
 const (
 	foldAt      = 78  // preferred line length (RFC 5322 §2.1.1)
 	maxWordLen  = 900 // longest unbreakable run in a set header value
+	maxNameLen  = 76  // longest set header name, so name and run fit one line
 	idRandBytes = 16  // randomness in a generated Message-ID or boundary
 	markerName  = "dncgate-footer"
 	markerValue = "yes"
@@ -109,7 +110,7 @@ func setEdits(set []Header) ([]fieldEdit, error) {
 }
 
 func checkHeader(h Header, name string) error {
-	if h.Key == "" || fieldName([]byte(h.Key+":")) != name {
+	if h.Key == "" || len(h.Key) > maxNameLen || fieldName([]byte(h.Key+":")) != name {
 		return fmt.Errorf("rewrite: header name %q: not a valid field name (RFC 5322 §2.2)", h.Key)
 	}
 	if strings.HasPrefix(name, "content-") || name == "mime-version" || name == markerName {

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"fmt"
 	"mime"
 	"strings"
 )
@@ -159,7 +160,7 @@ func parsePart(raw []byte, parent *part, start, end int, def string, depthLeft i
 		return p, nil
 	}
 	if depthLeft == 0 {
-		return nil, ErrTooDeep
+		return nil, fmt.Errorf("%w: a multipart at offset %d", ErrTooDeep, start)
 	}
 	childDef := "text/plain"
 	if p.media == "multipart/digest" {

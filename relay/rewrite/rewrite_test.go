@@ -89,6 +89,7 @@ func TestRenderRefusesUnsafeHeaders(t *testing.T) {
 		{"MIME-Version", "1.0"},
 		{"X-Long", strings.Repeat("a", maxWordLen+1)},
 		{"X-Utf8", "caf\u00e9"},
+		{strings.Repeat("X", maxNameLen+1), "x"},
 	}
 	for _, h := range bad {
 		if err := m.Render(&bytes.Buffer{}, footerEN, []Header{h}); err == nil {
