@@ -333,3 +333,17 @@ func TestReaderNextAfterError(t *testing.T) {
 		t.Error("io.EOF after an error")
 	}
 }
+
+func TestParseDelimiter(t *testing.T) {
+	for in, want := range map[string]rune{",": ',', ";": ';', "\t": '\t', `\t`: '\t', "|": '|',
+		"comma": ',', " Semicolon ": ';', "TAB": '\t', "pipe": '|'} {
+		if got, err := ParseDelimiter(in); err != nil || got != want {
+			t.Errorf("ParseDelimiter(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", ":", ",,", "space"} {
+		if _, err := ParseDelimiter(in); err == nil {
+			t.Errorf("ParseDelimiter(%q) accepted", in)
+		}
+	}
+}

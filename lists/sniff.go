@@ -3,6 +3,8 @@ package lists
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // sniffLines is how many lines the delimiter is guessed from.
@@ -11,6 +13,25 @@ const sniffLines = 20
 // delimiterCandidates are the delimiters sniffed, in order of preference
 // when the evidence ties.
 var delimiterCandidates = []byte{',', ';', '\t', '|'}
+
+// delimiterNames are the names ParseDelimiter reads besides the
+// characters themselves.
+var delimiterNames = map[string]rune{
+	"comma": ',', "semicolon": ';', "tab": '\t', `\t`: '\t', "pipe": '|',
+}
+
+// ParseDelimiter reads a delimiter given on a command line: the character
+// itself (",", ";", "|", a tab or `\t`) or its name (comma, semicolon, tab,
+// pipe).
+func ParseDelimiter(s string) (rune, error) {
+	if d, ok := delimiterNames[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return d, nil
+	}
+	if len(s) == 1 && bytes.IndexByte(delimiterCandidates, s[0]) >= 0 {
+		return rune(s[0]), nil
+	}
+	return 0, fmt.Errorf("unknown delimiter %q; want comma, semicolon, tab or pipe", s)
+}
 
 // ErrEmptyFile is returned by NewReader for input with no text in it.
 var ErrEmptyFile = errors.New("the file is empty")
