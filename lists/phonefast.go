@@ -16,12 +16,14 @@ const (
 
 // fastPlan is the fast path of one list country: for a number that is
 // only digits, national or "+" and the country's own calling code, it
-// repeats what libphonenumber's Parse, IsValidNumber and Format(E164) do,
-// step by step, on automata built once from the same metadata. Whenever a
-// step would take a branch it does not repeat (a national prefix that
-// needs a regexp group, a number that is invalid, another country's
-// code), it answers "not handled" and the caller asks libphonenumber, so
-// the result is always libphonenumber's.
+// repeats what libphonenumber's Parse, IsValidNumber, Format(E164) and
+// IsPossibleNumberWithReason do, step by step, on automata built once from
+// the same metadata, where libphonenumber assembles and matches regexps
+// for every number. Whenever a step would take a branch it does not
+// repeat (a national prefix that needs a regexp group, another country's
+// code, a parse error), it answers "not handled" and the caller asks
+// libphonenumber, so the result is always libphonenumber's. Tests compare
+// both on every region's numbers and on random digits.
 type fastPlan struct {
 	cc       string // the calling code, "33"
 	plan     string // how messages name the plan, "FR (+33)"
