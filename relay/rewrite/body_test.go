@@ -107,3 +107,24 @@ func TestSevenBitMessageStaysSevenBit(t *testing.T) {
 		t.Errorf("an 8-bit message should keep its 8bit part unencoded:\n%s", out)
 	}
 }
+
+func TestKeepsClientQuotedPrintable(t *testing.T) {
+	long := strings.Repeat("x", maxLineOctets+10)
+	for name, c := range map[string]struct {
+		line string
+		kept bool
+	}{
+		"client lines kept":       {"=41 encoded by the client", true},
+		"overlong line reencoded": {long, false},
+	} {
+		in := msg("From: a@b.example", "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: quoted-printable",
+			"", c.line, "<body>hi</body>")
+		out := render(t, in, footerEN, nil)
+		if bytes.Contains(out, []byte("\r\n"+c.line+"\r\n")) != c.kept {
+			t.Errorf("%s: line %.20q kept = %v, want %v", name, c.line, !c.kept, c.kept)
+		}
+		if got := bodyOf(t, out, ""); !strings.HasPrefix(got, strings.ReplaceAll(c.line, "=41", "A")+"\r\n<body>hi") {
+			t.Errorf("%s: body %.60q", name, got)
+		}
+	}
+}

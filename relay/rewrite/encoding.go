@@ -36,10 +36,22 @@ func decodeBody(cte string, b []byte) []byte {
 // trailing whitespace is dropped, "=" at the end of a line is a soft break,
 // and an "=" not followed by two hex digits is kept as it is.
 func decodeQP(b []byte) []byte {
+	out, _ := decodeQPBreaks(b)
+	return out
+}
+
+// qpBreak pairs the end of a hard line break in decoded content with the
+// end of the same line in the encoded body.
+type qpBreak struct{ dec, enc int }
+
+// decodeQPBreaks decodes like decodeQP and also reports where each hard
+// line break ends, on both sides.
+func decodeQPBreaks(b []byte) ([]byte, []qpBreak) {
 	out := make([]byte, 0, len(b))
-	for len(b) > 0 {
-		line, rest, hard := cutLine(b)
-		b = rest
+	var breaks []qpBreak
+	for pos := 0; pos < len(b); {
+		line, rest, hard := cutLine(b[pos:])
+		pos = len(b) - len(rest)
 		line = bytes.TrimRight(line, " \t")
 		soft := len(line) > 0 && line[len(line)-1] == '='
 		if soft {
@@ -48,9 +60,10 @@ func decodeQP(b []byte) []byte {
 		out = appendUnescaped(out, line)
 		if hard && !soft {
 			out = append(out, '\r', '\n')
+			breaks = append(breaks, qpBreak{dec: len(out), enc: pos})
 		}
 	}
-	return out
+	return out, breaks
 }
 
 // cutLine splits b at its first CRLF.

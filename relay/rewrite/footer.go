@@ -128,8 +128,7 @@ func (l *leaf) chooseEncoding(b *body, block []byte) (string, []byte) {
 			return l.cte, t
 		}
 	}
-	_, _, esc := scan(block)
-	if (b.escapes+esc)*3 > len(b.content)+len(block) {
+	if (b.stats().escapes+scan(block).escapes)*3 > len(b.content)+len(block) {
 		return cteBase64, appendBase64(nil, b.tail(cteBase64, block))
 	}
 	return cteQP, appendQP(nil, b.tail(cteQP, block))
@@ -140,12 +139,13 @@ func (l *leaf) chooseEncoding(b *body, block []byte) (string, []byte) {
 // has no new line that could read as a delimiter of an enclosing multipart
 // (RFC 2046 §5.1.1).
 func (l *leaf) fitsUnencoded(b *body, tail []byte) bool {
-	allow8 := l.cte == cte8bit && (b.eight || l.src.has8bit())
-	if b.unsafe || (b.eight && !allow8) {
+	st := b.stats()
+	allow8 := l.cte == cte8bit && (st.eight || l.src.has8bit())
+	if st.unsafe || (st.eight && !allow8) {
 		return false
 	}
-	eight, unsafe, _ := scan(tail)
-	return !unsafe && (allow8 || !eight) && !collides(tail, l.bounds)
+	t := scan(tail)
+	return !t.unsafe && (allow8 || !t.eight) && !collides(tail, l.bounds)
 }
 
 // collides reports whether a line of b starts with "--" and a boundary.

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"sort"
 	"sync"
 )
 
@@ -32,19 +33,29 @@ func newLeaf(src *source, p *part) *leaf {
 	for a := p.parent; a != nil; a = a.parent {
 		l.bounds = append(l.bounds, a.boundary)
 	}
-	content := decodeBody(p.cte, src.b[p.bodyStart:p.end])
+	encoded := src.b[p.bodyStart:p.end]
+	var content []byte
+	var breaks []qpBreak
+	if p.cte == cteQP {
+		content, breaks = decodeQPBreaks(encoded)
+	} else {
+		content = decodeBody(p.cte, encoded)
+	}
 	if l.cs.kind == csWide {
 		content, l.cs, l.relabel = l.cs.toUTF8(content), charsetInfo{kind: csUTF8}, true
+		breaks = nil
 	}
 	l.nl = lineBreak(content)
+	at := len(content)
 	if l.html {
-		l.plain = newBody(content, bodyCloseTag(content))
-		return l
+		at = bodyCloseTag(content)
+	} else {
+		l.flowed = equalFoldASCII(p.params["format"], "flowed")
+		content = l.trimEnd(content)
+		l.hasSig = hasSignature(content, l.nl)
+		at = len(content)
 	}
-	l.flowed = equalFoldASCII(p.params["format"], "flowed")
-	content = l.trimEnd(content)
-	l.hasSig = hasSignature(content, l.nl)
-	l.plain = newBody(content, len(content))
+	l.plain = &body{content: content, at: at, encoded: encoded, breaks: breaks}
 	return l
 }
 
@@ -68,7 +79,7 @@ func (l *leaf) trimEnd(content []byte) []byte {
 func (l *leaf) utf8Body() *body {
 	l.utf8Once.Do(func() {
 		c := l.cs.toUTF8(l.plain.content)
-		l.utf8 = newBody(c, len(c))
+		l.utf8 = &body{content: c, at: len(c)}
 	})
 	return l.utf8
 }
@@ -137,26 +148,37 @@ func equalFoldASCII(a, b string) bool {
 type body struct {
 	content []byte
 	at      int
-	eight   bool // holds a byte above 127
-	unsafe  bool // holds a NUL or a line over maxLineOctets: needs encoding
-	escapes int  // bytes quoted-printable would escape
+	// encoded is the part's quoted-printable body when content is its
+	// decoding, and breaks maps its hard line breaks: the client's own
+	// encoding of the lines before the footer can then be sent as it is.
+	encoded []byte
+	breaks  []qpBreak
 
+	statsOnce           sync.Once
+	st                  stats
 	qpOnce, b64Once     sync.Once
 	qpPrefix, b64Prefix []byte
 }
 
-func newBody(content []byte, at int) *body {
-	b := &body{content: content, at: at}
-	b.eight, b.unsafe, b.escapes = scan(content)
-	return b
+// stats describes the content, scanned on first need.
+func (b *body) stats() stats {
+	b.statsOnce.Do(func() { b.st = scan(b.content) })
+	return b.st
+}
+
+// stats says what transfer encoding some bytes need.
+type stats struct {
+	eight   bool // a byte above 127
+	unsafe  bool // something no 7bit or 8bit body may hold
+	escapes int  // bytes quoted-printable would escape
 }
 
 // scan reports whether b has 8-bit bytes, whether it holds what no 7bit or
 // 8bit body may (NUL, a CR or LF outside a CRLF pair, lines over 998
 // octets: RFC 2045 §2.7-2.8, RFC 5322 §2.1.1), and how many bytes
 // quoted-printable would escape.
-func scan(b []byte) (eight, unsafe bool, escapes int) {
-	lineStart := 0
+func scan(b []byte) stats {
+	eight, unsafe, escapes, lineStart := false, false, 0, 0
 	for i, c := range b {
 		switch {
 		case c >= 0x80:
@@ -181,7 +203,7 @@ func scan(b []byte) (eight, unsafe bool, escapes int) {
 	if len(b)-lineStart > maxLineOctets {
 		unsafe = true
 	}
-	return eight, unsafe, escapes
+	return stats{eight: eight, unsafe: unsafe, escapes: escapes}
 }
 
 // split returns where the shared, encoded-once prefix ends for a transfer
@@ -203,7 +225,12 @@ func (b *body) prefix(cte string) []byte {
 	k := b.split(cte)
 	switch cte {
 	case cteQP:
-		b.qpOnce.Do(func() { b.qpPrefix = appendQP(nil, b.content[:k]) })
+		b.qpOnce.Do(func() {
+			var ok bool
+			if b.qpPrefix, ok = b.encodedPrefix(k); !ok {
+				b.qpPrefix = appendQP(nil, b.content[:k])
+			}
+		})
 		return b.qpPrefix
 	case cteBase64:
 		b.b64Once.Do(func() { b.b64Prefix = appendBase64(nil, b.content[:k]) })
@@ -220,4 +247,18 @@ func (b *body) tail(cte string, block []byte) []byte {
 	t = append(t, b.content[k:b.at]...)
 	t = append(t, block...)
 	return append(t, b.content[b.at:]...)
+}
+
+// encodedPrefix returns the part's own encoding of content[:k] when k ends
+// a hard line break of it and those lines are fit to send as they are.
+func (b *body) encodedPrefix(k int) ([]byte, bool) {
+	i := sort.Search(len(b.breaks), func(i int) bool { return b.breaks[i].dec >= k })
+	if k == 0 || i == len(b.breaks) || b.breaks[i].dec != k {
+		return nil, k == 0
+	}
+	enc := b.encoded[:b.breaks[i].enc]
+	if st := scan(enc); st.unsafe {
+		return nil, false
+	}
+	return enc, true
 }
