@@ -143,3 +143,12 @@ func TestReaderTruncatedGzip(t *testing.T) {
 		t.Errorf("truncated gzip: %v after %d rows; want unexpected EOF", err, len(rows))
 	}
 }
+
+func TestReaderCorruptGzip(t *testing.T) {
+	data := gzipped(t, phonesCSV)
+	data[len(data)-5] ^= 0xFF // the stored length no longer matches
+	_, _, _, err := readRows(t, data, ReadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "reading the file: gzip: invalid checksum") {
+		t.Errorf("corrupt gzip: %v", err)
+	}
+}

@@ -113,8 +113,12 @@ func (rd *Reader) open(r io.Reader, o ReadOptions) error {
 	buf := bufio.NewReaderSize(rd.guard, bufferSize)
 	sample, err := buf.Peek(bufferSize)
 	atEOF := errors.Is(err, io.EOF)
-	if err != nil && !atEOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return err
+	var le *LineError
+	switch {
+	case errors.As(err, &le):
+		return le
+	case err != nil && !atEOF:
+		return fmt.Errorf("reading the file: %w", err)
 	}
 	if err := checkSample(sample, atEOF); err != nil {
 		return err
