@@ -78,10 +78,12 @@ func (c *Checker) Rules() []Rule { return append([]Rule(nil), c.rules...) }
 // Refusal. A store failure returns an error and no ticket: the caller
 // answers 4xx, the gateway fails closed.
 //
-// Round trips: on Redis, one pipeline carrying one script per cap when every
-// cap has room; when one is full, a second pipeline returns the holds the
-// first took. On the embedded store, one transaction either way. No cap
-// applying costs nothing.
+// Round trips: on a single Redis, one (one script takes every cap of the
+// recipient), granted or refused. On a Redis Cluster, one pipeline of a
+// script per cap (sent to the nodes in parallel) and, when a cap is full,
+// a second one returning the holds the others took. On the embedded
+// store, one transaction. No cap applying costs nothing. Commit and
+// Release cost one more each.
 //
 // The ticket must end in Commit or Release.
 func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (*Ticket, *Refusal, error) {

@@ -26,7 +26,8 @@ type Store interface {
 	// held or sent for the key is granted again without counting twice (a
 	// live hold is extended to now+hold). When any request is refused, the
 	// holds this call added are removed before it returns; holds it only
-	// re-granted stay. Results are in the order of reqs.
+	// re-granted stay. The requests of one call name distinct keys.
+	// Results are in the order of reqs.
 	Reserve(ctx context.Context, reqs []Request, now time.Time) ([]Reservation, error)
 	// Commit turns each slot's hold into a send at now; a slot whose hold
 	// has expired or was never taken is recorded all the same, because the
@@ -98,6 +99,21 @@ func (r Request) Check() error {
 		return fmt.Errorf("%w (key %s: %d)", errLimit, r.Key, r.Limit)
 	}
 	return r.Slot.Check()
+}
+
+// CheckRequests checks each request and that no key appears twice.
+func CheckRequests(reqs []Request) error {
+	seen := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		if err := r.Check(); err != nil {
+			return err
+		}
+		if seen[r.Key] {
+			return fmt.Errorf("caps: key %s twice in one reservation", r.Key)
+		}
+		seen[r.Key] = true
+	}
+	return nil
 }
 
 // CheckUsage validates the arguments of Store.Usage.

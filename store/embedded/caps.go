@@ -60,10 +60,8 @@ type querier interface {
 // or another one on the same file. When a request is refused the whole
 // transaction rolls back: no hold of this call remains.
 func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time) ([]caps.Reservation, error) {
-	for _, r := range reqs {
-		if err := r.Check(); err != nil {
-			return nil, fmt.Errorf("embedded: reserve: %w", err)
-		}
+	if err := caps.CheckRequests(reqs); err != nil {
+		return nil, fmt.Errorf("embedded: reserve: %w", err)
 	}
 	if len(reqs) == 0 {
 		return nil, nil

@@ -11,8 +11,8 @@ import (
 	"github.com/dncgate/dncgate/caps"
 )
 
-// Frequency caps keep two sorted sets per cap key, under one hash tag so a
-// script touches one cluster slot:
+// Frequency caps keep two sorted sets per cap key, under one hash tag so
+// that on a cluster a script on one key touches one slot:
 //
 //	cap:{KEY}:s   committed sends: member = reservation id, score = time (ms)
 //	cap:{KEY}:h   live holds: member = reservation id, score = expiry (ms)
@@ -52,45 +52,67 @@ local function next_slot(sends, holds, ns, nh, limit, scut, hcut, window)
 end
 `
 
-// reserveScript: KEYS sends, holds; ARGV now, cut (now-window), expiry
-// (now+hold), limit, id, ttl, window. Returns {status, count, next}:
-// status 1 a new hold, 2 granted again (id already held or sent), 0 refused.
+// reserveScript reserves one or more key pairs, all or none: it counts
+// every pair first and adds holds only when none is full.
+// KEYS: sends1, holds1, sends2, holds2, …
+// ARGV: now, then six per pair: cut (now-window), expiry (now+hold),
+// limit, id, ttl, window.
+// Returns three integers per pair: status (1 a new hold, 2 granted again
+// because the id already holds or sent, 0 refused), count, next slot.
 // Sends older than the window are pruned by commits, not here: counting
-// them with ZCOUNT costs no more, and a reservation then writes only when
-// it grants.
+// them with ZCOUNT costs no more, and a reservation writes only to holds.
 var reserveScript = redis.NewScript(nextSlotLua + `
-local sends, holds, id = KEYS[1], KEYS[2], ARGV[5]
-local cut, exp = tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', holds, '-inf', ARGV[1])
-local ns = redis.call('ZCOUNT', sends, '(' .. ARGV[2], '+inf')
-local nh = redis.call('ZCARD', holds)
-local sent = redis.call('ZSCORE', sends, id)
-if sent and tonumber(sent) > cut then
-	return {2, ns + nh, 0}
+local now, out, grant, refused = ARGV[1], {}, {}, false
+for i = 1, #KEYS / 2 do
+	local sends, holds, a = KEYS[2 * i - 1], KEYS[2 * i], 1 + 6 * (i - 1)
+	local cut, limit, id = ARGV[a + 1], tonumber(ARGV[a + 3]), ARGV[a + 4]
+	redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+	local ns = redis.call('ZCOUNT', sends, '(' .. cut, '+inf')
+	local nh = redis.call('ZCARD', holds)
+	local status, count, next = 2, ns + nh, 0
+	local sent = redis.call('ZSCORE', sends, id)
+	if not sent or tonumber(sent) <= tonumber(cut) then
+		local held = redis.call('ZSCORE', holds, id)
+		if held then
+			grant[#grant + 1] = {i, tonumber(held)}
+		elseif count < limit then
+			status, count = 1, count + 1
+			grant[#grant + 1] = {i, 0}
+		else
+			status, refused = 0, true
+			next = next_slot(sends, holds, ns, nh, limit, '(' .. cut, '(' .. now, tonumber(ARGV[a + 6]))
+		end
+	end
+	out[3 * i - 2], out[3 * i - 1], out[3 * i] = status, count, next
 end
-local held = redis.call('ZSCORE', holds, id)
-if not held and ns + nh >= tonumber(ARGV[4]) then
-	return {0, ns + nh, next_slot(sends, holds, ns, nh, tonumber(ARGV[4]), '(' .. ARGV[2], '(' .. ARGV[1], tonumber(ARGV[7]))}
+if not refused then
+	for _, g in ipairs(grant) do
+		local i, held = g[1], g[2]
+		local holds, a = KEYS[2 * i], 1 + 6 * (i - 1)
+		local exp = tonumber(ARGV[a + 2])
+		if held < exp then
+			redis.call('ZADD', holds, exp, ARGV[a + 4])
+		end
+		redis.call('PEXPIRE', holds, ARGV[a + 5])
+	end
 end
-if not held or tonumber(held) < exp then
-	redis.call('ZADD', holds, exp, id)
-end
-redis.call('PEXPIRE', holds, ARGV[6])
-if held then
-	return {2, ns + nh, 0}
-end
-return {1, ns + nh + 1, 0}`)
+return out`)
 
-// commitScript: KEYS sends, holds; ARGV now, cut, id, ttl. Moving the id
-// from holds to sends in one script keeps a concurrent reservation from
-// seeing it in neither. Sends that left the window are pruned first, so NX
-// keeps only an earlier send of the id that still counts.
+// commitScript moves ids from holds to sends, for one or more key pairs.
+// Doing it in a script keeps a concurrent reservation from seeing an id in
+// neither set. Sends that left the window are pruned first, so NX keeps
+// only an earlier send of the id that still counts.
+// KEYS: sends1, holds1, …  ARGV: now, then three per pair: cut, id, ttl.
 var commitScript = redis.NewScript(`
-redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1`)
+local now = ARGV[1]
+for i = 1, #KEYS / 2 do
+	local sends, a = KEYS[2 * i - 1], 1 + 3 * (i - 1)
+	redis.call('ZREM', KEYS[2 * i], ARGV[a + 2])
+	redis.call('ZREMRANGEBYSCORE', sends, '-inf', ARGV[a + 1])
+	redis.call('ZADD', sends, 'NX', now, ARGV[a + 2])
+	redis.call('PEXPIRE', sends, ARGV[a + 3])
+end
+return #KEYS / 2`)
 
 // usageScript: KEYS sends, holds; ARGV now, cut, limit, window. Returns
 // {count, next}; it writes nothing.
@@ -114,28 +136,49 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func ttlMillis(window, hold time.Duration) int64 { return (window + hold).Milliseconds() }
 
-// Reserve runs one script per request, all in one pipeline: one round
-// trip (on a cluster, one per node involved, in parallel). When a request
-// is refused, a second pipeline removes the holds the first one added.
-func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time) ([]caps.Reservation, error) {
-	for _, r := range reqs {
-		if err := r.Check(); err != nil {
-			return nil, fmt.Errorf("redisstore: reserve: %w", err)
+// batches groups n key pairs into script calls. On a single node one
+// script takes them all: one command, atomic across the caps, so a refusal
+// needs no second round trip. On a cluster a script must stay in one slot
+// and a recipient's caps hash to different ones, so each pair is its own
+// call; the calls still share one pipeline.
+func (s *Store) batches(n int) [][]int {
+	if _, cluster := s.c.(*redis.ClusterClient); !cluster {
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
 		}
+		return [][]int{all}
+	}
+	each := make([][]int, n)
+	for i := range each {
+		each[i] = []int{i}
+	}
+	return each
+}
+
+// Reserve costs one round trip (on a cluster, one per node involved, in
+// parallel). On a cluster, when a request is refused, a second round trip
+// removes the holds that calls for other slots added.
+func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time) ([]caps.Reservation, error) {
+	if err := caps.CheckRequests(reqs); err != nil {
+		return nil, fmt.Errorf("redisstore: reserve: %w", err)
 	}
 	if len(reqs) == 0 {
 		return nil, nil
 	}
 	at := millis(now)
-	calls := make([]scriptCall, len(reqs))
-	for i, r := range reqs {
-		w := r.Window.Milliseconds()
-		calls[i] = scriptCall{keys: s.keys.capPair(r.Key), args: []any{
-			at, at - w, at + r.Hold.Milliseconds(), r.Limit, r.ID, ttlMillis(r.Window, r.Hold), w,
-		}}
+	groups := s.batches(len(reqs))
+	calls := make([]scriptCall, len(groups))
+	for g, idx := range groups {
+		calls[g].args = []any{at}
+		for _, i := range idx {
+			r, w := reqs[i], reqs[i].Window.Milliseconds()
+			calls[g].keys = append(calls[g].keys, s.keys.capPair(r.Key)...)
+			calls[g].args = append(calls[g].args, at-w, at+r.Hold.Milliseconds(), r.Limit, r.ID, ttlMillis(r.Window, r.Hold), w)
+		}
 	}
 	cmds, err := s.runScripts(ctx, reserveScript, calls)
-	out, taken, refused, perr := parseReservations(cmds, reqs)
+	out, taken, refused, perr := parseReservations(cmds, groups, reqs)
 	if err = errors.Join(err, perr); err != nil {
 		s.giveBack(ctx, taken)
 		return nil, fmt.Errorf("redisstore: reserve: %w", err)
@@ -149,26 +192,34 @@ func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time)
 }
 
 // parseReservations reads the scripts' answers, and which slots got a new
-// hold (those a refusal or a failure must give back).
-func parseReservations(cmds []*redis.Cmd, reqs []caps.Request) (out []caps.Reservation, taken []caps.Slot, refused bool, err error) {
-	out = make([]caps.Reservation, len(cmds))
-	for i, cmd := range cmds {
+// hold: those of calls without a refusal (a call with one adds nothing),
+// which a refusal elsewhere or a failure must give back.
+func parseReservations(cmds []*redis.Cmd, groups [][]int, reqs []caps.Request) (out []caps.Reservation, taken []caps.Slot, refused bool, err error) {
+	out = make([]caps.Reservation, len(reqs))
+	for g, cmd := range cmds {
 		v, cerr := cmd.Int64Slice()
-		if cerr == nil && len(v) != 3 {
+		if cerr == nil && len(v) != 3*len(groups[g]) {
 			cerr = fmt.Errorf("reserve script answered %v", v)
 		}
 		if cerr != nil {
 			err = errors.Join(err, cerr)
 			continue
 		}
-		out[i] = caps.Reservation{OK: v[0] != 0, Count: int(v[1]), Limit: reqs[i].Limit}
-		switch v[0] {
-		case 0:
-			refused = true
-			out[i].NextSlot = time.UnixMilli(v[2]).UTC()
-		case 1:
-			taken = append(taken, reqs[i].Slot)
+		callRefused := false
+		for j, i := range groups[g] {
+			status, count, next := v[3*j], v[3*j+1], v[3*j+2]
+			out[i] = caps.Reservation{OK: status != 0, Count: int(count), Limit: reqs[i].Limit}
+			if status == 0 {
+				callRefused = true
+				out[i].NextSlot = time.UnixMilli(next).UTC()
+			}
 		}
+		for j, i := range groups[g] {
+			if v[3*j] == 1 && !callRefused {
+				taken = append(taken, reqs[i].Slot)
+			}
+		}
+		refused = refused || callRefused
 	}
 	return out, taken, refused, err
 }
@@ -184,20 +235,21 @@ func (s *Store) giveBack(ctx context.Context, slots []caps.Slot) {
 	_ = s.Release(ctx, slots)
 }
 
-// Commit runs one commit script per slot in one pipeline: one round trip
-// (per node, in parallel, on a cluster). A MULTI/EXEC block would cost the
-// server less, but a cluster client cannot pipeline blocks of different
-// slots, and a recipient's caps are spread over slots.
+// Commit costs one round trip, grouped as Reserve is.
 func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
 	if err := checkSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)
 	}
 	at := millis(now)
-	calls := make([]scriptCall, len(slots))
-	for i, sl := range slots {
-		calls[i] = scriptCall{keys: s.keys.capPair(sl.Key), args: []any{
-			at, at - sl.Window.Milliseconds(), sl.ID, ttlMillis(sl.Window, sl.Hold),
-		}}
+	groups := s.batches(len(slots))
+	calls := make([]scriptCall, len(groups))
+	for g, idx := range groups {
+		calls[g].args = []any{at}
+		for _, i := range idx {
+			sl := slots[i]
+			calls[g].keys = append(calls[g].keys, s.keys.capPair(sl.Key)...)
+			calls[g].args = append(calls[g].args, at-sl.Window.Milliseconds(), sl.ID, ttlMillis(sl.Window, sl.Hold))
+		}
 	}
 	if _, err := s.runScripts(ctx, commitScript, calls); err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)
@@ -276,6 +328,10 @@ type scriptCall struct {
 // NOSCRIPT call did not run, so running it again cannot apply it twice.
 // It returns the first call's error, if any.
 func (s *Store) runScripts(ctx context.Context, script *redis.Script, calls []scriptCall) ([]*redis.Cmd, error) {
+	if len(calls) == 1 { // the same, without the pipeline's bookkeeping
+		cmd := script.Run(ctx, s.c, calls[0].keys, calls[0].args...)
+		return []*redis.Cmd{cmd}, cmd.Err()
+	}
 	cmds := make([]*redis.Cmd, len(calls))
 	// Errors are read per command below; Pipelined's is the first of them.
 	_, _ = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -306,6 +306,7 @@ func testCapBadRequests(t *testing.T, st caps.Store) {
 		"limit 0":     func(r *caps.Request) { r.Limit = 0 },
 		"zero window": func(r *caps.Request) { r.Window = 0 },
 		"zero hold":   func(r *caps.Request) { r.Hold = 0 },
+		"same key":    func(r *caps.Request) { r.ID = "b" },
 	} {
 		r := good
 		change(&r)
