@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,41 @@ func TestCapsStoreDownIsAnError(t *testing.T) {
 	}
 	if res, err := s.Reserve(ctx, []caps.Request{{Slot: capSlot, Limit: 1}}, capEpoch); err == nil {
 		t.Fatalf("Reserve on a closed client = %+v, want an error", res)
+	}
+}
+
+// TestCapsOneCommandPerRecipient: on a single node, a recipient's caps
+// take one script call, granted or refused, with nothing to give back.
+func TestCapsOneCommandPerRecipient(t *testing.T) {
+	addr := testredis.Start(t)
+	s := openStore(t, redisstore.Options{URL: "redis://" + addr})
+	ctx := t.Context()
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	req := func(key, id string, limit int) caps.Request {
+		sl := capSlot
+		sl.Key, sl.ID = key, id
+		return caps.Request{Slot: sl, Limit: limit}
+	}
+	if _, err := s.Reserve(ctx, []caps.Request{req("full", "x", 1)}, capEpoch); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Reserve(ctx, []caps.Request{req("a", "m", 5), req("b", "m", 5), req("full", "m", 1)}, capEpoch)
+	if err != nil || res[2].OK {
+		t.Fatalf("Reserve = %+v, %v; want the last refused", res, err)
+	}
+	stats := raw.Info(ctx, "commandstats").Val()
+	for _, want := range []string{"cmdstat_evalsha:calls=1,"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("commandstats lack %q:\n%s", want, stats)
+		}
+	}
+	for _, unwanted := range []string{"cmdstat_zrem:", "cmdstat_zadd:"} {
+		if strings.Contains(stats, unwanted) {
+			t.Errorf("a refused reservation wrote (%s):\n%s", unwanted, stats)
+		}
 	}
 }
