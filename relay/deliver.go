@@ -24,6 +24,7 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	results := s.srv.fwd.Forward(ctx, env, body)
 	v := summarize(tx.rcpts, results)
 	s.logRecipients(tx.ref, v)
+	s.settleCaps(tx, v)
 	if err := v.err(); err != nil {
 		return s.failTx(err)
 	}

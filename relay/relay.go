@@ -55,6 +55,7 @@ type Options struct {
 	MaxConnsPerIP   int           // simultaneous connections per client IP; default 50
 	ForwardTimeout  time.Duration // deadline given to the Forwarder; default 5 min
 	AuthThrottle    Throttle
+	Caps            Capper           // frequency caps checked at RCPT; nil checks none
 	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 

@@ -54,8 +54,11 @@ type transaction struct {
 	from  string
 	opts  smtp.MailOptions
 	rcpts []upstream.Rcpt
-	seen  map[string]bool
-	size  int
+	// tickets are the recipients' cap reservations, by index of rcpts
+	// (nil where no cap applied); nil once settled or released.
+	tickets []CapTicket
+	seen    map[string]bool
+	size    int
 }
 
 // NewSession implements smtp.Backend.
@@ -166,10 +169,16 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return toSMTP(err, tx.ref, s.log.With("rcpt", safeAddr(to)))
 	}
 	key := strings.ToLower(to)
-	if !tx.seen[key] { // a repeated RCPT must not mean a second copy
-		tx.seen[key] = true
-		tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
+	if tx.seen[key] { // a repeated RCPT must not mean a second copy, nor a second slot
+		return nil
 	}
+	ticket, err := s.reserveCaps(tx, to)
+	if err != nil {
+		return toSMTP(err, tx.ref, s.log.With("rcpt", safeAddr(to)))
+	}
+	tx.seen[key] = true
+	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
+	tx.tickets = append(tx.tickets, ticket)
 	return nil
 }
 
@@ -232,12 +241,14 @@ func (s *session) failTx(err error) error {
 	return reply
 }
 
-// endTx writes the transaction's log line and forgets it.
+// endTx writes the transaction's log line and forgets it, giving back the
+// cap slots that delivery did not settle.
 func (s *session) endTx(outcome string) {
 	tx := s.tx
 	if tx == nil {
 		return
 	}
+	s.releaseCaps(tx)
 	s.log.Info("transaction", "ref", tx.ref, "user", s.userName(), "how", s.how,
 		"from", safeAddr(tx.from), "rcpts", len(tx.rcpts), "size", tx.size,
 		"outcome", outcome, "duration", s.srv.opts.Now().Sub(tx.start))

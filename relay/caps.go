@@ -1,0 +1,119 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dncgate/dncgate/caps"
+	"github.com/emersion/go-smtp"
+)
+
+// capStoreTimeout bounds one cap store call. Reserve runs while the client
+// waits for its RCPT reply; a commit or release that runs out is harmless,
+// the reservation expires on its own after the cap's hold.
+const capStoreTimeout = 5 * time.Second
+
+// Capper reserves frequency-cap slots for recipients; CheckerCapper makes
+// one of a *caps.Checker. A nil ticket with a nil refusal and error means
+// no cap applied.
+type Capper interface {
+	Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (CapTicket, *caps.Refusal, error)
+}
+
+// CapTicket is one recipient's reservations: committed once the upstream
+// accepted the message for the recipient, released otherwise.
+type CapTicket interface {
+	Commit(ctx context.Context, now time.Time) error
+	Release(ctx context.Context) error
+}
+
+// CheckerCapper adapts c to Capper; nil gives nil (no caps).
+func CheckerCapper(c *caps.Checker) Capper {
+	if c == nil {
+		return nil
+	}
+	return checkerCapper{c}
+}
+
+type checkerCapper struct{ c *caps.Checker }
+
+func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (CapTicket, *caps.Refusal, error) {
+	t, r, err := a.c.Reserve(ctx, rep, rcpt, country, msgID, now)
+	if t == nil { // no typed nil inside the interface
+		return nil, r, err
+	}
+	return t, r, err
+}
+
+// Cap refusals: a reached cap is a policy decision about this recipient
+// (RFC 3463 §3.8, X.7.1 delivery not authorized); the temporary variant
+// lets the client try again later.
+var (
+	stCapReached = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}
+	stCapTemp    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
+)
+
+// reserveCaps takes the recipient's cap slots. The country is not known
+// yet, so only caps without countries apply. A store failure refuses the
+// recipient for now: the gateway never sends unchecked.
+func (s *session) reserveCaps(tx *transaction, to string) (CapTicket, error) {
+	capper := s.srv.opts.Caps
+	if capper == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, capStoreTimeout)
+	defer cancel()
+	t, r, err := capper.Reserve(ctx, s.user.Email, to, "", tx.ref, s.srv.opts.Now())
+	switch {
+	case err != nil:
+		return nil, refuse(stLocal, "cap-store", "Frequency caps unavailable, try again later", err)
+	case r != nil:
+		st := stCapReached
+		if r.Temporary {
+			st = stCapTemp
+		}
+		return nil, refuse(st, "cap "+r.Cap, fmt.Sprintf("<%s>: %s", safeAddr(to), r.Text()), nil)
+	}
+	return t, nil
+}
+
+// settleCaps commits the tickets of the recipients the upstream accepted
+// and releases the others. A recipient the upstream already had (an
+// earlier attempt) was counted by that attempt, so its ticket goes back.
+func (s *session) settleCaps(tx *transaction, v verdict) {
+	for i, t := range tx.tickets {
+		if t == nil {
+			continue
+		}
+		if i < len(v.outcomes) && v.outcomes[i].err == nil && !v.outcomes[i].already {
+			s.capCall(tx.ref, "commit", func(ctx context.Context) error { return t.Commit(ctx, s.srv.opts.Now()) })
+		} else {
+			s.capCall(tx.ref, "release", t.Release)
+		}
+	}
+	tx.tickets = nil
+}
+
+// releaseCaps gives back every ticket of a transaction that ends without
+// forwarding (RSET, a refused DATA, the client leaving).
+func (s *session) releaseCaps(tx *transaction) {
+	for _, t := range tx.tickets {
+		if t != nil {
+			s.capCall(tx.ref, "release", t.Release)
+		}
+	}
+	tx.tickets = nil
+}
+
+// capCall runs one commit or release with its own deadline: the session's
+// context may already be cancelled (the client left), and the outcome of
+// the transaction must still be recorded. Failures are logged only; an
+// unreleased hold expires by itself.
+func (s *session) capCall(ref, op string, f func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), capStoreTimeout)
+	defer cancel()
+	if err := f(ctx); err != nil {
+		s.log.Warn("cap "+op+" failed", "ref", ref, "err", err.Error())
+	}
+}
