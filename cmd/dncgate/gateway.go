@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
@@ -36,6 +37,9 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 	}, log)
 	opts, err := relayOptions(cfg)
 	if err != nil {
+		return err
+	}
+	if opts.Caps, err = newCapper(cfg, st, key); err != nil {
 		return err
 	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
@@ -117,6 +121,43 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 		o.Listeners = append(o.Listeners, rl)
 	}
 	return o, nil
+}
+
+// newCapper builds the cap checker of the [[caps]] tables on the store, or
+// nil when there are none. key names keys and ids in the store, so every
+// instance sharing the store counts under the same names.
+func newCapper(cfg *config.Config, st store.Store, key []byte) (relay.Capper, error) {
+	if len(cfg.Caps) == 0 {
+		return nil, nil
+	}
+	capStore, ok := st.(caps.Store)
+	if !ok {
+		return nil, fmt.Errorf("caps: the %s store cannot keep frequency caps", cfg.Store.Backend)
+	}
+	c, err := caps.New(capRules(cfg.Caps), capStore, key, caps.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("[[caps]]: %w", err)
+	}
+	return relay.CheckerCapper(c), nil
+}
+
+// capRules converts the [[caps]] tables, defaults filled in.
+func capRules(cfgCaps []config.Cap) []caps.Rule {
+	rules := make([]caps.Rule, 0, len(cfgCaps))
+	for _, c := range cfgCaps {
+		c = c.Effective()
+		rules = append(rules, caps.Rule{
+			Name:      c.Name,
+			Scope:     caps.Scope(c.Scope),
+			Limit:     c.Limit,
+			Window:    c.Window.Duration,
+			Count:     caps.Count(c.Count),
+			Countries: c.Countries,
+			Temporary: c.Mode == config.CapTempfail,
+			Hold:      c.Hold.Duration,
+		})
+	}
+	return rules
 }
 
 // never maps the config's "0 turns it off" onto a count no client reaches
