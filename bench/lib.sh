@@ -16,7 +16,8 @@ dncgate_config() {
     printf '[limits]\nmax_conns_per_ip = 2000\n\n'
     printf '[log]\nlevel = "warn"\n'
     if [ -n "$redis" ]; then
-      printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\n' "$redis"
+      # a fresh key prefix per start, as the embedded store gets a fresh file
+      printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\nprefix = "bench-%s:"\n' "$redis" "$(date +%s%N)"
       printf '\n[privacy]\nhmac_key = "%s"\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     fi
   } > "$rundir/dncgate.toml"
