@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dncgate/dncgate/smtpurl"
 )
 
 // DefaultDataDir is where state lives when server.data_dir is not set.
@@ -186,7 +188,11 @@ func (c *Config) UpstreamURL() string {
 
 // OutboxDir returns the folder of an outbox: upstream, and false for SMTP.
 func (c *Config) OutboxDir() (string, bool) {
-	return cutPrefixFold(c.UpstreamURL(), outboxScheme)
+	s, err := smtpurl.Parse(c.UpstreamURL())
+	if err != nil || s.Scheme != smtpurl.SchemeOutbox {
+		return "", false
+	}
+	return s.Dir, true
 }
 
 // HMACKeyPath is where the generated digest key lives for the embedded store.

@@ -14,6 +14,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/dncgate/dncgate/smtpurl"
 	"time"
 )
 
@@ -129,7 +131,7 @@ func TestExampleLoads(t *testing.T) {
 	if len(c.Listeners) != 2 || c.Listeners[0].TLS != TLSStartTLS || c.Listeners[1].TLS != TLSImplicit {
 		t.Errorf("example listeners = %+v", c.Listeners)
 	}
-	if !strings.HasPrefix(c.Upstream.URL, SchemeSMTPStartTLS+"://") {
+	if !strings.HasPrefix(c.Upstream.URL, string(smtpurl.SchemeStartTLS)+"://") {
 		t.Errorf("example upstream = %q, want smtp+starttls", c.Upstream.URL)
 	}
 }

@@ -149,7 +149,7 @@ func TestServeValidatesFlags(t *testing.T) {
 	cfg := writeFile(t, data, "dncgate.toml", "[[listener]]\naddress = \"bad\"\n")
 	dncgate(t, "", "serve", "--config", cfg, "--data", data, "--upstream", "smtp://").want(t, 1, "stderr",
 		cfg+`:2: listener[0].address: "bad" is not host:port`,
-		`upstream.url: smtp:// needs a host, as in smtp://mail.example.com (set on the command line)`)
+		`upstream.url: missing host; write smtp://host:port (set on the command line)`)
 }
 
 const password = "correct horse battery"

@@ -82,7 +82,9 @@ func NewTarget(spec Spec, o TargetOptions) (Target, error) {
 	if spec.Scheme == SchemeOutbox {
 		return newOutbox(spec.Dir, o.Now)
 	}
-	if _, ok := defaultPorts[spec.Scheme]; !ok {
+	switch spec.Scheme {
+	case SchemeSMTP, SchemeStartTLS, SchemeSMTPS:
+	default:
 		return nil, fmt.Errorf("upstream: unknown scheme %q", string(spec.Scheme))
 	}
 	cfg, err := tlsConfig(spec.Host, o)

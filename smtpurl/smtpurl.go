@@ -1,4 +1,8 @@
-package upstream
+// Package smtpurl parses the URL that names where dncgate sends mail:
+// smtp://, smtp+starttls://, smtps:// with optional credentials, or
+// outbox:DIR. The configuration check and the upstream dialer share it, so
+// a URL that passes one is never refused by the other.
+package smtpurl
 
 import (
 	"errors"
@@ -58,9 +62,9 @@ func (s Spec) String() string {
 	return string(s.Scheme) + "://" + user + s.Addr()
 }
 
-// ParseURL parses an upstream URL: smtp://, smtp+starttls://, smtps:// with
+// Parse parses an upstream URL: smtp://, smtp+starttls://, smtps:// with
 // an optional user:pass@ (URL-escaped), or outbox:DIR.
-func ParseURL(raw string) (Spec, error) {
+func Parse(raw string) (Spec, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return Spec{}, errors.New("upstream URL: empty")

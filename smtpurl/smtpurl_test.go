@@ -1,11 +1,11 @@
-package upstream
+package smtpurl
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestParseURL(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		raw  string
 		want Spec
@@ -29,21 +29,21 @@ func TestParseURL(t *testing.T) {
 		{"OUTBOX:out", Spec{Scheme: SchemeOutbox, Dir: "out"}, "outbox:out"},
 	}
 	for _, tt := range tests {
-		got, err := ParseURL(tt.raw)
+		got, err := Parse(tt.raw)
 		if err != nil {
-			t.Errorf("ParseURL(%q): %v", tt.raw, err)
+			t.Errorf("Parse(%q): %v", tt.raw, err)
 			continue
 		}
 		if got != tt.want {
-			t.Errorf("ParseURL(%q) = %+v, want %+v", tt.raw, got, tt.want)
+			t.Errorf("Parse(%q) = %+v, want %+v", tt.raw, got, tt.want)
 		}
 		if s := got.String(); s != tt.str {
-			t.Errorf("ParseURL(%q).String() = %q, want %q", tt.raw, s, tt.str)
+			t.Errorf("Parse(%q).String() = %q, want %q", tt.raw, s, tt.str)
 		}
 	}
 }
 
-func TestParseURLErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	tests := []struct{ raw, want string }{
 		{"", "upstream URL: empty"},
 		{"smtpx://mail.corp.test", `upstream URL: unknown scheme "smtpx"; want smtp, smtp+starttls, smtps or outbox`},
@@ -62,16 +62,16 @@ func TestParseURLErrors(t *testing.T) {
 		{"outbox://tmp/out", "upstream URL: write outbox:DIR"},
 	}
 	for _, tt := range tests {
-		_, err := ParseURL(tt.raw)
+		_, err := Parse(tt.raw)
 		if err == nil {
-			t.Errorf("ParseURL(%q) succeeded, want %q", tt.raw, tt.want)
+			t.Errorf("Parse(%q) succeeded, want %q", tt.raw, tt.want)
 			continue
 		}
 		if !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("ParseURL(%q) = %q, want %q", tt.raw, err, tt.want)
+			t.Errorf("Parse(%q) = %q, want %q", tt.raw, err, tt.want)
 		}
 		if strings.Contains(err.Error(), "t0ps3cret") {
-			t.Errorf("ParseURL(%q) error shows the password: %q", tt.raw, err)
+			t.Errorf("Parse(%q) error shows the password: %q", tt.raw, err)
 		}
 	}
 }
