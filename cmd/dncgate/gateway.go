@@ -54,7 +54,8 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		return err
 	}
 	go func() { errc <- srv.Serve() }()
-	log.Info("listening", "listeners", listenerSummary(cfg), "upstream", upstreamSummary(cfg))
+	// The relay logs each listener; this line says where mail goes.
+	log.Info("ready", "upstream", upstreamSummary(cfg))
 
 	var runErr error
 	select {
@@ -209,14 +210,6 @@ func startWeb(cfg *config.Config, st store.Store, log *slog.Logger, errc chan<- 
 	}()
 	log.Info("web listening", "addr", w.Addr().String())
 	return func(ctx context.Context) { w.Shutdown(ctx) }, nil
-}
-
-func listenerSummary(cfg *config.Config) []string {
-	var s []string
-	for _, l := range cfg.Listeners {
-		s = append(s, fmt.Sprintf("%s=%s/%s", l.Label(), l.Address, l.TLS))
-	}
-	return s
 }
 
 func upstreamSummary(cfg *config.Config) string {
