@@ -1,0 +1,98 @@
+// Package listdb is how suppression lists are stored: each list keeps its
+// description and one current version, a set of keyed 16-byte digests.
+// An import writes a new version beside the current one and switches to it
+// in one step, so a check running meanwhile sees the old set or the new
+// one, never a mix; an import that fails or is interrupted leaves the
+// current version in force, and the next import removes its leftovers.
+//
+// Entries are digests, never addresses or numbers: the caller keys them
+// (HMAC with the configured key) before they reach the store, so a dump of
+// the store alone does not say who is on a list.
+//
+// Manual additions and removals (lists add/remove) are not versions: the
+// next import replaces the whole set. They belong in a list of their own,
+// imported or edited apart, which is why this interface has no per-entry
+// writes.
+package listdb
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// DigestSize is the length of a stored key: a truncated keyed hash.
+const DigestSize = 16
+
+// Digest is one list entry as stored.
+type Digest = [DigestSize]byte
+
+var (
+	// ErrNotFound is returned for a list that does not exist.
+	ErrNotFound = errors.New("listdb: no such list")
+	// ErrSuperseded is returned by Writer.Commit when another import of
+	// the same list began after this one and swept it as an orphan.
+	ErrSuperseded = errors.New("listdb: import superseded by a later one")
+)
+
+// Meta describes a list; the store keeps it as given.
+type Meta struct {
+	Name      string
+	Kind      string        // the lists.Kind, as text
+	Model     string        // deny or clearance
+	Countries []string      // ISO codes, or empty for all
+	MaxAge    time.Duration // 0: never stale
+	Source    string
+}
+
+// Version describes one imported set of entries.
+type Version struct {
+	ID         string // set by the store; empty when nothing was imported yet
+	ImportedAt time.Time
+	ImportedBy string
+	FileSHA256 string
+	// Rows, Valid, Invalid and Duplicates are the importer's counts, kept
+	// as given. Entries is set by the store: the distinct digests stored.
+	Rows, Valid, Invalid, Duplicates, Entries int64
+}
+
+// Info is a list and its current version, as Lists returns them.
+type Info struct {
+	Meta    Meta
+	Current Version
+}
+
+// Store keeps lists and their versions.
+type Store interface {
+	// PutList creates the list or replaces its description; the current
+	// version stays.
+	PutList(ctx context.Context, m Meta) error
+	// List returns the description and current version (zero when nothing
+	// was imported yet), or ErrNotFound.
+	List(ctx context.Context, name string) (Meta, Version, error)
+	// Lists returns every list, sorted by name.
+	Lists(ctx context.Context) ([]Info, error)
+	// DropList removes the list and all its entries; ErrNotFound when absent.
+	DropList(ctx context.Context, name string) error
+	// BeginVersion starts an import into a new version. expect is the
+	// number of entries the caller expects (0 when unknown); a store may
+	// size its layout by it. Leftovers of an earlier import of the same
+	// list that never committed are removed first.
+	BeginVersion(ctx context.Context, name string, expect int64) (Writer, error)
+	// Contains reports, for each digest, whether the current version holds
+	// it; all false when nothing was imported yet, ErrNotFound when the
+	// list does not exist.
+	Contains(ctx context.Context, name string, digests ...Digest) ([]bool, error)
+}
+
+// Writer fills one new version. It is not safe for concurrent use.
+type Writer interface {
+	// Add stores a batch of digests, in any order; duplicates are kept
+	// once. Large batches (thousands) are much faster than small ones.
+	Add(ctx context.Context, digests []Digest) error
+	// Commit makes the version current and removes the one it replaces.
+	// It returns v with ID and Entries set by the store.
+	Commit(ctx context.Context, v Version) (Version, error)
+	// Abort removes what the import wrote; the current version stays.
+	Abort(ctx context.Context) error
+}
