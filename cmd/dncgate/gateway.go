@@ -125,9 +125,20 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 }
 
 // newCapper builds the cap checker of the [[caps]] tables on the store, or
-// nil when there are none. key names keys and ids in the store, so every
-// instance sharing the store counts under the same names.
+// nil when there are none.
 func newCapper(cfg *config.Config, st store.Store, key []byte) (relay.Capper, error) {
+	c, err := newChecker(cfg, st, key)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return relay.CheckerCapper(c), nil
+}
+
+// newChecker builds the caps.Checker of the [[caps]] tables on the store,
+// or nil when there are none. key names keys and ids in the store, so
+// every instance sharing the store (and the caps command) counts under
+// the same names.
+func newChecker(cfg *config.Config, st store.Store, key []byte) (*caps.Checker, error) {
 	if len(cfg.Caps) == 0 {
 		return nil, nil
 	}
@@ -139,7 +150,7 @@ func newCapper(cfg *config.Config, st store.Store, key []byte) (relay.Capper, er
 	if err != nil {
 		return nil, fmt.Errorf("[[caps]]: %w", err)
 	}
-	return relay.CheckerCapper(c), nil
+	return c, nil
 }
 
 // capRules converts the [[caps]] tables, defaults filled in.

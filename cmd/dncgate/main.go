@@ -45,6 +45,7 @@ func topCommands() []command {
 	return []command{
 		{"serve", "run the SMTP gateway", (*app).serve},
 		{"users", "add, list, change and remove users", (*app).users},
+		{"caps", "show and reset frequency cap counts", (*app).caps},
 		{"config", "check a configuration file", (*app).config},
 		{"version", "print the version", (*app).version},
 		{"help", "print this help", nil},
