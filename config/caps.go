@@ -87,6 +87,9 @@ func (c *Config) checkCaps(col *collector) {
 		seen[cp.Name] = key
 		c.checkCapHold(col, key, cp)
 	}
+	if c.CapsOpts.ExemptReplies && len(c.Caps) == 0 {
+		col.add("caps_options.exempt_replies", "exempts replies from caps, but no [[caps]] table is configured")
+	}
 }
 
 func checkCap(col *collector, key string, cp Cap) {

@@ -21,16 +21,17 @@ const DefaultListenAddress = "127.0.0.1:2525"
 // Config is the whole configuration. The zero value is not useful; start
 // from Default or Load.
 type Config struct {
-	Server    Server     `toml:"server"`
-	Listeners []Listener `toml:"listener"`
-	Upstream  Upstream   `toml:"upstream"`
-	Store     Store      `toml:"store"`
-	Limits    Limits     `toml:"limits"`
-	Auth      Auth       `toml:"auth"`
-	Privacy   Privacy    `toml:"privacy"`
-	Log       Log        `toml:"log"`
-	Web       Web        `toml:"web"`
-	Caps      []Cap      `toml:"caps"`
+	Server    Server      `toml:"server"`
+	Listeners []Listener  `toml:"listener"`
+	Upstream  Upstream    `toml:"upstream"`
+	Store     Store       `toml:"store"`
+	Limits    Limits      `toml:"limits"`
+	Auth      Auth        `toml:"auth"`
+	Privacy   Privacy     `toml:"privacy"`
+	Log       Log         `toml:"log"`
+	Web       Web         `toml:"web"`
+	Caps      []Cap       `toml:"caps"`
+	CapsOpts  CapsOptions `toml:"caps_options"`
 
 	src *source // where each key was written; nil for defaults only
 }
@@ -120,6 +121,14 @@ type Log struct {
 // Web configures the HTTP side; an empty Listen turns it off.
 type Web struct {
 	Listen string `toml:"listen"`
+}
+
+// CapsOptions tune every [[caps]] table at once.
+type CapsOptions struct {
+	// ExemptReplies leaves out of the caps a message whose In-Reply-To
+	// names a Message-ID the gateway never sent: it answers mail the
+	// prospect wrote.
+	ExemptReplies bool `toml:"exempt_replies"`
 }
 
 // Default returns the configuration used for every key a file leaves out.
