@@ -18,6 +18,7 @@ package listdb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -95,4 +96,23 @@ type Writer interface {
 	Commit(ctx context.Context, v Version) (Version, error)
 	// Abort removes what the import wrote; the current version stays.
 	Abort(ctx context.Context) error
+}
+
+// maxNameLen bounds a list name: it appears in every Redis key of the list.
+const maxNameLen = 64
+
+// CheckName refuses names a store could not key safely: a name is 1 to 64
+// ASCII letters, digits, '-', '_' or '.'.
+func CheckName(name string) error {
+	if name == "" || len(name) > maxNameLen {
+		return fmt.Errorf("listdb: list name %q must be 1 to %d characters", name, maxNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+		if !ok {
+			return fmt.Errorf("listdb: list name %q: character %q at %d is not a letter, digit, '-', '_' or '.'", name, c, i)
+		}
+	}
+	return nil
 }

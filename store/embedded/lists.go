@@ -1,0 +1,418 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dncgate/dncgate/listdb"
+)
+
+const (
+	// insertRows is how many entries one INSERT carries: fewer statement
+	// executions, well under SQLite's 32766 parameters.
+	insertRows = 256
+	// deleteBatch bounds one DELETE of an old version's entries, so that
+	// other writers (marks, caps) get the file between two batches.
+	deleteBatch = 20000
+	// maxContains bounds the digests of one Contains: they go into one
+	// statement, which is what makes the answer come from one snapshot.
+	maxContains = 30000
+)
+
+var _ listdb.Store = (*Store)(nil)
+
+// listSchema holds suppression lists. A version's info is NULL while its
+// import runs; entries are keyed by the globally unique version id, so one
+// list's versions sit side by side and a switch is one UPDATE.
+//
+// The tables are created by the first PutList, not by a numbered
+// migration: a file whose owner never uses lists keeps its schema version,
+// so an older dncgate still opens it. IF NOT EXISTS makes the creation
+// safe from several processes; readers take missing tables as no lists.
+const listSchema = `CREATE TABLE IF NOT EXISTS lists (
+		name    TEXT PRIMARY KEY,
+		meta    TEXT NOT NULL,     -- JSON listdb.Meta
+		current INTEGER            -- list_versions.id, NULL before the first import
+	) WITHOUT ROWID;
+	CREATE TABLE IF NOT EXISTS list_versions (
+		id   INTEGER PRIMARY KEY AUTOINCREMENT,
+		list TEXT NOT NULL,
+		info TEXT                  -- JSON listdb.Version once committed
+	);
+	CREATE INDEX IF NOT EXISTS list_versions_list ON list_versions (list);
+	CREATE TABLE IF NOT EXISTS list_entries (
+		version INTEGER NOT NULL,
+		digest  BLOB NOT NULL,
+		PRIMARY KEY (version, digest)
+	) WITHOUT ROWID;`
+
+// noListTables reports an error from a file where no list was ever put.
+func noListTables(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such table")
+}
+
+// notFound wraps listdb.ErrNotFound with the list's name.
+func notFound(name string) error { return fmt.Errorf("%w: %s", listdb.ErrNotFound, name) }
+
+// PutList creates the list or replaces its description.
+func (s *Store) PutList(ctx context.Context, m listdb.Meta) error {
+	if err := listdb.CheckName(m.Name); err != nil {
+		return err
+	}
+	meta, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("embedded: list %s: %w", m.Name, err)
+	}
+	if _, err := s.w.ExecContext(ctx, listSchema); err != nil {
+		return fmt.Errorf("embedded: creating the list tables: %w", err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO lists (name, meta) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET meta = excluded.meta`, m.Name, meta)
+	if err != nil {
+		return fmt.Errorf("embedded: put list %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+// List returns the description and current version of one list.
+func (s *Store) List(ctx context.Context, name string) (listdb.Meta, listdb.Version, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT l.meta, l.current, v.info FROM lists l
+		LEFT JOIN list_versions v ON v.id = l.current WHERE l.name = ?`, name)
+	info, err := scanInfo(row)
+	if errors.Is(err, sql.ErrNoRows) || noListTables(err) {
+		return listdb.Meta{}, listdb.Version{}, notFound(name)
+	}
+	if err != nil {
+		return listdb.Meta{}, listdb.Version{}, fmt.Errorf("embedded: list %s: %w", name, err)
+	}
+	return info.Meta, info.Current, nil
+}
+
+// Lists returns every list with its current version, by name.
+func (s *Store) Lists(ctx context.Context) ([]listdb.Info, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT l.meta, l.current, v.info FROM lists l
+		LEFT JOIN list_versions v ON v.id = l.current ORDER BY l.name`)
+	if noListTables(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedded: lists: %w", err)
+	}
+	defer rows.Close()
+	var out []listdb.Info
+	for rows.Next() {
+		info, err := scanInfo(rows)
+		if err != nil {
+			return nil, fmt.Errorf("embedded: lists: %w", err)
+		}
+		out = append(out, info)
+	}
+	return out, rows.Err()
+}
+
+func scanInfo(row interface{ Scan(...any) error }) (listdb.Info, error) {
+	var (
+		meta    []byte
+		current sql.NullInt64
+		ver     sql.NullString
+		info    listdb.Info
+	)
+	if err := row.Scan(&meta, &current, &ver); err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(meta, &info.Meta); err != nil {
+		return info, fmt.Errorf("stored description: %w", err)
+	}
+	if current.Valid && ver.Valid {
+		if err := json.Unmarshal([]byte(ver.String), &info.Current); err != nil {
+			return info, fmt.Errorf("stored version %d: %w", current.Int64, err)
+		}
+		info.Current.ID = strconv.FormatInt(current.Int64, 10)
+	}
+	return info, nil
+}
+
+// DropList removes the list, then its versions batch by batch.
+func (s *Store) DropList(ctx context.Context, name string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM lists WHERE name = ?`, name)
+	if noListTables(err) {
+		return notFound(name)
+	}
+	if err != nil {
+		return fmt.Errorf("embedded: drop list %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(name)
+	}
+	if err := s.sweepVersions(ctx, name); err != nil {
+		return fmt.Errorf("embedded: drop list %s: %w", name, err)
+	}
+	return nil
+}
+
+// sweepVersions deletes every version of the list but the current one:
+// those replaced, aborted, or left by an import that never finished.
+func (s *Store) sweepVersions(ctx context.Context, name string) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT id FROM list_versions WHERE list = ?
+		AND id IS NOT (SELECT current FROM lists WHERE name = ?)`, name, name)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.deleteVersion(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteVersion deletes a version's entries in batches, each its own
+// transaction, then the version itself.
+func (s *Store) deleteVersion(ctx context.Context, id int64) error {
+	for {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM list_entries WHERE version = ? AND digest IN
+			(SELECT digest FROM list_entries WHERE version = ? LIMIT ?)`, id, id, deleteBatch)
+		if err != nil {
+			return fmt.Errorf("deleting version %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			break
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM list_versions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("deleting version %d: %w", id, err)
+	}
+	return nil
+}
+
+// Contains answers from one statement, hence one snapshot of the file: a
+// switch committed meanwhile is seen entirely or not at all.
+func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error) {
+	if len(digests) > maxContains {
+		return nil, fmt.Errorf("embedded: contains %s: %d digests, at most %d at a time", name, len(digests), maxContains)
+	}
+	args := make([]any, 0, len(digests)+1)
+	for i := range digests {
+		args = append(args, digests[i][:])
+	}
+	args = append(args, name)
+	q := `SELECT e.digest FROM lists l LEFT JOIN list_entries e ON e.version = l.current
+		AND e.digest IN (` + placeholders(len(digests)) + `) WHERE l.name = ?`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if noListTables(err) {
+		return nil, notFound(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
+	}
+	defer rows.Close()
+	found := map[listdb.Digest]bool{}
+	exists := false
+	for rows.Next() {
+		exists = true
+		var d []byte
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
+		}
+		if len(d) == listdb.DigestSize {
+			found[listdb.Digest(d)] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
+	}
+	if !exists {
+		return nil, notFound(name)
+	}
+	out := make([]bool, len(digests))
+	for i, d := range digests {
+		out[i] = found[d]
+	}
+	return out, nil
+}
+
+// placeholders returns "?, ?, …" with n marks; "NULL" for none, which
+// matches nothing.
+func placeholders(n int) string {
+	if n == 0 {
+		return "NULL"
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// BeginVersion sweeps the list's stale versions and registers a new one.
+func (s *Store) BeginVersion(ctx context.Context, name string, _ int64) (listdb.Writer, error) {
+	if _, _, err := s.List(ctx, name); err != nil {
+		return nil, err
+	}
+	if err := s.sweepVersions(ctx, name); err != nil {
+		return nil, fmt.Errorf("embedded: list %s: sweeping old versions: %w", name, err)
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO list_versions (list) VALUES (?)`, name)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: list %s: new version: %w", name, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, fmt.Errorf("embedded: list %s: new version: %w", name, err)
+	}
+	return &listWriter{s: s, list: name, id: id}, nil
+}
+
+// listWriter fills one version of one list.
+type listWriter struct {
+	s       *Store
+	list    string
+	id      int64
+	entries int64
+	done    bool
+}
+
+var errWriterDone = errors.New("embedded: import already committed or aborted")
+
+// Add sorts the batch and inserts it in one transaction: in key order the
+// B-tree grows at its edge instead of splitting pages all over.
+func (w *listWriter) Add(ctx context.Context, digests []listdb.Digest) error {
+	if w.done {
+		return errWriterDone
+	}
+	sorted := slices.Clone(digests)
+	slices.SortFunc(sorted, func(a, b listdb.Digest) int { return bytes.Compare(a[:], b[:]) })
+	n, err := w.insert(ctx, sorted)
+	if err != nil {
+		return fmt.Errorf("embedded: list %s: version %d: %w", w.list, w.id, err)
+	}
+	w.entries += n
+	return nil
+}
+
+// insert writes sorted digests and returns how many were new.
+func (w *listWriter) insert(ctx context.Context, sorted []listdb.Digest) (int64, error) {
+	tx, err := w.s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	full, err := tx.PrepareContext(ctx, insertSQL(insertRows))
+	if err != nil {
+		return 0, err
+	}
+	defer full.Close()
+	var added int64
+	args := make([]any, 0, 2*insertRows)
+	for len(sorted) > 0 {
+		chunk := sorted[:min(insertRows, len(sorted))]
+		sorted = sorted[len(chunk):]
+		args = args[:0]
+		for i := range chunk {
+			args = append(args, w.id, chunk[i][:])
+		}
+		var res sql.Result
+		if len(chunk) == insertRows {
+			res, err = full.ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, insertSQL(len(chunk)), args...)
+		}
+		if err != nil {
+			return 0, err
+		}
+		n, _ := res.RowsAffected()
+		added += n
+	}
+	return added, tx.Commit()
+}
+
+func insertSQL(rows int) string {
+	return "INSERT OR IGNORE INTO list_entries (version, digest) VALUES " +
+		strings.Repeat("(?, ?), ", rows-1) + "(?, ?)"
+}
+
+// Commit switches the list to this version in one transaction, then
+// deletes the version it replaced.
+func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Version, error) {
+	if w.done {
+		return v, errWriterDone
+	}
+	v.ID = strconv.FormatInt(w.id, 10)
+	v.Entries = w.entries
+	old, err := w.switchTo(ctx, v)
+	if err != nil {
+		return v, fmt.Errorf("embedded: list %s: committing version %d: %w", w.list, w.id, err)
+	}
+	w.done = true
+	if old.Valid {
+		if err := w.s.deleteVersion(ctx, old.Int64); err != nil {
+			return v, fmt.Errorf("embedded: list %s: committed, but %w (the next import retries)", w.list, err)
+		}
+	}
+	return v, nil
+}
+
+// switchTo records v and makes it current; it returns the version replaced.
+func (w *listWriter) switchTo(ctx context.Context, v listdb.Version) (sql.NullInt64, error) {
+	var old sql.NullInt64
+	info, err := json.Marshal(versionInfo(v))
+	if err != nil {
+		return old, err
+	}
+	tx, err := w.s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return old, err
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, `SELECT current FROM lists WHERE name = ?`, w.list).Scan(&old); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return old, listdb.ErrNotFound
+		}
+		return old, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE list_versions SET info = ? WHERE id = ? AND info IS NULL`, info, w.id)
+	if err != nil {
+		return old, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return old, listdb.ErrSuperseded
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE lists SET current = ? WHERE name = ?`, w.id, w.list); err != nil {
+		return old, err
+	}
+	return old, tx.Commit()
+}
+
+// versionInfo is v as stored: the id is the row's own.
+func versionInfo(v listdb.Version) listdb.Version {
+	v.ID = ""
+	return v
+}
+
+// Abort deletes what this import wrote.
+func (w *listWriter) Abort(ctx context.Context) error {
+	if w.done {
+		return errWriterDone
+	}
+	w.done = true
+	if err := w.s.deleteVersion(ctx, w.id); err != nil {
+		return fmt.Errorf("embedded: list %s: aborting: %w", w.list, err)
+	}
+	return nil
+}

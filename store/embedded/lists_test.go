@@ -1,0 +1,34 @@
+package embedded_test
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/dncgate/dncgate/store/storetest"
+)
+
+func TestListsContract(t *testing.T) {
+	storetest.RunLists(t, func(t *testing.T) storetest.ListHarness {
+		path := filepath.Join(t.TempDir(), "dncgate.db")
+		s := openAt(t, path)
+		return storetest.ListHarness{Store: s, Stored: func(t *testing.T) int64 {
+			return countRows(t, path, "list_entries")
+		}}
+	})
+}
+
+// countRows counts a table's rows through a connection of its own.
+func countRows(t *testing.T, path, table string) int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_query_only=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatalf("counting %s: %v", table, err)
+	}
+	return n
+}

@@ -1,0 +1,364 @@
+package storetest
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dncgate/dncgate/listdb"
+)
+
+// ListHarness is one fresh, empty list store handed to a contract test.
+type ListHarness struct {
+	Store listdb.Store
+	// Stored counts the entries the store holds in every version of every
+	// list, current or not: what the suite checks leftovers with.
+	Stored func(t *testing.T) int64
+}
+
+// listEpoch stamps imports; nanoseconds so that a store rounding times fails.
+var listEpoch = time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.UTC)
+
+// RunLists runs the contract of listdb.Store. open is called once per
+// subtest and must return an empty store that the test owns.
+func RunLists(t *testing.T, open func(t *testing.T) ListHarness) {
+	t.Run("Describe", func(t *testing.T) { testListDescribe(t, open(t)) })
+	t.Run("ImportThenContains", func(t *testing.T) { testListImport(t, open(t)) })
+	t.Run("ReimportReplaces", func(t *testing.T) { testListReimport(t, open(t)) })
+	t.Run("ReaderDuringImport", func(t *testing.T) { testListReaderDuringImport(t, open(t)) })
+	t.Run("AbortKeepsCurrent", func(t *testing.T) { testListAbort(t, open(t)) })
+	t.Run("OrphanSwept", func(t *testing.T) { testListOrphan(t, open(t)) })
+	t.Run("Drop", func(t *testing.T) { testListDrop(t, open(t)) })
+}
+
+// digests returns n distinct digests derived from tag, so two tags give
+// disjoint sets.
+func digests(tag string, n int) []listdb.Digest {
+	out := make([]listdb.Digest, n)
+	for i := range out {
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s-%d", tag, i))
+		copy(out[i][:], sum[:])
+	}
+	return out
+}
+
+func testMeta(name string) listdb.Meta {
+	return listdb.Meta{Name: name, Kind: "phone", Model: "deny", Countries: []string{"BE", "FR"},
+		MaxAge: 5 * 24 * time.Hour, Source: "national register"}
+}
+
+// importList imports sets as one version, in batches of batch, and returns
+// the committed version.
+func importList(t *testing.T, s listdb.Store, name string, batch int, sets ...[]listdb.Digest) listdb.Version {
+	t.Helper()
+	w, err := s.BeginVersion(t.Context(), name, 0)
+	if err != nil {
+		t.Fatalf("BeginVersion(%s): %v", name, err)
+	}
+	all := slices.Concat(sets...)
+	for len(all) > 0 {
+		n := min(batch, len(all))
+		if err := w.Add(t.Context(), all[:n]); err != nil {
+			t.Fatalf("Add(%s): %v", name, err)
+		}
+		all = all[n:]
+	}
+	v, err := w.Commit(t.Context(), listdb.Version{ImportedAt: listEpoch, ImportedBy: "admin@example.com",
+		FileSHA256: "ab12", Rows: 10, Valid: 8, Invalid: 1, Duplicates: 1})
+	if err != nil {
+		t.Fatalf("Commit(%s): %v", name, err)
+	}
+	return v
+}
+
+// wantContains checks Contains(name, ds) against want, one bool for all.
+func wantContains(t *testing.T, s listdb.Store, name string, want bool, ds []listdb.Digest) {
+	t.Helper()
+	got, err := s.Contains(t.Context(), name, ds...)
+	if err != nil {
+		t.Fatalf("Contains(%s): %v", name, err)
+	}
+	if len(got) != len(ds) {
+		t.Fatalf("Contains(%s) gave %d answers for %d digests", name, len(got), len(ds))
+	}
+	for i, g := range got {
+		if g != want {
+			t.Fatalf("Contains(%s) digest %d of %d = %v, want %v", name, i, len(ds), g, want)
+		}
+	}
+}
+
+func putList(t *testing.T, s listdb.Store, name string) {
+	t.Helper()
+	if err := s.PutList(t.Context(), testMeta(name)); err != nil {
+		t.Fatalf("PutList(%s): %v", name, err)
+	}
+}
+
+func testListDescribe(t *testing.T, h ListHarness) {
+	s, ctx := h.Store, t.Context()
+	if _, _, err := s.List(ctx, "nope"); !errors.Is(err, listdb.ErrNotFound) {
+		t.Fatalf("List of a missing list: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Contains(ctx, "nope", digests("x", 1)...); !errors.Is(err, listdb.ErrNotFound) {
+		t.Fatalf("Contains on a missing list: %v, want ErrNotFound", err)
+	}
+	if _, err := s.BeginVersion(ctx, "nope", 0); !errors.Is(err, listdb.ErrNotFound) {
+		t.Fatalf("BeginVersion on a missing list: %v, want ErrNotFound", err)
+	}
+	if err := s.PutList(ctx, listdb.Meta{Name: "a b"}); err == nil {
+		t.Fatal("PutList accepted a name with a space")
+	}
+	putList(t, s, "zz")
+	putList(t, s, "be-dncm")
+	m, v, err := s.List(ctx, "be-dncm")
+	if err != nil || !equalMeta(m, testMeta("be-dncm")) || v != (listdb.Version{}) {
+		t.Fatalf("List = %+v, %+v, %v; want the meta given and no version", m, v, err)
+	}
+	wantContains(t, s, "be-dncm", false, digests("x", 3))
+	changed := testMeta("be-dncm")
+	changed.MaxAge = time.Hour
+	if err := s.PutList(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Lists(ctx)
+	if err != nil || len(all) != 2 || all[0].Meta.Name != "be-dncm" || all[1].Meta.Name != "zz" {
+		t.Fatalf("Lists = %+v, %v; want be-dncm then zz", all, err)
+	}
+	if all[0].Meta.MaxAge != time.Hour {
+		t.Fatalf("PutList did not replace the description: %+v", all[0].Meta)
+	}
+}
+
+func equalMeta(a, b listdb.Meta) bool {
+	return a.Name == b.Name && a.Kind == b.Kind && a.Model == b.Model && slices.Equal(a.Countries, b.Countries) &&
+		a.MaxAge == b.MaxAge && a.Source == b.Source
+}
+
+func testListImport(t *testing.T, h ListHarness) {
+	s := h.Store
+	putList(t, s, "l")
+	in := digests("in", 3000)
+	// Unsorted, in small batches, with every digest twice.
+	v := importList(t, s, "l", 700, in, in[:1000], in[1000:])
+	if v.ID == "" || v.Entries != int64(len(in)) {
+		t.Fatalf("Commit = %+v; want an ID and %d entries", v, len(in))
+	}
+	_, got, err := s.List(t.Context(), "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != v.ID || !got.ImportedAt.Equal(listEpoch) || got.ImportedBy != "admin@example.com" ||
+		got.FileSHA256 != "ab12" || got.Rows != 10 || got.Valid != 8 || got.Invalid != 1 ||
+		got.Duplicates != 1 || got.Entries != v.Entries {
+		t.Fatalf("List version = %+v; want %+v", got, v)
+	}
+	wantContains(t, s, "l", true, in)
+	wantContains(t, s, "l", false, digests("out", 500))
+	mixed, err := s.Contains(t.Context(), "l", in[0], digests("out", 1)[0], in[1])
+	if err != nil || !slices.Equal(mixed, []bool{true, false, true}) {
+		t.Fatalf("Contains(in, out, in) = %v, %v", mixed, err)
+	}
+	if n := h.Stored(t); n != int64(len(in)) {
+		t.Fatalf("store holds %d entries, want %d", n, len(in))
+	}
+}
+
+func testListReimport(t *testing.T, h ListHarness) {
+	s := h.Store
+	putList(t, s, "l")
+	both, oldOnly, newOnly := digests("both", 400), digests("old", 400), digests("new", 400)
+	v1 := importList(t, s, "l", 1000, both, oldOnly)
+	v2 := importList(t, s, "l", 1000, newOnly, both)
+	if v1.ID == v2.ID {
+		t.Fatalf("two imports got the same version id %q", v1.ID)
+	}
+	wantContains(t, s, "l", true, both)
+	wantContains(t, s, "l", true, newOnly)
+	wantContains(t, s, "l", false, oldOnly)
+	if n := h.Stored(t); n != 800 {
+		t.Fatalf("store holds %d entries after the switch, want 800: the old version stayed", n)
+	}
+	empty := importList(t, s, "l", 1000)
+	if empty.Entries != 0 {
+		t.Fatalf("empty import has %d entries", empty.Entries)
+	}
+	wantContains(t, s, "l", false, both)
+}
+
+// testListReaderDuringImport: readers checking one old-only and one
+// new-only digest (and a few held by both) while an import runs and
+// switches see exactly the old answer, then exactly the new one.
+func testListReaderDuringImport(t *testing.T, h ListHarness) {
+	s := h.Store
+	putList(t, s, "l")
+	both, oldOnly, newOnly := digests("both", 2000), digests("old", 2000), digests("new", 2000)
+	importList(t, s, "l", 5000, both, oldOnly)
+	probe := []listdb.Digest{oldOnly[7], newOnly[7], both[7], oldOnly[1999], newOnly[1999]}
+	wantOld, wantNew := []bool{true, false, true, true, false}, []bool{false, true, true, false, true}
+
+	var (
+		mu        sync.Mutex
+		committed bool
+		seenNew   bool
+	)
+	stop := make(chan struct{})
+	errc := make(chan error, 2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					errc <- nil
+					return
+				default:
+				}
+				got, err := s.Contains(t.Context(), "l", probe...)
+				// Read after the answer: committed is set before Commit
+				// is called, so a new answer with it unset came too early.
+				mu.Lock()
+				after := committed
+				mu.Unlock()
+				switch {
+				case err != nil:
+					errc <- err
+					return
+				case slices.Equal(got, wantNew):
+					if !after {
+						errc <- errors.New("a reader saw the new version before Commit was called")
+						return
+					}
+					mu.Lock()
+					seenNew = true
+					mu.Unlock()
+				case !slices.Equal(got, wantOld):
+					errc <- fmt.Errorf("a reader saw a mix of versions: %v", got)
+					return
+				}
+			}
+		})
+	}
+	w, err := s.BeginVersion(t.Context(), "l", 4000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range [][]listdb.Digest{newOnly[:1000], both, newOnly[1000:]} {
+		if err := w.Add(t.Context(), set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	committed = true
+	mu.Unlock()
+	if _, err := w.Commit(t.Context(), listdb.Version{ImportedAt: listEpoch}); err != nil {
+		t.Fatal(err)
+	}
+	// The readers go on until one has seen the new version: the switch is
+	// over once Commit returns.
+	for {
+		mu.Lock()
+		done := seenNew
+		mu.Unlock()
+		if done {
+			break
+		}
+		got, err := s.Contains(t.Context(), "l", probe...)
+		if err != nil || !slices.Equal(got, wantNew) {
+			t.Fatalf("after Commit, Contains = %v, %v; want %v", got, err, wantNew)
+		}
+		mu.Lock()
+		seenNew = true
+		mu.Unlock()
+	}
+	close(stop)
+	wg.Wait()
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func testListAbort(t *testing.T, h ListHarness) {
+	s, ctx := h.Store, t.Context()
+	putList(t, s, "l")
+	old := digests("old", 500)
+	v1 := importList(t, s, "l", 1000, old)
+	w, err := s.BeginVersion(ctx, "l", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(ctx, digests("new", 700)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Abort(ctx); err != nil {
+		t.Fatalf("Abort: %v", err)
+	}
+	if _, err := w.Commit(ctx, listdb.Version{}); err == nil {
+		t.Fatal("Commit after Abort succeeded")
+	}
+	wantContains(t, s, "l", true, old)
+	wantContains(t, s, "l", false, digests("new", 700))
+	if _, v, err := s.List(ctx, "l"); err != nil || v.ID != v1.ID {
+		t.Fatalf("after Abort List version = %+v, %v; want %s", v, err, v1.ID)
+	}
+	if n := h.Stored(t); n != 500 {
+		t.Fatalf("store holds %d entries after Abort, want 500", n)
+	}
+}
+
+// testListOrphan: an import that stopped without Commit or Abort (a killed
+// process) is swept by the next BeginVersion, and can no longer commit.
+func testListOrphan(t *testing.T, h ListHarness) {
+	s, ctx := h.Store, t.Context()
+	putList(t, s, "l")
+	importList(t, s, "l", 1000, digests("old", 300))
+	orphan, err := s.BeginVersion(ctx, "l", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := orphan.Add(ctx, digests("lost", 900)); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, s, "l", false, digests("lost", 900))
+	v := importList(t, s, "l", 1000, digests("new", 200))
+	if v.Entries != 200 {
+		t.Fatalf("import after an orphan has %d entries, want 200", v.Entries)
+	}
+	if n := h.Stored(t); n != 200 {
+		t.Fatalf("store holds %d entries, want 200: the orphan's entries stayed", n)
+	}
+	if _, err := orphan.Commit(ctx, listdb.Version{}); !errors.Is(err, listdb.ErrSuperseded) {
+		t.Fatalf("the orphan's Commit: %v, want ErrSuperseded", err)
+	}
+	wantContains(t, s, "l", true, digests("new", 200))
+	wantContains(t, s, "l", false, digests("lost", 900))
+}
+
+func testListDrop(t *testing.T, h ListHarness) {
+	s, ctx := h.Store, t.Context()
+	putList(t, s, "l")
+	putList(t, s, "other")
+	importList(t, s, "l", 1000, digests("a", 600))
+	importList(t, s, "other", 1000, digests("b", 100))
+	if err := s.DropList(ctx, "l"); err != nil {
+		t.Fatalf("DropList: %v", err)
+	}
+	if err := s.DropList(ctx, "l"); !errors.Is(err, listdb.ErrNotFound) {
+		t.Fatalf("second DropList: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.List(ctx, "l"); !errors.Is(err, listdb.ErrNotFound) {
+		t.Fatalf("List after DropList: %v, want ErrNotFound", err)
+	}
+	if n := h.Stored(t); n != 100 {
+		t.Fatalf("store holds %d entries after the drop, want the other list's 100", n)
+	}
+	wantContains(t, s, "other", true, digests("b", 100))
+	putList(t, s, "l")
+	wantContains(t, s, "l", false, digests("a", 600))
+}
