@@ -1,0 +1,117 @@
+// Package footer renders the privacy notice and opt-out footer that the
+// gateway adds to every message, in the recipient's language: plain text
+// with text/template and HTML with html/template, so every value is
+// escaped for the HTML body without the template author's help.
+//
+// Shipped templates cover English, French, German, Spanish, Italian and
+// Dutch. Files from configuration override them or add languages: for a
+// language tag L, "L.txt.tmpl" and "L.html.tmpl".
+package footer
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"sort"
+	"strings"
+	texttemplate "text/template"
+)
+
+//go:embed templates/*.tmpl
+var shipped embed.FS
+
+// File name suffixes of the two templates of a language.
+const (
+	textSuffix = ".txt.tmpl"
+	htmlSuffix = ".html.tmpl"
+)
+
+// language holds the two templates of one language.
+type language struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// Templates renders footers. It is safe for concurrent use once built.
+type Templates struct {
+	langs    map[string]*language
+	fallback string
+}
+
+// New loads the shipped templates, then the files in override (nil for
+// none), which replace shipped ones of the same name or add languages.
+// fallback is the language used for an unknown one ("" means
+// DefaultLanguage) and must have templates. Every template is tried once
+// with sample values, so a mistake in a file is reported here, by name.
+func New(override fs.FS, fallback string) (*Templates, error) {
+	t := &Templates{langs: map[string]*language{}, fallback: normTag(fallback)}
+	if t.fallback == "" {
+		t.fallback = DefaultLanguage
+	}
+	sub, err := fs.Sub(shipped, "templates")
+	if err != nil {
+		return nil, fmt.Errorf("footer: shipped templates: %w", err)
+	}
+	if err := t.load(sub, "shipped"); err != nil {
+		return nil, err
+	}
+	if override != nil {
+		if err := t.load(override, "override"); err != nil {
+			return nil, err
+		}
+	}
+	return t, t.check()
+}
+
+// Languages lists the languages that have templates, sorted.
+func (t *Templates) Languages() []string {
+	out := make([]string, 0, len(t.langs))
+	for l := range t.langs {
+		out = append(out, l)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Render returns the text and HTML footers for v in lang (a tag such as
+// "fr" or "fr-BE", any case), falling back to the region-less tag and then
+// to the fallback language. It fails, naming the variable, when a required
+// variable is empty or a URL is not absolute http(s).
+func (t *Templates) Render(lang string, v Vars) (text, html string, err error) {
+	v, err = v.clean()
+	if err != nil {
+		return "", "", err
+	}
+	tag := t.resolve(lang)
+	l := t.langs[tag]
+	var tb, hb bytes.Buffer
+	if err := l.text.Execute(&tb, v); err != nil {
+		return "", "", fmt.Errorf("footer: %s text template: %w", tag, err)
+	}
+	if err := l.html.Execute(&hb, v); err != nil {
+		return "", "", fmt.Errorf("footer: %s HTML template: %w", tag, err)
+	}
+	return wrap(strings.TrimSpace(tb.String()), wrapWidth), strings.TrimSpace(hb.String()), nil
+}
+
+// resolve picks the language tag that has templates for lang.
+func (t *Templates) resolve(lang string) string {
+	tag := normTag(lang)
+	if _, ok := t.langs[tag]; ok {
+		return tag
+	}
+	if primary, _, found := strings.Cut(tag, "-"); found {
+		if _, ok := t.langs[primary]; ok {
+			return primary
+		}
+	}
+	return t.fallback
+}
+
+// normTag lower-cases a language tag and writes "_" as "-" (BCP 47 §2.1.1:
+// tags are case-insensitive).
+func normTag(s string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "_", "-"))
+}

@@ -1,0 +1,31 @@
+package footer
+
+import "strings"
+
+// DefaultLanguage is the fallback when neither the requested language nor
+// a configured fallback has a template.
+const DefaultLanguage = "en"
+
+// countryLanguage maps ISO 3166-1 alpha-2 codes to the language of the
+// shipped templates most recipients there read. For countries with several
+// official languages it names the majority one: Belgium → Dutch (Flanders
+// is about 60% of the population), Switzerland → German, Luxembourg →
+// French (the usual language of business correspondence).
+var countryLanguage = map[string]string{
+	"FR": "fr", "BE": "nl", "LU": "fr", "MC": "fr",
+	"DE": "de", "AT": "de", "CH": "de", "LI": "de",
+	"ES": "es", "MX": "es", "AR": "es", "CO": "es", "CL": "es", "PE": "es",
+	"VE": "es", "EC": "es", "UY": "es", "PY": "es", "BO": "es", "CR": "es",
+	"PA": "es", "DO": "es", "GT": "es", "HN": "es", "SV": "es", "NI": "es",
+	"IT": "it", "SM": "it", "VA": "it",
+	"NL": "nl", "SR": "nl",
+}
+
+// LanguageFor returns the footer language for a recipient's country code
+// (ISO 3166-1 alpha-2, any case); DefaultLanguage for any other country.
+func LanguageFor(country string) string {
+	if lang, ok := countryLanguage[strings.ToUpper(strings.TrimSpace(country))]; ok {
+		return lang
+	}
+	return DefaultLanguage
+}

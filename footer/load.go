@@ -1,0 +1,131 @@
+package footer
+
+import (
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"io/fs"
+	"regexp"
+	"strings"
+	texttemplate "text/template"
+)
+
+// tagPattern is the language tags accepted in file names: a 2-3 letter
+// primary subtag and optional subtags (BCP 47 §2.1, simplified).
+var tagPattern = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{1,8})*$`)
+
+// load parses every template file at the top of fsys. origin names the set
+// in errors.
+func (t *Templates) load(fsys fs.FS, origin string) error {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return fmt.Errorf("footer: reading %s templates: %w", origin, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if err := t.loadFile(fsys, e.Name()); err != nil {
+			return fmt.Errorf("footer: %s template %s: %w", origin, e.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (t *Templates) loadFile(fsys fs.FS, name string) error {
+	tag, isHTML, err := splitName(name)
+	if err != nil {
+		return err
+	}
+	src, err := readAll(fsys, name)
+	if err != nil {
+		return err
+	}
+	l := t.langs[tag]
+	if l == nil {
+		l = &language{}
+		t.langs[tag] = l
+	}
+	if isHTML {
+		l.html, err = htmltemplate.New(name).Option("missingkey=error").Parse(src)
+	} else {
+		l.text, err = texttemplate.New(name).Option("missingkey=error").Parse(src)
+	}
+	return err
+}
+
+// splitName reads the language tag and kind from "fr.txt.tmpl" or
+// "fr.html.tmpl".
+func splitName(name string) (tag string, isHTML bool, err error) {
+	switch {
+	case strings.HasSuffix(name, htmlSuffix):
+		tag, isHTML = strings.TrimSuffix(name, htmlSuffix), true
+	case strings.HasSuffix(name, textSuffix):
+		tag = strings.TrimSuffix(name, textSuffix)
+	default:
+		return "", false, fmt.Errorf("name must end in %s or %s", textSuffix, htmlSuffix)
+	}
+	tag = normTag(tag)
+	if !tagPattern.MatchString(tag) {
+		return "", false, fmt.Errorf("%q is not a language tag", tag)
+	}
+	return tag, isHTML, nil
+}
+
+func readAll(fsys fs.FS, name string) (string, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	return string(b), err
+}
+
+// sampleVars fills every variable, so that executing a template with them
+// finds any reference to a variable Vars does not have.
+var sampleVars = Vars{
+	Company: "Example Ltd", PostalAddress: "1 Example Street, Exampletown",
+	PrivacyURL: "https://example.com/privacy", PrivacyContact: "privacy@example.com",
+	Source: "the company website", Purpose: "business offers",
+	LegalBasis: "legitimate interest", UnsubscribeURL: "https://example.com/u/TOKEN",
+	RepName: "Sam Example",
+}
+
+// checkRender runs tag's templates with sampleVars. Both must show the
+// unsubscribe URL: List-Unsubscribe carries the same one (RFC 8058 §3), and
+// a footer without it would not let the recipient opt out.
+func (t *Templates) checkRender(tag string) error {
+	text, html, err := t.Render(tag, sampleVars)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(text, sampleVars.UnsubscribeURL) {
+		return fmt.Errorf("footer: %s%s does not show {{.UnsubscribeURL}}", tag, textSuffix)
+	}
+	if !strings.Contains(html, `href="`+sampleVars.UnsubscribeURL+`"`) {
+		return fmt.Errorf("footer: %s%s does not link to {{.UnsubscribeURL}}", tag, htmlSuffix)
+	}
+	return nil
+}
+
+// check makes sure every language has both templates, that they run and
+// show the unsubscribe URL, and that the fallback exists.
+func (t *Templates) check() error {
+	for _, tag := range t.Languages() {
+		l := t.langs[tag]
+		if l.text == nil {
+			return fmt.Errorf("footer: language %s has no %s%s", tag, tag, textSuffix)
+		}
+		if l.html == nil {
+			return fmt.Errorf("footer: language %s has no %s%s", tag, tag, htmlSuffix)
+		}
+		if err := t.checkRender(tag); err != nil {
+			return err
+		}
+	}
+	if _, ok := t.langs[t.fallback]; !ok {
+		return fmt.Errorf("footer: fallback language %q has no templates", t.fallback)
+	}
+	return nil
+}
