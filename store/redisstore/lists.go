@@ -1,0 +1,326 @@
+package redisstore
+
+// Suppression lists. Key layout, beside the package comment's:
+//
+//	lists                      set of list names (the index)
+//	list:{NAME}                hash: meta (JSON), x, cur ("VID:BITS"),
+//	                           ver (JSON of the current version), seq,
+//	                           p:VID = BITS for imports running,
+//	                           d:VID = BITS for versions being deleted
+//	le:{NAME:VID:BUCKET}       hash: one version's entries in one bucket
+//
+// A digest's first BITS bits choose its bucket; the field is the digest's
+// bytes 4 to 11, the value empty. Redis keeps a hash of up to
+// hash-max-listpack-entries (128 by default) short fields as one listpack,
+// about 12 bytes an entry, where a set of 16-byte strings takes about 72;
+// BITS is chosen per version so that buckets average at most 64 entries.
+// So a lookup compares BITS+64 bits of the digest: two distinct digests
+// of a list of n entries match by accident with probability under
+// n/2^68, nothing next to the keyed hash's own.
+//
+// Each bucket also holds the empty field, written at Commit: a bucket
+// without it belongs to a version deleted after a switch, and a reader that
+// read the old current id just before the switch starts again rather than
+// answer from a half-deleted set. The switch itself is one script on the
+// list's hash, so it is atomic also in a cluster, where buckets spread
+// over every slot.
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dncgate/dncgate/listdb"
+)
+
+const (
+	// bucketFill is the average entries a bucket is sized for: half the
+	// default hash-max-listpack-entries, so that the fullest buckets of a
+	// random spread stay listpacks too.
+	bucketFill = 64
+	// minBucketBits and maxBucketBits bound the bucket count: 16 keys for
+	// a small list, a million for 64 million entries.
+	minBucketBits = 4
+	maxBucketBits = 20
+	// fieldFrom and fieldTo are the digest bytes stored as the field; the
+	// bucket comes from the bytes before them.
+	fieldFrom, fieldTo = 4, 12
+	// sentinel is the field every bucket of a committed version holds.
+	sentinel = ""
+	// keysPerPipeline bounds one pipeline of bucket writes or deletions.
+	keysPerPipeline = 4096
+	// containsTries bounds how often Contains starts again after meeting a
+	// version deleted under it; each switch in between costs one.
+	containsTries = 3
+)
+
+var _ listdb.Store = (*Store)(nil)
+
+func (k keys) listIndex() string           { return k.prefix + "lists" }
+func (k keys) listMeta(name string) string { return k.prefix + "list:{" + name + "}" }
+func (k keys) listBucket(name string, v version, b uint32) string {
+	return fmt.Sprintf("%sle:{%s:%d:%x}", k.prefix, name, v.id, b)
+}
+
+// version names one version's buckets.
+type version struct {
+	id   int64
+	bits int
+}
+
+func (v version) String() string { return fmt.Sprintf("%d:%d", v.id, v.bits) }
+
+func parseVersion(s string) (version, error) {
+	id, b, ok := strings.Cut(s, ":")
+	var v version
+	var err1, err2 error
+	v.id, err1 = strconv.ParseInt(id, 10, 64)
+	v.bits, err2 = strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || v.bits < 0 || v.bits > maxBucketBits {
+		return v, fmt.Errorf("malformed stored version %q", s)
+	}
+	return v, nil
+}
+
+// bucket is the bucket of d in v.
+func (v version) bucket(d *listdb.Digest) uint32 {
+	return binary.BigEndian.Uint32(d[:4]) >> (32 - v.bits)
+}
+
+func field(d *listdb.Digest) string { return string(d[fieldFrom:fieldTo]) }
+
+// bucketBits sizes a version of n entries.
+func bucketBits(n int64) int {
+	b := bits.Len64(uint64(max(n-1, 0) / bucketFill))
+	return min(max(b, minBucketBits), maxBucketBits)
+}
+
+func notFound(name string) error { return fmt.Errorf("%w: %s", listdb.ErrNotFound, name) }
+
+// PutList writes the description, then adds the name to the index.
+func (s *Store) PutList(ctx context.Context, m listdb.Meta) error {
+	if err := listdb.CheckName(m.Name); err != nil {
+		return err
+	}
+	meta, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("redisstore: list %s: %w", m.Name, err)
+	}
+	if err := s.c.HSet(ctx, s.keys.listMeta(m.Name), "meta", meta, "x", "1").Err(); err != nil {
+		return fmt.Errorf("redisstore: put list %s: %w", m.Name, err)
+	}
+	if err := s.c.SAdd(ctx, s.keys.listIndex(), m.Name).Err(); err != nil {
+		return fmt.Errorf("redisstore: put list %s: index: %w", m.Name, err)
+	}
+	return nil
+}
+
+// List reads the list's hash.
+func (s *Store) List(ctx context.Context, name string) (listdb.Meta, listdb.Version, error) {
+	vals, err := s.c.HMGet(ctx, s.keys.listMeta(name), "meta", "cur", "ver").Result()
+	if err != nil {
+		return listdb.Meta{}, listdb.Version{}, fmt.Errorf("redisstore: list %s: %w", name, err)
+	}
+	info, err := decodeInfo(vals)
+	if errors.Is(err, listdb.ErrNotFound) {
+		return listdb.Meta{}, listdb.Version{}, notFound(name)
+	}
+	if err != nil {
+		return listdb.Meta{}, listdb.Version{}, fmt.Errorf("redisstore: list %s: %w", name, err)
+	}
+	return info.Meta, info.Current, nil
+}
+
+// decodeInfo reads HMGET meta cur ver.
+func decodeInfo(vals []any) (listdb.Info, error) {
+	var info listdb.Info
+	meta, ok := vals[0].(string)
+	if !ok {
+		return info, listdb.ErrNotFound
+	}
+	if err := json.Unmarshal([]byte(meta), &info.Meta); err != nil {
+		return info, fmt.Errorf("stored description: %w", err)
+	}
+	cur, ok1 := vals[1].(string)
+	ver, ok2 := vals[2].(string)
+	if !ok1 || !ok2 {
+		return info, nil
+	}
+	v, err := parseVersion(cur)
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal([]byte(ver), &info.Current); err != nil {
+		return info, fmt.Errorf("stored version %d: %w", v.id, err)
+	}
+	info.Current.ID = strconv.FormatInt(v.id, 10)
+	return info, nil
+}
+
+// Lists reads the index, then every list's hash in one pipeline.
+func (s *Store) Lists(ctx context.Context) ([]listdb.Info, error) {
+	names, err := s.c.SMembers(ctx, s.keys.listIndex()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: lists: %w", err)
+	}
+	slices.Sort(names)
+	cmds := make([]*redis.SliceCmd, len(names))
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, n := range names {
+			cmds[i] = p.HMGet(ctx, s.keys.listMeta(n), "meta", "cur", "ver")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: lists: %w", err)
+	}
+	out := make([]listdb.Info, 0, len(names))
+	for i, c := range cmds {
+		info, err := decodeInfo(c.Val())
+		if errors.Is(err, listdb.ErrNotFound) {
+			continue // dropped between the two reads
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: list %s: %w", names[i], err)
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// dropScript deletes a list's hash and returns every version it knew of,
+// so that their buckets can go after it.
+var dropScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'x') == 0 then return -1 end
+local out = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+	local f = all[i]
+	if f == 'cur' then table.insert(out, all[i+1])
+	elseif string.sub(f, 1, 2) == 'p:' or string.sub(f, 1, 2) == 'd:' then table.insert(out, string.sub(f, 3) .. ':' .. all[i+1]) end
+end
+redis.call('DEL', KEYS[1])
+return out
+`)
+
+// DropList deletes the list's hash, which makes it gone for readers at
+// once, then its name in the index and its buckets.
+func (s *Store) DropList(ctx context.Context, name string) error {
+	res, err := dropScript.Run(ctx, s.c, []string{s.keys.listMeta(name)}).Result()
+	if err != nil {
+		return fmt.Errorf("redisstore: drop list %s: %w", name, err)
+	}
+	if n, ok := res.(int64); ok && n == -1 {
+		return notFound(name)
+	}
+	if err := s.c.SRem(ctx, s.keys.listIndex(), name).Err(); err != nil {
+		return fmt.Errorf("redisstore: drop list %s: index: %w", name, err)
+	}
+	if err := s.deleteVersions(ctx, name, res); err != nil {
+		return fmt.Errorf("redisstore: drop list %s: %w", name, err)
+	}
+	return nil
+}
+
+// deleteVersions deletes the buckets of versions given as "VID:BITS".
+func (s *Store) deleteVersions(ctx context.Context, name string, list any) error {
+	items, _ := list.([]any)
+	for _, it := range items {
+		str, _ := it.(string)
+		v, err := parseVersion(str)
+		if err != nil {
+			return err
+		}
+		if err := s.deleteBuckets(ctx, name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteBuckets unlinks every bucket of v, one command per key: in a
+// cluster the buckets are in different slots.
+func (s *Store) deleteBuckets(ctx context.Context, name string, v version) error {
+	n := uint32(1) << v.bits
+	for from := uint32(0); from < n; from += keysPerPipeline {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for b := from; b < min(n, from+keysPerPipeline); b++ {
+				p.Unlink(ctx, s.keys.listBucket(name, v, b))
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("deleting version %d: %w", v.id, err)
+		}
+	}
+	return nil
+}
+
+// Contains reads the current version id, then the buckets of the digests
+// in one pipeline: two round trips, and more only when a switch deleted
+// the version read meanwhile.
+func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error) {
+	for range containsTries {
+		out, retry, err := s.containsOnce(ctx, name, digests)
+		if err != nil || !retry {
+			return out, err
+		}
+	}
+	return nil, fmt.Errorf("redisstore: contains %s: the list switched versions %d times during one check", name, containsTries)
+}
+
+func (s *Store) containsOnce(ctx context.Context, name string, digests []listdb.Digest) (out []bool, retry bool, err error) {
+	vals, err := s.c.HMGet(ctx, s.keys.listMeta(name), "x", "cur").Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: contains %s: %w", name, err)
+	}
+	if vals[0] == nil {
+		return nil, false, notFound(name)
+	}
+	out = make([]bool, len(digests))
+	cur, ok := vals[1].(string)
+	if !ok {
+		return out, false, nil
+	}
+	v, err := parseVersion(cur)
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: contains %s: %w", name, err)
+	}
+	byBucket := map[uint32][]int{}
+	for i := range digests {
+		b := v.bucket(&digests[i])
+		byBucket[b] = append(byBucket[b], i)
+	}
+	cmds := map[uint32]*redis.SliceCmd{}
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for b, idx := range byBucket {
+			fields := []string{sentinel}
+			for _, i := range idx {
+				fields = append(fields, field(&digests[i]))
+			}
+			cmds[b] = p.HMGet(ctx, s.keys.listBucket(name, v, b), fields...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: contains %s: %w", name, err)
+	}
+	for b, c := range cmds {
+		got := c.Val()
+		if got[0] == nil {
+			return nil, true, nil // the version was deleted after a switch
+		}
+		for j, i := range byBucket[b] {
+			out[i] = got[j+1] != nil
+		}
+	}
+	return out, false, nil
+}

@@ -1,0 +1,80 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/store/redisstore"
+	"github.com/dncgate/dncgate/store/storetest"
+)
+
+// listsOn returns an open function handing out stores on one server (or
+// cluster), each with its own prefix, and a count of their entries read
+// straight from the servers.
+func listsOn(o redisstore.Options, raw redis.UniversalClient) func(t *testing.T) storetest.ListHarness {
+	return func(t *testing.T) storetest.ListHarness {
+		o := o
+		o.Prefix = fmt.Sprintf("t%d:", prefixes.Add(1))
+		prefix := o.Prefix
+		return storetest.ListHarness{Store: openStore(t, o), Stored: func(t *testing.T) int64 {
+			return countEntries(t, raw, prefix)
+		}}
+	}
+}
+
+// countEntries sums the fields of every bucket under prefix, less the
+// bucket's own mark (the empty field).
+func countEntries(t *testing.T, c redis.UniversalClient, prefix string) int64 {
+	t.Helper()
+	var total int64
+	count := func(ctx context.Context, node *redis.Client) error {
+		iter := node.Scan(ctx, 0, prefix+"le:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			n, err := node.HLen(ctx, iter.Val()).Result()
+			if err != nil {
+				return err
+			}
+			if node.HExists(ctx, iter.Val(), "").Val() {
+				n--
+			}
+			total += n // nodes are visited one at a time below
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		for _, addr := range c.Options().Addrs {
+			node := redis.NewClient(&redis.Options{Addr: addr})
+			err = count(t.Context(), node)
+			node.Close()
+			if err != nil {
+				break
+			}
+		}
+	case *redis.Client:
+		err = count(t.Context(), c)
+	}
+	if err != nil {
+		t.Fatalf("counting entries: %v", err)
+	}
+	return total
+}
+
+func TestListsContractSingleNode(t *testing.T) {
+	addr := testredis.Start(t)
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { raw.Close() })
+	storetest.RunLists(t, listsOn(redisstore.Options{URL: "redis://" + addr}, raw))
+}
+
+func TestListsContractCluster(t *testing.T) {
+	addrs := testredis.StartCluster(t, 3)
+	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { raw.Close() })
+	storetest.RunLists(t, listsOn(redisstore.Options{ClusterAddrs: addrs}, raw))
+}
