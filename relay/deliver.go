@@ -20,10 +20,19 @@ const (
 func (s *session) deliver(tx *transaction, body []byte) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.srv.opts.ForwardTimeout)
 	defer cancel()
+	own, inReplyTo := msgIDs(body)
+	// Decided before forwarding: the answer must not depend on this
+	// message's own id, recorded below.
+	exempt := s.isExemptReply(ctx, inReplyTo)
 	env := upstream.Envelope{From: tx.from, MailOpts: forwardOpts(tx.opts, len(body)), Rcpts: tx.rcpts, Ref: tx.ref}
 	results := s.srv.fwd.Forward(ctx, env, body)
 	v := summarize(tx.rcpts, results)
 	s.logRecipients(tx.ref, v)
+	s.rememberSent(tx.ref, own, v)
+	if exempt {
+		s.log.Info("reply to the recipient's own mail; caps not counted", "ref", tx.ref)
+		s.releaseCaps(tx)
+	}
 	s.settleCaps(tx, v)
 	if err := v.err(); err != nil {
 		return s.failTx(err)

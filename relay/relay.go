@@ -56,6 +56,7 @@ type Options struct {
 	ForwardTimeout  time.Duration // deadline given to the Forwarder; default 5 min
 	AuthThrottle    Throttle
 	Caps            Capper           // frequency caps checked at RCPT; nil checks none
+	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
 	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
@@ -168,6 +169,9 @@ func (o Options) validate() error {
 	}
 	if o.MaxMessageBytes < 0 || o.MaxRecipients < 0 || o.MaxLineLength < 0 || o.MaxConnsPerIP < 0 {
 		errs = append(errs, errors.New("relay: limits must not be negative"))
+	}
+	if err := o.Replies.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if t := o.AuthThrottle; t.BlockAfter < t.SlowAfter || t.SlowAfter < 0 {
 		errs = append(errs, errors.New("relay: auth throttle needs 0 <= SlowAfter <= BlockAfter"))
