@@ -42,6 +42,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 	if opts.Caps, err = newCapper(cfg, st, key); err != nil {
 		return err
 	}
+	opts.Replies = replies(cfg, st, key)
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 2)
 	stopWeb, err := startWeb(cfg, st, log, errc)
@@ -151,6 +152,20 @@ func newChecker(cfg *config.Config, st store.Store, key []byte) (*caps.Checker, 
 		return nil, fmt.Errorf("[[caps]]: %w", err)
 	}
 	return c, nil
+}
+
+// replies records the Message-ID of every message forwarded while caps are
+// configured, for the longest cap window, whether or not replies are
+// exempt yet: turning the exemption on then knows the mail sent before.
+func replies(cfg *config.Config, st store.Store, key []byte) relay.Replies {
+	var keep time.Duration
+	for _, c := range cfg.Caps {
+		keep = max(keep, c.Window.Duration)
+	}
+	if keep == 0 {
+		return relay.Replies{}
+	}
+	return relay.Replies{Sent: st, Key: key, Keep: keep, Exempt: cfg.CapsOpts.ExemptReplies}
 }
 
 // capRules converts the [[caps]] tables, defaults filled in.
