@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -31,4 +32,18 @@ func countRows(t *testing.T, path, table string) int64 {
 		t.Fatalf("counting %s: %v", table, err)
 	}
 	return n
+}
+
+// BenchmarkListImport: go test -run - -bench ListImport -benchtime 3x ./store/embedded
+func BenchmarkListImport(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "dncgate.db")
+	s := openAt(b, path)
+	storetest.BenchImport(b, s, "bench", func(b *testing.B) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The file also holds the replaced versions' freed pages.
+		b.ReportMetric(float64(fi.Size())/storetest.BenchEntries, "file-B/entry")
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -361,4 +362,51 @@ func testListDrop(t *testing.T, h ListHarness) {
 	wantContains(t, s, "other", true, digests("b", 100))
 	putList(t, s, "l")
 	wantContains(t, s, "l", false, digests("a", 600))
+}
+
+// BenchEntries is how many digests BenchImport imports per iteration.
+const BenchEntries = 1_000_000
+
+// benchBatch is the batch an importer would hand Add.
+const benchBatch = 65536
+
+// RandomDigests returns n random digests from a fixed seed.
+func RandomDigests(n int) []listdb.Digest {
+	r := rand.NewChaCha8([32]byte{1})
+	out := make([]listdb.Digest, n)
+	for i := range out {
+		_, _ = r.Read(out[i][:]) // ChaCha8.Read never fails
+	}
+	return out
+}
+
+// BenchImport imports BenchEntries random digests into list name per
+// iteration, each as a new version replacing the last, and reports
+// entries/s. after, when set, runs once after the last import.
+func BenchImport(b *testing.B, s listdb.Store, name string, after func(b *testing.B)) {
+	ctx := b.Context()
+	if err := s.PutList(ctx, testMeta(name)); err != nil {
+		b.Fatal(err)
+	}
+	ds := RandomDigests(BenchEntries)
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		w, err := s.BeginVersion(ctx, name, BenchEntries)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rest := ds; len(rest) > 0; rest = rest[min(benchBatch, len(rest)):] {
+			if err := w.Add(ctx, rest[:min(benchBatch, len(rest))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := w.Commit(ctx, listdb.Version{ImportedAt: listEpoch}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*BenchEntries/time.Since(start).Seconds(), "entries/s")
+	if after != nil {
+		after(b)
+	}
 }
