@@ -3,6 +3,8 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -77,4 +79,37 @@ func TestListsContractCluster(t *testing.T) {
 	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
 	t.Cleanup(func() { raw.Close() })
 	storetest.RunLists(t, listsOn(redisstore.Options{ClusterAddrs: addrs}, raw))
+}
+
+// usedMemory reads used_memory from INFO memory.
+func usedMemory(b *testing.B, c *redis.Client) int64 {
+	info, err := c.Info(b.Context(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO memory")
+	return 0
+}
+
+// BenchmarkListImport imports 1M digests on one node and reports what the
+// current version costs in server memory.
+// go test -run - -bench ListImport -benchtime 3x ./store/redisstore
+func BenchmarkListImport(b *testing.B) {
+	addr := testredis.Start(b)
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	b.Cleanup(func() { raw.Close() })
+	before := usedMemory(b, raw)
+	s := openStore(b, redisstore.Options{URL: "redis://" + addr})
+	storetest.BenchImport(b, s, "bench", func(b *testing.B) {
+		b.ReportMetric(float64(usedMemory(b, raw)-before)/storetest.BenchEntries, "B/entry")
+	})
 }
