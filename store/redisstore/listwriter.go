@@ -91,21 +91,42 @@ type listWriter struct {
 	list    string
 	v       version
 	entries int64
+	buf     []listdb.Digest // not yet written, up to bufferEntries
 	done    bool
 }
 
+// bufferEntries bounds the digests an import holds in memory (4 MiB).
+const bufferEntries = 1 << 18
+
 var errWriterDone = errors.New("redisstore: import already committed or aborted")
 
-// Add writes the batch as one HSET per bucket, pipelined.
+// Add buffers the batch; a full buffer is written as one HSET per bucket,
+// pipelined. The larger the buffer, the more fields each HSET carries.
 func (w *listWriter) Add(ctx context.Context, digests []listdb.Digest) error {
 	if w.done {
 		return errWriterDone
 	}
-	byBucket := map[uint32][]any{}
-	for i := range digests {
-		b := w.v.bucket(&digests[i])
-		byBucket[b] = append(byBucket[b], field(&digests[i]), "")
+	for len(digests) > 0 {
+		n := min(len(digests), bufferEntries-len(w.buf))
+		w.buf = append(w.buf, digests[:n]...)
+		digests = digests[n:]
+		if len(w.buf) == bufferEntries {
+			if err := w.flush(ctx); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+// flush writes the buffer.
+func (w *listWriter) flush(ctx context.Context) error {
+	byBucket := map[uint32][]any{}
+	for i := range w.buf {
+		b := w.v.bucket(&w.buf[i])
+		byBucket[b] = append(byBucket[b], field(&w.buf[i]), "")
+	}
+	w.buf = w.buf[:0]
 	var cmds []*redis.IntCmd
 	p := w.s.c.Pipeline()
 	for b, fv := range byBucket {
@@ -116,7 +137,7 @@ func (w *listWriter) Add(ctx context.Context, digests []listdb.Digest) error {
 			}
 		}
 	}
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	if _, err := p.Exec(ctx); err != nil {
 		return fmt.Errorf("redisstore: list %s: version %d: %w", w.list, w.v.id, err)
 	}
 	for _, c := range cmds {
@@ -130,6 +151,9 @@ func (w *listWriter) Add(ctx context.Context, digests []listdb.Digest) error {
 func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Version, error) {
 	if w.done {
 		return v, errWriterDone
+	}
+	if err := w.flush(ctx); err != nil {
+		return v, err
 	}
 	v.ID = strconv.FormatInt(w.v.id, 10)
 	v.Entries = w.entries
@@ -186,6 +210,7 @@ func (w *listWriter) Abort(ctx context.Context) error {
 		return errWriterDone
 	}
 	w.done = true
+	w.buf = nil
 	if err := w.s.deleteBuckets(ctx, w.list, w.v); err != nil {
 		return fmt.Errorf("redisstore: list %s: aborting: %w", w.list, err)
 	}
