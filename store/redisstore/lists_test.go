@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/store/redisstore"
 	"github.com/dncgate/dncgate/store/storetest"
 )
@@ -112,4 +113,42 @@ func BenchmarkListImport(b *testing.B) {
 	storetest.BenchImport(b, s, "bench", func(b *testing.B) {
 		b.ReportMetric(float64(usedMemory(b, raw)-before)/storetest.BenchEntries, "B/entry")
 	})
+}
+
+// TestListsDeletedVersionNotAnswered: a reader that finds the buckets of
+// the version it read gone (deleted after a switch it did not see) does
+// not take their absence for "not on the list".
+func TestListsDeletedVersionNotAnswered(t *testing.T) {
+	addr := testredis.Start(t)
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { raw.Close() })
+	s := openStore(t, redisstore.Options{URL: "redis://" + addr, Prefix: "del:"})
+	ctx := t.Context()
+	if err := s.PutList(ctx, listdb.Meta{Name: "l"}); err != nil {
+		t.Fatal(err)
+	}
+	ds := storetest.RandomDigests(100)
+	w, err := s.BeginVersion(ctx, "l", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx, listdb.Version{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Contains(ctx, "l", ds[0]); err != nil || !got[0] {
+		t.Fatalf("Contains before the deletion = %v, %v", got, err)
+	}
+	buckets, err := raw.Keys(ctx, "del:le:*").Result()
+	if err != nil || len(buckets) == 0 {
+		t.Fatalf("no buckets found: %v", err)
+	}
+	if err := raw.Del(ctx, buckets...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Contains(ctx, "l", ds[0]); err == nil {
+		t.Fatalf("Contains over deleted buckets = %v with no error", got)
+	}
 }
