@@ -86,7 +86,13 @@ type Store interface {
 	Contains(ctx context.Context, name string, digests ...Digest) ([]bool, error)
 }
 
-// Writer fills one new version. It is not safe for concurrent use.
+// Writer fills one new version. It is not safe for concurrent use. A
+// writer may hold a bounded number of digests (a few MiB) to sort or group
+// them before writing: nothing is visible before Commit anyway.
+//
+// Only the latest BeginVersion of a list may commit: an earlier import
+// still running is taken for an interrupted one, swept, and its Commit
+// fails with ErrSuperseded.
 type Writer interface {
 	// Add stores a batch of digests, in any order; duplicates are kept
 	// once. Large batches (thousands) are much faster than small ones.

@@ -380,6 +380,12 @@ func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Versi
 	v.ID = strconv.FormatInt(w.id, 10)
 	v.Entries = w.entries
 	old, err := w.switchTo(ctx, v)
+	if errors.Is(err, listdb.ErrSuperseded) || errors.Is(err, listdb.ErrNotFound) {
+		// Whoever swept this version may have done so before our last
+		// batches landed: delete them too.
+		w.done = true
+		_ = w.s.deleteVersion(ctx, w.id)
+	}
 	if err != nil {
 		return v, fmt.Errorf("embedded: list %s: committing version %d: %w", w.list, w.id, err)
 	}

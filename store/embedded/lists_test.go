@@ -2,10 +2,12 @@ package embedded_test
 
 import (
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/store/storetest"
 )
 
@@ -46,4 +48,53 @@ func BenchmarkListImport(b *testing.B) {
 		// The file also holds the replaced versions' freed pages.
 		b.ReportMetric(float64(fi.Size())/storetest.BenchEntries, "file-B/entry")
 	})
+}
+
+// TestListsTwoHandles: an import through one handle, as the admin command
+// in its own process, is seen by the server's handle at its Commit, and a
+// later import through the server's handle supersedes one left running.
+func TestListsTwoHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dncgate.db")
+	server, admin := openAt(t, path), openAt(t, path)
+	ctx := t.Context()
+	if err := admin.PutList(ctx, listdb.Meta{Name: "l"}); err != nil {
+		t.Fatal(err)
+	}
+	ds := storetest.RandomDigests(10)
+	w, err := admin.BeginVersion(ctx, "l", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.Contains(ctx, "l", ds[0]); err != nil || got[0] {
+		t.Fatalf("before Commit the server sees %v, %v", got, err)
+	}
+	if _, err := w.Commit(ctx, listdb.Version{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.Contains(ctx, "l", ds[0]); err != nil || !got[0] {
+		t.Fatalf("after Commit the server sees %v, %v", got, err)
+	}
+	left, err := admin.BeginVersion(ctx, "l", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := left.Add(ctx, storetest.RandomDigests(20)); err != nil {
+		t.Fatal(err)
+	}
+	w2, err := server.BeginVersion(ctx, "l", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := left.Commit(ctx, listdb.Version{}); !errors.Is(err, listdb.ErrSuperseded) {
+		t.Fatalf("Commit of the superseded import: %v, want ErrSuperseded", err)
+	}
+	if err := w2.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, path, "list_entries"); n != int64(len(ds)) {
+		t.Fatalf("%d entries stored, want the current version's %d", n, len(ds))
+	}
 }
