@@ -9,10 +9,11 @@
 // (HMAC with the configured key) before they reach the store, so a dump of
 // the store alone does not say who is on a list.
 //
-// Manual additions and removals (lists add/remove) are not versions: the
-// next import replaces the whole set. They belong in a list of their own,
-// imported or edited apart, which is why this interface has no per-entry
-// writes.
+// Manual additions and removals (lists add/remove) are kept apart from the
+// versions and survive re-imports: an entry added by hand stays on the
+// list, one removed by hand stays off it, whatever later files say, until
+// the opposite decision is recorded. The reason for either belongs in the
+// log, not here.
 package listdb
 
 import (
@@ -84,6 +85,12 @@ type Store interface {
 	// it; all false when nothing was imported yet, ErrNotFound when the
 	// list does not exist.
 	Contains(ctx context.Context, name string, digests ...Digest) ([]bool, error)
+	// AddEntry puts d on the list by hand; ErrNotFound when the list does
+	// not exist.
+	AddEntry(ctx context.Context, name string, d Digest) error
+	// RemoveEntry takes d off the list by hand, also when an import has
+	// it; ErrNotFound when the list does not exist.
+	RemoveEntry(ctx context.Context, name string, d Digest) error
 }
 
 // Writer fills one new version. It is not safe for concurrent use. A

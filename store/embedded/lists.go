@@ -21,9 +21,9 @@ const (
 	// deleteBatch bounds one DELETE of an old version's entries, so that
 	// other writers (marks, caps) get the file between two batches.
 	deleteBatch = 20000
-	// maxContains bounds the digests of one Contains: they go into one
-	// statement, which is what makes the answer come from one snapshot.
-	maxContains = 30000
+	// maxContains bounds the digests of one Contains: they go twice into
+	// one statement, which is what makes the answer come from one snapshot.
+	maxContains = 16000
 	// bufferEntries bounds the digests an import holds in memory (16 MiB)
 	// to sort them before inserting.
 	bufferEntries = 1 << 20
@@ -54,6 +54,12 @@ const listSchema = `CREATE TABLE IF NOT EXISTS lists (
 		version INTEGER NOT NULL,
 		digest  BLOB NOT NULL,
 		PRIMARY KEY (version, digest)
+	) WITHOUT ROWID;
+	CREATE TABLE IF NOT EXISTS list_manual (
+		list    TEXT NOT NULL,
+		digest  BLOB NOT NULL,
+		present INTEGER NOT NULL,  -- 1 added by hand, 0 removed by hand
+		PRIMARY KEY (list, digest)
 	) WITHOUT ROWID;`
 
 // noListTables reports an error from a file where no list was ever put.
@@ -154,6 +160,9 @@ func (s *Store) DropList(ctx context.Context, name string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound(name)
 	}
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM list_manual WHERE list = ?`, name); err != nil {
+		return fmt.Errorf("embedded: drop list %s: manual entries: %w", name, err)
+	}
 	if err := s.sweepVersions(ctx, name); err != nil {
 		return fmt.Errorf("embedded: drop list %s: %w", name, err)
 	}
@@ -209,19 +218,22 @@ func (s *Store) deleteVersion(ctx context.Context, id int64) error {
 }
 
 // Contains answers from one statement, hence one snapshot of the file: a
-// switch committed meanwhile is seen entirely or not at all.
+// switch committed meanwhile is seen entirely or not at all. Its rows are
+// (0, imported digest or NULL) while the list exists, then (1 + present,
+// digest) for the manual decisions.
 func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error) {
 	if len(digests) > maxContains {
 		return nil, fmt.Errorf("embedded: contains %s: %d digests, at most %d at a time", name, len(digests), maxContains)
 	}
-	args := make([]any, 0, len(digests)+1)
+	ds := make([]any, len(digests))
 	for i := range digests {
-		args = append(args, digests[i][:])
+		ds[i] = digests[i][:]
 	}
-	args = append(args, name)
-	q := `SELECT e.digest FROM lists l LEFT JOIN list_entries e ON e.version = l.current
-		AND e.digest IN (` + placeholders(len(digests)) + `) WHERE l.name = ?`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	in := placeholders(len(digests))
+	q := `SELECT 0, e.digest FROM lists l LEFT JOIN list_entries e ON e.version = l.current
+		AND e.digest IN (` + in + `) WHERE l.name = ?
+		UNION ALL SELECT 1 + present, digest FROM list_manual WHERE list = ? AND digest IN (` + in + `)`
+	rows, err := s.r.QueryContext(ctx, q, slices.Concat(ds, []any{name, name}, ds)...)
 	if noListTables(err) {
 		return nil, notFound(name)
 	}
@@ -229,16 +241,24 @@ func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Dig
 		return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
 	}
 	defer rows.Close()
-	found := map[listdb.Digest]bool{}
+	imported, manual := map[listdb.Digest]bool{}, map[listdb.Digest]bool{}
 	exists := false
 	for rows.Next() {
-		exists = true
-		var d []byte
-		if err := rows.Scan(&d); err != nil {
+		var (
+			kind int
+			d    []byte
+		)
+		if err := rows.Scan(&kind, &d); err != nil {
 			return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
 		}
-		if len(d) == listdb.DigestSize {
-			found[listdb.Digest(d)] = true
+		switch {
+		case kind == 0:
+			exists = true
+			if len(d) == listdb.DigestSize {
+				imported[listdb.Digest(d)] = true
+			}
+		case len(d) == listdb.DigestSize:
+			manual[listdb.Digest(d)] = kind == 2
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -249,9 +269,36 @@ func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Dig
 	}
 	out := make([]bool, len(digests))
 	for i, d := range digests {
-		out[i] = found[d]
+		on, decided := manual[d]
+		out[i] = on || !decided && imported[d]
 	}
 	return out, nil
+}
+
+// AddEntry records d as on the list, whatever the imports say.
+func (s *Store) AddEntry(ctx context.Context, name string, d listdb.Digest) error {
+	return s.setEntry(ctx, name, d, 1)
+}
+
+// RemoveEntry records d as off the list, whatever the imports say.
+func (s *Store) RemoveEntry(ctx context.Context, name string, d listdb.Digest) error {
+	return s.setEntry(ctx, name, d, 0)
+}
+
+func (s *Store) setEntry(ctx context.Context, name string, d listdb.Digest, present int) error {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO list_manual (list, digest, present)
+		SELECT name, ?, ? FROM lists WHERE name = ?
+		ON CONFLICT (list, digest) DO UPDATE SET present = excluded.present`, d[:], present, name)
+	if noListTables(err) {
+		return notFound(name)
+	}
+	if err != nil {
+		return fmt.Errorf("embedded: list %s: manual entry: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(name)
+	}
+	return nil
 }
 
 // placeholders returns "?, ?, …" with n marks; "NULL" for none, which

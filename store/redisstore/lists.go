@@ -8,6 +8,10 @@ package redisstore
 //	                           p:VID = BITS for imports running,
 //	                           d:VID = BITS for versions being deleted
 //	le:{NAME:VID:BUCKET}       hash: one version's entries in one bucket
+//	lm:{NAME}                  hash: digest → 1 added by hand, 0 removed
+//
+// The list's hash and its manual entries share the tag {NAME}, hence one
+// slot: Contains reads both in its first round trip.
 //
 // A digest's first BITS bits choose its bucket; the field is the digest's
 // bytes 4 to 11, the value empty. Redis keeps a hash of up to
@@ -64,8 +68,9 @@ const (
 
 var _ listdb.Store = (*Store)(nil)
 
-func (k keys) listIndex() string           { return k.prefix + "lists" }
-func (k keys) listMeta(name string) string { return k.prefix + "list:{" + name + "}" }
+func (k keys) listIndex() string             { return k.prefix + "lists" }
+func (k keys) listMeta(name string) string   { return k.prefix + "list:{" + name + "}" }
+func (k keys) listManual(name string) string { return k.prefix + "lm:{" + name + "}" }
 func (k keys) listBucket(name string, v version, b uint32) string {
 	return fmt.Sprintf("%sle:{%s:%d:%x}", k.prefix, name, v.id, b)
 }
@@ -207,14 +212,14 @@ for i = 1, #all, 2 do
 	if f == 'cur' then table.insert(out, all[i+1])
 	elseif string.sub(f, 1, 2) == 'p:' or string.sub(f, 1, 2) == 'd:' then table.insert(out, string.sub(f, 3) .. ':' .. all[i+1]) end
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
 return out
 `)
 
 // DropList deletes the list's hash, which makes it gone for readers at
 // once, then its name in the index and its buckets.
 func (s *Store) DropList(ctx context.Context, name string) error {
-	res, err := dropScript.Run(ctx, s.c, []string{s.keys.listMeta(name)}).Result()
+	res, err := dropScript.Run(ctx, s.c, []string{s.keys.listMeta(name), s.keys.listManual(name)}).Result()
 	if err != nil {
 		return fmt.Errorf("redisstore: drop list %s: %w", name, err)
 	}
@@ -278,21 +283,9 @@ func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Dig
 }
 
 func (s *Store) containsOnce(ctx context.Context, name string, digests []listdb.Digest) (out []bool, retry bool, err error) {
-	vals, err := s.c.HMGet(ctx, s.keys.listMeta(name), "x", "cur").Result()
-	if err != nil {
-		return nil, false, fmt.Errorf("redisstore: contains %s: %w", name, err)
-	}
-	if vals[0] == nil {
-		return nil, false, notFound(name)
-	}
-	out = make([]bool, len(digests))
-	cur, ok := vals[1].(string)
-	if !ok {
-		return out, false, nil
-	}
-	v, err := parseVersion(cur)
-	if err != nil {
-		return nil, false, fmt.Errorf("redisstore: contains %s: %w", name, err)
+	v, manual, err := s.listHead(ctx, name, digests)
+	if err != nil || v == nil {
+		return manualOnly(manual), false, err
 	}
 	byBucket := map[uint32][]int{}
 	for i := range digests {
@@ -306,21 +299,103 @@ func (s *Store) containsOnce(ctx context.Context, name string, digests []listdb.
 			for _, i := range idx {
 				fields = append(fields, field(&digests[i]))
 			}
-			cmds[b] = p.HMGet(ctx, s.keys.listBucket(name, v, b), fields...)
+			cmds[b] = p.HMGet(ctx, s.keys.listBucket(name, *v, b), fields...)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("redisstore: contains %s: %w", name, err)
 	}
+	out = manualOnly(manual)
 	for b, c := range cmds {
 		got := c.Val()
 		if got[0] == nil {
 			return nil, true, nil // the version was deleted after a switch
 		}
 		for j, i := range byBucket[b] {
-			out[i] = got[j+1] != nil
+			if manual[i] == nil {
+				out[i] = got[j+1] != nil
+			}
 		}
 	}
 	return out, false, nil
+}
+
+// listHead reads, in one round trip to the list's slot, the current
+// version (nil before the first import) and the manual decisions on
+// digests (nil where there is none, else "1" or "0").
+func (s *Store) listHead(ctx context.Context, name string, digests []listdb.Digest) (*version, []any, error) {
+	fields := make([]string, len(digests))
+	for i := range digests {
+		fields[i] = string(digests[i][:])
+	}
+	var head, manual *redis.SliceCmd
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		head = p.HMGet(ctx, s.keys.listMeta(name), "x", "cur")
+		if len(fields) > 0 {
+			manual = p.HMGet(ctx, s.keys.listManual(name), fields...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("redisstore: contains %s: %w", name, err)
+	}
+	vals := head.Val()
+	if vals[0] == nil {
+		return nil, nil, notFound(name)
+	}
+	decided := make([]any, len(digests))
+	if manual != nil {
+		decided = manual.Val()
+	}
+	cur, ok := vals[1].(string)
+	if !ok {
+		return nil, decided, nil
+	}
+	v, err := parseVersion(cur)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redisstore: contains %s: %w", name, err)
+	}
+	return &v, decided, nil
+}
+
+// manualOnly answers from the manual decisions alone; nil for nil.
+func manualOnly(manual []any) []bool {
+	if manual == nil {
+		return nil
+	}
+	out := make([]bool, len(manual))
+	for i, m := range manual {
+		out[i] = m == "1"
+	}
+	return out
+}
+
+// setEntryScript records a manual decision if the list exists.
+var setEntryScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'x') == 0 then return -1 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 0
+`)
+
+// AddEntry records d as on the list, whatever the imports say.
+func (s *Store) AddEntry(ctx context.Context, name string, d listdb.Digest) error {
+	return s.setEntry(ctx, name, d, "1")
+}
+
+// RemoveEntry records d as off the list, whatever the imports say.
+func (s *Store) RemoveEntry(ctx context.Context, name string, d listdb.Digest) error {
+	return s.setEntry(ctx, name, d, "0")
+}
+
+func (s *Store) setEntry(ctx context.Context, name string, d listdb.Digest, present string) error {
+	n, err := setEntryScript.Run(ctx, s.c, []string{s.keys.listMeta(name), s.keys.listManual(name)},
+		string(d[:]), present).Int64()
+	if err != nil {
+		return fmt.Errorf("redisstore: list %s: manual entry: %w", name, err)
+	}
+	if n == -1 {
+		return notFound(name)
+	}
+	return nil
 }

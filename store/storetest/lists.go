@@ -34,6 +34,7 @@ func RunLists(t *testing.T, open func(t *testing.T) ListHarness) {
 	t.Run("AbortKeepsCurrent", func(t *testing.T) { testListAbort(t, open(t)) })
 	t.Run("OrphanSwept", func(t *testing.T) { testListOrphan(t, open(t)) })
 	t.Run("Drop", func(t *testing.T) { testListDrop(t, open(t)) })
+	t.Run("ManualEntries", func(t *testing.T) { testListManual(t, open(t)) })
 }
 
 // digests returns n distinct digests derived from tag, so two tags give
@@ -362,6 +363,56 @@ func testListDrop(t *testing.T, h ListHarness) {
 	wantContains(t, s, "other", true, digests("b", 100))
 	putList(t, s, "l")
 	wantContains(t, s, "l", false, digests("a", 600))
+}
+
+// testListManual: entries added or removed by hand outlive imports, the
+// last decision on a digest wins, and they go with the list.
+func testListManual(t *testing.T, h ListHarness) {
+	s, ctx := h.Store, t.Context()
+	d := digests("m", 5)
+	if err := s.AddEntry(ctx, "l", d[0]); !errors.Is(err, listdb.ErrNotFound) {
+		t.Fatalf("AddEntry on a missing list: %v, want ErrNotFound", err)
+	}
+	if err := s.RemoveEntry(ctx, "l", d[0]); !errors.Is(err, listdb.ErrNotFound) {
+		t.Fatalf("RemoveEntry on a missing list: %v, want ErrNotFound", err)
+	}
+	putList(t, s, "l")
+	check := func(want ...bool) {
+		t.Helper()
+		got, err := s.Contains(ctx, "l", d...)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("Contains = %v, %v; want %v", got, err, want)
+		}
+	}
+	if err := s.AddEntry(ctx, "l", d[4]); err != nil {
+		t.Fatalf("AddEntry: %v", err)
+	}
+	check(false, false, false, false, true) // before any import
+	importList(t, s, "l", 1000, d[:2])
+	if err := s.AddEntry(ctx, "l", d[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveEntry(ctx, "l", d[0]); err != nil {
+		t.Fatal(err)
+	}
+	check(false, true, true, false, true)
+	v := importList(t, s, "l", 1000, []listdb.Digest{d[0], d[3]})
+	if v.Entries != 2 {
+		t.Fatalf("import counts %d entries, want 2: manual ones are not a version's", v.Entries)
+	}
+	check(false, false, true, true, true)
+	if err := s.AddEntry(ctx, "l", d[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveEntry(ctx, "l", d[2]); err != nil {
+		t.Fatal(err)
+	}
+	check(true, false, false, true, true)
+	if err := s.DropList(ctx, "l"); err != nil {
+		t.Fatal(err)
+	}
+	putList(t, s, "l")
+	check(false, false, false, false, false)
 }
 
 // BenchEntries is how many digests BenchImport imports per iteration.
