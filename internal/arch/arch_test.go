@@ -19,6 +19,10 @@ var forbidden = map[string][]string{
 	"suppression": {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"lists":       {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"config":      {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"caps":        {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"listdb":      {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"footer":      {"relay", "store", "cmd/"},
+	"unsubscribe": {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"store":       {"relay", "config", "cmd/"},
 }
 
