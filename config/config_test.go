@@ -1,23 +1,24 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/dncgate/dncgate/smtpurl"
 	"time"
+
+	"github.com/dncgate/dncgate/internal/testcert"
+	"github.com/dncgate/dncgate/smtpurl"
 )
+
+// testKeyPair writes a certificate and its key into dir.
+func testKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
+	certFile, keyFile, _ = testcert.New(t, "gw.test").WriteFiles(t, dir)
+	return certFile, keyFile
+}
 
 // writeConfig writes text to a config file in a fresh folder.
 func writeConfig(t *testing.T, text string) string {
@@ -27,34 +28,6 @@ func writeConfig(t *testing.T, text string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// testKeyPair writes a self-signed certificate and its key into dir.
-func testKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "gw.test"},
-		NotBefore:    time.Unix(0, 0),
-		NotAfter:     time.Unix(1<<33, 0),
-		DNSNames:     []string{"gw.test"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile
 }
 
 func TestDefaultsValidate(t *testing.T) {

@@ -4,32 +4,25 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
 	"net/textproto"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/dncgate/dncgate/relay/upstream"
-	"github.com/dncgate/dncgate/store"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dncgate/dncgate/internal/testcert"
+	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/store"
 )
 
 // Test accounts.
@@ -285,63 +278,27 @@ func withListeners(ls ...Listener) option {
 }
 
 var (
-	certOnce sync.Once
-	certPEM  []byte
-	certPair tls.Certificate
-	certErr  error
+	pkiOnce sync.Once
+	pki     *testcert.PKI
 )
 
-// testCert is a self-signed ECDSA certificate for 127.0.0.1, made once.
-func testCert(t *testing.T) (tls.Certificate, []byte) {
+// testPKI is the certificate authority and server certificate every test of
+// the package shares, so a server and its clients agree.
+func testPKI(t *testing.T) *testcert.PKI {
 	t.Helper()
-	certOnce.Do(func() { certPair, certPEM, certErr = makeCert() })
-	if certErr != nil {
-		t.Fatal(certErr)
-	}
-	return certPair, certPEM
+	pkiOnce.Do(func() { pki = testcert.New(t, "relay.test") })
+	return pki
 }
 
-func makeCert() (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"relay.test"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemBytes, nil
-}
+func testTLS(t *testing.T) *tls.Config { return testPKI(t).ServerTLS() }
 
-func testTLS(t *testing.T) *tls.Config {
-	cert, _ := testCert(t)
-	return &tls.Config{Certificates: []tls.Certificate{cert}}
-}
+// clientTLS trusts the test authority.
+func clientTLS(t *testing.T) *tls.Config { return testPKI(t).ClientTLS("127.0.0.1") }
 
-// clientTLS trusts the test certificate.
-func clientTLS(t *testing.T) *tls.Config {
-	_, pemBytes := testCert(t)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-}
-
-// caFile writes the test certificate for external tools.
+// caFile writes the test authority's certificate for external tools.
 func caFile(t *testing.T) string {
-	_, pemBytes := testCert(t)
-	p := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(p, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	_, _, ca := testPKI(t).WriteFiles(t, t.TempDir())
+	return ca
 }
 
 // goClient dials with go-smtp's client and says EHLO.
