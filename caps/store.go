@@ -101,6 +101,16 @@ func (r Request) Check() error {
 	return r.Slot.Check()
 }
 
+// CheckSlots checks each slot of a Commit or Release.
+func CheckSlots(slots []Slot) error {
+	for _, sl := range slots {
+		if err := sl.Check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckRequests checks each request and that no key appears twice.
 func CheckRequests(reqs []Request) error {
 	seen := make(map[string]bool, len(reqs))

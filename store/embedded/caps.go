@@ -156,7 +156,7 @@ func nextSlot(ctx context.Context, q querier, key string, limit, count int, wind
 
 // Commit moves each slot's hold to a send at now, all in one transaction.
 func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
-	if err := checkSlots(slots); err != nil {
+	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("embedded: commit: %w", err)
 	}
 	err := s.capTx(ctx, now, func(tx *sql.Tx) (bool, error) {
@@ -179,7 +179,7 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 
 // Release deletes each slot's hold, in one transaction.
 func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
-	if err := checkSlots(slots); err != nil {
+	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("embedded: release: %w", err)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
@@ -192,15 +192,6 @@ func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: release: %w", err)
-	}
-	return nil
-}
-
-func checkSlots(slots []caps.Slot) error {
-	for _, sl := range slots {
-		if err := sl.Check(); err != nil {
-			return err
-		}
 	}
 	return nil
 }

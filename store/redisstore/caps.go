@@ -237,7 +237,7 @@ func (s *Store) giveBack(ctx context.Context, slots []caps.Slot) {
 
 // Commit costs one round trip, grouped as Reserve is.
 func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
-	if err := checkSlots(slots); err != nil {
+	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)
 	}
 	at := millis(now)
@@ -259,7 +259,7 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 
 // Release removes each slot's hold: one ZREM each, in one pipeline.
 func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
-	if err := checkSlots(slots); err != nil {
+	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)
 	}
 	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -270,15 +270,6 @@ func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
 	})
 	if err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)
-	}
-	return nil
-}
-
-func checkSlots(slots []caps.Slot) error {
-	for _, sl := range slots {
-		if err := sl.Check(); err != nil {
-			return err
-		}
 	}
 	return nil
 }
