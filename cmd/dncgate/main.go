@@ -46,6 +46,7 @@ func topCommands() []command {
 		{"serve", "run the SMTP gateway", (*app).serve},
 		{"users", "add, list, change and remove users", (*app).users},
 		{"caps", "show and reset frequency cap counts", (*app).caps},
+		{"lists", "import, show, add to and drop suppression lists", (*app).lists},
 		{"config", "check a configuration file", (*app).config},
 		{"version", "print the version", (*app).version},
 		{"help", "print this help", nil},
