@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/lists"
+)
+
+// listsConfig is a configuration on the store described by storeTOML with
+// a known digest key, so the test can key values as the command does.
+func listsConfig(storeTOML string) string {
+	return fmt.Sprintf("%s\n\n[privacy]\nhmac_key = %q\n", storeTOML, capsKey)
+}
+
+// onList reports, straight from the configured store, whether list name
+// holds each e-mail address, keyed as the command keys them.
+func onList(t *testing.T, cfgPath, name string, addrs ...string) []bool {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, err := cfg.HMACKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := make([]listdb.Digest, len(addrs))
+	for i, a := range addrs {
+		ds[i] = digestFor(key, lists.KindEmail, a)
+	}
+	got, err := st.(listdb.Store).Contains(ctx, name, ds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func wantOnList(t *testing.T, cfgPath, name string, want map[string]bool) {
+	t.Helper()
+	var addrs []string
+	for a := range want {
+		addrs = append(addrs, a)
+	}
+	for i, got := range onList(t, cfgPath, name, addrs...) {
+		if got != want[addrs[i]] {
+			t.Errorf("list %s holds %s: %v, want %v", name, addrs[i], got, want[addrs[i]])
+		}
+	}
+}
+
+var versionLine = regexp.MustCompile(`(?m)^version: +(\S+)$`)
+
+// currentVersion is the version lists show prints for name.
+func currentVersion(t *testing.T, cfg, name string) string {
+	t.Helper()
+	r := dncgate(t, "", "lists", "show", name, "--config", cfg)
+	r.want(t, 0, "stdout", "name:")
+	m := versionLine.FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("lists show %s prints no version:\n%s", name, r.stdout)
+	}
+	return m[1]
+}
+
+func checkListsCommands(t *testing.T, cfg string) {
+	dir := t.TempDir()
+	first := writeFile(t, dir, "first.csv", "email;name\nA@X.test;A\nb@x.test;B\nnot-an-email;C\na@x.test;A again\n")
+	dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--kind", "email", "--model", "deny",
+		"--country", "fr", "--max-age", "5d", "--header", "--column", "EMAIL", "--by", "alice").
+		want(t, 0, "stdout", "imported list dnc", "rows:    4", "valid:   3", "invalid: 1",
+			"entries: 2 (1 duplicates)", "line 4: invalid email")
+	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": true, "b@x.test": true, "c@x.test": false})
+	r := dncgate(t, "", "lists", "ls", "--config", cfg)
+	r.want(t, 0, "stdout", "NAME", "ENTRIES", "STATE")
+	if f := row(t, r.stdout, "dnc"); strings.Join(f[1:5], " ") != "email deny FR 2" || f[len(f)-1] != "fresh" {
+		t.Errorf("lists ls row %v", f)
+	}
+	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).
+		want(t, 0, "stdout", "max age:      5d", "by alice", "rows:         4")
+	v1 := currentVersion(t, cfg, "dnc")
+
+	// A re-import replaces the entries and keeps the description.
+	second := writeFile(t, dir, "second.csv", "c@x.test\n")
+	dncgate(t, "", "lists", "import", "dnc", second, "--config", cfg).want(t, 0, "stdout", "entries: 1 (0 duplicates)")
+	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": false, "c@x.test": true})
+	v2 := currentVersion(t, cfg, "dnc")
+	if v2 == v1 {
+		t.Errorf("re-import kept version %s", v1)
+	}
+	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 0, "stdout", "countries:    FR", "max age:      5d")
+
+	// A file that cannot be read to its end changes nothing.
+	broken := writeFile(t, dir, "broken.csv", "d@x.test\ne@x.test\n\xff\xfe@x.test\n")
+	dncgate(t, "", "lists", "import", "dnc", broken, "--config", cfg).
+		want(t, 1, "stderr", "current version stays in force", "line 3", "not valid UTF-8")
+	if v := currentVersion(t, cfg, "dnc"); v != v2 {
+		t.Errorf("after a failed import the version is %s, want %s", v, v2)
+	}
+	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true, "d@x.test": false})
+
+	// A dry run writes nothing, not even a new list.
+	dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--dry-run", "--header").
+		want(t, 0, "stdout", "dry run: list dnc not changed", "valid:   3")
+	if v := currentVersion(t, cfg, "dnc"); v != v2 {
+		t.Errorf("after a dry run the version is %s, want %s", v, v2)
+	}
+	dncgate(t, "", "lists", "import", "fresh", first, "--config", cfg, "--dry-run", "--header", "--kind", "email", "--model", "clearance").
+		want(t, 0, "stdout", "dry run")
+	dncgate(t, "", "lists", "show", "fresh", "--config", cfg).want(t, 1, "stderr", "no such list")
+
+	// By hand: additions and removals.
+	dncgate(t, "", "lists", "add", "dnc", "Z@X.test", "--config", cfg, "--reason", "asked by phone", "--by", "bob").
+		want(t, 0, "stdout", "added z@x.test to dnc (by bob)")
+	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 0, "stdout", "removed c@x.test from dnc")
+	wantOnList(t, cfg, "dnc", map[string]bool{"z@x.test": true, "c@x.test": false})
+
+	dncgate(t, "", "lists", "drop", "dnc", "--config", cfg).want(t, 0, "stdout", "dropped list dnc")
+	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 1, "stderr", "no such list")
+	if r := dncgate(t, "", "lists", "ls", "--config", cfg); strings.Contains(r.stdout, "dnc") {
+		t.Errorf("lists ls after drop:\n%s", r.stdout)
+	}
+}
+
+func TestListsCommandsEmbedded(t *testing.T) {
+	data := t.TempDir()
+	checkListsCommands(t, writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data))))
+}
+
+func TestListsCommandsRedis(t *testing.T) {
+	where := fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"", testredis.Start(t))
+	checkListsCommands(t, writeFile(t, t.TempDir(), "dncgate.toml", listsConfig(where)))
+}
+
+func TestListsCommandErrors(t *testing.T) {
+	data := t.TempDir()
+	cfg := writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
+	file := writeFile(t, data, "l.csv", "a@x.test\n")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"new list needs kind", []string{"import", "dnc", file}, 2, "give its --kind and --model"},
+		{"bad name", []string{"import", "d n c", file, "--kind", "email", "--model", "deny"}, 2, "is not a letter"},
+		{"bad model", []string{"import", "dnc", file, "--kind", "email", "--model", "maybe"}, 2, `model "maybe"`},
+		{"bad country", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--country", "FRA"}, 2, `"FRA" is not an ISO 3166-1`},
+		{"bad age", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--max-age", "soon"}, 2, `max age "soon"`},
+		{"both header flags", []string{"import", "dnc", file, "--header", "--no-header"}, 2, "contradict"},
+		{"missing file", []string{"import", "dnc", "/nonexistent/l.csv", "--kind", "email", "--model", "deny"}, 1, "no such file"},
+		{"add to no list", []string{"add", "nolist", "a@x.test", "--reason", "r"}, 1, "no such list"},
+		{"drop no list", []string{"drop", "nolist"}, 1, "no such list"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dncgate(t, "", append(append([]string{"lists"}, c.args...), "--config", cfg)...).want(t, c.code, "stderr", c.want)
+		})
+	}
+	broken := writeFile(t, data, "broken.csv", "a@x.test\n\xff@x.test\n")
+	dncgate(t, "", "lists", "import", "dnc", broken, "--config", cfg, "--kind", "email", "--model", "deny").
+		want(t, 1, "stderr", "list dnc not imported, it was not created", "line 2")
+	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 1, "stderr", "no such list")
+	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "email", "--model", "deny").want(t, 0, "stdout", "imported")
+	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "phone").want(t, 2, "stderr", "holds email entries, not phone")
+	dncgate(t, "", "lists", "add", "dnc", "a@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
+	dncgate(t, "", "lists", "add", "dnc", "nope", "--config", cfg, "--reason", "r").want(t, 2, "stderr", `"nope"`)
+}
