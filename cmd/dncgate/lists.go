@@ -15,6 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
@@ -496,7 +498,7 @@ func (a *app) listsImport(ctx context.Context, args []string) error {
 		if err != nil {
 			return c.fs.usageError("%v", err)
 		}
-		imp := &importer{a: a, env: env, meta: m, created: created, file: pos[1], dryRun: o.dryRun, by: operator(o.by)}
+		imp := &importer{a: a, env: env, meta: m, created: created, file: pos[1], dryRun: o.dryRun, by: operator(o.by), progress: !isTerminal(a.stderr)}
 		return imp.run(ctx, ro, o.column, listRegion(o.region, m))
 	})
 }
@@ -510,6 +512,9 @@ type importer struct {
 	file    string
 	dryRun  bool
 	by      string
+	// progress says to print progress lines: stderr is not a terminal,
+	// where a bar would fit better, so it is a log.
+	progress bool
 
 	counts  listdb.Version
 	shown   []string // the first invalid rows, "line N: reason"
@@ -598,6 +603,11 @@ func (im *importer) fail(ctx context.Context, err error) error {
 	return fmt.Errorf("list %s not imported, %s: %w", im.meta.Name, what, err)
 }
 
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func (im *importer) readAll(ctx context.Context, rd *lists.Reader, col lists.Column) error {
 	for row, err := range rd.All() {
 		if err != nil {
@@ -610,7 +620,7 @@ func (im *importer) readAll(ctx context.Context, rd *lists.Reader, col lists.Col
 				return err
 			}
 		}
-		if im.counts.Rows%progressEvery == 0 {
+		if im.progress && im.counts.Rows%progressEvery == 0 {
 			fmt.Fprintf(im.a.stderr, "lists import %s: %d rows read, %d valid, %d invalid\n",
 				im.meta.Name, im.counts.Rows, im.counts.Valid, im.counts.Invalid)
 		}
