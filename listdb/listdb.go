@@ -129,3 +129,20 @@ func CheckName(name string) error {
 	}
 	return nil
 }
+
+// Buffer appends digests to *buf and calls flush each time *buf holds size
+// entries; flush must empty *buf. Both stores' Writer.Add use it, so an
+// import holds at most size digests whatever the callers' batch sizes.
+func Buffer(buf *[]Digest, digests []Digest, size int, flush func() error) error {
+	for len(digests) > 0 {
+		n := min(len(digests), size-len(*buf))
+		*buf = append(*buf, digests[:n]...)
+		digests = digests[n:]
+		if len(*buf) == size {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,6 +1,8 @@
 package listdb_test
 
 import (
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,5 +19,29 @@ func TestCheckName(t *testing.T) {
 		if err := listdb.CheckName(bad); err == nil {
 			t.Errorf("CheckName(%q) accepted it", bad)
 		}
+	}
+}
+
+// TestBuffer: flush runs at every full buffer and never sees more than size.
+func TestBuffer(t *testing.T) {
+	var buf []listdb.Digest
+	var flushed []int
+	flush := func() error { flushed = append(flushed, len(buf)); buf = buf[:0]; return nil }
+	in := make([]listdb.Digest, 7)
+	for i := range in {
+		in[i][0] = byte(i)
+	}
+	if err := listdb.Buffer(&buf, in[:5], 3, flush); err != nil {
+		t.Fatal(err)
+	}
+	if err := listdb.Buffer(&buf, in[5:], 3, flush); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(flushed, []int{3, 3}) || len(buf) != 1 || buf[0][0] != 6 {
+		t.Fatalf("flushed %v, left %v", flushed, buf)
+	}
+	stop := errors.New("full")
+	if err := listdb.Buffer(&buf, in, 2, func() error { return stop }); err != stop {
+		t.Fatalf("flush error not returned: %v", err)
 	}
 }

@@ -53,17 +53,7 @@ func (w *listWriter) Add(ctx context.Context, digests []listdb.Digest) error {
 	if w.done {
 		return errWriterDone
 	}
-	for len(digests) > 0 {
-		n := min(len(digests), bufferEntries-len(w.buf))
-		w.buf = append(w.buf, digests[:n]...)
-		digests = digests[n:]
-		if len(w.buf) == bufferEntries {
-			if err := w.flush(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return listdb.Buffer(&w.buf, digests, bufferEntries, func() error { return w.flush(ctx) })
 }
 
 // flush sorts and inserts the buffer.
