@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -86,36 +83,6 @@ func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) 
 		}
 	}
 	return f(env)
-}
-
-// digester keys normalised values of one kind as the store holds them.
-type digester struct {
-	mac    hash.Hash
-	prefix string
-	sum    []byte
-}
-
-func newDigester(key []byte, k lists.Kind) *digester {
-	return &digester{mac: hmac.New(sha256.New, key), prefix: k.String() + ":", sum: make([]byte, 0, sha256.Size)}
-}
-
-// digest returns the first 16 bytes of HMAC-SHA256(key, kind ":" value),
-// value being already normalised. The kind is part of the input so equal
-// text on lists of different kinds never shares a key.
-func (d *digester) digest(value string) listdb.Digest {
-	d.mac.Reset()
-	io.WriteString(d.mac, d.prefix)
-	io.WriteString(d.mac, value)
-	d.sum = d.mac.Sum(d.sum[:0])
-	var out listdb.Digest
-	copy(out[:], d.sum)
-	return out
-}
-
-// digestFor is the key of one normalised value of kind k. The check at
-// RCPT time must compute the same, or nothing will ever match.
-func digestFor(key []byte, k lists.Kind, value string) listdb.Digest {
-	return newDigester(key, k).digest(value)
 }
 
 // parseMaxAge reads --max-age: a Go duration ("36h") or whole days ("5d").
@@ -322,7 +289,7 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string,
 		if err != nil {
 			return c.fs.usageError("%q: %v", value, err)
 		}
-		d := digestFor(env.key, kind, key)
+		d := listdb.Key(env.key, kind.String(), key)
 		if err := change(env.db, name, d); err != nil {
 			return fmt.Errorf("list %s: %w", name, err)
 		}

@@ -163,7 +163,7 @@ type importer struct {
 	shown   []string // the first invalid rows, "line N: reason"
 	batch   []listdb.Digest
 	writer  listdb.Writer // nil on a dry run
-	digests *digester
+	digests *listdb.Digester
 	norm    *lists.Normaliser
 }
 
@@ -175,7 +175,7 @@ func (im *importer) run(ctx context.Context, ro lists.ReadOptions, column, regio
 	if im.norm, err = lists.NewNormaliser(kind, region); err != nil {
 		return fmt.Errorf("list %s: %w", im.meta.Name, err)
 	}
-	im.digests = newDigester(im.env.key, kind)
+	im.digests = listdb.NewDigester(im.env.key, kind.String())
 	f, err := os.Open(im.file)
 	if err != nil {
 		return err
@@ -290,7 +290,7 @@ func (im *importer) take(row lists.Row, col lists.Column) {
 	}
 	im.counts.Valid++
 	if im.writer != nil {
-		im.batch = append(im.batch, im.digests.digest(v))
+		im.batch = append(im.batch, im.digests.Digest(v))
 	}
 }
 
