@@ -25,6 +25,9 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	// message's own id, recorded below.
 	exempt := s.isExemptReply(ctx, inReplyTo)
 	env := upstream.Envelope{From: tx.from, MailOpts: forwardOpts(tx.opts, len(body)), Rcpts: tx.rcpts, Ref: tx.ref}
+	if err := s.stamp(tx, body, &env); err != nil {
+		return s.failTx(err)
+	}
 	results := s.srv.fwd.Forward(ctx, env, body)
 	v := summarize(tx.rcpts, results)
 	s.logRecipients(tx.ref, v)
@@ -43,6 +46,30 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 		EnhancedCode: stDelivered.enh,
 		Message:      fmt.Sprintf("Delivered to %d recipient(s) (ref %s)", v.delivered, tx.ref),
 	}
+}
+
+// stamp prepares the message once and makes each recipient's copy carry
+// its own footer and unsubscribe headers.
+func (s *session) stamp(tx *transaction, body []byte, env *upstream.Envelope) error {
+	st := s.srv.opts.Stamper
+	if st == nil {
+		return nil
+	}
+	p, err := st.Prepare(body, s.user.Email)
+	if err != nil {
+		var ue *upstream.Error
+		if errors.As(err, &ue) {
+			if ue.Temporary {
+				return refuse(tempStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
+			}
+			return refuse(permStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
+		}
+		return refuse(stLocal, "stamp", "Message could not be prepared, try again later", err)
+	}
+	env.Transform = func(rcpt string, _ []byte) ([]byte, error) {
+		return p.For(rcpt, tx.country[rcpt])
+	}
+	return nil
 }
 
 // forwardOpts passes BODY, SMTPUTF8 and the DSN parameters (RFC 3461 §4)

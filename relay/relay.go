@@ -57,6 +57,7 @@ type Options struct {
 	AuthThrottle    Throttle
 	Caps            Capper           // frequency caps checked at RCPT; nil checks none
 	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
+	Stamper         Stamper          // each recipient's footer and unsubscribe headers; nil sends the message as written
 	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
@@ -100,6 +101,24 @@ type Counters interface {
 	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
 	Count(ctx context.Context, key string) (int64, error)
 	ResetCount(ctx context.Context, key string) error
+}
+
+// Stamper prepares each recipient's copy of a message: privacy notice,
+// opt-out footer, List-Unsubscribe headers.
+type Stamper interface {
+	// Prepare reads one message, sent by rep (the AUTH identity), once for
+	// all its recipients. An *upstream.Error refuses the whole message with
+	// its code (signed mail the gateway may not alter, say); any other
+	// error is a temporary failure.
+	Prepare(body []byte, rep string) (Stamped, error)
+}
+
+// Stamped is one prepared message.
+type Stamped interface {
+	// For returns rcpt's copy. country is the recipient's country as the
+	// recipient check found it, "" when unknown; the footer's language
+	// follows it.
+	For(rcpt, country string) ([]byte, error)
 }
 
 // Forwarder hands an accepted message to the upstream.

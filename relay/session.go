@@ -58,6 +58,9 @@ type transaction struct {
 	// (nil where no cap applied); nil once settled or released.
 	tickets []CapTicket
 	seen    map[string]bool
+	// country is each accepted recipient's country as the recipient check
+	// found it (by address as given at RCPT); the footer's language follows.
+	country map[string]string
 	size    int
 }
 
@@ -138,7 +141,7 @@ func (s *session) setUser(u store.User, how string) {
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
-	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}}
+	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}, country: map[string]string{}}
 	s.inTx.Store(true)
 }
 

@@ -21,6 +21,9 @@ type Envelope struct {
 	MailOpts smtp.MailOptions // BODY, SMTPUTF8, REQUIRETLS, RET, ENVID, SIZE
 	Rcpts    []Rcpt
 	Ref      string // transaction reference, for logs
+	// Transform, when set, returns one recipient's copy of this message
+	// (footer, unsubscribe headers) in place of ForwarderOptions.Transform.
+	Transform func(rcpt string, body []byte) ([]byte, error)
 }
 
 // Rcpt is one recipient with its RCPT parameters (NOTIFY, ORCPT).
@@ -172,7 +175,7 @@ func (f *Forwarder) one(ctx context.Context, env Envelope, msg, key string, r Rc
 }
 
 func (f *Forwarder) send(ctx context.Context, env Envelope, r Rcpt, body []byte) error {
-	b, err := f.transform(r.Addr, body)
+	b, err := f.transform(env, r.Addr, body)
 	if err != nil {
 		return err
 	}
@@ -183,11 +186,15 @@ func (f *Forwarder) send(ctx context.Context, env Envelope, r Rcpt, body []byte)
 	return nil
 }
 
-func (f *Forwarder) transform(rcpt string, body []byte) ([]byte, error) {
-	if f.o.Transform == nil {
+func (f *Forwarder) transform(env Envelope, rcpt string, body []byte) ([]byte, error) {
+	tf := env.Transform
+	if tf == nil {
+		tf = f.o.Transform
+	}
+	if tf == nil {
 		return body, nil
 	}
-	b, err := f.o.Transform(rcpt, body)
+	b, err := tf(rcpt, body)
 	if err != nil {
 		return nil, asError(err, "message could not be prepared")
 	}
