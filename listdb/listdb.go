@@ -45,6 +45,9 @@ type Meta struct {
 	Countries []string      // ISO codes, or empty for all
 	MaxAge    time.Duration // 0: never stale
 	Source    string
+	// WarnStale downgrades a list past MaxAge from a temporary failure of
+	// the recipients it governs to a warning in the log.
+	WarnStale bool
 }
 
 // Version describes one imported set of entries.
