@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs, only those that are missing:
 # redis-server and redis-cli (the Redis store and end-to-end tests), swaks
-# (end-to-end tests) and a C compiler (go test -race needs cgo).
+# (end-to-end tests), chromium (the unsubscribe page's browser test) and a C
+# compiler (go test -race needs cgo).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
 
@@ -11,10 +12,11 @@ declare -A provider=(
   [redis-cli]="redis-tools"
   [swaks]="swaks"
   [cc]="gcc libc6-dev"
+  [chromium]="chromium"
 )
 
 missing=()
-for cmd in redis-server redis-cli swaks cc; do
+for cmd in redis-server redis-cli swaks cc chromium; do
   if ! command -v "$cmd" >/dev/null 2>&1; then
     read -r -a pkgs <<<"${provider[$cmd]}"
     missing+=("${pkgs[@]}")
