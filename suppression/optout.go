@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/lists"
 )
 
 // OptOutList is the company's own opt-out list: everyone who unsubscribed
@@ -35,4 +36,55 @@ func EnsureOptOut(ctx context.Context, db listdb.Store) error {
 		return fmt.Errorf("creating the opt-out list: %w", err)
 	}
 	return nil
+}
+
+// OptOuts records and answers opt-outs on the opt-out list. The list holds
+// only the keyed digest of each normalised address: it is also the
+// tombstone that keeps an erased person suppressed.
+type OptOuts struct {
+	db  listdb.Store
+	key []byte
+}
+
+// NewOptOuts returns opt-outs kept in db under the digest key key (the
+// configured privacy key, the same on every instance).
+func NewOptOuts(db listdb.Store, key []byte) *OptOuts {
+	return &OptOuts{db: db, key: key}
+}
+
+// Digest is the opt-out list entry of addr: the keyed digest of its
+// normalised form, so "J.Doe+news@ACME.fr" and "j.doe@acme.fr" are one
+// person.
+func (o *OptOuts) Digest(addr string) (listdb.Digest, error) {
+	norm, err := lists.NormaliseEmail(addr)
+	if err != nil {
+		return listdb.Digest{}, fmt.Errorf("opt-out: %w", err)
+	}
+	return listdb.Key(o.key, lists.KindEmail.String(), norm), nil
+}
+
+// OptOut puts addr on the opt-out list. Doing it twice is harmless, so a
+// repeated click or a second mail provider request is not an error.
+func (o *OptOuts) OptOut(ctx context.Context, addr string) error {
+	d, err := o.Digest(addr)
+	if err != nil {
+		return err
+	}
+	if err := o.db.AddEntry(ctx, OptOutList, d); err != nil {
+		return fmt.Errorf("opt-out: recording: %w", err)
+	}
+	return nil
+}
+
+// IsOptedOut reports whether addr is on the opt-out list.
+func (o *OptOuts) IsOptedOut(ctx context.Context, addr string) (bool, error) {
+	d, err := o.Digest(addr)
+	if err != nil {
+		return false, err
+	}
+	got, err := o.db.Contains(ctx, OptOutList, d)
+	if err != nil {
+		return false, fmt.Errorf("opt-out: checking: %w", err)
+	}
+	return got[0], nil
 }
