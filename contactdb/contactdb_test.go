@@ -1,0 +1,100 @@
+package contactdb
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dncgate/dncgate/listdb"
+)
+
+func phones(n int) []listdb.Digest {
+	out := make([]listdb.Digest, n)
+	for i := range out {
+		for j := range out[i] {
+			out[i][j] = byte(i*31 + j)
+		}
+	}
+	return out
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	for _, c := range []Contact{
+		{},
+		{Country: "FR", Type: TypeConsumer, Phones: phones(1)},
+		{Country: "GB", Type: TypeSoleTrader},
+		{Type: TypeBusiness, Phones: phones(MaxPhones)},
+	} {
+		b, err := Encode(c)
+		if err != nil {
+			t.Fatalf("Encode(%+v): %v", c, err)
+		}
+		if want := headerSize + len(c.Phones)*listdb.DigestSize; len(b) != want {
+			t.Errorf("Encode(%+v) is %d bytes, want %d", c, len(b), want)
+		}
+		got, err := Decode(b)
+		if err != nil || got.Country != c.Country || got.Type != c.Type || !slices.Equal(got.Phones, c.Phones) {
+			t.Errorf("Decode(Encode(%+v)) = %+v, %v", c, got, err)
+		}
+	}
+}
+
+func TestEncodeRefuses(t *testing.T) {
+	for _, c := range []Contact{
+		{Country: "fr"}, {Country: "FRA"}, {Country: "F"},
+		{Type: "b2b"}, {Type: "Consumer"},
+		{Phones: phones(MaxPhones + 1)},
+	} {
+		if b, err := Encode(c); err == nil {
+			t.Errorf("Encode(%+v) = %x, want an error", c, b)
+		}
+	}
+}
+
+func TestDecodeRefusesMalformed(t *testing.T) {
+	good, _ := Encode(Contact{Country: "DE", Type: TypeBusiness, Phones: phones(2)})
+	for name, b := range map[string][]byte{
+		"empty":       nil,
+		"short":       good[:3],
+		"format":      append([]byte{9}, good[1:]...),
+		"cut phone":   good[:len(good)-1],
+		"type code":   {recordFormat, 'D', 'E', 7},
+		"country":     {recordFormat, 'd', 'e', 0},
+		"many phones": append([]byte{recordFormat, 0, 0, 0}, bytes.Repeat([]byte{1}, (MaxPhones+1)*listdb.DigestSize)...),
+	} {
+		if c, err := Decode(b); err == nil {
+			t.Errorf("%s: Decode = %+v, want an error", name, c)
+		}
+	}
+}
+
+func TestParseType(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", " B2C ": TypeConsumer, "Private": TypeConsumer, "individual": TypeConsumer, "consumer": TypeConsumer,
+		"Sole Trader": TypeSoleTrader, "self-employed": TypeSoleTrader, "FREELANCE": TypeSoleTrader, "sole-trader": TypeSoleTrader,
+		"b2b": TypeBusiness, "Company": TypeBusiness, "corporate": TypeBusiness, "business": TypeBusiness,
+	} {
+		if got, err := ParseType(in); err != nil || got != want {
+			t.Errorf("ParseType(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"prospect", "b2b2c", "soletrader", "gov"} {
+		if got, err := ParseType(in); err == nil || !strings.Contains(err.Error(), "consumer") {
+			t.Errorf("ParseType(%q) = %q, %v; want an error naming the accepted types", in, got, err)
+		}
+	}
+}
+
+func TestParseCountry(t *testing.T) {
+	for in, want := range map[string]string{"": "", "fr": "FR", " DE ": "DE", "uk": "GB", "GB": "GB", "xk": "XK"} {
+		if got, err := ParseCountry(in); err != nil || got != want {
+			t.Errorf("ParseCountry(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"FRA", "France", "EU", "ZZ", "XX", "F1", "é"} {
+		if got, err := ParseCountry(in); err == nil {
+			t.Errorf("ParseCountry(%q) = %q, want an error", in, got)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package contactdb
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dncgate/dncgate/listdb"
+)
+
+// A record is stored as bytes, in this order:
+//
+//	format    1 byte, recordFormat
+//	country   2 bytes, ASCII upper case; two zero bytes when unknown
+//	type      1 byte, the index in types; 0 when unknown
+//	phones    16 bytes each, up to MaxPhones
+//
+// A contact with up to three phones takes at most 52 bytes, under Redis's
+// default hash-max-listpack-value of 64, so it keeps a bucket compact.
+const (
+	recordFormat = 1
+	headerSize   = 4
+)
+
+// types are the recipient types by their stored code; 0 is unknown.
+var types = [...]string{"", TypeConsumer, TypeSoleTrader, TypeBusiness}
+
+// Check says what is wrong with c, if anything: the country must be empty
+// or two upper-case ASCII letters, the type one of the Type constants or
+// empty, and there may be at most MaxPhones phones.
+func Check(c Contact) error {
+	if cc := c.Country; cc != "" && (len(cc) != 2 || !isUpper(cc[0]) || !isUpper(cc[1])) {
+		return fmt.Errorf("contactdb: country %q is not two upper-case letters", cc)
+	}
+	if typeCode(c.Type) < 0 {
+		return fmt.Errorf("contactdb: recipient type %q is not %s, %s or %s", c.Type, TypeConsumer, TypeSoleTrader, TypeBusiness)
+	}
+	if len(c.Phones) > MaxPhones {
+		return fmt.Errorf("contactdb: %d phones, at most %d", len(c.Phones), MaxPhones)
+	}
+	return nil
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+func typeCode(t string) int {
+	for i, name := range types {
+		if name == t {
+			return i
+		}
+	}
+	return -1
+}
+
+// Encode returns c as stored, or Check's error.
+func Encode(c Contact) ([]byte, error) {
+	if err := Check(c); err != nil {
+		return nil, err
+	}
+	out := make([]byte, headerSize, headerSize+len(c.Phones)*listdb.DigestSize)
+	out[0] = recordFormat
+	copy(out[1:3], c.Country)
+	out[3] = byte(typeCode(c.Type))
+	for i := range c.Phones {
+		out = append(out, c.Phones[i][:]...)
+	}
+	return out, nil
+}
+
+var errBadRecord = errors.New("contactdb: stored record is malformed")
+
+// Decode reads a record written by Encode.
+func Decode(b []byte) (Contact, error) {
+	var c Contact
+	n := len(b) - headerSize
+	if n < 0 || b[0] != recordFormat || n%listdb.DigestSize != 0 || n/listdb.DigestSize > MaxPhones ||
+		int(b[3]) >= len(types) {
+		return c, errBadRecord
+	}
+	if b[1] != 0 || b[2] != 0 {
+		c.Country = string(b[1:3])
+	}
+	c.Type = types[b[3]]
+	if n > 0 {
+		c.Phones = make([]listdb.Digest, n/listdb.DigestSize)
+		for i := range c.Phones {
+			copy(c.Phones[i][:], b[headerSize+i*listdb.DigestSize:])
+		}
+	}
+	if err := Check(c); err != nil {
+		return Contact{}, errBadRecord
+	}
+	return c, nil
+}
