@@ -67,6 +67,19 @@ type Info struct {
 	Current Version
 }
 
+// Probe asks whether one list holds any of some digests.
+type Probe struct {
+	List    string
+	Digests []Digest
+}
+
+// Answer is one Probe's answer.
+type Answer struct {
+	Found   []bool // per digest of the probe, in order
+	Version string // ID of the version that answered; "" when nothing was imported yet
+	Missing bool   // the list does not exist (dropped meanwhile): nothing found
+}
+
 // Store keeps lists and their versions.
 type Store interface {
 	// PutList creates the list or replaces its description; the current
@@ -88,6 +101,12 @@ type Store interface {
 	// it; all false when nothing was imported yet, ErrNotFound when the
 	// list does not exist.
 	Contains(ctx context.Context, name string, digests ...Digest) ([]bool, error)
+	// Lookup answers several probes at once, in the same order: in one
+	// round trip on Redis (a single pipeline, also on a cluster), in one
+	// read transaction on the embedded store. Each answer comes from one
+	// version of its list, never a mix. Manual additions and removals are
+	// never cached: they count from the next Lookup on any instance.
+	Lookup(ctx context.Context, probes []Probe) ([]Answer, error)
 	// AddEntry puts d on the list by hand; ErrNotFound when the list does
 	// not exist.
 	AddEntry(ctx context.Context, name string, d Digest) error

@@ -3,10 +3,10 @@ package embedded
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -20,9 +20,6 @@ const (
 	// deleteBatch bounds one DELETE of an old version's entries, so that
 	// other writers (marks, caps) get the file between two batches.
 	deleteBatch = 20000
-	// maxContains bounds the digests of one Contains: they go twice into
-	// one statement, which is what makes the answer come from one snapshot.
-	maxContains = 16000
 	// bufferEntries bounds the digests an import holds in memory (16 MiB)
 	// to sort them before inserting.
 	bufferEntries = 1 << 20
@@ -216,43 +213,82 @@ func (s *Store) deleteVersion(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Contains answers from one statement, hence one snapshot of the file: a
-// switch committed meanwhile is seen entirely or not at all. Its rows are
-// (0, imported digest or NULL) while the list exists, then (1 + present,
-// digest) for the manual decisions.
+// qLookup answers one probe. Its rows are (0, the current version or
+// NULL, imported digest or NULL) while the list exists, then (1 + present,
+// NULL, digest) for the manual decisions. The digests come as one JSON
+// array of hex strings, so the text is the same whatever their number and
+// one prepared statement serves every probe.
+const qLookup = `SELECT 0, l.current, e.digest FROM lists l LEFT JOIN list_entries e
+		ON e.version = l.current AND e.digest IN (SELECT unhex(value) FROM json_each(?1))
+		WHERE l.name = ?2
+	UNION ALL SELECT 1 + present, NULL, digest FROM list_manual
+		WHERE list = ?2 AND digest IN (SELECT unhex(value) FROM json_each(?1))`
+
+// Contains is a Lookup of one probe.
 func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error) {
-	if len(digests) > maxContains {
-		return nil, fmt.Errorf("embedded: contains %s: %d digests, at most %d at a time", name, len(digests), maxContains)
+	a, err := s.Lookup(ctx, []listdb.Probe{{List: name, Digests: digests}})
+	if err != nil {
+		return nil, err
 	}
-	ds := make([]any, len(digests))
-	for i := range digests {
-		ds[i] = digests[i][:]
-	}
-	in := placeholders(len(digests))
-	q := `SELECT 0, e.digest FROM lists l LEFT JOIN list_entries e ON e.version = l.current
-		AND e.digest IN (` + in + `) WHERE l.name = ?
-		UNION ALL SELECT 1 + present, digest FROM list_manual WHERE list = ? AND digest IN (` + in + `)`
-	rows, err := s.r.QueryContext(ctx, q, slices.Concat(ds, []any{name, name}, ds)...)
-	if noListTables(err) {
+	if a[0].Missing {
 		return nil, notFound(name)
 	}
+	return a[0].Found, nil
+}
+
+// Lookup answers every probe in one read transaction, hence from one
+// snapshot of the file: a switch committed meanwhile is seen entirely or
+// not at all, by every probe alike.
+func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Answer, error) {
+	out := make([]listdb.Answer, len(probes))
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
+		return nil, fmt.Errorf("embedded: lookup: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, qLookup)
+	if noListTables(err) {
+		for i := range out {
+			out[i] = listdb.Answer{Found: make([]bool, len(probes[i].Digests)), Missing: true}
+		}
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedded: lookup: %w", err)
+	}
+	defer stmt.Close()
+	for i, p := range probes {
+		if out[i], err = lookupOne(ctx, stmt, p); err != nil {
+			return nil, fmt.Errorf("embedded: lookup %s: %w", p.List, err)
+		}
+	}
+	return out, nil
+}
+
+// lookupOne runs qLookup for p.
+func lookupOne(ctx context.Context, stmt *sql.Stmt, p listdb.Probe) (listdb.Answer, error) {
+	a := listdb.Answer{Found: make([]bool, len(p.Digests)), Missing: true}
+	rows, err := stmt.QueryContext(ctx, hexArray(p.Digests), p.List)
+	if err != nil {
+		return a, err
 	}
 	defer rows.Close()
 	imported, manual := map[listdb.Digest]bool{}, map[listdb.Digest]bool{}
-	exists := false
 	for rows.Next() {
 		var (
-			kind int
-			d    []byte
+			kind    int
+			current sql.NullInt64
+			d       []byte
 		)
-		if err := rows.Scan(&kind, &d); err != nil {
-			return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
+		if err := rows.Scan(&kind, &current, &d); err != nil {
+			return a, err
 		}
 		switch {
 		case kind == 0:
-			exists = true
+			a.Missing = false
+			if current.Valid {
+				a.Version = strconv.FormatInt(current.Int64, 10)
+			}
 			if len(d) == listdb.DigestSize {
 				imported[listdb.Digest(d)] = true
 			}
@@ -260,18 +296,29 @@ func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Dig
 			manual[listdb.Digest(d)] = kind == 2
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("embedded: contains %s: %w", name, err)
+	if err := rows.Err(); err != nil || a.Missing {
+		return a, err
 	}
-	if !exists {
-		return nil, notFound(name)
-	}
-	out := make([]bool, len(digests))
-	for i, d := range digests {
+	for i, d := range p.Digests {
 		on, decided := manual[d]
-		out[i] = on || !decided && imported[d]
+		a.Found[i] = on || !decided && imported[d]
 	}
-	return out, nil
+	return a, nil
+}
+
+// hexArray is ds as a JSON array of hex strings, for json_each.
+func hexArray(ds []listdb.Digest) string {
+	b := make([]byte, 0, 2+len(ds)*(2*listdb.DigestSize+3))
+	b = append(b, '[')
+	for i := range ds {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = hex.AppendEncode(b, ds[i][:])
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
 }
 
 // AddEntry records d as on the list, whatever the imports say.
@@ -298,13 +345,4 @@ func (s *Store) setEntry(ctx context.Context, name string, d listdb.Digest, pres
 		return notFound(name)
 	}
 	return nil
-}
-
-// placeholders returns "?, ?, …" with n marks; "NULL" for none, which
-// matches nothing.
-func placeholders(n int) string {
-	if n == 0 {
-		return "NULL"
-	}
-	return strings.Repeat("?, ", n-1) + "?"
 }

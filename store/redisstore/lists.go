@@ -11,7 +11,7 @@ package redisstore
 //	lm:{NAME}                  hash: digest → 1 added by hand, 0 removed
 //
 // The list's hash and its manual entries share the tag {NAME}, hence one
-// slot: Contains reads both in its first round trip.
+// slot: a lookup reads both from one node (lookup.go).
 //
 // A digest's first BITS bits choose its bucket; the field is the digest's
 // bytes 4 to 11, the value empty. Redis keeps a hash of up to
@@ -61,9 +61,6 @@ const (
 	sentinel = ""
 	// keysPerPipeline bounds one pipeline of bucket writes or deletions.
 	keysPerPipeline = 4096
-	// containsTries bounds how often Contains starts again after meeting a
-	// version deleted under it; each switch in between costs one.
-	containsTries = 3
 )
 
 var _ listdb.Store = (*Store)(nil)
@@ -267,108 +264,6 @@ func (s *Store) deleteBuckets(ctx context.Context, name string, v version) error
 		}
 	}
 	return nil
-}
-
-// Contains reads the current version id, then the buckets of the digests
-// in one pipeline: two round trips, and more only when a switch deleted
-// the version read meanwhile.
-func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error) {
-	for range containsTries {
-		out, retry, err := s.containsOnce(ctx, name, digests)
-		if err != nil || !retry {
-			return out, err
-		}
-	}
-	return nil, fmt.Errorf("redisstore: contains %s: the list switched versions %d times during one check", name, containsTries)
-}
-
-func (s *Store) containsOnce(ctx context.Context, name string, digests []listdb.Digest) (out []bool, retry bool, err error) {
-	v, manual, err := s.listHead(ctx, name, digests)
-	if err != nil || v == nil {
-		return manualOnly(manual), false, err
-	}
-	byBucket := map[uint32][]int{}
-	for i := range digests {
-		b := v.bucket(&digests[i])
-		byBucket[b] = append(byBucket[b], i)
-	}
-	cmds := map[uint32]*redis.SliceCmd{}
-	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for b, idx := range byBucket {
-			fields := []string{sentinel}
-			for _, i := range idx {
-				fields = append(fields, field(&digests[i]))
-			}
-			cmds[b] = p.HMGet(ctx, s.keys.listBucket(name, *v, b), fields...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("redisstore: contains %s: %w", name, err)
-	}
-	out = manualOnly(manual)
-	for b, c := range cmds {
-		got := c.Val()
-		if got[0] == nil {
-			return nil, true, nil // the version was deleted after a switch
-		}
-		for j, i := range byBucket[b] {
-			if manual[i] == nil {
-				out[i] = got[j+1] != nil
-			}
-		}
-	}
-	return out, false, nil
-}
-
-// listHead reads, in one round trip to the list's slot, the current
-// version (nil before the first import) and the manual decisions on
-// digests (nil where there is none, else "1" or "0").
-func (s *Store) listHead(ctx context.Context, name string, digests []listdb.Digest) (*version, []any, error) {
-	fields := make([]string, len(digests))
-	for i := range digests {
-		fields[i] = string(digests[i][:])
-	}
-	var head, manual *redis.SliceCmd
-	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		head = p.HMGet(ctx, s.keys.listMeta(name), "x", "cur")
-		if len(fields) > 0 {
-			manual = p.HMGet(ctx, s.keys.listManual(name), fields...)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("redisstore: contains %s: %w", name, err)
-	}
-	vals := head.Val()
-	if vals[0] == nil {
-		return nil, nil, notFound(name)
-	}
-	decided := make([]any, len(digests))
-	if manual != nil {
-		decided = manual.Val()
-	}
-	cur, ok := vals[1].(string)
-	if !ok {
-		return nil, decided, nil
-	}
-	v, err := parseVersion(cur)
-	if err != nil {
-		return nil, nil, fmt.Errorf("redisstore: contains %s: %w", name, err)
-	}
-	return &v, decided, nil
-}
-
-// manualOnly answers from the manual decisions alone; nil for nil.
-func manualOnly(manual []any) []bool {
-	if manual == nil {
-		return nil
-	}
-	out := make([]bool, len(manual))
-	for i, m := range manual {
-		out[i] = m == "1"
-	}
-	return out
 }
 
 // setEntryScript records a manual decision if the list exists.
