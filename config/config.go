@@ -56,8 +56,21 @@ type Listener struct {
 // Trusted is a client network accepted without AUTH, acting as Identity.
 type Trusted struct {
 	Network  string `toml:"network"`
+	OnRefusal         OnRefusal `toml:"on_refusal"`
 	Identity string `toml:"identity"`
 }
+// OnRefusal is how a listener answers for a recipient the check or a cap
+// refuses.
+type OnRefusal string
+
+const (
+	// DropAndNotify accepts the recipient, leaves it out and sends the rep
+	// a report: many clients abort the whole message on one refused RCPT.
+	DropAndNotify OnRefusal = "drop-and-notify"
+	// RejectAtRcpt refuses the recipient at RCPT with 550 5.7.1.
+	RejectAtRcpt OnRefusal = "reject"
+)
+
 
 // Upstream is the mail server that receives what the gateway accepts.
 type Upstream struct {
@@ -136,7 +149,7 @@ func Default() *Config {
 	return &Config{
 		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
 		Listeners: []Listener{
-			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone},
+			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
 		},
 		Upstream: Upstream{
 			TLSVerify:      true,
@@ -168,7 +181,7 @@ func defaultLimits() Limits {
 
 // defaultListener is what each [[listener]] table starts from.
 func defaultListener() Listener {
-	return Listener{TLS: TLSNone}
+	return Listener{TLS: TLSNone, OnRefusal: DropAndNotify}
 }
 
 func defaultHostname() string {

@@ -100,6 +100,11 @@ func checkListener(col *collector, key string, l Listener) {
 		checkTrusted(col, fmt.Sprintf("%s.trusted[%d]", key, j), t)
 	}
 }
+	switch l.OnRefusal {
+	case "", DropAndNotify, RejectAtRcpt: // "": a listener made in code
+	default:
+		col.add(key+".on_refusal", "unknown behaviour %q; use \"drop-and-notify\" or \"reject\"", l.OnRefusal)
+	}
 
 // checkKeyPair makes sure a TLS listener can start: both files are given,
 // exist and hold a matching certificate and key.

@@ -47,7 +47,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 // apply lays the flags that were given over the configuration.
 func (f *serveFlags) apply(cfg *config.Config) {
 	if f.listen != "" {
-		cfg.Listeners = []config.Listener{{Name: "listen-flag", Address: f.listen, TLS: config.TLSNone}}
+		cfg.Listeners = []config.Listener{{Name: "listen-flag", Address: f.listen, TLS: config.TLSNone, OnRefusal: config.DropAndNotify}}
 		cfg.MarkOverridden("listener")
 	}
 	if f.upstream != "" {
