@@ -32,6 +32,8 @@ type Config struct {
 	Web       Web         `toml:"web"`
 	Caps      []Cap       `toml:"caps"`
 	CapsOpts  CapsOptions `toml:"caps_options"`
+	Policy    Policy      `toml:"policy"`
+	Lists     []ListDecl  `toml:"lists"`
 
 	src *source // where each key was written; nil for defaults only
 }
@@ -164,6 +166,7 @@ func Default() *Config {
 		Limits: defaultLimits(),
 		Auth:   Auth{FailWindow: Duration{15 * time.Minute}, SlowAfter: 3, BlockAfter: 10, MaxDelay: Duration{5 * time.Second}},
 		Log:    Log{Format: LogText, Level: LevelInfo},
+		Policy: defaultPolicy(),
 	}
 }
 

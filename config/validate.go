@@ -24,6 +24,8 @@ func (c *Config) Validate() error {
 	c.checkPrivacy(col)
 	c.checkLog(col)
 	c.checkCaps(col)
+	c.checkPolicy(col)
+	c.checkLists(col)
 	if c.Web.Listen != "" {
 		checkHostPort(col, "web.listen", c.Web.Listen, 0)
 	}

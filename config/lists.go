@@ -1,0 +1,193 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ListDecl is one [[lists]] table: a suppression list declared in the
+// configuration, created or updated when the gateway starts. The strings
+// are those the lists commands take, so the caller converts them to the
+// store's description as they are.
+type ListDecl struct {
+	Name      string   `toml:"name"`
+	Kind      string   `toml:"kind"`      // email | domain | phone | email-sha256 | email-sha1 | email-md5
+	Model     string   `toml:"model"`     // deny | clearance
+	Countries []string `toml:"countries"` // ISO codes, or ["all"]
+	MaxAge    Age      `toml:"max_age"`   // 0: never stale
+	OnStale   string   `toml:"on_stale"`  // refuse | warn; "" is refuse
+	Source    string   `toml:"source"`
+}
+
+// The values of the string keys of a [[lists]] table.
+const (
+	ListDeny      = "deny"
+	ListClearance = "clearance"
+	ListAll       = "all" // countries = ["all"]: the list governs every country
+	StaleRefuse   = "refuse"
+	StaleWarn     = "warn"
+	// OptOutListName is the company's opt-out list, which always exists and
+	// is managed by the gateway itself.
+	OptOutListName = "opt-out"
+	// maxListName is the longest list name a store keys safely.
+	maxListName = 64
+	// listNameChars are the characters a list name may hold.
+	listNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+)
+
+// listKinds are the kinds of key a list may hold, as the lists commands
+// name them.
+var listKinds = []string{"email", "domain", "phone", "email-sha256", "email-sha1", "email-md5"}
+
+const listKindText = `"email", "domain", "phone", "email-sha256", "email-sha1" or "email-md5"`
+
+// day is the unit an Age may be written in beyond Go durations.
+const day = 24 * time.Hour
+
+// Age is a list's maximum age, written "36h" or in whole days, "5d";
+// "" or "0" is no maximum.
+type Age struct{ time.Duration }
+
+// UnmarshalText reads an age; negative ones are refused.
+func (a *Age) UnmarshalText(b []byte) error {
+	s := string(b)
+	bad := fmt.Errorf("invalid age %q (write whole days such as \"5d\", or a duration such as \"36h\"; \"\" for none)", s)
+	switch n, isDays := strings.CutSuffix(s, "d"); {
+	case s == "":
+		a.Duration = 0
+	case isDays:
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > int(maxAgeDays) {
+			return bad
+		}
+		a.Duration = time.Duration(days) * day
+	default:
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return bad
+		}
+		a.Duration = d
+	}
+	return nil
+}
+
+// maxAgeDays keeps days*24h inside a time.Duration.
+const maxAgeDays = int64(^uint64(0)>>1) / int64(day)
+
+// MarshalText writes whole days as "5d", other ages as Go durations and no
+// age as "".
+func (a Age) MarshalText() ([]byte, error) {
+	return []byte(a.String()), nil
+}
+
+func (a Age) String() string {
+	switch {
+	case a.Duration == 0:
+		return ""
+	case a.Duration%day == 0:
+		return strconv.FormatInt(int64(a.Duration/day), 10) + "d"
+	}
+	return Duration{a.Duration}.String()
+}
+
+// CountryCodes returns the list's countries normalised ("UK" read as
+// "GB", upper case), or nil when it governs every country.
+func (d ListDecl) CountryCodes() []string {
+	var out []string
+	for _, cc := range d.Countries {
+		if strings.EqualFold(strings.TrimSpace(cc), ListAll) {
+			return nil
+		}
+		out = append(out, CountryCode(cc))
+	}
+	return out
+}
+
+// WarnStale reports whether a stale list only warns instead of refusing.
+func (d ListDecl) WarnStale() bool {
+	return d.OnStale == StaleWarn
+}
+
+func (c *Config) checkLists(col *collector) {
+	seen := map[string]string{}
+	for i, d := range c.Lists {
+		key := "lists[" + strconv.Itoa(i) + "]"
+		checkListDecl(col, key, d)
+		if prev, ok := seen[d.Name]; ok && d.Name != "" {
+			col.add(key+".name", "%s already declares list %q", prev, d.Name)
+		}
+		seen[d.Name] = key
+	}
+}
+
+func checkListDecl(col *collector, key string, d ListDecl) {
+	checkListName(col, key+".name", d.Name)
+	switch {
+	case d.Kind == "":
+		col.add(key+".kind", "required: %s", listKindText)
+	case !isListKind(d.Kind):
+		col.add(key+".kind", "unknown kind %q; use %s", d.Kind, listKindText)
+	}
+	switch d.Model {
+	case ListDeny, ListClearance:
+	case "":
+		col.add(key+".model", `required: "deny" (who must not be mailed) or "clearance" (who was checked and may be)`)
+	default:
+		col.add(key+".model", `unknown model %q; use "deny" or "clearance"`, d.Model)
+	}
+	checkListCountries(col, key+".countries", d.Countries)
+	switch d.OnStale {
+	case "", StaleRefuse, StaleWarn:
+	default:
+		col.add(key+".on_stale", `unknown value %q; use "refuse" (451 4.7.1 while the list is stale) or "warn"`, d.OnStale)
+	}
+	if d.OnStale == StaleWarn && d.MaxAge.Duration == 0 {
+		col.add(key+".on_stale", `"warn" needs a max_age: a list without one is never stale`)
+	}
+}
+
+// checkListName applies the stores' rule for list names and keeps the
+// opt-out list, which the gateway manages, out of the configuration.
+func checkListName(col *collector, key, name string) {
+	switch {
+	case name == "":
+		col.add(key, "required: the list's name in the lists commands and in decisions")
+	case len(name) > maxListName:
+		col.add(key, "longer than %d characters", maxListName)
+	case strings.Trim(name, listNameChars) != "":
+		col.add(key, "%q: use letters, digits, '-', '_' and '.' only", name)
+	case name == OptOutListName:
+		col.add(key, "%q is the gateway's own opt-out list; it always exists and cannot be declared", name)
+	}
+}
+
+func isListKind(k string) bool {
+	for _, known := range listKinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+func checkListCountries(col *collector, key string, cs []string) {
+	if len(cs) == 0 {
+		col.add(key, `required: ISO 3166-1 alpha-2 codes (such as ["BE"]) or ["all"]`)
+		return
+	}
+	for j, cc := range cs {
+		k := fmt.Sprintf("%s[%d]", key, j)
+		switch {
+		case strings.EqualFold(strings.TrimSpace(cc), ListAll):
+			if len(cs) > 1 {
+				col.add(k, `"all" cannot be combined with country codes`)
+			}
+		default:
+			if err := checkCountryCode(cc); err != nil {
+				col.add(k, "%v", err)
+			}
+		}
+	}
+}
