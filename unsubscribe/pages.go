@@ -1,0 +1,176 @@
+package unsubscribe
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+
+	"github.com/dncgate/dncgate/footer"
+)
+
+// The pages, each defined in every language's template file.
+const (
+	pageConfirm = "confirm"
+	pageDone    = "done"
+	pageExpired = "expired"
+)
+
+// Languages are the languages the pages are written in; the first is the
+// fallback.
+var Languages = []string{"en", "fr", "de", "es", "it", "nl"}
+
+//go:embed templates/*.html.tmpl
+var templateFS embed.FS
+
+// style is the pages' only styling, inline so a page is one response; the
+// Content-Security-Policy allows exactly this text by its hash (CSP Level
+// 3 §8.3), and nothing else: no script, image, font or frame.
+const style = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#222}` +
+	`button{font-size:1.1rem;padding:.6rem 1.4rem;cursor:pointer}`
+
+var contentSecurityPolicy = "default-src 'none'; style-src 'sha256-" + styleDigest() + "'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func styleDigest() string {
+	sum := sha256.Sum256([]byte(style))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// pageData is what every page template sees.
+type pageData struct {
+	Lang    string
+	Style   template.CSS
+	Masked  string // the recipient, masked: j***@acme.fr
+	Company string
+	Contact string
+	CSRF    string
+}
+
+// pages holds one template set per language.
+type pages struct {
+	byLang  map[string]*template.Template
+	matcher language.Matcher
+}
+
+func loadPages() (*pages, error) {
+	p := &pages{byLang: make(map[string]*template.Template)}
+	tags := make([]language.Tag, len(Languages))
+	for i, lang := range Languages {
+		t, err := template.ParseFS(templateFS, "templates/layout.html.tmpl", "templates/"+lang+".html.tmpl")
+		if err != nil {
+			return nil, fmt.Errorf("unsubscribe: page templates for %s: %w", lang, err)
+		}
+		for _, name := range []string{pageConfirm, pageDone, pageExpired} {
+			if t.Lookup(name) == nil {
+				return nil, fmt.Errorf("unsubscribe: the %s templates have no %q page", lang, name)
+			}
+		}
+		p.byLang[lang] = t
+		tags[i] = language.MustParse(lang)
+	}
+	p.matcher = language.NewMatcher(tags)
+	return p, nil
+}
+
+// language picks the page language: the one of the country of the
+// recipient's domain (its country-code TLD) when the templates have it,
+// else the browser's Accept-Language (RFC 9110 §12.5.4), else English.
+func (p *pages) language(rcpt, acceptLanguage string) string {
+	if lang := footer.LanguageFor(countryOf(rcpt)); lang != footer.DefaultLanguage {
+		return lang
+	}
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(tags) == 0 {
+		return Languages[0]
+	}
+	_, i, conf := p.matcher.Match(tags...)
+	if conf == language.No {
+		return Languages[0]
+	}
+	return Languages[i]
+}
+
+// countryOf returns the ISO 3166-1 code of the country-code TLD of addr's
+// domain ("UK" read as "GB"), or "" for a generic TLD.
+func countryOf(addr string) string {
+	dot := strings.LastIndexByte(addr, '.')
+	if dot < strings.LastIndexByte(addr, '@') || len(addr)-dot != 3 {
+		return ""
+	}
+	cc := strings.ToUpper(addr[dot+1:])
+	if cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
+		return ""
+	}
+	if cc == "UK" {
+		return "GB"
+	}
+	return cc
+}
+
+// MaskAddress shows an address as j***@acme.fr: enough for its owner to
+// recognise it, not enough to write to it.
+func MaskAddress(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	r, size := utf8.DecodeRuneInString(addr)
+	if r == utf8.RuneError {
+		size = 1
+	}
+	return addr[:size] + "***" + addr[at:]
+}
+
+// render writes page name for rcpt in the recipient's language.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, rcpt, csrfValue string) {
+	lang := h.pages.language(rcpt, r.Header.Get("Accept-Language"))
+	var buf bytes.Buffer
+	err := h.pages.byLang[lang].ExecuteTemplate(&buf, name, pageData{
+		Lang: lang, Style: template.CSS(style), Masked: MaskAddress(rcpt),
+		Company: h.o.Company, Contact: h.o.Contact, CSRF: csrfValue,
+	})
+	if err != nil {
+		h.o.Log.Error("unsubscribe: rendering a page", "page", name, "lang", lang, "err", err)
+		plainError(w, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// setSecurityHeaders: nothing is cached (the page names a person), framed
+// (no clickjacking of the button), leaked through Referer (the URL holds
+// the token) or loaded beyond the hashed style.
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// plainError answers with the status text alone: an invalid link gets no
+// hint of which check failed.
+func plainError(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, http.StatusText(status))
+}
+
+// retryAfter is a Retry-After value in whole seconds, at least 1 (RFC
+// 9110 §10.2.3).
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
+}
