@@ -21,19 +21,20 @@ const DefaultListenAddress = "127.0.0.1:2525"
 // Config is the whole configuration. The zero value is not useful; start
 // from Default or Load.
 type Config struct {
-	Server    Server      `toml:"server"`
-	Listeners []Listener  `toml:"listener"`
-	Upstream  Upstream    `toml:"upstream"`
-	Store     Store       `toml:"store"`
-	Limits    Limits      `toml:"limits"`
-	Auth      Auth        `toml:"auth"`
-	Privacy   Privacy     `toml:"privacy"`
-	Log       Log         `toml:"log"`
-	Web       Web         `toml:"web"`
-	Caps      []Cap       `toml:"caps"`
-	CapsOpts  CapsOptions `toml:"caps_options"`
-	Policy    Policy      `toml:"policy"`
-	Lists     []ListDecl  `toml:"lists"`
+	Server      Server      `toml:"server"`
+	Listeners   []Listener  `toml:"listener"`
+	Upstream    Upstream    `toml:"upstream"`
+	Store       Store       `toml:"store"`
+	Limits      Limits      `toml:"limits"`
+	Auth        Auth        `toml:"auth"`
+	Privacy     Privacy     `toml:"privacy"`
+	Log         Log         `toml:"log"`
+	Web         Web         `toml:"web"`
+	Caps        []Cap       `toml:"caps"`
+	CapsOpts    CapsOptions `toml:"caps_options"`
+	Footer      Footer      `toml:"footer"`
+	Unsubscribe Unsubscribe `toml:"unsubscribe"`
+	DKIM        DKIM        `toml:"dkim"`
 
 	src *source // where each key was written; nil for defaults only
 }
@@ -58,21 +59,8 @@ type Listener struct {
 // Trusted is a client network accepted without AUTH, acting as Identity.
 type Trusted struct {
 	Network  string `toml:"network"`
-	OnRefusal         OnRefusal `toml:"on_refusal"`
 	Identity string `toml:"identity"`
 }
-// OnRefusal is how a listener answers for a recipient the check or a cap
-// refuses.
-type OnRefusal string
-
-const (
-	// DropAndNotify accepts the recipient, leaves it out and sends the rep
-	// a report: many clients abort the whole message on one refused RCPT.
-	DropAndNotify OnRefusal = "drop-and-notify"
-	// RejectAtRcpt refuses the recipient at RCPT with 550 5.7.1.
-	RejectAtRcpt OnRefusal = "reject"
-)
-
 
 // Upstream is the mail server that receives what the gateway accepts.
 type Upstream struct {
@@ -151,7 +139,7 @@ func Default() *Config {
 	return &Config{
 		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
 		Listeners: []Listener{
-			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
+			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone},
 		},
 		Upstream: Upstream{
 			TLSVerify:      true,
@@ -162,11 +150,12 @@ func Default() *Config {
 			IdleTimeout:    Duration{30 * time.Second},
 			Parallel:       4,
 		},
-		Store:  Store{Backend: BackendEmbedded, Prefix: "dncgate:"},
-		Limits: defaultLimits(),
-		Auth:   Auth{FailWindow: Duration{15 * time.Minute}, SlowAfter: 3, BlockAfter: 10, MaxDelay: Duration{5 * time.Second}},
-		Log:    Log{Format: LogText, Level: LevelInfo},
-		Policy: defaultPolicy(),
+		Store:       Store{Backend: BackendEmbedded, Prefix: "dncgate:"},
+		Limits:      defaultLimits(),
+		Auth:        Auth{FailWindow: Duration{15 * time.Minute}, SlowAfter: 3, BlockAfter: 10, MaxDelay: Duration{5 * time.Second}},
+		Log:         Log{Format: LogText, Level: LevelInfo},
+		Footer:      defaultFooter(),
+		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
 	}
 }
 
@@ -184,7 +173,7 @@ func defaultLimits() Limits {
 
 // defaultListener is what each [[listener]] table starts from.
 func defaultListener() Listener {
-	return Listener{TLS: TLSNone, OnRefusal: DropAndNotify}
+	return Listener{TLS: TLSNone}
 }
 
 func defaultHostname() string {

@@ -24,8 +24,8 @@ func (c *Config) Validate() error {
 	c.checkPrivacy(col)
 	c.checkLog(col)
 	c.checkCaps(col)
-	c.checkPolicy(col)
-	c.checkLists(col)
+	c.checkFooter(col)
+	c.checkDKIM(col)
 	if c.Web.Listen != "" {
 		checkHostPort(col, "web.listen", c.Web.Listen, 0)
 	}
@@ -102,11 +102,6 @@ func checkListener(col *collector, key string, l Listener) {
 		checkTrusted(col, fmt.Sprintf("%s.trusted[%d]", key, j), t)
 	}
 }
-	switch l.OnRefusal {
-	case "", DropAndNotify, RejectAtRcpt: // "": a listener made in code
-	default:
-		col.add(key+".on_refusal", "unknown behaviour %q; use \"drop-and-notify\" or \"reject\"", l.OnRefusal)
-	}
 
 // checkKeyPair makes sure a TLS listener can start: both files are given,
 // exist and hold a matching certificate and key.
