@@ -1,0 +1,183 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/listdb"
+)
+
+// contactSchema holds the CRM contacts. The head's single row names the
+// current version; a version's info is NULL while its import runs, ”
+// once a sweep has condemned it (so that it can no longer commit), and
+// JSON once committed. Entries are keyed by version and e-mail digest, so
+// two versions sit side by side and a switch is one UPDATE.
+//
+// Like the list tables, these are created by the first import, not by a
+// numbered migration: a file that never held contacts keeps its schema
+// version and still opens in an older dncgate.
+const contactSchema = `CREATE TABLE IF NOT EXISTS contact_head (
+		one     INTEGER PRIMARY KEY CHECK (one = 1),
+		current INTEGER            -- contact_versions.id, NULL before the first import
+	);
+	INSERT OR IGNORE INTO contact_head (one, current) VALUES (1, NULL);
+	CREATE TABLE IF NOT EXISTS contact_versions (
+		id   INTEGER PRIMARY KEY AUTOINCREMENT,
+		info TEXT                  -- see above
+	);
+	CREATE TABLE IF NOT EXISTS contact_entries (
+		version INTEGER NOT NULL,
+		email   BLOB NOT NULL,     -- the keyed digest of the e-mail
+		rec     BLOB NOT NULL,     -- contactdb.Encode
+		PRIMARY KEY (version, email)
+	) WITHOUT ROWID;`
+
+const (
+	// contactDeleteBatch bounds one DELETE of a version's entries, so that
+	// other writers get the file between two batches.
+	contactDeleteBatch = 20000
+)
+
+// contactStore is the embedded store's contacts.
+type contactStore struct{ s *Store }
+
+// Contacts returns the store's CRM contacts. It holds nothing of its own:
+// every call reads the file.
+func (s *Store) Contacts() contactdb.Store { return contactStore{s} }
+
+// noContactTables reports an error from a file where nothing was ever
+// imported.
+func noContactTables(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such table")
+}
+
+// Contact answers from one statement, hence one snapshot of the file: a
+// switch committed meanwhile is seen entirely or not at all.
+func (c contactStore) Contact(ctx context.Context, email listdb.Digest) (contactdb.Contact, bool, error) {
+	var rec []byte
+	err := c.s.r.QueryRowContext(ctx, `SELECT e.rec FROM contact_head h JOIN contact_entries e
+		ON e.version = h.current AND e.email = ?`, email[:]).Scan(&rec)
+	if errors.Is(err, sql.ErrNoRows) || noContactTables(err) {
+		return contactdb.Contact{}, false, nil
+	}
+	if err != nil {
+		return contactdb.Contact{}, false, fmt.Errorf("embedded: contact: %w", err)
+	}
+	ct, err := contactdb.Decode(rec)
+	if err != nil {
+		return ct, false, fmt.Errorf("embedded: contact: %w", err)
+	}
+	return ct, true, nil
+}
+
+// Current reads the head and the version it names.
+func (c contactStore) Current(ctx context.Context) (contactdb.Version, error) {
+	var (
+		id   int64
+		info string
+		v    contactdb.Version
+	)
+	err := c.s.r.QueryRowContext(ctx, `SELECT v.id, v.info FROM contact_head h
+		JOIN contact_versions v ON v.id = h.current`).Scan(&id, &info)
+	if errors.Is(err, sql.ErrNoRows) || noContactTables(err) {
+		return v, nil
+	}
+	if err != nil {
+		return v, fmt.Errorf("embedded: contacts: current version: %w", err)
+	}
+	if err := json.Unmarshal([]byte(info), &v); err != nil {
+		return v, fmt.Errorf("embedded: contacts: stored version %d: %w", id, err)
+	}
+	v.ID = strconv.FormatInt(id, 10)
+	return v, nil
+}
+
+// Forget deletes the record from the current version only: versions
+// being imported are the files' business (see contactdb.Store).
+func (c contactStore) Forget(ctx context.Context, email listdb.Digest) error {
+	_, err := c.s.w.ExecContext(ctx, `DELETE FROM contact_entries
+		WHERE version = (SELECT current FROM contact_head) AND email = ?`, email[:])
+	if err != nil && !noContactTables(err) {
+		return fmt.Errorf("embedded: contacts: forget: %w", err)
+	}
+	return nil
+}
+
+// BeginImport creates the tables when new, sweeps every version but the
+// current one, and registers a new one.
+func (c contactStore) BeginImport(ctx context.Context, _ int64) (contactdb.Writer, error) {
+	if _, err := c.s.w.ExecContext(ctx, contactSchema); err != nil {
+		return nil, fmt.Errorf("embedded: creating the contact tables: %w", err)
+	}
+	if err := c.sweep(ctx); err != nil {
+		return nil, fmt.Errorf("embedded: contacts: sweeping old versions: %w", err)
+	}
+	res, err := c.s.w.ExecContext(ctx, `INSERT INTO contact_versions (info) VALUES (NULL)`)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: contacts: new version: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, fmt.Errorf("embedded: contacts: new version: %w", err)
+	}
+	return &contactWriter{c: c, id: id}, nil
+}
+
+// sweep condemns every version but the current one in one statement, so
+// that an import still running can no longer commit, then deletes them.
+func (c contactStore) sweep(ctx context.Context) error {
+	_, err := c.s.w.ExecContext(ctx, `UPDATE contact_versions SET info = ''
+		WHERE id IS NOT (SELECT current FROM contact_head)`)
+	if err != nil {
+		return err
+	}
+	rows, err := c.s.w.QueryContext(ctx, `SELECT id FROM contact_versions WHERE info = ''`)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := c.deleteVersion(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteVersion deletes a version's entries in batches, each its own
+// transaction, then the version: a sweep cut short leaves the version
+// condemned, and the next sweep finishes it.
+func (c contactStore) deleteVersion(ctx context.Context, id int64) error {
+	for {
+		res, err := c.s.w.ExecContext(ctx, `DELETE FROM contact_entries WHERE version = ? AND email IN
+			(SELECT email FROM contact_entries WHERE version = ? LIMIT ?)`, id, id, contactDeleteBatch)
+		if err != nil {
+			return fmt.Errorf("deleting version %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			break
+		}
+	}
+	if _, err := c.s.w.ExecContext(ctx, `DELETE FROM contact_versions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("deleting version %d: %w", id, err)
+	}
+	return nil
+}
