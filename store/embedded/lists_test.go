@@ -17,7 +17,7 @@ func TestListsContract(t *testing.T) {
 		s := openAt(t, path)
 		return storetest.ListHarness{Store: s, Stored: func(t *testing.T) int64 {
 			return countRows(t, path, "list_entries")
-		}}
+		}, Reopen: func(t *testing.T) listdb.Store { return openAt(t, path) }}
 	})
 }
 

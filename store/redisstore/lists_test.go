@@ -25,7 +25,7 @@ func listsOn(o redisstore.Options, raw redis.UniversalClient) func(t *testing.T)
 		prefix := o.Prefix
 		return storetest.ListHarness{Store: openStore(t, o), Stored: func(t *testing.T) int64 {
 			return countEntries(t, raw, prefix)
-		}}
+		}, Reopen: func(t *testing.T) listdb.Store { return openStore(t, o) }}
 	}
 }
 

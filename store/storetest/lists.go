@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ type ListHarness struct {
 	// Stored counts the entries the store holds in every version of every
 	// list, current or not: what the suite checks leftovers with.
 	Stored func(t *testing.T) int64
+	// Reopen, when set, opens another handle on the same backend, as
+	// another process would: what one handle writes, the other must read.
+	Reopen func(t *testing.T) listdb.Store
 }
 
 // listEpoch stamps imports; nanoseconds so that a store rounding times fails.
@@ -30,7 +34,9 @@ func RunLists(t *testing.T, open func(t *testing.T) ListHarness) {
 	t.Run("Describe", func(t *testing.T) { testListDescribe(t, open(t)) })
 	t.Run("ImportThenContains", func(t *testing.T) { testListImport(t, open(t)) })
 	t.Run("ReimportReplaces", func(t *testing.T) { testListReimport(t, open(t)) })
-	t.Run("ReaderDuringImport", func(t *testing.T) { testListReaderDuringImport(t, open(t)) })
+	t.Run("ReaderDuringImport", func(t *testing.T) { testListReaderDuringImport(t, open(t), containsReader) })
+	t.Run("LookupDuringImport", func(t *testing.T) { testListReaderDuringImport(t, open(t), lookupReader) })
+	t.Run("Lookup", func(t *testing.T) { testListLookup(t, open(t)) })
 	t.Run("AbortKeepsCurrent", func(t *testing.T) { testListAbort(t, open(t)) })
 	t.Run("OrphanSwept", func(t *testing.T) { testListOrphan(t, open(t)) })
 	t.Run("Drop", func(t *testing.T) { testListDrop(t, open(t)) })
@@ -50,7 +56,7 @@ func digests(tag string, n int) []listdb.Digest {
 
 func testMeta(name string) listdb.Meta {
 	return listdb.Meta{Name: name, Kind: "phone", Model: "deny", Countries: []string{"BE", "FR"},
-		MaxAge: 5 * 24 * time.Hour, Source: "national register"}
+		MaxAge: 5 * 24 * time.Hour, Source: "national register", WarnStale: true}
 }
 
 // importList imports sets as one version, in batches of batch, and returns
@@ -124,6 +130,7 @@ func testListDescribe(t *testing.T, h ListHarness) {
 	wantContains(t, s, "be-dncm", false, digests("x", 3))
 	changed := testMeta("be-dncm")
 	changed.MaxAge = time.Hour
+	changed.WarnStale = false
 	if err := s.PutList(ctx, changed); err != nil {
 		t.Fatal(err)
 	}
@@ -131,14 +138,14 @@ func testListDescribe(t *testing.T, h ListHarness) {
 	if err != nil || len(all) != 2 || all[0].Meta.Name != "be-dncm" || all[1].Meta.Name != "zz" {
 		t.Fatalf("Lists = %+v, %v; want be-dncm then zz", all, err)
 	}
-	if all[0].Meta.MaxAge != time.Hour {
+	if !equalMeta(all[0].Meta, changed) || !equalMeta(all[1].Meta, testMeta("zz")) {
 		t.Fatalf("PutList did not replace the description: %+v", all[0].Meta)
 	}
 }
 
 func equalMeta(a, b listdb.Meta) bool {
 	return a.Name == b.Name && a.Kind == b.Kind && a.Model == b.Model && slices.Equal(a.Countries, b.Countries) &&
-		a.MaxAge == b.MaxAge && a.Source == b.Source
+		a.MaxAge == b.MaxAge && a.Source == b.Source && a.WarnStale == b.WarnStale
 }
 
 func testListImport(t *testing.T, h ListHarness) {
@@ -192,14 +199,38 @@ func testListReimport(t *testing.T, h ListHarness) {
 	wantContains(t, s, "l", false, both)
 }
 
+// reader asks list "l" of s about probe and returns the answer and the
+// version that gave it ("" when the reader cannot tell).
+type reader func(ctx context.Context, s listdb.Store, probe []listdb.Digest) ([]bool, string, error)
+
+func containsReader(ctx context.Context, s listdb.Store, probe []listdb.Digest) ([]bool, string, error) {
+	got, err := s.Contains(ctx, "l", probe...)
+	return got, "", err
+}
+
+// lookupReader asks "l" beside "still", which the test never changes.
+func lookupReader(ctx context.Context, s listdb.Store, probe []listdb.Digest) ([]bool, string, error) {
+	still := digests("still", 2)
+	got, err := s.Lookup(ctx, []listdb.Probe{{List: "still", Digests: still[:1]}, {List: "l", Digests: probe}})
+	if err != nil {
+		return nil, "", err
+	}
+	if a := got[0]; a.Missing || a.Version == "" || !slices.Equal(a.Found, []bool{true}) {
+		return nil, "", fmt.Errorf("Lookup of the list left alone = %+v", a)
+	}
+	return got[1].Found, got[1].Version, nil
+}
+
 // testListReaderDuringImport: readers checking one old-only and one
 // new-only digest (and a few held by both) while an import runs and
 // switches see exactly the old answer, then exactly the new one.
-func testListReaderDuringImport(t *testing.T, h ListHarness) {
+func testListReaderDuringImport(t *testing.T, h ListHarness, read reader) {
 	s := h.Store
 	putList(t, s, "l")
+	putList(t, s, "still")
+	importList(t, s, "still", 10, digests("still", 1))
 	both, oldOnly, newOnly := digests("both", 2000), digests("old", 2000), digests("new", 2000)
-	importList(t, s, "l", 5000, both, oldOnly)
+	v1 := importList(t, s, "l", 5000, both, oldOnly)
 	probe := []listdb.Digest{oldOnly[7], newOnly[7], both[7], oldOnly[1999], newOnly[1999]}
 	wantOld, wantNew := []bool{true, false, true, true, false}, []bool{false, true, true, false, true}
 
@@ -220,7 +251,7 @@ func testListReaderDuringImport(t *testing.T, h ListHarness) {
 					return
 				default:
 				}
-				got, err := s.Contains(t.Context(), "l", probe...)
+				got, ver, err := read(t.Context(), s, probe)
 				// Read after the answer: committed is set before Commit
 				// is called, so a new answer with it unset came too early.
 				mu.Lock()
@@ -229,6 +260,12 @@ func testListReaderDuringImport(t *testing.T, h ListHarness) {
 				switch {
 				case err != nil:
 					errc <- err
+					return
+				case slices.Equal(got, wantNew) && ver != "" && ver == v1.ID:
+					errc <- fmt.Errorf("the new answer came from the old version %s", ver)
+					return
+				case slices.Equal(got, wantOld) && ver != "" && ver != v1.ID:
+					errc <- fmt.Errorf("the old answer came from version %s, not %s", ver, v1.ID)
 					return
 				case slices.Equal(got, wantNew):
 					if !after {
@@ -257,7 +294,8 @@ func testListReaderDuringImport(t *testing.T, h ListHarness) {
 	mu.Lock()
 	committed = true
 	mu.Unlock()
-	if _, err := w.Commit(t.Context(), listdb.Version{ImportedAt: listEpoch}); err != nil {
+	v2, err := w.Commit(t.Context(), listdb.Version{ImportedAt: listEpoch})
+	if err != nil {
 		t.Fatal(err)
 	}
 	// The readers go on until one has seen the new version: the switch is
@@ -269,9 +307,9 @@ func testListReaderDuringImport(t *testing.T, h ListHarness) {
 		if done {
 			break
 		}
-		got, err := s.Contains(t.Context(), "l", probe...)
-		if err != nil || !slices.Equal(got, wantNew) {
-			t.Fatalf("after Commit, Contains = %v, %v; want %v", got, err, wantNew)
+		got, ver, err := read(t.Context(), s, probe)
+		if err != nil || !slices.Equal(got, wantNew) || ver != "" && ver != v2.ID {
+			t.Fatalf("after Commit, read %v from version %q, %v; want %v from %s", got, ver, err, wantNew, v2.ID)
 		}
 		mu.Lock()
 		seenNew = true
@@ -413,6 +451,87 @@ func testListManual(t *testing.T, h ListHarness) {
 	}
 	putList(t, s, "l")
 	check(false, false, false, false, false)
+}
+
+// testListLookup: one Lookup answers several lists, each from its
+// current version, and sees manual changes, imports, drops and new lists
+// from the next Lookup on, also when another handle made them.
+func testListLookup(t *testing.T, h ListHarness) {
+	s, ctx := h.Store, t.Context()
+	other := s
+	if h.Reopen != nil {
+		other = h.Reopen(t)
+	}
+	a, b, x := digests("a", 300), digests("b", 300), digests("x", 2)
+	for _, name := range []string{"a", "b", "c"} {
+		putList(t, s, name)
+	}
+	va, vb := importList(t, s, "a", 1000, a), importList(t, s, "b", 1000, b)
+	must(t, s.AddEntry(ctx, "c", x[0]))
+	probes := []listdb.Probe{
+		{List: "a", Digests: []listdb.Digest{a[0], b[0], a[299]}},
+		{List: "nope", Digests: a[:1]},
+		{List: "b", Digests: []listdb.Digest{x[1], b[5]}},
+		{List: "c", Digests: []listdb.Digest{x[0], x[1], a[0]}},
+		{List: "a"},
+	}
+	want := []listdb.Answer{
+		{Found: []bool{true, false, true}, Version: va.ID},
+		{Found: []bool{false}, Missing: true},
+		{Found: []bool{false, true}, Version: vb.ID},
+		{Found: []bool{true, false, false}},
+		{Version: va.ID},
+	}
+	wantLookup(t, other, probes, want) // the other handle knows the lists too
+	wantLookup(t, s, probes, want)
+
+	must(t, other.AddEntry(ctx, "a", b[0]))
+	must(t, other.RemoveEntry(ctx, "a", a[0]))
+	must(t, other.RemoveEntry(ctx, "c", x[0]))
+	want[0].Found, want[3].Found = []bool{false, true, true}, []bool{false, false, false}
+	wantLookup(t, s, probes, want)
+
+	vb2 := importList(t, other, "b", 1000, x[1:])
+	must(t, other.DropList(ctx, "a"))
+	putList(t, other, "nope")
+	want[0] = listdb.Answer{Found: []bool{false, false, false}, Missing: true}
+	want[1] = listdb.Answer{Found: []bool{false}}
+	want[2] = listdb.Answer{Found: []bool{true, false}, Version: vb2.ID}
+	want[4] = listdb.Answer{Missing: true}
+	wantLookup(t, s, probes, want)
+
+	vn := importList(t, s, "nope", 1000, a[:1])
+	want[1] = listdb.Answer{Found: []bool{true}, Version: vn.ID}
+	wantLookup(t, s, probes, want)
+	if got, err := s.Lookup(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("Lookup of no probes = %v, %v", got, err)
+	}
+}
+
+// wantLookup checks Lookup(probes) against want.
+func wantLookup(t *testing.T, s listdb.Store, probes []listdb.Probe, want []listdb.Answer) {
+	t.Helper()
+	got, err := s.Lookup(t.Context(), probes)
+	if err != nil {
+		t.Fatalf("Lookup: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Lookup gave %d answers for %d probes", len(got), len(probes))
+	}
+	for i, g := range got {
+		w := want[i]
+		if len(g.Found) != len(probes[i].Digests) || !slices.Equal(g.Found, w.Found) ||
+			g.Version != w.Version || g.Missing != w.Missing {
+			t.Fatalf("Lookup probe %d (list %s) = %+v; want %+v", i, probes[i].List, g, w)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // BenchEntries is how many digests BenchImport imports per iteration.
