@@ -53,6 +53,10 @@ type Unsubscribe struct {
 	Org          string   `toml:"org"`           // empty: server.hostname
 	KeysFile     string   `toml:"keys_file"`     // empty: DATA_DIR/unsubscribe.keys
 	TokenMaxAge  Duration `toml:"token_max_age"`
+	// MailtoListen is host:port of the SMTP listener that takes mailto
+	// unsubscribes; empty turns it off.
+	MailtoListen  string `toml:"mailto_listen"`
+	RatePerMinute int    `toml:"rate_per_minute"` // per client address; 0: the default
 }
 
 // DKIM signs each recipient's copy after the rewrite; off when Domain is
@@ -148,6 +152,7 @@ func (c *Config) checkFooter(col *collector) {
 	default:
 		col.add("footer.signed", `unknown mode %q; use "headers-only" or "refuse"`, f.Signed)
 	}
+	c.checkUnsubscribeListeners(col)
 	if !f.Enabled {
 		return
 	}
