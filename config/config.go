@@ -35,6 +35,8 @@ type Config struct {
 	Footer      Footer      `toml:"footer"`
 	Unsubscribe Unsubscribe `toml:"unsubscribe"`
 	DKIM        DKIM        `toml:"dkim"`
+	Policy      Policy      `toml:"policy"`
+	Lists       []ListDecl  `toml:"lists"`
 
 	src *source // where each key was written; nil for defaults only
 }
@@ -54,7 +56,20 @@ type Listener struct {
 	KeyFile           string    `toml:"key_file"`
 	AllowInsecureAuth bool      `toml:"allow_insecure_auth"`
 	Trusted           []Trusted `toml:"trusted"`
+	OnRefusal         OnRefusal `toml:"on_refusal"`
 }
+
+// OnRefusal is how a listener answers for a recipient the check or a cap
+// refuses.
+type OnRefusal string
+
+const (
+	// DropAndNotify accepts the recipient, leaves it out and sends the rep
+	// a report: many clients abort the whole message on one refused RCPT.
+	DropAndNotify OnRefusal = "drop-and-notify"
+	// RejectAtRcpt refuses the recipient at RCPT with 550 5.7.1.
+	RejectAtRcpt OnRefusal = "reject"
+)
 
 // Trusted is a client network accepted without AUTH, acting as Identity.
 type Trusted struct {
@@ -139,7 +154,7 @@ func Default() *Config {
 	return &Config{
 		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
 		Listeners: []Listener{
-			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone},
+			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
 		},
 		Upstream: Upstream{
 			TLSVerify:      true,
@@ -154,6 +169,7 @@ func Default() *Config {
 		Limits:      defaultLimits(),
 		Auth:        Auth{FailWindow: Duration{15 * time.Minute}, SlowAfter: 3, BlockAfter: 10, MaxDelay: Duration{5 * time.Second}},
 		Log:         Log{Format: LogText, Level: LevelInfo},
+		Policy:      defaultPolicy(),
 		Footer:      defaultFooter(),
 		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
 	}
@@ -173,7 +189,7 @@ func defaultLimits() Limits {
 
 // defaultListener is what each [[listener]] table starts from.
 func defaultListener() Listener {
-	return Listener{TLS: TLSNone}
+	return Listener{TLS: TLSNone, OnRefusal: DropAndNotify}
 }
 
 func defaultHostname() string {

@@ -26,6 +26,8 @@ func (c *Config) Validate() error {
 	c.checkCaps(col)
 	c.checkFooter(col)
 	c.checkDKIM(col)
+	c.checkPolicy(col)
+	c.checkLists(col)
 	if c.Web.Listen != "" {
 		checkHostPort(col, "web.listen", c.Web.Listen, 0)
 	}
@@ -97,6 +99,11 @@ func checkListener(col *collector, key string, l Listener) {
 		}
 	default:
 		col.add(key+".tls", "unknown mode %q; use \"none\", \"starttls\" or \"implicit\"", l.TLS)
+	}
+	switch l.OnRefusal {
+	case "", DropAndNotify, RejectAtRcpt: // "": a listener made in code
+	default:
+		col.add(key+".on_refusal", "unknown behaviour %q; use \"drop-and-notify\" or \"reject\"", l.OnRefusal)
 	}
 	for j, t := range l.Trusted {
 		checkTrusted(col, fmt.Sprintf("%s.trusted[%d]", key, j), t)
