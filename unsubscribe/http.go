@@ -70,11 +70,12 @@ type Options struct {
 
 // Handler serves GET, HEAD and POST on PathPrefix+TOKEN.
 type Handler struct {
-	o     Options
-	csrf  csrf
-	limit *limiter
-	pages *pages
-	mux   *http.ServeMux
+	o      Options
+	opener opener
+	csrf   csrf
+	limit  *limiter
+	pages  *pages
+	mux    *http.ServeMux
 }
 
 // NewHandler returns the unsubscribe endpoint, to be mounted at PathPrefix.
@@ -102,7 +103,7 @@ func NewHandler(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{o: o, csrf: csrf{key: o.CSRFKey}, limit: newLimiter(o.RatePerMinute), pages: pg, mux: http.NewServeMux()}
+	h := &Handler{o: o, opener: opener{o.Keyring, o.Org, o.MaxAge, o.Now}, csrf: csrf{key: o.CSRFKey}, limit: newLimiter(o.RatePerMinute), pages: pg, mux: http.NewServeMux()}
 	h.mux.HandleFunc(PathPrefix+"{token}", h.serveToken)
 	return h, nil
 }
@@ -128,7 +129,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PathValue("token")
-	c, err := h.open(tok)
+	c, err := h.opener.open(tok)
 	if errors.Is(err, token.ErrExpired) {
 		// Never a silent success: the recipient is told how to reach the
 		// company instead, and a mail provider sees a failure.
@@ -150,21 +151,32 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, pageConfirm, c.Recipient, h.csrf.field(tok))
 }
 
+// opener authenticates tokens and checks their organisation and age; the
+// endpoint and the mailto listener share it.
+type opener struct {
+	kr     *token.Keyring
+	org    string
+	maxAge time.Duration
+	now    func() time.Time
+}
+
 // open authenticates tok and checks its organisation and age. An expired
-// token comes back with its claims, so the page can speak the recipient's
-// language.
-func (h *Handler) open(tok string) (token.Claims, error) {
+// token comes back with its claims, so the answer can speak the
+// recipient's language.
+func (o opener) open(tok string) (token.Claims, error) {
 	if len(tok) > maxTokenLen {
 		return token.Claims{}, token.ErrInvalid
 	}
-	c, err := h.o.Keyring.Open(tok)
+	c, err := o.kr.Open(tok)
 	if err != nil {
 		return token.Claims{}, err
 	}
-	if c.Org != h.o.Org {
+	// A token of another organisation sharing the keys is no better than
+	// a forged one here.
+	if c.Org != o.org {
 		return token.Claims{}, token.ErrInvalid
 	}
-	if h.o.MaxAge > 0 && h.o.Now().Sub(c.Issued) > h.o.MaxAge {
+	if o.maxAge > 0 && o.now().Sub(c.Issued) > o.maxAge {
 		return c, token.ErrExpired
 	}
 	return c, nil
