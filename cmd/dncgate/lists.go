@@ -14,6 +14,7 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/suppression"
 )
 
 // List models: a deny list holds who may not be contacted, a clearance
@@ -61,7 +62,8 @@ type listEnv struct {
 }
 
 // withStore loads the configuration, opens the store and runs f with its
-// lists; withKey also reads the digest key.
+// lists; withKey also reads the digest key. The opt-out list is made first
+// when missing, so that every command sees it from the start.
 func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) error) error {
 	cfg, err := c.load()
 	if err != nil {
@@ -75,6 +77,9 @@ func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) 
 	db, ok := st.(listdb.Store)
 	if !ok {
 		return fmt.Errorf("the %s store keeps no lists", cfg.Store.Backend)
+	}
+	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+		return err
 	}
 	env := listEnv{cfg: cfg, db: db}
 	if withKey {
@@ -201,16 +206,27 @@ func ageText(v listdb.Version, now time.Time) string {
 	return age.Truncate(time.Second).String()
 }
 
-// freshness says whether a list may be relied on: a list never imported
-// is empty, one older than its max age is stale.
+// freshness says whether a list may be relied on: one older than its max
+// age is stale, and so is one with a max age never imported; a list
+// without a max age never imported is empty. A stale list set to warn
+// only says so, since the gateway then still sends.
 func freshness(m listdb.Meta, v listdb.Version, now time.Time) string {
+	var why []string
 	switch {
-	case v.ID == "":
+	case v.ID == "" && m.MaxAge == 0:
 		return "empty"
-	case m.MaxAge > 0 && now.Sub(v.ImportedAt) > m.MaxAge:
+	case v.ID == "":
+		why = append(why, "never imported")
+	case m.MaxAge == 0 || now.Sub(v.ImportedAt) <= m.MaxAge:
+		return "fresh"
+	}
+	if m.WarnStale {
+		why = append(why, "warn only")
+	}
+	if len(why) == 0 {
 		return "stale"
 	}
-	return "fresh"
+	return "stale (" + strings.Join(why, ", ") + ")"
 }
 
 func (a *app) listsShow(ctx context.Context, args []string) error {
@@ -238,14 +254,29 @@ func writeList(w io.Writer, m listdb.Meta, v listdb.Version, now time.Time) {
 	case m.MaxAge > 0:
 		maxAge = m.MaxAge.String()
 	}
-	fmt.Fprintf(tw, "name:\t%s\nkind:\t%s\nmodel:\t%s\ncountries:\t%s\nmax age:\t%s\nsource:\t%s\n",
-		m.Name, m.Kind, m.Model, countriesText(m.Countries), maxAge, orDash(m.Source))
+	fmt.Fprintf(tw, "name:\t%s\nkind:\t%s\nmodel:\t%s\ncountries:\t%s\nmax age:\t%s\non stale:\t%s\nsource:\t%s\n",
+		m.Name, m.Kind, m.Model, countriesText(m.Countries), maxAge, onStaleText(m), orDash(m.Source))
 	fmt.Fprintf(tw, "state:\t%s\nversion:\t%s\n", freshness(m, v, now), orDash(v.ID))
 	if v.ID != "" {
 		fmt.Fprintf(tw, "imported:\t%s UTC by %s (age %s)\nfile sha-256:\t%s\n", importedText(v), orDash(v.ImportedBy), ageText(v, now), v.FileSHA256)
-		fmt.Fprintf(tw, "rows:\t%d\nvalid:\t%d\ninvalid:\t%d\nentries:\t%d\n", v.Rows, v.Valid, v.Invalid, v.Entries)
+		fmt.Fprintf(tw, "rows:\t%d\nvalid:\t%d\ninvalid:\t%d\nduplicates:\t%d\nentries:\t%d\n",
+			v.Rows, v.Valid, v.Invalid, v.Duplicates, v.Entries)
 	}
 	tw.Flush()
+}
+
+// Values of --on-stale: what the gateway does with the recipients a stale
+// list governs.
+const (
+	onStaleRefuse = "refuse" // a temporary failure: the sender retries later
+	onStaleWarn   = "warn"   // a warning in the log, and the list is used as it is
+)
+
+func onStaleText(m listdb.Meta) string {
+	if m.WarnStale {
+		return onStaleWarn
+	}
+	return onStaleRefuse
 }
 
 // entryCmd is lists add and lists remove: one value, by hand.
@@ -325,6 +356,10 @@ func (a *app) listsDrop(ctx context.Context, args []string) error {
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
+	}
+	if pos[0] == suppression.OptOutList {
+		return c.fs.usageError("the %s list cannot be dropped: it holds who unsubscribed, and every recipient is checked against it; "+
+			"take single entries off with lists remove", suppression.OptOutList)
 	}
 	return c.withStore(ctx, false, func(env listEnv) error {
 		if err := env.db.DropList(ctx, pos[0]); err != nil {

@@ -23,6 +23,12 @@ func listsConfig(storeTOML string) string {
 // holds each e-mail address, keyed as the command keys them.
 func onList(t *testing.T, cfgPath, name string, addrs ...string) []bool {
 	t.Helper()
+	return onListKind(t, cfgPath, name, lists.KindEmail, addrs...)
+}
+
+// onListKind is onList for normalised values of any kind.
+func onListKind(t *testing.T, cfgPath, name string, kind lists.Kind, addrs ...string) []bool {
+	t.Helper()
 	ctx := context.Background()
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -39,7 +45,7 @@ func onList(t *testing.T, cfgPath, name string, addrs ...string) []bool {
 	}
 	ds := make([]listdb.Digest, len(addrs))
 	for i, a := range addrs {
-		ds[i] = listdb.Key(key, lists.KindEmail.String(), a)
+		ds[i] = listdb.Key(key, kind.String(), a)
 	}
 	got, err := st.(listdb.Store).Contains(ctx, name, ds...)
 	if err != nil {
@@ -63,6 +69,26 @@ func wantOnList(t *testing.T, cfgPath, name string, want map[string]bool) {
 
 var versionLine = regexp.MustCompile(`(?m)^version: +(\S+)$`)
 
+// summaryField is the value after "label:" on a line of a summary.
+func summaryField(out, label string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, label+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// wantSummary checks "label: value" lines of a summary.
+func wantSummary(t *testing.T, out string, want map[string]string) {
+	t.Helper()
+	for label, v := range want {
+		if got := summaryField(out, label); got != v {
+			t.Errorf("%s: %q, want %q in:\n%s", label, got, v, out)
+		}
+	}
+}
+
 // currentVersion is the version lists show prints for name.
 func currentVersion(t *testing.T, cfg, name string) string {
 	t.Helper()
@@ -78,23 +104,26 @@ func currentVersion(t *testing.T, cfg, name string) string {
 func checkListsCommands(t *testing.T, cfg string) {
 	dir := t.TempDir()
 	first := writeFile(t, dir, "first.csv", "email;name\nA@X.test;A\nb@x.test;B\nnot-an-email;C\na@x.test;A again\n")
-	dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--kind", "email", "--model", "deny",
-		"--country", "fr", "--max-age", "5d", "--header", "--column", "EMAIL", "--by", "alice").
-		want(t, 0, "stdout", "imported list dnc", "rows:    4", "valid:   3", "invalid: 1",
-			"entries: 2 (1 duplicates)", "line 4: invalid email")
+	r := dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--kind", "email", "--model", "deny",
+		"--country", "fr", "--max-age", "5d", "--header", "--column", "EMAIL", "--by", "alice")
+	r.want(t, 0, "stdout", "imported list dnc", "line 4: invalid email")
+	wantSummary(t, r.stdout, map[string]string{"rows": "4", "valid": "3", "invalid": "1", "duplicates": "1", "entries": "2",
+		"added": "2 (against no version before)", "removed": "0"})
 	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": true, "b@x.test": true, "c@x.test": false})
-	r := dncgate(t, "", "lists", "ls", "--config", cfg)
+	r = dncgate(t, "", "lists", "ls", "--config", cfg)
 	r.want(t, 0, "stdout", "NAME", "ENTRIES", "STATE")
 	if f := row(t, r.stdout, "dnc"); strings.Join(f[1:5], " ") != "email deny FR 2" || f[len(f)-1] != "fresh" {
 		t.Errorf("lists ls row %v", f)
 	}
 	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).
-		want(t, 0, "stdout", "max age:      5d", "by alice", "rows:         4")
+		want(t, 0, "stdout", "max age:      5d", "by alice", "rows:         4", "duplicates:   1", "on stale:     refuse")
 	v1 := currentVersion(t, cfg, "dnc")
 
 	// A re-import replaces the entries and keeps the description.
 	second := writeFile(t, dir, "second.csv", "c@x.test\n")
-	dncgate(t, "", "lists", "import", "dnc", second, "--config", cfg).want(t, 0, "stdout", "entries: 1 (0 duplicates)")
+	r = dncgate(t, "", "lists", "import", "dnc", second, "--config", cfg)
+	r.want(t, 0, "stdout", "imported list dnc")
+	wantSummary(t, r.stdout, map[string]string{"duplicates": "0", "entries": "1", "added": "1 (against version " + v1 + ")", "removed": "2"})
 	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": false, "c@x.test": true})
 	v2 := currentVersion(t, cfg, "dnc")
 	if v2 == v1 {
@@ -112,8 +141,9 @@ func checkListsCommands(t *testing.T, cfg string) {
 	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true, "d@x.test": false})
 
 	// A dry run writes nothing, not even a new list.
-	dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--dry-run", "--header").
-		want(t, 0, "stdout", "dry run: list dnc not changed", "valid:   3")
+	r = dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--dry-run", "--header")
+	r.want(t, 0, "stdout", "dry run: list dnc not changed")
+	wantSummary(t, r.stdout, map[string]string{"valid": "3", "entries": "2", "added": "2 (against version " + v2 + ")", "removed": "1"})
 	if v := currentVersion(t, cfg, "dnc"); v != v2 {
 		t.Errorf("after a dry run the version is %s, want %s", v, v2)
 	}
@@ -132,6 +162,9 @@ func checkListsCommands(t *testing.T, cfg string) {
 	if r := dncgate(t, "", "lists", "ls", "--config", cfg); strings.Contains(r.stdout, "dnc") {
 		t.Errorf("lists ls after drop:\n%s", r.stdout)
 	}
+	checkImportChanges(t, cfg)
+	checkOptOutList(t, cfg)
+	checkImportInputs(t, cfg)
 }
 
 func TestListsCommandsEmbedded(t *testing.T) {
@@ -163,6 +196,12 @@ func TestListsCommandErrors(t *testing.T) {
 		{"missing file", []string{"import", "dnc", "/nonexistent/l.csv", "--kind", "email", "--model", "deny"}, 1, "no such file"},
 		{"add to no list", []string{"add", "nolist", "a@x.test", "--reason", "r"}, 1, "no such list"},
 		{"drop no list", []string{"drop", "nolist"}, 1, "no such list"},
+		{"drop opt-out", []string{"drop", "opt-out"}, 2, "the opt-out list cannot be dropped"},
+		{"opt-out of phones", []string{"import", "opt-out", file, "--kind", "phone"}, 2, "holds e-mail addresses only, not phone values"},
+		{"opt-out as clearance", []string{"import", "opt-out", file, "--model", "clearance"}, 2, "is a deny list"},
+		{"opt-out for one country", []string{"import", "opt-out", file, "--country", "FR"}, 2, "applies to every country"},
+		{"opt-out ageing", []string{"import", "opt-out", file, "--max-age", "5d"}, 2, "never goes stale"},
+		{"bad on-stale", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--on-stale", "ignore"}, 2, `--on-stale "ignore"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -13,25 +13,24 @@ import (
 
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
-	"golang.org/x/term"
+	"github.com/dncgate/dncgate/suppression"
 )
 
 // Import tuning.
 const (
-	// importBatch is how many digests go to Writer.Add at once (1 MiB):
-	// the stores are much faster with large batches.
-	importBatch = 64 << 10
-	// progressEvery is how many rows pass between progress lines.
-	progressEvery = 500_000
+	// importBatch is how many distinct digests go to Writer.Add and to
+	// Contains at once: the stores are much faster with large batches,
+	// and the embedded one takes at most 16000 digests per Contains.
+	importBatch = 8 << 10
 	// maxShownInvalid is how many invalid rows the summary lists.
 	maxShownInvalid = 20
 )
 
 // importFlags are the flags of lists import.
 type importFlags struct {
-	kind, model, source, maxAge, column, delimiter, encoding, region, by string
-	countries                                                            listFlag
-	header, noHeader, dryRun                                             bool
+	kind, model, source, maxAge, onStale, column, delimiter, encoding, region, by string
+	countries                                                                     listFlag
+	header, noHeader, dryRun                                                      bool
 }
 
 func (o *importFlags) register(fs *flagSet) {
@@ -39,6 +38,8 @@ func (o *importFlags) register(fs *flagSet) {
 	fs.StringVar(&o.model, "model", "", "`MODEL`: deny or clearance (required for a new list)")
 	fs.Var(&o.countries, "country", "`CC` the list applies to (repeatable), or all")
 	fs.StringVar(&o.maxAge, "max-age", "", "`AGE` after which the list is stale: 5d, 36h (default: never)")
+	fs.StringVar(&o.onStale, "on-stale", "", "what a list past its max age does to the recipients it governs: `refuse` (fail them\n"+
+		"temporarily) or warn (log a warning and use the list as it is) (default: refuse, or as set before)")
 	fs.StringVar(&o.source, "source", "", "where the file comes from (`TEXT`)")
 	fs.StringVar(&o.column, "column", "1", "the values' column: header `NAME` or position N")
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
@@ -67,21 +68,43 @@ func (o *importFlags) readOptions() (lists.ReadOptions, error) {
 
 // meta is the description the import leaves: the stored one with what the
 // flags change, or a new one; created says the list does not exist yet.
-func (o *importFlags) meta(ctx context.Context, db listdb.Store, name string) (m listdb.Meta, created bool, err error) {
-	m, _, err = db.List(ctx, name)
+// cur is the version in force, zero for a new list.
+func (o *importFlags) meta(ctx context.Context, db listdb.Store, name string) (m listdb.Meta, cur listdb.Version, created bool, err error) {
+	m, cur, err = db.List(ctx, name)
 	switch {
 	case errors.Is(err, listdb.ErrNotFound):
 		if o.kind == "" || o.model == "" {
-			return m, true, fmt.Errorf("list %s is new: give its --kind and --model", name)
+			return m, cur, true, fmt.Errorf("list %s is new: give its --kind and --model", name)
 		}
 		m, created = listdb.Meta{Name: name}, true
 	case err != nil:
-		return m, false, fmt.Errorf("list %s: %w", name, err)
+		return m, cur, false, fmt.Errorf("list %s: %w", name, err)
+	case name == suppression.OptOutList:
+		if err := o.checkOptOut(); err != nil {
+			return m, cur, false, err
+		}
 	case o.kind != "" && o.kind != m.Kind:
 		// Its entries are keyed with the kind: they could not be mixed.
-		return m, false, fmt.Errorf("list %s holds %s entries, not %s; drop it first to change its kind", name, m.Kind, o.kind)
+		return m, cur, false, fmt.Errorf("list %s holds %s entries, not %s; drop it first to change its kind", name, m.Kind, o.kind)
 	}
-	return m, created, o.apply(&m)
+	return m, cur, created, o.apply(&m)
+}
+
+// checkOptOut refuses to change what makes the opt-out list what it is:
+// e-mail addresses nobody may be sent to, wherever, for ever.
+func (o *importFlags) checkOptOut() error {
+	const what = "the " + suppression.OptOutList + " list "
+	switch {
+	case o.kind != "" && o.kind != suppression.OptOutMeta.Kind:
+		return fmt.Errorf(what+"holds e-mail addresses only, not %s values: import them into a list of their own", o.kind)
+	case o.model != "" && o.model != suppression.OptOutMeta.Model:
+		return fmt.Errorf(what+"is a %s list; --model %s is not possible", suppression.OptOutMeta.Model, o.model)
+	case len(o.countries) > 0 && !(len(o.countries) == 1 && o.countries[0] == allCountries):
+		return errors.New(what + "applies to every country; --country is not possible")
+	case o.maxAge != "" || o.onStale != "":
+		return errors.New(what + "never goes stale; --max-age and --on-stale are not possible")
+	}
+	return nil
 }
 
 func (o *importFlags) apply(m *listdb.Meta) error {
@@ -115,6 +138,13 @@ func (o *importFlags) apply(m *listdb.Meta) error {
 	if o.source != "" {
 		m.Source = o.source
 	}
+	switch o.onStale {
+	case "":
+	case onStaleRefuse, onStaleWarn:
+		m.WarnStale = o.onStale == onStaleWarn
+	default:
+		return fmt.Errorf("--on-stale %q: want %s or %s", o.onStale, onStaleRefuse, onStaleWarn)
+	}
 	return nil
 }
 
@@ -137,34 +167,44 @@ func (a *app) listsImport(ctx context.Context, args []string) error {
 		return c.fs.usageError("%v", err)
 	}
 	return c.withStore(ctx, true, func(env listEnv) error {
-		m, created, err := o.meta(ctx, env.db, pos[0])
+		m, cur, created, err := o.meta(ctx, env.db, pos[0])
 		if err != nil {
 			return c.fs.usageError("%v", err)
 		}
-		imp := &importer{a: a, env: env, meta: m, created: created, file: pos[1], dryRun: o.dryRun, by: operator(o.by), progress: !isTerminal(a.stderr)}
+		imp := &importer{a: a, env: env, meta: m, prev: cur, created: created, file: pos[1], dryRun: o.dryRun,
+			by: operator(o.by), terminal: isTerminal(a.stderr)}
 		return imp.run(ctx, ro, o.column, listRegion(o.region, m))
 	})
 }
 
 // importer reads one file into a new version of one list.
+//
+// It reads the whole file before it writes: the valid digests go to a
+// distinctSet, which hands each back once, so the duplicates are known
+// exactly before the version is committed, and each distinct digest is
+// looked up once in the version in force, which makes the counts added
+// and removed exact without holding either version in memory.
 type importer struct {
 	a       *app
 	env     listEnv
 	meta    listdb.Meta
-	created bool // the list is new: it is dropped again when the import fails
+	prev    listdb.Version // in force before the import; zero for none
+	created bool           // the list is new: it is dropped again when the import fails
+	put     bool           // begin created the new list
 	file    string
 	dryRun  bool
 	by      string
-	// progress says to print progress lines: stderr is not a terminal,
-	// where a bar would fit better, so it is a log.
-	progress bool
+	// terminal says stderr is one, so progress is a bar, not log lines.
+	terminal bool
 
-	counts  listdb.Version
-	shown   []string // the first invalid rows, "line N: reason"
-	batch   []listdb.Digest
-	writer  listdb.Writer // nil on a dry run
-	digests *listdb.Digester
-	norm    *lists.Normaliser
+	counts   listdb.Version
+	added    int64    // distinct digests the list did not hold before
+	shown    []string // the first invalid rows, "line N: reason"
+	distinct *distinctSet
+	progress *importProgress
+	writer   listdb.Writer // nil on a dry run
+	digests  *listdb.Digester
+	norm     *lists.Normaliser
 }
 
 func (im *importer) run(ctx context.Context, ro lists.ReadOptions, column, region string) error {
@@ -181,8 +221,30 @@ func (im *importer) run(ctx context.Context, ro lists.ReadOptions, column, regio
 		return err
 	}
 	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	im.progress = newImportProgress(im.a.stderr, im.terminal, im.meta.Name, size)
+	defer im.progress.done()
+	im.distinct = newDistinctSet(distinctRun)
+	defer im.distinct.close()
+	if err := im.read(f, ro, column); err != nil {
+		return im.fail(ctx, err)
+	}
+	if err := im.begin(ctx); err != nil {
+		return err
+	}
+	if err := im.store(ctx); err != nil {
+		return im.fail(ctx, err)
+	}
+	return im.finish(ctx)
+}
+
+// read takes every row of the file and checksums all of it.
+func (im *importer) read(f io.Reader, ro lists.ReadOptions, column string) error {
 	sum := sha256.New()
-	src := io.TeeReader(f, sum)
+	src := io.TeeReader(im.progress.reader(f), sum)
 	rd, err := lists.NewReader(src, ro)
 	if err != nil {
 		return fmt.Errorf("%s: %w", im.file, err)
@@ -192,19 +254,23 @@ func (im *importer) run(ctx context.Context, ro lists.ReadOptions, column, regio
 	if err != nil {
 		return fmt.Errorf("%s: --column: %w", im.file, err)
 	}
-	if err := im.begin(ctx); err != nil {
-		return err
-	}
-	if err := im.readAll(ctx, rd, col); err != nil {
-		return im.fail(ctx, err)
+	for row, err := range rd.All() {
+		if err != nil {
+			return fmt.Errorf("%s: %w", im.file, err)
+		}
+		im.counts.Rows++
+		if err := im.take(row, col); err != nil {
+			return err
+		}
+		im.progress.row(&im.counts)
 	}
 	// The reader may stop short of trailing bytes (after a compressed
 	// stream): the checksum is of the whole file all the same.
 	if _, err := io.Copy(io.Discard, src); err != nil {
-		return im.fail(ctx, fmt.Errorf("%s: %w", im.file, err))
+		return fmt.Errorf("%s: %w", im.file, err)
 	}
 	im.counts.FileSHA256 = hex.EncodeToString(sum.Sum(nil))
-	return im.finish(ctx)
+	return nil
 }
 
 func (im *importer) begin(ctx context.Context) error {
@@ -216,8 +282,11 @@ func (im *importer) begin(ctx context.Context) error {
 		if err := im.env.db.PutList(ctx, im.meta); err != nil {
 			return fmt.Errorf("creating list %s: %w", im.meta.Name, err)
 		}
+		im.put = true
 	}
-	w, err := im.env.db.BeginVersion(ctx, im.meta.Name, 0)
+	// Valid rows bound the entries from above: near enough for a store
+	// to size its layout by.
+	w, err := im.env.db.BeginVersion(ctx, im.meta.Name, im.counts.Valid)
 	if err != nil {
 		return im.fail(ctx, fmt.Errorf("list %s: starting the import: %w", im.meta.Name, err))
 	}
@@ -234,7 +303,7 @@ func (im *importer) fail(ctx context.Context, err error) error {
 			err = fmt.Errorf("%w (and aborting the import: %v)", err, aerr)
 		}
 	}
-	if im.created && !im.dryRun {
+	if im.put {
 		if derr := im.env.db.DropList(ctx, im.meta.Name); derr != nil {
 			err = fmt.Errorf("%w (and removing the new list: %v)", err, derr)
 		}
@@ -246,33 +315,8 @@ func (im *importer) fail(ctx context.Context, err error) error {
 	return fmt.Errorf("list %s not imported, %s: %w", im.meta.Name, what, err)
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func (im *importer) readAll(ctx context.Context, rd *lists.Reader, col lists.Column) error {
-	for row, err := range rd.All() {
-		if err != nil {
-			return fmt.Errorf("%s: %w", im.file, err)
-		}
-		im.counts.Rows++
-		im.take(row, col)
-		if len(im.batch) == importBatch {
-			if err := im.flush(ctx); err != nil {
-				return err
-			}
-		}
-		if im.progress && im.counts.Rows%progressEvery == 0 {
-			fmt.Fprintf(im.a.stderr, "lists import %s: %d rows read, %d valid, %d invalid\n",
-				im.meta.Name, im.counts.Rows, im.counts.Valid, im.counts.Invalid)
-		}
-	}
-	return im.flush(ctx)
-}
-
-// take counts one row and queues its digest when its value is valid.
-func (im *importer) take(row lists.Row, col lists.Column) {
+// take counts one row and keeps its digest when its value is valid.
+func (im *importer) take(row lists.Row, col lists.Column) error {
 	v, err := row.Value(col)
 	if err == nil {
 		v, err = im.norm.Normalise(v)
@@ -286,22 +330,51 @@ func (im *importer) take(row lists.Row, col lists.Column) {
 			}
 			im.shown = append(im.shown, err.Error())
 		}
-		return
-	}
-	im.counts.Valid++
-	if im.writer != nil {
-		im.batch = append(im.batch, im.digests.Digest(v))
-	}
-}
-
-func (im *importer) flush(ctx context.Context) error {
-	if len(im.batch) == 0 {
 		return nil
 	}
-	if err := im.writer.Add(ctx, im.batch); err != nil {
-		return fmt.Errorf("list %s: storing entries: %w", im.meta.Name, err)
+	im.counts.Valid++
+	return im.distinct.add(im.digests.Digest(v))
+}
+
+// store looks each distinct digest up in the version in force, counting
+// the new ones, and writes it to the new version.
+func (im *importer) store(ctx context.Context) error {
+	if im.terminal || im.counts.Rows >= progressEvery {
+		im.progress.stage(fmt.Sprintf("%d valid rows read, storing the distinct ones", im.counts.Valid))
 	}
-	im.batch = im.batch[:0]
+	n, err := im.distinct.each(importBatch, func(batch []listdb.Digest) error {
+		if err := im.countAdded(ctx, batch); err != nil {
+			return err
+		}
+		if im.writer == nil {
+			return nil
+		}
+		if err := im.writer.Add(ctx, batch); err != nil {
+			return fmt.Errorf("list %s: storing entries: %w", im.meta.Name, err)
+		}
+		return nil
+	})
+	im.counts.Entries, im.counts.Duplicates = n, im.counts.Valid-n
+	return err
+}
+
+// countAdded counts the digests of batch that the list does not hold.
+// What the list holds is what a check sees: values put on or taken off
+// by hand count as the hand decided, since that is what a recipient meets.
+func (im *importer) countAdded(ctx context.Context, batch []listdb.Digest) error {
+	if im.created {
+		im.added += int64(len(batch))
+		return nil
+	}
+	held, err := im.env.db.Contains(ctx, im.meta.Name, batch...)
+	if err != nil {
+		return fmt.Errorf("list %s: comparing with the version in force: %w", im.meta.Name, err)
+	}
+	for _, h := range held {
+		if !h {
+			im.added++
+		}
+	}
 	return nil
 }
 
@@ -321,10 +394,18 @@ func (im *importer) finish(ctx context.Context) error {
 			}
 		}
 		newLogger(im.env.cfg.Log, im.a.stderr).Info("list imported", "list", im.meta.Name, "version", v.ID,
-			"by", im.by, "sha256", v.FileSHA256, "rows", v.Rows, "valid", v.Valid, "invalid", v.Invalid, "entries", v.Entries)
+			"by", im.by, "sha256", v.FileSHA256, "rows", v.Rows, "valid", v.Valid, "invalid", v.Invalid,
+			"duplicates", v.Duplicates, "entries", v.Entries, "added", im.added, "removed", im.removed())
 	}
 	im.summary(v)
 	return nil
+}
+
+// removed is how many entries of the version in force the new one lacks:
+// those it had less those the new one kept, which are the new entries
+// that were not added.
+func (im *importer) removed() int64 {
+	return max(0, im.prev.Entries-(im.counts.Entries-im.added))
 }
 
 func (im *importer) summary(v listdb.Version) {
@@ -335,10 +416,13 @@ func (im *importer) summary(v listdb.Version) {
 		fmt.Fprintf(w, "imported list %s: version %s\n", im.meta.Name, v.ID)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintf(tw, "file:\t%s\nsha-256:\t%s\nrows:\t%d\nvalid:\t%d\ninvalid:\t%d\n", im.file, v.FileSHA256, v.Rows, v.Valid, v.Invalid)
-	if !im.dryRun {
-		fmt.Fprintf(tw, "entries:\t%d (%d duplicates)\n", v.Entries, max(0, v.Valid-v.Entries))
+	fmt.Fprintf(tw, "file:\t%s\nsha-256:\t%s\nrows:\t%d\nvalid:\t%d\ninvalid:\t%d\nduplicates:\t%d\nentries:\t%d\n",
+		im.file, v.FileSHA256, v.Rows, v.Valid, v.Invalid, v.Duplicates, v.Entries)
+	against := "no version before"
+	if im.prev.ID != "" {
+		against = "version " + im.prev.ID
 	}
+	fmt.Fprintf(tw, "added:\t%d (against %s)\nremoved:\t%d\n", im.added, against, im.removed())
 	tw.Flush()
 	if len(im.shown) > 0 {
 		fmt.Fprintf(w, "invalid rows (first %d):\n", len(im.shown))

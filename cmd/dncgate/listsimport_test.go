@@ -1,0 +1,307 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/lists"
+)
+
+// wantNoBar fails when a run's stderr, which is no terminal, holds what
+// only a progress bar writes.
+func wantNoBar(t *testing.T, r result) {
+	t.Helper()
+	if strings.ContainsAny(r.stderr, "\r\x1b") {
+		t.Errorf("stderr is no terminal but holds bar control characters: %q", r.stderr)
+	}
+}
+
+// checkImportChanges imports files with repeats, also repeats that
+// normalise equal, and checks the duplicates and the changes against the
+// version in force.
+func checkImportChanges(t *testing.T, cfg string) {
+	dir := t.TempDir()
+	one := writeFile(t, dir, "one.csv", "A@B.fr\na@b.fr\nc@d.fr\nC@D.FR\ne@f.fr\n")
+	r := dncgate(t, "", "lists", "import", "dups", one, "--config", cfg, "--kind", "email", "--model", "deny")
+	r.want(t, 0, "stdout", "imported list dups")
+	wantNoBar(t, r)
+	wantSummary(t, r.stdout, map[string]string{"valid": "5", "duplicates": "2", "entries": "3",
+		"added": "3 (against no version before)", "removed": "0"})
+	v1 := currentVersion(t, cfg, "dups")
+	wantSummary(t, dncgate(t, "", "lists", "show", "dups", "--config", cfg).stdout, map[string]string{"duplicates": "2"})
+
+	two := writeFile(t, dir, "two.csv", "c@d.fr\ne@f.fr\ng@h.fr\nG@h.fr\n")
+	r = dncgate(t, "", "lists", "import", "dups", two, "--config", cfg)
+	r.want(t, 0, "stdout", "imported list dups")
+	wantSummary(t, r.stdout, map[string]string{"valid": "4", "duplicates": "1", "entries": "3",
+		"added": "1 (against version " + v1 + ")", "removed": "1"})
+	wantOnList(t, cfg, "dups", map[string]bool{"a@b.fr": false, "c@d.fr": true, "g@h.fr": true})
+
+	phones := writeFile(t, dir, "phones.txt", "06 12 34 56 78\n+33612345678\n+33 1 23 45 67 89\n")
+	r = dncgate(t, "", "lists", "import", "tel", phones, "--config", cfg, "--kind", "phone", "--model", "deny", "--country", "FR")
+	r.want(t, 0, "stdout", "imported list tel")
+	wantSummary(t, r.stdout, map[string]string{"valid": "3", "duplicates": "1", "entries": "2"})
+	if got := onListKind(t, cfg, "tel", lists.KindPhone, "+33612345678", "+33123456789", "+33699999999"); !slices.Equal(got, []bool{true, true, false}) {
+		t.Errorf("tel holds %v, want [true true false]", got)
+	}
+
+	// A max age of a nanosecond makes the list stale at once.
+	dncgate(t, "", "lists", "import", "old", one, "--config", cfg, "--kind", "email", "--model", "deny",
+		"--max-age", "1ns", "--on-stale", "warn").want(t, 0, "stdout", "imported")
+	wantState(t, cfg, "old", "stale (warn only)")
+	dncgate(t, "", "lists", "show", "old", "--config", cfg).want(t, 0, "stdout", "on stale:     warn", "state:        stale (warn only)")
+	dncgate(t, "", "lists", "import", "old", two, "--config", cfg).want(t, 0, "stdout", "imported")
+	wantState(t, cfg, "old", "stale (warn only)") // kept when not given again
+	dncgate(t, "", "lists", "import", "old", two, "--config", cfg, "--on-stale", "refuse").want(t, 0, "stdout", "imported")
+	wantState(t, cfg, "old", "stale")
+}
+
+// wantState checks the STATE column of lists ls, which may hold spaces.
+func wantState(t *testing.T, cfg, name, want string) {
+	t.Helper()
+	r := dncgate(t, "", "lists", "ls", "--config", cfg)
+	if got := strings.Join(row(t, r.stdout, name)[9:], " "); got != want {
+		t.Errorf("lists ls: %s is %q, want %q\n%s", name, got, want, r.stdout)
+	}
+}
+
+// checkOptOutList checks that the opt-out list exists from the start,
+// takes imports of e-mail addresses and keeps the opt-outs added by hand.
+func checkOptOutList(t *testing.T, cfg string) {
+	r := dncgate(t, "", "lists", "ls", "--config", cfg)
+	if f := row(t, r.stdout, "opt-out"); strings.Join(f[1:4], " ") != "email deny all" {
+		t.Errorf("lists ls: opt-out row %v", f)
+	}
+	dncgate(t, "", "lists", "add", "opt-out", "Kept@X.test", "--config", cfg, "--reason", "asked in person").
+		want(t, 0, "stdout", "added kept@x.test to opt-out")
+	file := writeFile(t, t.TempDir(), "unsubscribed.csv", "one@x.test\nTWO@x.test\nkept@x.test\n")
+	r = dncgate(t, "", "lists", "import", "opt-out", file, "--config", cfg, "--kind", "email", "--country", "all")
+	r.want(t, 0, "stdout", "imported list opt-out")
+	// kept@x.test was on the list already, by hand.
+	wantSummary(t, r.stdout, map[string]string{"entries": "3", "added": "2 (against no version before)"})
+	wantOnList(t, cfg, "opt-out", map[string]bool{"kept@x.test": true, "one@x.test": true, "two@x.test": true, "three@x.test": false})
+
+	// The version drops two and kept@x.test, which stays on by hand.
+	v := currentVersion(t, cfg, "opt-out")
+	again := writeFile(t, t.TempDir(), "again.csv", "one@x.test\n")
+	r = dncgate(t, "", "lists", "import", "opt-out", again, "--config", cfg)
+	r.want(t, 0, "stdout", "imported list opt-out")
+	wantSummary(t, r.stdout, map[string]string{"entries": "1", "added": "0 (against version " + v + ")", "removed": "2"})
+	wantOnList(t, cfg, "opt-out", map[string]bool{"kept@x.test": true, "one@x.test": true, "two@x.test": false})
+	if f := row(t, dncgate(t, "", "lists", "ls", "--config", cfg).stdout, "opt-out"); f[len(f)-1] != "fresh" {
+		t.Errorf("lists ls: opt-out row %v, want fresh", f)
+	}
+}
+
+// checkImportInputs imports compressed files and files in other encodings.
+func checkImportInputs(t *testing.T, cfg string) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, file string
+		flags      []string
+		want       string // normalised, on the list afterwards
+	}{
+		{"gzip", gzipFile(t, dir, "l.csv.gz", "gz@x.test\nGZ@x.test\n"), nil, "gz@x.test"},
+		{"zip", zipFile(t, dir, "l.zip", "inner.csv", "email\nzip@x.test\n"), []string{"--header"}, "zip@x.test"},
+		{"windows-1252", writeFile(t, dir, "cp.csv", "ren\xe9@caf\xe9.test\n"), []string{"--encoding", "windows-1252"}, normalEmail(t, "rené@café.test")},
+		{"utf-16 bom", utf16File(t, dir, "u16.csv", "u16@x.test\r\nsecond@x.test\r\n"), nil, "second@x.test"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"lists", "import", "inputs", c.file, "--config", cfg, "--kind", "email", "--model", "deny"}, c.flags...)
+			r := dncgate(t, "", args...)
+			r.want(t, 0, "stdout", "imported list inputs")
+			wantSummary(t, r.stdout, map[string]string{"invalid": "0"})
+			wantOnList(t, cfg, "inputs", map[string]bool{c.want: true})
+		})
+	}
+}
+
+func normalEmail(t *testing.T, s string) string {
+	t.Helper()
+	n, err := lists.NormaliseEmail(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func gzipFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	io.WriteString(zw, text)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, name, b.String())
+}
+
+func zipFile(t *testing.T, dir, name, inner, text string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create(inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, text)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, name, b.String())
+}
+
+// utf16File writes text as UTF-16 little-endian after its byte-order mark.
+func utf16File(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	b := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(text)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return writeFile(t, dir, name, string(b))
+}
+
+func TestImportProgressLines(t *testing.T) {
+	var b bytes.Buffer
+	p := newImportProgress(&b, false, "dnc", 1000)
+	src := strings.NewReader("abc")
+	if p.reader(src) != io.Reader(src) {
+		t.Error("without a terminal the file is read as it is")
+	}
+	p.row(&listdb.Version{Rows: progressEvery - 1})
+	p.row(&listdb.Version{Rows: progressEvery, Valid: progressEvery - 2, Invalid: 2})
+	p.done()
+	want := fmt.Sprintf("lists import dnc: %d rows read, %d valid, 2 invalid\n", progressEvery, progressEvery-2)
+	if b.String() != want {
+		t.Errorf("progress lines %q, want %q", b.String(), want)
+	}
+}
+
+func TestImportProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	p := newImportProgress(&b, true, "dnc", 4096)
+	n, err := io.Copy(io.Discard, p.reader(bytes.NewReader(make([]byte, 2048))))
+	if err != nil || n != 2048 {
+		t.Fatalf("reading through the bar: %d, %v", n, err)
+	}
+	p.row(&listdb.Version{Rows: progressEvery})
+	drawn := b.String()
+	p.done()
+	if !strings.Contains(drawn, "lists import dnc") || !strings.Contains(drawn, "50%") {
+		t.Errorf("bar at half way drew %q", drawn)
+	}
+	if strings.Contains(b.String(), "rows read") {
+		t.Errorf("a terminal got progress lines: %q", b.String())
+	}
+	// Cleared at the end: the last thing written erases the line.
+	if out := b.String(); !strings.HasSuffix(out, "\r") && !strings.HasSuffix(out, "\x1b[K") && !strings.HasSuffix(out, "\x1b[2K") {
+		t.Errorf("bar not cleared at the end: %q", out[max(0, len(out)-40):])
+	}
+}
+
+func TestFreshness(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	imported := listdb.Version{ID: "7", ImportedAt: now.Add(-2 * day)}
+	cases := []struct {
+		m    listdb.Meta
+		v    listdb.Version
+		want string
+	}{
+		{listdb.Meta{}, listdb.Version{}, "empty"},
+		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)"},
+		{listdb.Meta{MaxAge: day, WarnStale: true}, listdb.Version{}, "stale (never imported, warn only)"},
+		{listdb.Meta{}, imported, "fresh"},
+		{listdb.Meta{MaxAge: 3 * day}, imported, "fresh"},
+		{listdb.Meta{MaxAge: day}, imported, "stale"},
+		{listdb.Meta{MaxAge: day, WarnStale: true}, imported, "stale (warn only)"},
+	}
+	for _, c := range cases {
+		if got := freshness(c.m, c.v, now); got != c.want {
+			t.Errorf("freshness(%+v, %+v) = %q, want %q", c.m, c.v, got, c.want)
+		}
+	}
+}
+
+// randomDigests draws n digests among distinct different ones.
+func randomDigests(r *rand.Rand, n, distinct int) []listdb.Digest {
+	pool := make([]listdb.Digest, distinct)
+	for i := range pool {
+		for j := range pool[i] {
+			pool[i][j] = byte(r.IntN(256))
+		}
+	}
+	out := make([]listdb.Digest, n)
+	for i := range out {
+		out[i] = pool[r.IntN(distinct)]
+	}
+	return out
+}
+
+func TestDistinctSet(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	// Runs of 7 spill hundreds of runs, more than one merge takes.
+	for _, runSize := range []int{7, 1000, distinctRun} {
+		t.Run(fmt.Sprint(runSize), func(t *testing.T) {
+			in := randomDigests(r, 3000, 700)
+			want := slices.Clone(in)
+			slices.SortFunc(want, compareDigests)
+			want = slices.Compact(want)
+			s := newDistinctSet(runSize)
+			defer s.close()
+			for _, d := range in {
+				if err := s.add(d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []listdb.Digest
+			n, err := s.each(64, func(b []listdb.Digest) error {
+				if len(b) > 64 {
+					t.Errorf("batch of %d", len(b))
+				}
+				got = append(got, b...)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(len(want)) || !slices.Equal(got, want) {
+				t.Errorf("%d distinct digests given back (%d counted), want %d in order", len(got), n, len(want))
+			}
+		})
+	}
+}
+
+// BenchmarkDistinct measures sorting out the repeats of an import's
+// digests, in memory and spilled to a temporary file.
+func BenchmarkDistinct(b *testing.B) {
+	const n = 1 << 20
+	in := randomDigests(rand.New(rand.NewPCG(3, 4)), n, n/2)
+	for _, runSize := range []int{distinctRun, 1 << 16} {
+		b.Run(fmt.Sprintf("run=%d", runSize), func(b *testing.B) {
+			for b.Loop() {
+				s := newDistinctSet(runSize)
+				for _, d := range in {
+					if err := s.add(d); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := s.each(importBatch, func([]listdb.Digest) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+				s.close()
+			}
+			b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "digests/s")
+		})
+	}
+}
