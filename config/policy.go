@@ -200,11 +200,23 @@ func CheckMailDomain(d string) error {
 	if d == "" || strings.ContainsAny(d, "@ ") || strings.HasSuffix(d, ".") {
 		return fmt.Errorf("%q is not a domain name (such as \"orange.fr\")", d)
 	}
-	if _, err := idna.Lookup.ToASCII(d); err != nil || !strings.Contains(d, ".") {
+	a, err := idna.Lookup.ToASCII(d)
+	if err != nil || !strings.Contains(a, ".") || len(a) > maxDomain {
 		return fmt.Errorf("%q is not a domain name (such as \"orange.fr\")", d)
+	}
+	for _, label := range strings.Split(a, ".") {
+		if label == "" || len(label) > maxLabel {
+			return fmt.Errorf("%q is not a domain name (such as \"orange.fr\")", d)
+		}
 	}
 	return nil
 }
+
+// Lengths of a domain name and of each label (RFC 1035 §2.3.4).
+const (
+	maxDomain = 253
+	maxLabel  = 63
+)
 
 // checkLocalPart accepts what may stand before "@" in a dot-atom (RFC 5322
 // §3.4.1), without a +tag: the tag is dropped before matching anyway.
