@@ -1,6 +1,7 @@
-// Package web is dncgate's HTTP side. For now it serves the health endpoints
-// an operator's load balancer and orchestrator poll; later features (the
-// unsubscribe endpoint, the managers' pages) hang off the same mux.
+// Package web is dncgate's HTTP side: the health endpoints an operator's
+// load balancer and orchestrator poll, and whatever other handlers the
+// binary mounts beside them (the unsubscribe endpoint, later the managers'
+// pages).
 package web
 
 import (
@@ -24,9 +25,17 @@ type Server struct {
 	log *slog.Logger
 }
 
+// Mount is a handler served under a pattern of net/http.ServeMux
+// ("/u/" serves every path below /u/).
+type Mount struct {
+	Pattern string
+	Handler http.Handler
+}
+
 // New listens on addr. The mux answers /healthz (the process is up) and
-// /readyz (the store answers within a second, so sending would work).
-func New(addr string, store Pinger, log *slog.Logger) (*Server, error) {
+// /readyz (the store answers within a second, so sending would work), and
+// each mount under its pattern.
+func New(addr string, store Pinger, log *slog.Logger, mounts ...Mount) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -45,6 +54,9 @@ func New(addr string, store Pinger, log *slog.Logger) (*Server, error) {
 		}
 		plain(w, http.StatusOK, "ready")
 	})
+	for _, m := range mounts {
+		mux.Handle(m.Pattern, m.Handler)
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,

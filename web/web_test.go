@@ -55,3 +55,25 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatalf("unknown path = %d, want 404", code)
 	}
 }
+
+func TestMounts(t *testing.T) {
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("mounted " + r.URL.Path))
+	})
+	s, err := New("127.0.0.1:0", &pinger{}, slog.New(slog.DiscardHandler), Mount{Pattern: "/u/", Handler: hello})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	defer s.Shutdown(context.Background())
+	base := "http://" + s.Addr().String()
+	if code, body := get(t, base+"/u/abc"); code != 200 || body != "mounted /u/abc" {
+		t.Fatalf("/u/abc = %d %q", code, body)
+	}
+	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok" {
+		t.Fatalf("/healthz beside a mount = %d %q", code, body)
+	}
+	if code, _ := get(t, base+"/v/abc"); code != http.StatusNotFound {
+		t.Fatalf("path outside the mounts = %d, want 404", code)
+	}
+}
