@@ -1,0 +1,140 @@
+package stamp
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/dncgate/dncgate/relay/rewrite"
+)
+
+// The rewriter marks a footed message with "Dncgate-Footer: yes" and does
+// not foot a message that carries the field. A client could write that
+// field itself and send without a footer, so the gateway writes a value of
+// its own in place of "yes": a MAC, under a key only the gateway holds, of
+// the recipient and of the body that follows the header. An incoming marker
+// counts only when its MAC verifies for the recipient at hand and the body
+// as it arrives; every other one is removed before the rewrite. A footed
+// copy resent to someone else is footed again for them, so each recipient
+// finds a link that opts out themselves.
+const (
+	markerLabel = "dncgate footer marker\x00"
+	macLen      = 18 // bytes of HMAC-SHA256 kept: 144 bits, 24 base64 characters
+)
+
+// rewriterMark is the field as the rewriter writes it.
+var rewriterMark = []byte(rewrite.MarkerHeader + ": yes\r\n")
+
+// marks are the values of the incoming marker fields and the digest of
+// the body they would vouch for.
+type marks struct {
+	values []string
+	body   []byte // SHA-256 of the body after the header
+}
+
+// field is one header field of the top-level header: raw[start:end],
+// continuation lines included.
+type field struct {
+	start, end int
+	name       string
+	value      string // unfolded, trimmed
+}
+
+// scanHeader returns the top-level header fields and where the body
+// starts (RFC 5322 §2.2: fields up to the first empty line; a line that
+// starts with white space continues the field before it).
+func scanHeader(raw []byte) (fields []field, bodyStart int) {
+	pos := 0
+	for pos < len(raw) {
+		eol := lineEnd(raw, pos)
+		line := raw[pos:eol]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return fields, eol
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
+			f := &fields[len(fields)-1]
+			f.end, f.value = eol, strings.TrimSpace(f.value+" "+strings.TrimSpace(string(line)))
+		} else {
+			name, value, _ := strings.Cut(string(line), ":")
+			fields = append(fields, field{start: pos, end: eol, name: strings.TrimSpace(name), value: strings.TrimSpace(value)})
+		}
+		pos = eol
+	}
+	return fields, len(raw)
+}
+
+// lineEnd returns the index just past the line starting at pos.
+func lineEnd(b []byte, pos int) int {
+	if i := bytes.IndexByte(b[pos:], '\n'); i >= 0 {
+		return pos + i + 1
+	}
+	return len(b)
+}
+
+// stripMarkers returns raw without its marker fields, and their values.
+// A message without one, by far the usual case, is returned as it is.
+func stripMarkers(raw []byte) ([]byte, marks) {
+	fields, bodyStart := scanHeader(raw)
+	var m marks
+	var out []byte
+	pos := 0
+	for _, f := range fields {
+		if !strings.EqualFold(f.name, rewrite.MarkerHeader) {
+			continue
+		}
+		m.values = append(m.values, f.value)
+		out = append(out, raw[pos:f.start]...)
+		pos = f.end
+	}
+	if len(m.values) == 0 {
+		return raw, m
+	}
+	sum := sha256.Sum256(raw[bodyStart:])
+	m.body = sum[:]
+	return append(out, raw[pos:]...), m
+}
+
+// markerValue is the MAC that proves the gateway footed body for who.
+func (s *Stamper) markerValue(who string, body []byte) string {
+	mac := hmac.New(sha256.New, s.o.Key)
+	mac.Write([]byte(markerLabel + who + "\x00"))
+	mac.Write(body)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:macLen])
+}
+
+// verifies reports whether an incoming marker proves that the gateway
+// already footed this very body for who.
+func (s *Stamper) verifies(m marks, who string) bool {
+	if len(m.values) == 0 {
+		return false
+	}
+	want := []byte(s.markerValue(who, m.body))
+	for _, v := range m.values {
+		if hmac.Equal([]byte(v), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// sealMarker replaces the rewriter's "yes" in a footed copy by the MAC of
+// who and the copy's body. A copy without it (signed, or footed before) is
+// returned as it is.
+func (s *Stamper) sealMarker(copy []byte, who string) []byte {
+	fields, bodyStart := scanHeader(copy)
+	for _, f := range fields {
+		if !bytes.Equal(copy[f.start:f.end], rewriterMark) {
+			continue
+		}
+		sum := sha256.Sum256(copy[bodyStart:])
+		v := s.markerValue(who, sum[:])
+		out := make([]byte, 0, len(copy)+len(v))
+		out = append(out, copy[:f.start]...)
+		out = fmt.Appendf(out, "%s: %s\r\n", rewrite.MarkerHeader, v)
+		return append(out, copy[f.end:]...)
+	}
+	return copy
+}

@@ -1,0 +1,264 @@
+// Package stamp makes each recipient's copy of a message: the privacy
+// notice and opt-out footer in the recipient's language, the
+// List-Unsubscribe headers with a token of that recipient's own, a
+// Message-ID when the message has none, and a DKIM signature when
+// configured. It implements relay.Stamper.
+package stamp
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dncgate/dncgate/footer"
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/relay"
+	"github.com/dncgate/dncgate/relay/rewrite"
+	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/unsubscribe/token"
+	"github.com/emersion/go-smtp"
+)
+
+// Header values of one-click unsubscribe (RFC 8058 §3.1).
+const (
+	hdrListUnsub     = "List-Unsubscribe"
+	hdrListUnsubPost = "List-Unsubscribe-Post"
+	oneClick         = "List-Unsubscribe=One-Click"
+	// unsubPath is where the web side serves tokens: BASE/u/TOKEN.
+	unsubPath = "/u/"
+	// mailtoLocal is the local part of the mailto URI, before "+TOKEN".
+	mailtoLocal = "unsubscribe"
+	// minKeyLen is the shortest marker key accepted, as for any HMAC key
+	// (RFC 2104 §3).
+	minKeyLen = 32
+)
+
+// Reply codes of a refused message (RFC 5321 §4.2.3, RFC 3463).
+const (
+	codeRefused = 550
+	codeBadMsg  = 554
+)
+
+var (
+	ecSigned = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
+	ecBadMsg = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
+)
+
+// Options configure a Stamper. Templates, Keyring, BaseURL and Key are
+// required unless NoFooter is set.
+type Options struct {
+	Templates *footer.Templates
+	// Details are the footer's fixed variables; UnsubscribeURL and RepName
+	// are filled in for each copy.
+	Details      footer.Vars
+	Keyring      *token.Keyring
+	Org          string // organisation sealed into every token
+	BaseURL      string // "https://u.acme.example": links are BASE/u/TOKEN
+	MailtoDomain string // "" adds no mailto URI to List-Unsubscribe
+	Signed       rewrite.SignedPolicy
+	// NoFooter leaves the body and the unsubscribe headers alone: only the
+	// DKIM signature is added.
+	NoFooter bool
+	DKIM     *DKIM // nil signs nothing
+	// Key authenticates the marker of a footed message and seeds the
+	// Message-ID; every instance must share it (the digest key serves).
+	Key []byte
+	Now func() time.Time // default time.Now
+}
+
+// Stamper prepares messages. It is safe for concurrent use.
+type Stamper struct {
+	o Options
+}
+
+var _ relay.Stamper = (*Stamper)(nil)
+
+// New checks the options and returns a Stamper.
+func New(o Options) (*Stamper, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DKIM != nil {
+		if err := o.DKIM.check(); err != nil {
+			return nil, err
+		}
+	}
+	if o.NoFooter {
+		return &Stamper{o: o}, nil
+	}
+	switch {
+	case o.Templates == nil:
+		return nil, errors.New("stamp: no footer templates")
+	case o.Keyring == nil:
+		return nil, errors.New("stamp: no token keyring")
+	case len(o.Key) < minKeyLen:
+		return nil, fmt.Errorf("stamp: the marker key is %d bytes, want at least %d", len(o.Key), minKeyLen)
+	case !strings.HasPrefix(o.BaseURL, "http://") && !strings.HasPrefix(o.BaseURL, "https://"):
+		return nil, fmt.Errorf("stamp: base URL %q is not http(s)", o.BaseURL)
+	}
+	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
+	return &Stamper{o: o}, nil
+}
+
+// Prepared is one message, parsed once for all its recipients.
+type Prepared struct {
+	s       *Stamper
+	raw     []byte
+	msg     *rewrite.Message // the message without any incoming marker
+	marks   marks            // the incoming markers, to verify per recipient
+	repName string
+
+	keptOnce sync.Once // msg as it came, parsed when a marker verifies
+	kept     *rewrite.Message
+	keptErr  error
+}
+
+// Prepare parses body once. rep is the AUTH identity; the footer names the
+// rep by the From display name, which is what the recipient sees. A signed
+// message under the refuse policy, or one too deeply nested to rewrite, is
+// refused with an *upstream.Error.
+func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+	p := &Prepared{s: s, raw: body}
+	if s.o.NoFooter {
+		return p, nil
+	}
+	p.repName = fromName(body)
+	stripped, marks := stripMarkers(body)
+	p.marks = marks
+	msg, err := rewrite.Parse(stripped, s.parseOptions(body, rep))
+	if err != nil {
+		return nil, refusal(err)
+	}
+	p.msg = msg
+	return p, nil
+}
+
+// parseOptions seeds the Message-ID and boundaries from the message, so a
+// client's retry of the same message gives its other recipients the same
+// Message-ID as the first ones: replies then name one id however often it
+// was retried.
+func (s *Stamper) parseOptions(body []byte, rep string) rewrite.Options {
+	m := hmac.New(sha256.New, s.o.Key)
+	m.Write([]byte("dncgate message-id\x00" + rep + "\x00"))
+	m.Write(body)
+	var seed [32]byte
+	copy(seed[:], m.Sum(nil))
+	return rewrite.Options{Signed: s.o.Signed, Rand: rand.NewChaCha8(seed)}
+}
+
+// refusal turns a Parse error into the reply the client gets.
+func refusal(err error) error {
+	switch {
+	case errors.Is(err, rewrite.ErrSigned):
+		return &upstream.Error{Code: codeRefused, Enhanced: ecSigned, Cause: err,
+			Message: "Signed or encrypted message: the opt-out footer cannot be added without breaking it; send it unsigned"}
+	case errors.Is(err, rewrite.ErrTooDeep):
+		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
+			Message: "MIME parts nested too deeply to add the opt-out footer"}
+	}
+	return fmt.Errorf("stamp: %w", err)
+}
+
+// MessageID returns the Message-ID every copy gets because the message has
+// none, or "" when it has one.
+func (p *Prepared) MessageID() string {
+	if p.msg == nil {
+		return ""
+	}
+	return p.msg.MessageID()
+}
+
+// For returns rcpt's copy. country is the recipient's country when known;
+// else the address's country-code TLD decides the footer's language.
+func (p *Prepared) For(rcpt, country string) ([]byte, error) {
+	if p.s.o.NoFooter {
+		return p.s.sign(p.raw)
+	}
+	who := normalise(rcpt)
+	tok := p.s.o.Keyring.Seal(who, p.s.o.Org, p.s.o.Now())
+	msg, err := p.messageFor(who)
+	if err != nil {
+		return nil, err
+	}
+	f, err := p.footerFor(tok, country, rcpt)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(len(p.raw) + len(f.Text) + 2*len(f.HTML) + 1024)
+	if err := msg.Render(&out, f, p.s.headers(tok)); err != nil {
+		return nil, fmt.Errorf("stamp: %w", err)
+	}
+	return p.s.sign(p.s.sealMarker(out.Bytes(), who))
+}
+
+// messageFor is the message to render for who: as it came when a marker
+// proves the gateway already footed it for who (so it is not footed
+// twice), else the message without any incoming marker.
+func (p *Prepared) messageFor(who string) (*rewrite.Message, error) {
+	if !p.s.verifies(p.marks, who) {
+		return p.msg, nil
+	}
+	p.keptOnce.Do(func() {
+		p.kept, p.keptErr = rewrite.Parse(p.raw, p.s.parseOptions(p.raw, ""))
+	})
+	if p.keptErr != nil {
+		return nil, refusal(p.keptErr)
+	}
+	return p.kept, nil
+}
+
+func (p *Prepared) footerFor(tok, country, rcpt string) (rewrite.Footer, error) {
+	if country == "" {
+		country = CountryOfAddress(rcpt)
+	}
+	v := p.s.o.Details
+	v.UnsubscribeURL = p.s.unsubURL(tok)
+	v.RepName = p.repName
+	text, html, err := p.s.o.Templates.Render(footer.LanguageFor(country), v)
+	if err != nil {
+		return rewrite.Footer{}, fmt.Errorf("stamp: %w", err)
+	}
+	return rewrite.Footer{Text: text, HTML: html}, nil
+}
+
+func (s *Stamper) unsubURL(tok string) string { return s.o.BaseURL + unsubPath + tok }
+
+// headers are the one-click unsubscribe fields (RFC 2369 §3.2, RFC 8058
+// §3.1): the https (or http) URI first, then the mailto one, replacing any
+// the client wrote.
+func (s *Stamper) headers(tok string) []rewrite.Header {
+	v := "<" + s.unsubURL(tok) + ">"
+	if s.o.MailtoDomain != "" {
+		v += ", <mailto:" + mailtoLocal + "+" + tok + "@" + s.o.MailtoDomain + ">"
+	}
+	return []rewrite.Header{{Key: hdrListUnsub, Value: v}, {Key: hdrListUnsubPost, Value: oneClick}}
+}
+
+// normalise names the recipient in tokens as the opt-out list keys them.
+func normalise(rcpt string) string {
+	if n, err := lists.NormaliseEmail(rcpt); err == nil {
+		return n
+	}
+	return strings.ToLower(strings.TrimSpace(rcpt))
+}
+
+// fromName is the display name of the message's From address, or "".
+func fromName(body []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	a, err := mail.ParseAddress(m.Header.Get("From"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(a.Name)
+}

@@ -1,0 +1,204 @@
+package stamp
+
+import (
+	"bytes"
+	"errors"
+	"net/textproto"
+	"strings"
+	"testing"
+
+	"github.com/dncgate/dncgate/relay/rewrite"
+	"github.com/dncgate/dncgate/relay/upstream"
+)
+
+// Both URIs of List-Unsubscribe carry one token, which the footer's text
+// and HTML show as the same URL, and which names the normalised recipient.
+func TestOneURLInHeadersAndBodies(t *testing.T) {
+	s := newStamper(t)
+	for name, msg := range map[string]string{"plain": plainMsg, "alternative": altMsg} {
+		out := stampFor(t, s, msg, "Jean+promo@Acme.FR", "")
+		url, tok := unsubURL(t, readMsg(t, out))
+		c, err := testKeyring(t).OpenFresh(tok, testNow, 1)
+		if err != nil || c.Recipient != "jean@acme.fr" || c.Org != testOrg {
+			t.Errorf("%s: token opens to %+v, %v", name, c, err)
+		}
+		b := bodies(t, out)
+		if !strings.Contains(b["text/plain"], url) {
+			t.Errorf("%s: text body lacks %s:\n%s", name, url, b["text/plain"])
+		}
+		if name == "alternative" && !strings.Contains(b["text/html"], `href="`+url+`"`) {
+			t.Errorf("%s: HTML body lacks a link to %s:\n%s", name, url, b["text/html"])
+		}
+		if strings.Contains(string(out), "client-own") {
+			t.Errorf("%s: the client's List-Unsubscribe survived", name)
+		}
+	}
+}
+
+func TestNoMailtoWithoutDomain(t *testing.T) {
+	s := newStamper(t, func(o *Options) { o.MailtoDomain = "" })
+	got := readMsg(t, stampFor(t, s, plainMsg, "jean@acme.fr", "")).Header.Get("List-Unsubscribe")
+	if strings.Contains(got, "mailto:") || !strings.HasPrefix(got, "<"+testBase+"/u/") {
+		t.Errorf("List-Unsubscribe = %q, want the https URI alone", got)
+	}
+}
+
+func TestEachRecipientHasItsOwnToken(t *testing.T) {
+	p, err := newStamper(t).Prepare([]byte(plainMsg), "rep@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, a := unsubURL(t, readMsg(t, forRcpt(t, p, "a@acme.fr", "")))
+	_, b := unsubURL(t, readMsg(t, forRcpt(t, p, "b@acme.fr", "")))
+	if a == b {
+		t.Error("two recipients got the same token")
+	}
+}
+
+func TestLanguageByCountry(t *testing.T) {
+	s := newStamper(t)
+	for _, c := range []struct{ rcpt, country, want string }{
+		{"jean@acme.fr", "", "Pour ne plus recevoir"},     // from the ccTLD
+		{"jean@acme.com", "DE", "keine weiteren E-Mails"}, // the given country wins
+		{"jean@acme.com", "", "To stop receiving"},        // unknown: the fallback
+		{"piet@acme.be", "", "niet meer ontvangen"},       // Belgium reads Dutch
+		{"john@acme.co.uk", "", "To stop receiving"},      // .uk is GB, English
+		{"anna@acme.de", "IT", "Per non ricevere"},        // country beats TLD
+	} {
+		text := bodies(t, stampFor(t, s, plainMsg, c.rcpt, c.country))["text/plain"]
+		if !strings.Contains(text, c.want) {
+			t.Errorf("%s (%q): footer lacks %q:\n%s", c.rcpt, c.country, c.want, text)
+		}
+	}
+}
+
+func TestRepNameFromDisplayName(t *testing.T) {
+	text := bodies(t, stampFor(t, newStamper(t), plainMsg, "jean@acme.com", ""))["text/plain"]
+	if !strings.Contains(text, "by Sam Rep") {
+		t.Errorf("footer does not name the rep:\n%s", text)
+	}
+	text = bodies(t, stampFor(t, newStamper(t), altMsg, "jean@acme.com", ""))["text/plain"]
+	if strings.Contains(text, "sent by") {
+		t.Errorf("footer names a rep the From field does not:\n%s", text)
+	}
+}
+
+func TestSignedHeadersOnly(t *testing.T) {
+	out := stampFor(t, newStamper(t), signedMsg, "jean@acme.fr", "")
+	unsubURL(t, readMsg(t, out))
+	if !bytes.HasSuffix(out, []byte(signedMsg[strings.Index(signedMsg, "\r\n\r\n"):])) {
+		t.Errorf("the signed body changed:\n%s", out)
+	}
+	if markerCount(t, out) != 0 {
+		t.Error("a signed message was marked as footed")
+	}
+}
+
+func TestSignedRefused(t *testing.T) {
+	s := newStamper(t, func(o *Options) { o.Signed = rewrite.Refuse })
+	_, err := s.Prepare([]byte(signedMsg), "rep@acme.example")
+	var ue *upstream.Error
+	if !errors.As(err, &ue) || ue.Code != 550 || ue.Enhanced[0] != 5 || ue.Enhanced[1] != 7 || ue.Temporary {
+		t.Fatalf("err = %v, want a permanent 550 5.7.x refusal", err)
+	}
+	if !strings.Contains(ue.Message, "Signed") {
+		t.Errorf("the reply does not say why: %q", ue.Message)
+	}
+}
+
+func TestMessageIDAddedOncePerMessage(t *testing.T) {
+	s := newStamper(t)
+	noID := strings.Replace(plainMsg, "Message-ID: <m1@acme.example>\r\n", "", 1)
+	p, err := s.Prepare([]byte(noID), "rep@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := readMsg(t, forRcpt(t, p, "a@acme.fr", "")).Header.Get("Message-ID")
+	b := readMsg(t, forRcpt(t, p, "b@acme.fr", "")).Header.Get("Message-ID")
+	if a == "" || a != b || a != p.(*Prepared).MessageID() || !strings.HasSuffix(a, "@acme.example>") {
+		t.Errorf("Message-IDs %q and %q, MessageID() %q; want one id at the From domain", a, b, p.(*Prepared).MessageID())
+	}
+	// A retry of the same message gets the same id.
+	again, _ := s.Prepare([]byte(noID), "rep@acme.example")
+	if c := readMsg(t, forRcpt(t, again, "c@acme.fr", "")).Header.Get("Message-ID"); c != a {
+		t.Errorf("retry got Message-ID %q, want %q", c, a)
+	}
+	kept := readMsg(t, stampFor(t, s, plainMsg, "a@acme.fr", "")).Header["Message-Id"]
+	if len(kept) != 1 || kept[0] != "<m1@acme.example>" {
+		t.Errorf("Message-ID of a message that had one: %q", kept)
+	}
+}
+
+// A marker the client wrote does not spare the footer, whatever it holds.
+func TestForgedMarkerIsFooted(t *testing.T) {
+	s := newStamper(t)
+	for _, forged := range []string{"yes", "AAAAAAAAAAAAAAAAAAAAAAAA", ""} {
+		msg := "Dncgate-Footer: " + forged + "\r\n" + plainMsg
+		out := stampFor(t, s, msg, "jean@acme.fr", "")
+		url, _ := unsubURL(t, readMsg(t, out))
+		if !strings.Contains(bodies(t, out)["text/plain"], url) {
+			t.Errorf("forged marker %q: no footer", forged)
+		}
+		m := readMsg(t, out).Header[textproto.CanonicalMIMEHeaderKey(rewrite.MarkerHeader)]
+		if len(m) != 1 || m[0] == forged || len(m[0]) != 24 {
+			t.Errorf("forged marker %q: markers %q, want one of the gateway's", forged, m)
+		}
+	}
+}
+
+// A copy the gateway footed, coming back for the same recipient, is not
+// footed again; sent on to someone else, it gets their footer too.
+func TestOwnMarkerHonouredForItsRecipient(t *testing.T) {
+	s := newStamper(t)
+	first := stampFor(t, s, altMsg, "jean@acme.fr", "")
+	url1, _ := unsubURL(t, readMsg(t, first))
+	again := stampFor(t, s, string(first), "jean@acme.fr", "")
+	b := bodies(t, again)
+	if strings.Count(b["text/plain"], testBase+"/u/") != 1 || !strings.Contains(b["text/plain"], url1) {
+		t.Errorf("footed twice for the same recipient:\n%s", b["text/plain"])
+	}
+	other := stampFor(t, s, string(first), "marie@acme.fr", "")
+	url2, _ := unsubURL(t, readMsg(t, other))
+	if !strings.Contains(bodies(t, other)["text/plain"], url2) {
+		t.Error("the copy sent on to another recipient lacks that recipient's link")
+	}
+	// A changed body no longer matches the marker.
+	edited := bytes.Replace(first, []byte("Hello"), []byte("Hallo"), 1)
+	if b := bodies(t, stampFor(t, s, string(edited), "jean@acme.fr", "")); strings.Count(b["text/plain"], testBase+"/u/") != 2 {
+		t.Errorf("an edited body kept the old marker's word:\n%s", b["text/plain"])
+	}
+}
+
+func TestNoFooterLeavesTheMessage(t *testing.T) {
+	s := newStamper(t, func(o *Options) { o.NoFooter = true })
+	if out := stampFor(t, s, plainMsg, "jean@acme.fr", ""); string(out) != plainMsg {
+		t.Errorf("NoFooter changed the message:\n%s", out)
+	}
+}
+
+func TestNewRefusesIncompleteOptions(t *testing.T) {
+	for name, edit := range map[string]func(*Options){
+		"no templates": func(o *Options) { o.Templates = nil },
+		"no keyring":   func(o *Options) { o.Keyring = nil },
+		"short key":    func(o *Options) { o.Key = []byte("short") },
+		"bad base":     func(o *Options) { o.BaseURL = "u.acme.example" },
+		"dkim no key":  func(o *Options) { o.DKIM = &DKIM{Domain: "acme.example", Selector: "s"} },
+	} {
+		o := testOptions(t)
+		edit(&o)
+		if _, err := New(o); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+}
+
+func TestCountryOfAddress(t *testing.T) {
+	for addr, want := range map[string]string{
+		"a@b.fr": "FR", "a@b.co.uk": "GB", "a@B.DE.": "DE", "a@b.com": "", "a@b.io": "",
+		"a@b.eu": "", "nobody": "", "a@localhost": "", "<a@b.nl>": "NL",
+	} {
+		if got := CountryOfAddress(addr); got != want {
+			t.Errorf("CountryOfAddress(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
