@@ -182,3 +182,22 @@ func BenchmarkRule(b *testing.B) {
 		p.Rule("FR", Business, onDay)
 	}
 }
+
+// BenchmarkClassify is the policy's share of one recipient check: country,
+// type and rule, for a mix of addresses.
+func BenchmarkClassify(b *testing.B) {
+	p, err := NewPolicy(config.Policy{Presets: true, DefaultCountry: "FR"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := [][2]string{{"jean", "orange.fr"}, {"info", "acme.de"}, {"sales+q3", "acme.com"}, {"ann", "mail.btinternet.com"}, {"piet", "bedrijf.nl"}}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		a := addrs[n%len(addrs)]
+		cc, _ := p.Country("", a[1])
+		p.Rule(cc, p.Type("", a[0], a[1]), onDay)
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "recipients/s")
+}
