@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"weak"
 
 	"github.com/dncgate/dncgate/listdb"
 )
@@ -213,16 +216,28 @@ func (s *Store) deleteVersion(ctx context.Context, id int64) error {
 	return nil
 }
 
-// qLookup answers one probe. Its rows are (0, the current version or
-// NULL, imported digest or NULL) while the list exists, then (1 + present,
-// NULL, digest) for the manual decisions. The digests come as one JSON
-// array of hex strings, so the text is the same whatever their number and
-// one prepared statement serves every probe.
-const qLookup = `SELECT 0, l.current, e.digest FROM lists l LEFT JOIN list_entries e
-		ON e.version = l.current AND e.digest IN (SELECT unhex(value) FROM json_each(?1))
-		WHERE l.name = ?2
-	UNION ALL SELECT 1 + present, NULL, digest FROM list_manual
-		WHERE list = ?2 AND digest IN (SELECT unhex(value) FROM json_each(?1))`
+// qLookup answers a whole Lookup in one statement, hence from one
+// snapshot of the file: a switch committed meanwhile is seen entirely or
+// not at all, by every probe alike. Its parameter is a JSON array of
+// strings, one per digest asked: the digest in hex (hexLen characters,
+// or noDigest for a probe without digests, which is asked once for the
+// list alone), then the list's name. Each element is one key lookup per
+// table, and gives one row: the element's index, whether the list exists,
+// its current version, whether that version holds the digest, and the
+// manual decision on it if any.
+const qLookup = `SELECT q.key, l.name IS NOT NULL, l.current, e.digest IS NOT NULL, m.present
+	FROM json_each(?) q
+	LEFT JOIN lists l ON l.name = substr(q.value, 33)
+	LEFT JOIN list_entries e ON e.version = l.current AND e.digest = unhex(substr(q.value, 1, 32))
+	LEFT JOIN list_manual m ON m.list = substr(q.value, 33) AND m.digest = unhex(substr(q.value, 1, 32))`
+
+const (
+	// hexLen is a digest in hex, as qLookup cuts its elements.
+	hexLen = 2 * listdb.DigestSize
+	// noDigest takes a digest's place in a qLookup element; it is not
+	// hex, so unhex makes it NULL, which matches nothing.
+	noDigest = "--------------------------------"
+)
 
 // Contains is a Lookup of one probe.
 func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error) {
@@ -236,89 +251,115 @@ func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Dig
 	return a[0].Found, nil
 }
 
-// Lookup answers every probe in one read transaction, hence from one
-// snapshot of the file: a switch committed meanwhile is seen entirely or
-// not at all, by every probe alike.
+// asked is one element of qLookup's parameter: which probe, which digest
+// of it (-1 for none).
+type asked struct{ probe, digest int }
+
+// Lookup runs qLookup.
 func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Answer, error) {
 	out := make([]listdb.Answer, len(probes))
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("embedded: lookup: %w", err)
+	for i, p := range probes {
+		out[i] = listdb.Answer{Found: make([]bool, len(p.Digests)), Missing: true}
 	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, qLookup)
+	if len(probes) == 0 {
+		return out, nil
+	}
+	stmt, err := s.lookupStmt(ctx)
 	if noListTables(err) {
-		for i := range out {
-			out[i] = listdb.Answer{Found: make([]bool, len(probes[i].Digests)), Missing: true}
-		}
 		return out, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded: lookup: %w", err)
 	}
-	defer stmt.Close()
-	for i, p := range probes {
-		if out[i], err = lookupOne(ctx, stmt, p); err != nil {
-			return nil, fmt.Errorf("embedded: lookup %s: %w", p.List, err)
+	param, elems := lookupParam(probes)
+	rows, err := stmt.QueryContext(ctx, param)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: lookup: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			i                int
+			exists, imported bool
+			current, present sql.NullInt64
+		)
+		if err := rows.Scan(&i, &exists, &current, &imported, &present); err != nil {
+			return nil, fmt.Errorf("embedded: lookup: %w", err)
 		}
+		if i < 0 || i >= len(elems) {
+			return nil, fmt.Errorf("embedded: lookup: row %d of %d", i, len(elems))
+		}
+		if !exists {
+			continue
+		}
+		at := elems[i]
+		a := &out[at.probe]
+		a.Missing = false
+		if current.Valid {
+			a.Version = strconv.FormatInt(current.Int64, 10)
+		}
+		if at.digest >= 0 {
+			a.Found[at.digest] = present.Int64 == 1 || !present.Valid && imported
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("embedded: lookup: %w", err)
 	}
 	return out, nil
 }
 
-// lookupOne runs qLookup for p.
-func lookupOne(ctx context.Context, stmt *sql.Stmt, p listdb.Probe) (listdb.Answer, error) {
-	a := listdb.Answer{Found: make([]bool, len(p.Digests)), Missing: true}
-	rows, err := stmt.QueryContext(ctx, hexArray(p.Digests), p.List)
-	if err != nil {
-		return a, err
-	}
-	defer rows.Close()
-	imported, manual := map[listdb.Digest]bool{}, map[listdb.Digest]bool{}
-	for rows.Next() {
-		var (
-			kind    int
-			current sql.NullInt64
-			d       []byte
-		)
-		if err := rows.Scan(&kind, &current, &d); err != nil {
-			return a, err
-		}
-		switch {
-		case kind == 0:
-			a.Missing = false
-			if current.Valid {
-				a.Version = strconv.FormatInt(current.Int64, 10)
-			}
-			if len(d) == listdb.DigestSize {
-				imported[listdb.Digest(d)] = true
-			}
-		case len(d) == listdb.DigestSize:
-			manual[listdb.Digest(d)] = kind == 2
-		}
-	}
-	if err := rows.Err(); err != nil || a.Missing {
-		return a, err
-	}
-	for i, d := range p.Digests {
-		on, decided := manual[d]
-		a.Found[i] = on || !decided && imported[d]
-	}
-	return a, nil
-}
-
-// hexArray is ds as a JSON array of hex strings, for json_each.
-func hexArray(ds []listdb.Digest) string {
-	b := make([]byte, 0, 2+len(ds)*(2*listdb.DigestSize+3))
-	b = append(b, '[')
-	for i := range ds {
-		if i > 0 {
+// lookupParam is qLookup's parameter for probes, and what each of its
+// elements asks.
+func lookupParam(probes []listdb.Probe) (string, []asked) {
+	var elems []asked
+	b := []byte{'['}
+	elem := func(hexDigest []byte, list string, at asked) {
+		if len(elems) > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, '"')
-		b = hex.AppendEncode(b, ds[i][:])
-		b = append(b, '"')
+		v, _ := json.Marshal(string(hexDigest) + list) // a string always marshals
+		b = append(b, v...)
+		elems = append(elems, at)
 	}
-	return string(append(b, ']'))
+	var h [hexLen]byte
+	for i, p := range probes {
+		if len(p.Digests) == 0 {
+			elem([]byte(noDigest), p.List, asked{i, -1})
+		}
+		for k := range p.Digests {
+			hex.Encode(h[:], p.Digests[k][:])
+			elem(h[:], p.List, asked{i, k})
+		}
+	}
+	return string(append(b, ']')), elems
+}
+
+// lookupStmts holds each Store's prepared qLookup, which saves most of a
+// Lookup's time. It is prepared at the first Lookup, not at Open: the
+// list tables may not exist before, and a Store collected without Close
+// has its statement closed with it.
+var lookupStmts sync.Map // weak.Pointer[Store] → *sql.Stmt
+
+func (s *Store) lookupStmt(ctx context.Context) (*sql.Stmt, error) {
+	key := weak.Make(s)
+	if st, ok := lookupStmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.r.PrepareContext(ctx, qLookup)
+	if err != nil {
+		return nil, err
+	}
+	got, loaded := lookupStmts.LoadOrStore(key, st)
+	if loaded {
+		st.Close() // another Lookup prepared it first
+		return got.(*sql.Stmt), nil
+	}
+	runtime.AddCleanup(s, func(key weak.Pointer[Store]) {
+		if st, ok := lookupStmts.LoadAndDelete(key); ok {
+			st.(*sql.Stmt).Close()
+		}
+	}, key)
+	return st, nil
 }
 
 // AddEntry records d as on the list, whatever the imports say.

@@ -98,3 +98,9 @@ func TestListsTwoHandles(t *testing.T) {
 		t.Fatalf("%d entries stored, want the current version's %d", n, len(ds))
 	}
 }
+
+// BenchmarkLookup measures a recipient's check of 5 lists.
+// DNCGATE_BENCH_ENTRIES=200000 go test -run - -bench Lookup ./store/embedded
+func BenchmarkLookup(b *testing.B) {
+	storetest.BenchLookup(b, openAt(b, filepath.Join(b.TempDir(), "dncgate.db")), storetest.LookupBench{})
+}

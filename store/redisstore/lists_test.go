@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -150,5 +151,94 @@ func TestListsDeletedVersionNotAnswered(t *testing.T) {
 	}
 	if got, err := s.Contains(ctx, "l", ds[0]); err == nil {
 		t.Fatalf("Contains over deleted buckets = %v with no error", got)
+	}
+}
+
+// countHook counts round trips: a command alone or a whole pipeline.
+type countHook struct{ n atomic.Int64 }
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// BenchmarkLookup measures a recipient's check of 5 lists on one node,
+// beside a bare PING.
+// DNCGATE_BENCH_ENTRIES=200000 go test -run - -bench Lookup ./store/redisstore
+func BenchmarkLookup(b *testing.B) {
+	s := openStore(b, redisstore.Options{URL: "redis://" + testredis.Start(b)})
+	var hook countHook
+	s.AddHook(&hook)
+	storetest.BenchLookup(b, s, storetest.LookupBench{Ping: s.Ping, RoundTrips: hook.n.Load})
+}
+
+// TestLookupOneRoundTrip: once this process knows the lists' versions, a
+// Lookup of several lists is one pipeline, also right after a manual
+// change; a new version costs one more for its list.
+func TestLookupOneRoundTrip(t *testing.T) {
+	s := openStore(t, redisstore.Options{URL: "redis://" + testredis.Start(t)})
+	var hook countHook
+	s.AddHook(&hook)
+	ctx := t.Context()
+	ds := storetest.RandomDigests(30)
+	var probes []listdb.Probe
+	for i := range 5 {
+		name := fmt.Sprintf("l%d", i)
+		if err := s.PutList(ctx, listdb.Meta{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		importDigests(t, s, name, ds[i*5:i*5+5])
+		probes = append(probes, listdb.Probe{List: name, Digests: []listdb.Digest{ds[i*5], ds[25+i]}})
+	}
+	lookup := func(wantTrips int64) {
+		t.Helper()
+		before := hook.n.Load()
+		got, err := s.Lookup(ctx, probes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range got {
+			if !a.Found[0] || a.Found[1] {
+				t.Fatalf("probe %d = %+v; want the first digest only", i, a)
+			}
+		}
+		if n := hook.n.Load() - before; n != wantTrips {
+			t.Fatalf("Lookup took %d round trips, want %d", n, wantTrips)
+		}
+	}
+	lookup(2) // the versions are new to this process
+	lookup(1)
+	if err := s.RemoveEntry(ctx, "l0", ds[25]); err != nil {
+		t.Fatal(err)
+	}
+	lookup(1)
+	importDigests(t, s, "l3", ds[15:20])
+	lookup(2)
+	lookup(1)
+}
+
+// importDigests imports ds as the list's new version.
+func importDigests(t *testing.T, s *redisstore.Store, name string, ds []listdb.Digest) {
+	t.Helper()
+	w, err := s.BeginVersion(t.Context(), name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(t.Context(), ds); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(t.Context(), listdb.Version{}); err != nil {
+		t.Fatal(err)
 	}
 }

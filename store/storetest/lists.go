@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -578,5 +581,132 @@ func BenchImport(b *testing.B, s listdb.Store, name string, after func(b *testin
 	b.ReportMetric(float64(b.N)*BenchEntries/time.Since(start).Seconds(), "entries/s")
 	if after != nil {
 		after(b)
+	}
+}
+
+// LookupBench is what BenchLookup measures beside the lookups.
+type LookupBench struct {
+	// Ping, when set, is a bare round trip to the backend, timed after
+	// every Lookup so that both come from the same run.
+	Ping func(ctx context.Context) error
+	// RoundTrips, when set, counts the round trips made so far, a Ping
+	// being one.
+	RoundTrips func() int64
+}
+
+const (
+	// benchLists and benchDigests shape a recipient's check: the lists
+	// that govern it, and the digests asked of each.
+	benchLists, benchDigests = 5, 3
+	// benchProbeSets is how many different checks the benchmark cycles
+	// through, so that the buckets read vary.
+	benchProbeSets = 4096
+	// benchEntriesDefault is the entries per list unless
+	// DNCGATE_BENCH_ENTRIES says otherwise.
+	benchEntriesDefault = 200_000
+)
+
+// BenchLookup imports benchLists lists of DNCGATE_BENCH_ENTRIES entries
+// each (200000 by default), then measures Lookups of benchLists probes of
+// benchDigests digests (one on the list, the others not) from 1 and from 4
+// goroutines, and reports their p50 and p99 latency, and those of lb.Ping
+// and the round trips per Lookup when lb says how.
+func BenchLookup(b *testing.B, s listdb.Store, lb LookupBench) {
+	n := benchEntriesDefault
+	if v := os.Getenv("DNCGATE_BENCH_ENTRIES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("DNCGATE_BENCH_ENTRIES=%q is not a positive number", v)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	sets := make([][]listdb.Probe, benchProbeSets)
+	for l := range benchLists {
+		name := fmt.Sprintf("bench-%d", l)
+		if err := s.PutList(b.Context(), testMeta(name)); err != nil {
+			b.Fatal(err)
+		}
+		ds := digests(name, n)
+		benchImport(b, s, name, ds)
+		for i := range sets {
+			miss := digests(fmt.Sprintf("miss-%d-%d", l, i), benchDigests-1)
+			sets[i] = append(sets[i], listdb.Probe{List: name, Digests: append(miss, ds[r.IntN(n)])})
+		}
+	}
+	for _, g := range []int{1, 4} {
+		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) { benchLookups(b, s, lb, sets, g) })
+	}
+}
+
+// benchImport imports ds as the list's new version.
+func benchImport(b *testing.B, s listdb.Store, name string, ds []listdb.Digest) {
+	w, err := s.BeginVersion(b.Context(), name, int64(len(ds)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rest := ds; len(rest) > 0; rest = rest[min(benchBatch, len(rest)):] {
+		if err := w.Add(b.Context(), rest[:min(benchBatch, len(rest))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(b.Context(), listdb.Version{ImportedAt: listEpoch}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchLookups runs b.N Lookups from g goroutines, each followed by a Ping.
+func benchLookups(b *testing.B, s listdb.Store, lb LookupBench, sets [][]listdb.Probe, g int) {
+	ctx := b.Context()
+	lookups, pings := make([][]time.Duration, g), make([][]time.Duration, g)
+	var next atomic.Int64
+	var before int64
+	if lb.RoundTrips != nil {
+		before = lb.RoundTrips()
+	}
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range g {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				start := time.Now()
+				got, err := s.Lookup(ctx, sets[i%benchProbeSets])
+				lookups[w] = append(lookups[w], time.Since(start))
+				if err != nil || !got[0].Found[benchDigests-1] || got[0].Found[0] {
+					b.Errorf("Lookup = %+v, %v; want the last digest found, not the first", got, err)
+					return
+				}
+				if lb.Ping != nil {
+					start = time.Now()
+					err = lb.Ping(ctx)
+					pings[w] = append(pings[w], time.Since(start))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	reportPercentiles(b, "", slices.Concat(lookups...))
+	ps := slices.Concat(pings...)
+	if lb.Ping != nil {
+		reportPercentiles(b, "ping-", ps)
+	}
+	if lb.RoundTrips != nil {
+		b.ReportMetric(float64(lb.RoundTrips()-before-int64(len(ps)))/float64(b.N), "roundtrips/lookup")
+	}
+}
+
+// reportPercentiles reports the p50 and p99 of ds in microseconds.
+func reportPercentiles(b *testing.B, prefix string, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	for _, p := range []int{50, 99} {
+		d := ds[min(len(ds)-1, len(ds)*p/100)]
+		b.ReportMetric(float64(d.Nanoseconds())/1e3, fmt.Sprintf("%sp%d-µs", prefix, p))
 	}
 }
