@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,25 +33,41 @@ func benchRules() []caps.Rule {
 	}
 }
 
-// BenchmarkCapCheck measures one recipient's cap check with 3 caps on
-// Redis (reserve, then commit, as for a delivered recipient: two round
-// trips), beside two floors measured in the same run with a client of the
-// same settings and the same concurrency: a bare PING and a bare EVALSHA
-// of an empty script (one round trip each).
+// BenchmarkCapCheck measures cap checks with 3 caps on one Redis beside
+// two floors measured in the same run, with a client of the same settings
+// and the same concurrency: a bare PING and a bare EVALSHA of an empty
+// script (one round trip each).
 //
-//	go test ./caps -run '^$' -bench CapCheck -benchtime 20000x
+// A check is one recipient's reserve of its 3 caps then its commit, as for
+// a message to one recipient the upstream accepted: checks/s, p50-µs and
+// p99-µs (reserve plus commit), rt/check (round trips, counted by a client
+// hook) and x-evalsha (checks/s over the EVALSHA floor's ops/s).
+//
+// msg5- is the same for messages of 5 recipients, whose commits go to the
+// store together once the upstream has answered for all of them (as the
+// relay does): its latencies are those of each step a client waits on
+// (a recipient's reserve, or the message's commit), its checks/s counts
+// recipients.
+//
+//	go test ./caps -run '^$' -bench 'CapCheck$' -benchtime 20000x
 func BenchmarkCapCheck(b *testing.B) {
-	addr := testredis.Start(b)
+	url := "redis://" + testredis.Start(b)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, conc := range benchConcurrency {
 		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
-			st, err := redisstore.Open(b.Context(), redisstore.Options{URL: "redis://" + addr})
+			st, err := redisstore.Open(b.Context(), redisstore.Options{URL: url})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			raw := redis.NewClient(&redis.Options{Addr: addr})
+			rt := new(roundTrips)
+			st.AddHook(rt)
+			raw := redis.NewClient(opt) // the store's settings
 			defer raw.Close()
-			benchAgainstFloors(b, conc, st, raw)
+			benchAgainstFloors(b, conc, benchChecker(b, st), raw, rt)
 		})
 	}
 }
@@ -63,9 +80,9 @@ func BenchmarkCapCheckEmbedded(b *testing.B) {
 			st := openEmbedded(b, filepath.Join(b.TempDir(), "dncgate.db"))
 			c := benchChecker(b, st)
 			b.ResetTimer()
-			lat, elapsed := load(b.N, conc, checkOnce(b, c))
+			lat, elapsed := load(b.N, conc, checkOnce(c, "e"))
 			b.StopTimer()
-			report(b, "", lat, elapsed)
+			report(b, "", lat, len(lat), elapsed)
 		})
 	}
 }
@@ -78,89 +95,159 @@ func benchChecker(b *testing.B, st caps.Store) *caps.Checker {
 	return c
 }
 
-// benchRounds interleaves the checks and the floors, so that all three
+// benchRounds interleaves the checks and the floors, so that all of them
 // meet the same machine: on a small VM the round trip time swings with
 // how busy the CPUs have just been.
 const benchRounds = 5
 
-func benchAgainstFloors(b *testing.B, conc int, st caps.Store, raw *redis.Client) {
+// benchLoad is one measured operation: each worker gets its own op, which
+// does step i and says how many checks (recipients) the step completed.
+type benchLoad struct {
+	prefix string
+	hooked bool // through the store's client, whose round trips are counted
+	worker func() func(i int) (checks int, err error)
+}
+
+func benchAgainstFloors(b *testing.B, conc int, c *caps.Checker, raw *redis.Client, rt *roundTrips) {
 	ctx := context.Background()
 	empty := redis.NewScript("return 0")
 	if err := empty.Load(ctx, raw).Err(); err != nil {
 		b.Fatal(err)
 	}
-	c := benchChecker(b, st)
-	check := checkOnce(b, c)
-	loads := []struct {
-		prefix string
-		op     func(i int) error
-	}{
-		{"", check},
-		{"ping-", func(int) error { return raw.Ping(ctx).Err() }},
-		{"evalsha-", func(int) error { return empty.EvalSha(ctx, raw, nil).Err() }},
+	same := func(op func(i int) error) func() func(int) (int, error) {
+		return func() func(int) (int, error) {
+			return func(i int) (int, error) { return 1, op(i) }
+		}
+	}
+	loads := []benchLoad{
+		{"", true, same(checkOnce(c, "c"))},
+		{"msg5-", true, messages(c, 5)},
+		{"ping-", false, same(func(int) error { return raw.Ping(ctx).Err() })},
+		{"evalsha-", false, same(func(int) error { return empty.EvalSha(ctx, raw, nil).Err() })},
 	}
 	lat := make([][]time.Duration, len(loads))
+	checks, trips := make([]int, len(loads)), make([]int64, len(loads))
 	elapsed := make([]time.Duration, len(loads))
 	b.ResetTimer()
 	for r := range benchRounds {
-		// Round r runs operations [lo, hi) of each load.
+		// Round r runs steps [lo, hi) of each load.
 		lo, hi := b.N*r/benchRounds, b.N*(r+1)/benchRounds
 		for k, l := range loads {
-			got, took := load(hi-lo, conc, func(i int) error { return l.op(lo + i) })
-			lat[k], elapsed[k] = append(lat[k], got...), elapsed[k]+took
+			before := rt.n.Load()
+			got, n, took := loadSteps(hi-lo, conc, lo, l.worker)
+			lat[k], checks[k], elapsed[k] = append(lat[k], got...), checks[k]+n, elapsed[k]+took
+			trips[k] += rt.n.Load() - before
 		}
 	}
 	b.StopTimer()
+	floor := float64(len(lat[3])) / elapsed[3].Seconds()
 	for k, l := range loads {
-		report(b, l.prefix, lat[k], elapsed[k])
+		report(b, l.prefix, lat[k], checks[k], elapsed[k])
+		if l.hooked && checks[k] > 0 {
+			b.ReportMetric(float64(trips[k])/float64(checks[k]), l.prefix+"rt/check")
+			b.ReportMetric(float64(checks[k])/elapsed[k].Seconds()/floor, l.prefix+"x-evalsha")
+		}
 	}
 }
 
+// Recipients, domains and reps the checks spread over.
+var (
+	benchRcpts = names(1000, func(i int) string { return fmt.Sprintf("p%d@d%d.example", i, i%100) })
+	benchReps  = names(10, func(i int) string { return fmt.Sprintf("rep%d@gw.example", i) })
+	benchNow   = time.Date(2026, 11, 3, 14, 0, 0, 0, time.UTC)
+)
+
+func names(n int, f func(int) string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = f(i)
+	}
+	return out
+}
+
 // checkOnce returns the checked operation: one recipient of a new
-// message, spread over 1000 recipients, 100 domains and 10 reps.
-func checkOnce(b *testing.B, c *caps.Checker) func(i int) error {
+// message, reserved then committed. Message ids start with run, so runs
+// on one store do not meet.
+func checkOnce(c *caps.Checker, run string) func(i int) error {
 	ctx := context.Background()
-	now := time.Date(2026, 11, 3, 14, 0, 0, 0, time.UTC)
 	return func(i int) error {
-		rcpt := fmt.Sprintf("p%d@d%d.example", i%1000, i%100)
-		tk, ref, err := c.Reserve(ctx, fmt.Sprintf("rep%d@gw.example", i%10), rcpt, "FR", fmt.Sprint("m", i), now)
+		tk, ref, err := c.Reserve(ctx, benchReps[i%len(benchReps)], benchRcpts[i%len(benchRcpts)], "FR", run+strconv.Itoa(i), benchNow)
 		if err != nil {
 			return err
 		}
 		if ref != nil {
-			b.Fatalf("check %d refused: %s", i, ref.Text())
+			return fmt.Errorf("check %d refused: %s", i, ref.Text())
 		}
-		return tk.Commit(ctx, now)
+		return tk.Commit(ctx, benchNow)
+	}
+}
+
+// messages returns workers that send messages of n recipients, one step
+// at a time: n reserves, then one settle committing them all.
+func messages(c *caps.Checker, n int) func() func(int) (int, error) {
+	ctx := context.Background()
+	return func() func(int) (int, error) {
+		var tickets []*caps.Ticket
+		msg := ""
+		return func(i int) (int, error) {
+			if len(tickets) == n {
+				err := c.Settle(ctx, tickets, nil, benchNow)
+				tickets = tickets[:0]
+				return n, err
+			}
+			if len(tickets) == 0 {
+				msg = "m" + strconv.Itoa(i)
+			}
+			tk, ref, err := c.Reserve(ctx, benchReps[i%len(benchReps)], benchRcpts[i%len(benchRcpts)], "FR", msg, benchNow)
+			if err == nil && ref != nil {
+				err = fmt.Errorf("check %d refused: %s", i, ref.Text())
+			}
+			tickets = append(tickets, tk)
+			return 0, err
+		}
 	}
 }
 
 // load runs op n times over conc goroutines and returns every call's
-// latency and the wall time of the whole run. It panics on an error, which
-// in a benchmark means the set-up is broken.
+// latency and the wall time of the whole run.
 func load(n, conc int, op func(i int) error) ([]time.Duration, time.Duration) {
+	lat, _, elapsed := loadSteps(n, conc, 0, func() func(int) (int, error) {
+		return func(i int) (int, error) { return 1, op(i) }
+	})
+	return lat, elapsed
+}
+
+// loadSteps runs steps first..first+n-1 over conc workers and returns
+// every step's latency, the checks they completed and the wall time. It
+// panics on an error, which in a benchmark means the set-up is broken.
+func loadSteps(n, conc, first int, worker func() func(int) (int, error)) ([]time.Duration, int, time.Duration) {
 	var next atomic.Int64
+	var checks atomic.Int64
 	per := make([][]time.Duration, conc)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range conc {
+		op := worker()
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				t := time.Now()
-				if err := op(i); err != nil {
-					panic(fmt.Sprintf("benchmark operation %d: %v", i, err))
+				done, err := op(first + i)
+				if err != nil {
+					panic(fmt.Sprintf("benchmark step %d: %v", first+i, err))
 				}
 				per[w] = append(per[w], time.Since(t))
+				checks.Add(int64(done))
 			}
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	return slices.Concat(per...), elapsed
+	return slices.Concat(per...), int(checks.Load()), elapsed
 }
 
 // report adds throughput and latency percentiles under the given prefix:
 // checks/s, p50-µs, p99-µs for the checks, ping-ops/s, … for a floor.
-func report(b *testing.B, prefix string, lat []time.Duration, elapsed time.Duration) {
+func report(b *testing.B, prefix string, lat []time.Duration, checks int, elapsed time.Duration) {
 	if len(lat) == 0 || elapsed <= 0 {
 		return
 	}
@@ -168,11 +255,31 @@ func report(b *testing.B, prefix string, lat []time.Duration, elapsed time.Durat
 	pct := func(p float64) float64 {
 		return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) / 1e3
 	}
-	unit := "checks/s"
-	if prefix != "" {
+	unit := prefix + "checks/s"
+	if prefix == "ping-" || prefix == "evalsha-" {
 		unit = prefix + "ops/s"
 	}
-	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), unit)
+	b.ReportMetric(float64(checks)/elapsed.Seconds(), unit)
 	b.ReportMetric(pct(0.50), prefix+"p50-µs")
 	b.ReportMetric(pct(0.99), prefix+"p99-µs")
+}
+
+// roundTrips is a client hook counting round trips: a command, or a
+// pipeline (one node's: the benchmark's store is one node).
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
 }

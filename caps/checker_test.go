@@ -26,7 +26,10 @@ type recorder struct {
 	mu       sync.Mutex
 	reserves int
 	releases int
+	commits  int
 	slots    []caps.Slot
+	sent     []caps.Slot // the slots of every Commit
+	freed    []caps.Slot // the slots of every Release
 }
 
 func (r *recorder) Reserve(ctx context.Context, reqs []caps.Request, now time.Time) ([]caps.Reservation, error) {
@@ -42,8 +45,17 @@ func (r *recorder) Reserve(ctx context.Context, reqs []caps.Request, now time.Ti
 func (r *recorder) Release(ctx context.Context, slots []caps.Slot) error {
 	r.mu.Lock()
 	r.releases++
+	r.freed = append(r.freed, slots...)
 	r.mu.Unlock()
 	return r.Store.Release(ctx, slots)
+}
+
+func (r *recorder) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
+	r.mu.Lock()
+	r.commits++
+	r.sent = append(r.sent, slots...)
+	r.mu.Unlock()
+	return r.Store.Commit(ctx, slots, now)
 }
 
 func openEmbedded(t testing.TB, path string) *embedded.Store {

@@ -38,6 +38,28 @@ func CheckerCapper(c *caps.Checker) Capper {
 
 type checkerCapper struct{ c *caps.Checker }
 
+// capSettler is a Capper that ends the tickets of a message together (see
+// caps.Checker.Settle): the commits of every recipient in one store call,
+// rather than one each.
+type capSettler interface {
+	Settle(ctx context.Context, commit, release []CapTicket, now time.Time) error
+}
+
+func (a checkerCapper) Settle(ctx context.Context, commit, release []CapTicket, now time.Time) error {
+	return a.c.Settle(ctx, checkerTickets(commit), checkerTickets(release), now)
+}
+
+// checkerTickets unwraps the tickets checkerCapper.Reserve handed out.
+func checkerTickets(ts []CapTicket) []*caps.Ticket {
+	out := make([]*caps.Ticket, 0, len(ts))
+	for _, t := range ts {
+		if ct, ok := t.(*caps.Ticket); ok {
+			out = append(out, ct)
+		}
+	}
+	return out
+}
+
 func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (CapTicket, *caps.Refusal, error) {
 	t, r, err := a.c.Reserve(ctx, rep, rcpt, country, msgID, now)
 	if t == nil { // no typed nil inside the interface
@@ -82,28 +104,50 @@ func (s *session) reserveCaps(tx *transaction, to string) (CapTicket, error) {
 // and releases the others. A recipient the upstream already had (an
 // earlier attempt) was counted by that attempt, so its ticket goes back.
 func (s *session) settleCaps(tx *transaction, v verdict) {
-	for i, t := range tx.tickets {
-		if t == nil {
-			continue
-		}
-		if i < len(v.outcomes) && v.outcomes[i].err == nil && !v.outcomes[i].already {
-			s.capCall(tx.ref, "commit", func(ctx context.Context) error { return t.Commit(ctx, s.srv.opts.Now()) })
-		} else {
-			s.capCall(tx.ref, "release", t.Release)
-		}
+	accepted := make([]bool, len(tx.tickets))
+	for i := range tx.tickets {
+		accepted[i] = i < len(v.outcomes) && v.outcomes[i].err == nil && !v.outcomes[i].already
 	}
-	tx.tickets = nil
+	s.endTickets(tx, accepted)
 }
 
 // releaseCaps gives back every ticket of a transaction that ends without
 // forwarding (RSET, a refused DATA, the client leaving).
 func (s *session) releaseCaps(tx *transaction) {
-	for _, t := range tx.tickets {
-		if t != nil {
+	s.endTickets(tx, make([]bool, len(tx.tickets)))
+}
+
+// endTickets commits the tickets marked in commit and releases the others:
+// through a capSettler in one store call for the commits and one for the
+// releases, otherwise ticket by ticket.
+func (s *session) endTickets(tx *transaction, commit []bool) {
+	tickets := tx.tickets
+	tx.tickets = nil
+	if st, ok := s.srv.opts.Caps.(capSettler); ok {
+		var yes, no []CapTicket
+		for i, t := range tickets {
+			switch {
+			case t == nil:
+			case commit[i]:
+				yes = append(yes, t)
+			default:
+				no = append(no, t)
+			}
+		}
+		if len(yes)+len(no) > 0 {
+			s.capCall(tx.ref, "settle", func(ctx context.Context) error { return st.Settle(ctx, yes, no, s.srv.opts.Now()) })
+		}
+		return
+	}
+	for i, t := range tickets {
+		switch {
+		case t == nil:
+		case commit[i]:
+			s.capCall(tx.ref, "commit", func(ctx context.Context) error { return t.Commit(ctx, s.srv.opts.Now()) })
+		default:
 			s.capCall(tx.ref, "release", t.Release)
 		}
 	}
-	tx.tickets = nil
 }
 
 // capCall runs one commit or release with its own deadline: the session's
