@@ -1,0 +1,118 @@
+package suppression
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/lists"
+)
+
+// probeKeys are one recipient's keys, each kind computed once, when a list
+// of that kind first asks for it.
+type probeKeys struct {
+	key           []byte
+	norm          string // the normalised address
+	local, domain string
+	phones        []listdb.Digest // from the contact, already keyed
+	byKind        map[string][]listdb.Digest
+}
+
+func newProbeKeys(key []byte, norm string) *probeKeys {
+	at := strings.LastIndexByte(norm, '@')
+	return &probeKeys{key: key, norm: norm, local: norm[:at], domain: norm[at+1:], byKind: map[string][]listdb.Digest{}}
+}
+
+// email is the digest of the address itself: the key of e-mail lists, the
+// opt-out list and the contacts.
+func (r *probeKeys) email() listdb.Digest {
+	return r.of(lists.KindEmail.String())[0]
+}
+
+// of returns the digests a list of the named kind holds the recipient
+// under: the address; the domain and its parents up to the registrable
+// domain; the contact's phones; the address's hex digest for hashed lists.
+// Nil when the recipient has no key of that kind (no phone, say).
+func (r *probeKeys) of(kind string) []listdb.Digest {
+	if d, ok := r.byKind[kind]; ok {
+		return d
+	}
+	var out []listdb.Digest
+	switch k, err := lists.ParseKind(kind); {
+	case err != nil:
+		// A kind this version does not know matches nothing.
+	case k == lists.KindEmail:
+		out = []listdb.Digest{listdb.Key(r.key, kind, r.norm)}
+	case k == lists.KindDomain:
+		for _, d := range lists.DomainAndParents(r.domain) {
+			out = append(out, listdb.Key(r.key, kind, d))
+		}
+	case k == lists.KindPhone:
+		out = r.phones
+	case k.Hashed():
+		if hex, err := lists.HashEmail(k, r.norm); err == nil {
+			out = []listdb.Digest{listdb.Key(r.key, kind, hex)}
+		}
+	}
+	r.byKind[kind] = out
+	return out
+}
+
+// lookup asks every governing list at once: one store call, one round trip
+// on Redis. Lists the recipient has no key for are not asked.
+func (c *Checker) lookup(ctx context.Context, r *probeKeys, gov []governed) ([]listdb.Answer, error) {
+	answers := make([]listdb.Answer, len(gov))
+	probes := make([]listdb.Probe, 0, len(gov))
+	at := make([]int, 0, len(gov))
+	for i, g := range gov {
+		if ds := r.of(g.info.Meta.Kind); len(ds) > 0 {
+			probes = append(probes, listdb.Probe{List: g.info.Meta.Name, Digests: ds})
+			at = append(at, i)
+		}
+	}
+	if len(probes) == 0 {
+		return answers, nil
+	}
+	got, err := c.o.Lists.Lookup(ctx, probes)
+	if err != nil {
+		return nil, fmt.Errorf("looking the recipient up: %w", err)
+	}
+	if len(got) != len(probes) {
+		return nil, fmt.Errorf("looking the recipient up: %d answers to %d lists", len(got), len(probes))
+	}
+	for j, i := range at {
+		answers[i] = got[j]
+	}
+	return answers, nil
+}
+
+// metaCache keeps the lists' descriptions for a short time, so that a
+// check costs no round trip for them.
+type metaCache struct {
+	src Lists
+	ttl time.Duration
+
+	mu     sync.Mutex
+	loaded bool
+	infos  []listdb.Info
+	at     time.Time
+}
+
+// get returns the descriptions, read again when older than ttl. Those who
+// ask while a read is running wait for it rather than add their own.
+func (m *metaCache) get(ctx context.Context, now time.Time) ([]listdb.Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.loaded && now.Sub(m.at) < m.ttl && !now.Before(m.at) {
+		return m.infos, nil
+	}
+	infos, err := m.src.Lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.infos, m.at, m.loaded = infos, now, true
+	return infos, nil
+}

@@ -1,0 +1,84 @@
+package suppression
+
+import "strings"
+
+// Outcome is what the check says of one recipient.
+type Outcome int
+
+const (
+	// Allowed: the message may go to the recipient, with the footer.
+	Allowed Outcome = iota + 1
+	// Refused: the company may not write to the recipient; retrying will
+	// not help.
+	Refused
+	// TempFailed: the check cannot be trusted now (a list past its allowed
+	// age); the sender may retry once an admin has acted.
+	TempFailed
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Allowed:
+		return "allowed"
+	case Refused:
+		return "refused"
+	case TempFailed:
+		return "tempfail"
+	}
+	return "unknown"
+}
+
+// Reason codes. A list refusal is "list:" + the list's name; a stale list
+// "stale:" + its name.
+const (
+	CodeAllowed         = "allowed"
+	CodeOptOut          = "opt-out"
+	CodeAddress         = "address"
+	CodeConsentRequired = "policy:consent-required"
+	CodePolicyRefused   = "policy:refused"
+	codeListPrefix      = "list:"
+	codeStalePrefix     = "stale:"
+)
+
+// Verdict is the decision for one recipient and what it rests on: enough
+// to answer the rep and to prove to a regulator which list, which version
+// and which kind of key decided.
+type Verdict struct {
+	Outcome Outcome
+	Code    string // CodeOptOut, "list:be-dncm", CodeConsentRequired, "stale:be-dncm", …
+	Text    string // one ASCII line for the rep, without the address
+
+	// List, Version and KeyKind name the entry that decided: the list, the
+	// version ID that answered and the kind of key that matched ("email",
+	// "domain", "phone", "email-sha256", …). Empty when no list decided.
+	List    string
+	Version string
+	KeyKind string
+
+	Country     string        // the recipient's country, "" when unknown
+	CountryFrom string        // "contact", "tld" or "default"
+	Type        RecipientType // consumer, sole-trader, business or role
+	Rule        Rule          // the policy rule in force for Country and Type
+
+	// Warnings name lists past their allowed age that are set to warn
+	// rather than hold mail back.
+	Warnings []string
+}
+
+// Explain is the reason code and its text, for logs and the check command.
+func (v Verdict) Explain() string {
+	if v.Text == "" {
+		return v.Code
+	}
+	return v.Code + ": " + v.Text
+}
+
+// ListOf returns the list name in a "list:" or "stale:" code, else "".
+func ListOf(code string) string {
+	for _, p := range []string{codeListPrefix, codeStalePrefix} {
+		if name, ok := strings.CutPrefix(code, p); ok {
+			return name
+		}
+	}
+	return ""
+}
