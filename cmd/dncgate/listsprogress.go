@@ -52,6 +52,7 @@ func newImportProgress(w io.Writer, terminal bool, name string, size int64) *imp
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("lists import "+name),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetWidth(barWidth),
 		progressbar.OptionThrottle(barRefresh),
