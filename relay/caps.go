@@ -76,17 +76,17 @@ var (
 	stCapTemp    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
 )
 
-// reserveCaps takes the recipient's cap slots. The country is not known
-// yet, so only caps without countries apply. A store failure refuses the
-// recipient for now: the gateway never sends unchecked.
-func (s *session) reserveCaps(tx *transaction, to string) (CapTicket, error) {
+// reserveCaps takes the recipient's cap slots; caps limited to countries
+// apply when the recipient check found the recipient's country. A store
+// failure refuses the recipient for now: the gateway never sends unchecked.
+func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, error) {
 	capper := s.srv.opts.Caps
 	if capper == nil {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, capStoreTimeout)
 	defer cancel()
-	t, r, err := capper.Reserve(ctx, s.user.Email, to, "", tx.ref, s.srv.opts.Now())
+	t, r, err := capper.Reserve(ctx, s.user.Email, to, country, tx.ref, s.srv.opts.Now())
 	switch {
 	case err != nil:
 		return nil, refuse(stLocal, "cap-store", "Frequency caps unavailable, try again later", err)

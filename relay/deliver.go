@@ -37,6 +37,9 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 		s.releaseCaps(tx)
 	}
 	s.settleCaps(tx, v)
+	if v.temp == nil {
+		s.notifyDropped(tx, body, v.delivered)
+	}
 	if err := v.err(); err != nil {
 		return s.failTx(err)
 	}

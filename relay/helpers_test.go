@@ -164,6 +164,9 @@ func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body
 	res := make([]upstream.Result, len(env.Rcpts))
 	for i, r := range env.Rcpts {
 		res[i] = upstream.Result{Rcpt: r.Addr, Err: f.fail[r.Addr], Already: f.already[r.Addr]}
+		if env.Transform != nil && res[i].Err == nil {
+			_, res[i].Err = env.Transform(r.Addr, body)
+		}
 	}
 	return res
 }

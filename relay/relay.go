@@ -58,6 +58,7 @@ type Options struct {
 	Caps            Capper           // frequency caps checked at RCPT; nil checks none
 	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
 	Stamper         Stamper          // each recipient's footer and unsubscribe headers; nil sends the message as written
+	Check           RecipientCheck   // opt-outs, lists and country policy at RCPT; nil checks nothing
 	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
@@ -69,6 +70,7 @@ type Listener struct {
 	TLS               *tls.Config // required for ModeStartTLS and ModeImplicitTLS; TLS 1.2 is the floor
 	AllowInsecureAuth bool        // AUTH without TLS; loopback peers always may; not allowed with ModeStartTLS
 	Trusted           []TrustedNet
+	OnRefusal         RefusalMode // recipients the check or a cap refuses; default Reject
 }
 
 // TrustedNet lets clients from Net send without AUTH, as the user Identity

@@ -61,6 +61,9 @@ type transaction struct {
 	// country is each accepted recipient's country as the recipient check
 	// found it (by address as given at RCPT); the footer's language follows.
 	country map[string]string
+	// dropped are the recipients left out in drop-and-notify mode, reported
+	// to the rep once the message is through.
+	dropped []dropped
 	size    int
 }
 
@@ -175,21 +178,52 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if tx.seen[key] { // a repeated RCPT must not mean a second copy, nor a second slot
 		return nil
 	}
-	ticket, err := s.reserveCaps(tx, to)
-	if err != nil {
-		return toSMTP(err, tx.ref, s.log.With("rcpt", safeAddr(to)))
+	country, ticket, rerr := s.admit(tx, to)
+	if rerr != nil {
+		return s.refuseRcpt(tx, key, to, rerr)
 	}
 	tx.seen[key] = true
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
+	tx.country[to] = country
 	return nil
+}
+
+// admit runs the recipient check, then takes the recipient's cap slots
+// with the country the check found.
+func (s *session) admit(tx *transaction, to string) (string, CapTicket, error) {
+	country, rerr := s.checkRecipient(tx, to)
+	if rerr != nil {
+		return "", nil, rerr
+	}
+	ticket, err := s.reserveCaps(tx, to, country)
+	if err != nil {
+		return "", nil, err
+	}
+	return country, ticket, nil
+}
+
+// refuseRcpt answers for a recipient that may not be written to. In
+// drop-and-notify mode a permanent refusal is accepted and remembered for
+// the rep's report; a temporary one is always answered at once, so that
+// the client retries rather than the recipient being silently left out.
+func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
+	log := s.log.With("rcpt", safeAddr(to))
+	var re *replyError
+	if s.lst.cfg.OnRefusal == DropAndNotify && errors.As(err, &re) && re.st.code/100 == 5 {
+		logRefusal(log, re, tx.ref)
+		tx.seen[key] = true
+		tx.dropped = append(tx.dropped, dropped{addr: to, reply: re})
+		return nil
+	}
+	return toSMTP(err, tx.ref, log)
 }
 
 func (s *session) checkRcpt(tx *transaction, to string) error {
 	if err := checkAddr(to, tx.opts.UTF8, stBadAddress, "rcpt-syntax"); err != nil {
 		return err
 	}
-	if max := s.srv.opts.MaxRecipients; len(tx.rcpts) >= max {
+	if max := s.srv.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
 		return refuse(stTooManyRcpts, "rcpt-limit", fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
 	}
 	return nil
@@ -201,13 +235,16 @@ func (s *session) Data(r io.Reader) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx := s.tx
-	if tx == nil || len(tx.rcpts) == 0 {
+	if tx == nil || len(tx.rcpts)+len(tx.dropped) == 0 {
 		return toSMTP(refuse(stBadSequence, "sequence", "RCPT first", nil), "", s.log)
 	}
 	body, err := s.readBody(r)
 	tx.size = len(body)
 	if err != nil {
 		return s.failTx(err)
+	}
+	if len(tx.rcpts) == 0 {
+		return s.failTx(allDropped(tx.dropped))
 	}
 	if err := checkHeaders(body, s.user.SendAs); err != nil {
 		return s.failTx(err)

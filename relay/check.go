@@ -1,0 +1,130 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dncgate/dncgate/suppression"
+	"github.com/emersion/go-smtp"
+)
+
+// RecipientCheck decides whether a recipient may be written to; package
+// suppression's Checker is one.
+type RecipientCheck interface {
+	Decide(ctx context.Context, sender, rcpt string, now time.Time) (suppression.Verdict, error)
+}
+
+// RefusalMode is how a listener answers for a recipient the check or a
+// cap refuses.
+type RefusalMode int
+
+const (
+	// Reject refuses the recipient at RCPT with 550 5.7.1 and the reason.
+	// The zero value, for callers of this package; the configuration's
+	// default is DropAndNotify.
+	Reject RefusalMode = iota
+	// DropAndNotify accepts the recipient, leaves it out of the delivery
+	// and sends the rep a report naming it with the reason. Outlook,
+	// Thunderbird and many apps abort the whole message when one RCPT is
+	// refused.
+	DropAndNotify
+)
+
+func (m RefusalMode) String() string {
+	if m == DropAndNotify {
+		return "drop-and-notify"
+	}
+	return "reject"
+}
+
+// checkTimeout bounds one recipient check: beyond it the recipient gets a
+// 451 and the client retries.
+const checkTimeout = 5 * time.Second
+
+// Recipient check replies: a refusal is a policy decision about this
+// recipient (RFC 3463 §3.8, X.7.1 delivery not authorized); a list past its
+// age is temporary (4.7.1); a store that cannot answer is a local problem
+// (4.3.0).
+var (
+	stRcptRefused = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}
+	stRcptBadKey  = status{codeRefused, smtp.EnhancedCode{5, 1, 3}}
+	stRcptHeld    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
+)
+
+// dropped is a recipient left out in drop-and-notify mode.
+type dropped struct {
+	addr  string
+	reply *replyError // what reject mode would have answered
+}
+
+// checkRecipient runs the recipient check. It returns the country the
+// check found ("" when none ran) and, for a recipient that may not be
+// written to, the refusal to answer at RCPT.
+func (s *session) checkRecipient(tx *transaction, to string) (string, *replyError) {
+	chk := s.srv.opts.Check
+	if chk == nil {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, checkTimeout)
+	defer cancel()
+	v, err := chk.Decide(ctx, s.user.Email, to, s.srv.opts.Now())
+	if err != nil {
+		return "", refuse(stLocal, "recipient-check", "Recipient check unavailable, try again later", err)
+	}
+	s.logVerdict(tx.ref, to, v)
+	switch v.Outcome {
+	case suppression.Allowed:
+		return v.Country, nil
+	case suppression.TempFailed:
+		return "", refuse(stRcptHeld, v.Code, rcptText(to, v), nil)
+	}
+	st := stRcptRefused
+	if v.Code == suppression.CodeAddress {
+		st = stRcptBadKey
+	}
+	return "", refuse(st, v.Code, rcptText(to, v), nil)
+}
+
+// rcptText is the reply text for a recipient that may not be written to:
+// "<jean@acme.be>: on the be-dncm list (phone match) [list:be-dncm]".
+func rcptText(to string, v suppression.Verdict) string {
+	return "<" + safeAddr(to) + ">: " + clientText(fmt.Sprintf("%s [%s]", v.Text, v.Code), maxReplyText)
+}
+
+// maskAddr keeps the first character of the local part and the domain
+// (j***@acme.fr): enough for a manager to recognise a refusal, not enough
+// to harvest addresses from the log.
+func maskAddr(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 1 {
+		return "***"
+	}
+	_, n := utf8.DecodeRuneInString(addr)
+	return safeAddr(addr[:n] + "***" + addr[at:])
+}
+
+// maxReplyText bounds a reply line's text (RFC 5321 §4.5.3.1.5 allows 512
+// octets with the code and CRLF).
+const maxReplyText = 400
+
+// logVerdict records what a refusal rests on (list, version, kind of key):
+// the proof that the list was consulted. Allowed recipients are logged at
+// debug level, with the warnings of lists set to warn when stale.
+func (s *session) logVerdict(ref, to string, v suppression.Verdict) {
+	attrs := []any{"ref", ref, "rcpt", maskAddr(to), "rep", s.user.Email, "verdict", v.Outcome.String(),
+		"code", v.Code, "country", v.Country, "country_from", v.CountryFrom, "type", string(v.Type)}
+	if v.List != "" {
+		attrs = append(attrs, "list", v.List, "version", v.Version, "key_kind", v.KeyKind)
+	}
+	for _, w := range v.Warnings {
+		s.log.Warn("stale list used", "ref", ref, "warning", w)
+	}
+	if v.Outcome == suppression.Allowed {
+		s.log.Debug("recipient check", attrs...)
+		return
+	}
+	s.log.Info("recipient check", attrs...)
+}
