@@ -43,6 +43,9 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		return err
 	}
 	opts.Replies = replies(cfg, st, key)
+	if opts.Stamper, err = newStamper(cfg, key, log); err != nil {
+		return err
+	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 2)
 	stopWeb, err := startWeb(cfg, st, log, errc)

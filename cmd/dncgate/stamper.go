@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/footer"
+	"github.com/dncgate/dncgate/relay"
+	"github.com/dncgate/dncgate/relay/rewrite"
+	"github.com/dncgate/dncgate/relay/stamp"
+	"github.com/dncgate/dncgate/unsubscribe"
+)
+
+// newStamper builds what gives each recipient's copy its footer,
+// unsubscribe headers and DKIM signature, or nil when the footer is off
+// and nothing is signed. key authenticates the footer marker: every
+// instance sharing the store shares it.
+func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper, error) {
+	f, samples := cfg.FooterDetails()
+	d, err := dkimSigner(cfg.DKIM)
+	if err != nil || (!f.Enabled && d == nil) {
+		return nil, err
+	}
+	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
+	if f.Enabled {
+		if err := footerOptions(cfg, f, &o); err != nil {
+			return nil, err
+		}
+		for _, w := range cfg.FooterWarnings() {
+			log.Warn(w)
+		}
+		log.Info("footer on", "samples", samples, "unsubscribe", o.BaseURL, "mailto", o.MailtoDomain, "signed", f.Signed)
+	}
+	s, err := stamp.New(o)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options) error {
+	var override fs.FS
+	if f.TemplatesDir != "" {
+		override = os.DirFS(f.TemplatesDir)
+	}
+	tpl, err := footer.New(override, f.FallbackLanguage)
+	if err != nil {
+		return err
+	}
+	kr, err := unsubscribe.LoadKeyring(cfg.UnsubscribeKeysPath(), true)
+	if err != nil {
+		return err
+	}
+	o.Templates, o.Keyring = tpl, kr
+	o.Details = footer.Vars{
+		Company: f.Company, PostalAddress: f.PostalAddress, PrivacyURL: f.PrivacyURL,
+		PrivacyContact: f.PrivacyContact, Source: f.Source, Purpose: f.Purpose, LegalBasis: f.LegalBasis,
+	}
+	o.Org, o.BaseURL, o.MailtoDomain = cfg.UnsubscribeOrg(), cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
+	if f.Signed == config.SignedRefuse {
+		o.Signed = rewrite.Refuse
+	}
+	return nil
+}
+
+func dkimSigner(c config.DKIM) (*stamp.DKIM, error) {
+	if c.Domain == "" {
+		return nil, nil
+	}
+	k, err := config.LoadDKIMKey(c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("dkim: %w", err)
+	}
+	return &stamp.DKIM{Domain: c.Domain, Selector: c.Selector, Signer: k}, nil
+}
