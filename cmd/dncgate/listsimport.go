@@ -151,8 +151,10 @@ func (o *importFlags) apply(m *listdb.Meta) error {
 func (a *app) listsImport(ctx context.Context, args []string) error {
 	c := a.newListsCmd("import", "NAME FILE", "Read FILE (CSV, plain, gzip, bzip2 or a zip holding one file) and make its\n"+
 		"values the new version of list NAME, created when new. Invalid rows are\n"+
-		"counted and the first ones shown; a file that cannot be read to its end\n"+
-		"leaves the current version in force and exits 1.")
+		"counted and the first ones shown, with the duplicates and the entries\n"+
+		"added and removed against the version in force; a file that cannot be\n"+
+		"read to its end leaves the current version in force and exits 1.\n"+
+		"Progress goes to stderr: a bar on a terminal, else a line every "+fmt.Sprint(progressEvery)+" rows.")
 	var o importFlags
 	o.register(c.fs)
 	pos, err := c.fs.parse(args, 2, 2)
