@@ -104,3 +104,32 @@ func TestListsTwoHandles(t *testing.T) {
 func BenchmarkLookup(b *testing.B) {
 	storetest.BenchLookup(b, openAt(b, filepath.Join(b.TempDir(), "dncgate.db")), storetest.LookupBench{})
 }
+
+// TestListsMetaWithoutWarnStale: a description stored before WarnStale
+// existed reads as not warning, and takes the field when put again.
+func TestListsMetaWithoutWarnStale(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dncgate.db")
+	s := openAt(t, path)
+	ctx := t.Context()
+	if err := s.PutList(ctx, listdb.Meta{Name: "l"}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := `{"Name":"l","Kind":"email","Model":"deny","Countries":null,"MaxAge":0,"Source":"x"}`
+	if _, err := db.Exec(`UPDATE lists SET meta = ? WHERE name = 'l'`, old); err != nil {
+		t.Fatal(err)
+	}
+	if m, _, err := s.List(ctx, "l"); err != nil || m.WarnStale || m.Source != "x" {
+		t.Fatalf("List of an older description = %+v, %v", m, err)
+	}
+	if err := s.PutList(ctx, listdb.Meta{Name: "l", WarnStale: true}); err != nil {
+		t.Fatal(err)
+	}
+	if all, err := s.Lists(ctx); err != nil || len(all) != 1 || !all[0].Meta.WarnStale {
+		t.Fatalf("Lists after PutList with WarnStale = %+v, %v", all, err)
+	}
+}
