@@ -47,11 +47,17 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		return err
 	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
-	errc := make(chan error, 2)
-	stopWeb, err := startWeb(cfg, st, log, errc)
+	errc := make(chan error, 3)
+	optOut, err := startOptOut(ctx, cfg, st, key, log, errc)
 	if err != nil {
 		return err
 	}
+	stopHTTP, err := startWeb(cfg, st, log, errc, optOut.mounts...)
+	if err != nil {
+		optOut.stop(context.Background())
+		return err
+	}
+	stopWeb := func(ctx context.Context) { stopHTTP(ctx); optOut.stop(ctx) }
 	srv, err := relay.New(opts, st, st, fwd, log)
 	if err != nil {
 		stopWeb(context.Background())
@@ -222,13 +228,13 @@ func relayListener(l config.Listener) (relay.Listener, error) {
 	return rl, nil
 }
 
-// startWeb starts the HTTP side when web.listen is set; the returned func
-// stops it.
-func startWeb(cfg *config.Config, st store.Store, log *slog.Logger, errc chan<- error) (func(context.Context), error) {
+// startWeb starts the HTTP side with the mounts when web.listen is set;
+// the returned func stops it.
+func startWeb(cfg *config.Config, st store.Store, log *slog.Logger, errc chan<- error, mounts ...web.Mount) (func(context.Context), error) {
 	if cfg.Web.Listen == "" {
 		return func(context.Context) {}, nil
 	}
-	w, err := web.New(cfg.Web.Listen, st, log)
+	w, err := web.New(cfg.Web.Listen, st, log, mounts...)
 	if err != nil {
 		return nil, fmt.Errorf("web listener: %w", err)
 	}

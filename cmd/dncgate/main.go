@@ -47,6 +47,7 @@ func topCommands() []command {
 		{"users", "add, list, change and remove users", (*app).users},
 		{"caps", "show and reset frequency cap counts", (*app).caps},
 		{"lists", "import, show, add to and drop suppression lists", (*app).lists},
+		{"optout", "opt addresses out, check them, erase them on request", (*app).optout},
 		{"contacts", "import CRM contacts and show what they hold", (*app).contacts},
 		{"config", "check a configuration file", (*app).config},
 		{"version", "print the version", (*app).version},

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/suppression"
+	"github.com/dncgate/dncgate/unsubscribe"
+)
+
+func (a *app) optout(ctx context.Context, args []string) error {
+	return a.dispatch(ctx, "dncgate optout", []command{
+		{"add", "opt an address out, as if its owner had unsubscribed", (*app).optoutAdd},
+		{"check", "say whether an address is opted out", (*app).optoutCheck},
+		{"erase", "opt an address out and erase what else the store keeps about it", (*app).optoutErase},
+		{"help", "print this help", nil},
+	}, args)
+}
+
+// optoutCmd holds what every optout subcommand parses.
+type optoutCmd struct {
+	common
+	fs         *flagSet
+	by, reason *string
+}
+
+func (a *app) newOptoutCmd(name, summary string, decides bool) *optoutCmd {
+	c := &optoutCmd{fs: a.newFlags("dncgate optout "+name, "ADDRESS", summary)}
+	c.register(c.fs)
+	if decides {
+		c.reason = c.fs.String("reason", "", "why, for the log (`TEXT`; not stored)")
+		c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER)")
+	}
+	return c
+}
+
+// optoutEnv is what an optout subcommand works with once the store is open.
+type optoutEnv struct {
+	cfg  *config.Config
+	db   listdb.Store
+	outs *suppression.OptOuts
+	key  []byte
+	addr string // the address given, normalised
+	log  *slog.Logger
+}
+
+// digest is the address's key on the opt-out list and in the contacts.
+func (e optoutEnv) digest() listdb.Digest {
+	return listdb.Key(e.key, lists.KindEmail.String(), e.addr)
+}
+
+// run parses ADDRESS, opens the store with the opt-out list and the digest
+// key, and runs f.
+func (c *optoutCmd) run(ctx context.Context, a *app, args []string, f func(optoutEnv) error) error {
+	pos, err := c.fs.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	addr, err := lists.NormaliseEmail(pos[0])
+	if err != nil {
+		return c.fs.usageError("%q: %v", pos[0], err)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	key, err := cfg.HMACKey()
+	if err != nil {
+		return fmt.Errorf("digest key: %w", err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db, ok := st.(listdb.Store)
+	if !ok {
+		return fmt.Errorf("the %s store keeps no lists, so no opt-outs", cfg.Store.Backend)
+	}
+	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+		return err
+	}
+	env := optoutEnv{cfg: cfg, db: db, outs: suppression.NewOptOuts(db, key), key: key, addr: addr,
+		log: newLogger(cfg.Log, a.stderr)}
+	return f(env)
+}
+
+// decision is the log's record of who decided and why: the store keeps
+// only the digest.
+func (c *optoutCmd) decision(env optoutEnv) []any {
+	d := env.digest()
+	return []any{"rcpt", unsubscribe.MaskAddress(env.addr), "digest", hex.EncodeToString(d[:]),
+		"by", operator(*c.by), "reason", *c.reason}
+}
+
+func (c *optoutCmd) needReason() error {
+	if strings.TrimSpace(*c.reason) == "" {
+		return errors.New("give the reason with --reason TEXT (for the log; it is not stored)")
+	}
+	return nil
+}
+
+func (a *app) optoutAdd(ctx context.Context, args []string) error {
+	c := a.newOptoutCmd("add", "Put ADDRESS on the opt-out list, as if its owner had unsubscribed: the\n"+
+		"relay refuses it from then on, on every instance. The reason is logged,\nnot stored.", true)
+	return c.run(ctx, a, args, func(env optoutEnv) error {
+		if err := c.needReason(); err != nil {
+			return err
+		}
+		if err := env.outs.OptOut(ctx, env.addr); err != nil {
+			return err
+		}
+		env.log.Info("opted out by an admin", c.decision(env)...)
+		fmt.Fprintf(a.stdout, "%s: opted out (by %s)\n", env.addr, operator(*c.by))
+		return nil
+	})
+}
+
+func (a *app) optoutCheck(ctx context.Context, args []string) error {
+	c := a.newOptoutCmd("check", "Say whether ADDRESS is on the opt-out list. The address is normalised\n"+
+		"first, as the relay does: case, +tags and Gmail dots do not matter.", false)
+	return c.run(ctx, a, args, func(env optoutEnv) error {
+		out, err := env.outs.IsOptedOut(ctx, env.addr)
+		if err != nil {
+			return err
+		}
+		state := "not opted out"
+		if out {
+			state = "opted out"
+		}
+		fmt.Fprintf(a.stdout, "%s: %s\n", env.addr, state)
+		return nil
+	})
+}
+
+// contactKeeping is a store that keeps CRM contacts.
+type contactKeeping interface{ Contacts() contactdb.Store }
+
+func (a *app) optoutErase(ctx context.Context, args []string) error {
+	c := a.newOptoutCmd("erase", "Answer an erasure request (GDPR Art. 17): opt ADDRESS out if it is not\n"+
+		"already, and delete its CRM contact record. What remains is the keyed\n"+
+		"digest on the opt-out list, which keeps the person suppressed without\n"+
+		"naming them. Remove them from the CRM export too, or the next contacts\n"+
+		"import brings the record back.", true)
+	return c.run(ctx, a, args, func(env optoutEnv) error {
+		if err := c.needReason(); err != nil {
+			return err
+		}
+		if err := env.outs.OptOut(ctx, env.addr); err != nil {
+			return err
+		}
+		contact, err := forgetContact(ctx, env)
+		if err != nil {
+			return err
+		}
+		env.log.Info("erased on request", append(c.decision(env), "contact", contact)...)
+		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; kept: the keyed digest on the %s list (by %s)\n",
+			unsubscribe.MaskAddress(env.addr), contact, suppression.OptOutList, operator(*c.by))
+		return nil
+	})
+}
+
+// forgetContact deletes the address's contact record and says what it did.
+func forgetContact(ctx context.Context, env optoutEnv) (string, error) {
+	st, ok := env.db.(contactKeeping)
+	if !ok {
+		return "none kept by this store", nil
+	}
+	contacts := st.Contacts()
+	_, found, err := contacts.Contact(ctx, env.digest())
+	if err != nil {
+		return "", fmt.Errorf("reading the contact record: %w", err)
+	}
+	if !found {
+		return "none held", nil
+	}
+	if err := contacts.Forget(ctx, env.digest()); err != nil {
+		return "", fmt.Errorf("deleting the contact record: %w", err)
+	}
+	return "deleted", nil
+}

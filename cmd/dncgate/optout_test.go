@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/unsubscribe"
+)
+
+// optoutKey is the digest key of these tests' configurations.
+const optoutKey = "6f70742d6f75742d746573742d6b65792d6f662d33322d62797465732d2d2d2d"
+
+func optoutConfig(t *testing.T, storeTOML string) string {
+	t.Helper()
+	return writeFile(t, t.TempDir(), "dncgate.toml", fmt.Sprintf("%s\n\n[privacy]\nhmac_key = %q\n", storeTOML, optoutKey))
+}
+
+// openTestStore opens the store a configuration file names.
+func openTestStore(t *testing.T, cfgPath string) (*config.Config, listdb.Store, []byte) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, err := cfg.HMACKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, st.(listdb.Store), key
+}
+
+func emailDigest(key []byte, addr string) listdb.Digest {
+	norm, err := lists.NormaliseEmail(addr)
+	if err != nil {
+		panic(err)
+	}
+	return listdb.Key(key, lists.KindEmail.String(), norm)
+}
+
+// importContact stores one CRM contact for addr, as contacts import would.
+func importContact(t *testing.T, cfgPath, addr string) {
+	t.Helper()
+	_, db, key := openTestStore(t, cfgPath)
+	ctx := context.Background()
+	w, err := db.(contactKeeping).Contacts().BeginImport(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := contactdb.Record{Email: emailDigest(key, addr), Contact: contactdb.Contact{Country: "FR", Type: contactdb.TypeBusiness}}
+	if err := w.Add(ctx, []contactdb.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx, contactdb.Version{Rows: 1, Valid: 1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hasContact(t *testing.T, cfgPath, addr string) bool {
+	t.Helper()
+	_, db, key := openTestStore(t, cfgPath)
+	_, found, err := db.(contactKeeping).Contacts().Contact(context.Background(), emailDigest(key, addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+func checkOptoutCommands(t *testing.T, cfg string) {
+	dncgate(t, "", "optout", "check", "Jeanne@Acme.fr", "--config", cfg).want(t, 0, "stdout", "jeanne@acme.fr: not opted out")
+	dncgate(t, "", "optout", "add", "jeanne+news@acme.fr", "--config", cfg).want(t, 1, "stderr", "--reason")
+	r := dncgate(t, "", "optout", "add", "jeanne+news@acme.fr", "--config", cfg, "--reason", "asked by phone", "--by", "admin1")
+	r.want(t, 0, "stdout", "jeanne@acme.fr: opted out (by admin1)")
+	r.want(t, 0, "stderr", "opted out by an admin", "j***@acme.fr", "asked by phone")
+	if strings.Contains(r.stderr, "jeanne") {
+		t.Errorf("the log names the address:\n%s", r.stderr)
+	}
+	dncgate(t, "", "optout", "check", "JEANNE@acme.fr", "--config", cfg).want(t, 0, "stdout", "jeanne@acme.fr: opted out")
+	dncgate(t, "", "optout", "check", "not-an-address", "--config", cfg).want(t, 2, "stderr", "not-an-address")
+
+	importContact(t, cfg, "paul@acme.fr")
+	r = dncgate(t, "", "optout", "erase", "Paul@acme.fr", "--config", cfg, "--reason", "erasure request 2026-42")
+	r.want(t, 0, "stdout", "p***@acme.fr: opted out; CRM contact record: deleted; kept: the keyed digest on the opt-out list")
+	if hasContact(t, cfg, "paul@acme.fr") {
+		t.Error("erase left the contact record")
+	}
+	dncgate(t, "", "optout", "check", "paul@acme.fr", "--config", cfg).want(t, 0, "stdout", "paul@acme.fr: opted out")
+	// Erasing again, or someone the store never knew, still leaves a tombstone.
+	dncgate(t, "", "optout", "erase", "paul@acme.fr", "--config", cfg, "--reason", "again").want(t, 0, "stdout", "CRM contact record: none held")
+}
+
+func TestOptoutCommandsEmbedded(t *testing.T) {
+	checkOptoutCommands(t, optoutConfig(t, fmt.Sprintf("[store]\npath = %q", filepath.Join(t.TempDir(), "dncgate.db"))))
+}
+
+func TestOptoutCommandsRedis(t *testing.T) {
+	checkOptoutCommands(t, optoutConfig(t, fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"", testredis.Start(t))))
+}
+
+// TestOptOutSide starts what serve starts for recipients (the unsubscribe
+// handler and the mailto listener) and checks both opt out on the store
+// the optout command reads.
+func TestOptOutSide(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := optoutConfig(t, fmt.Sprintf(`[store]
+path = %q
+
+[web]
+listen = "127.0.0.1:0"
+
+[unsubscribe]
+org = "acme"
+keys_file = %q
+mailto_domain = "unsub.acme.test"
+mailto_listen = "127.0.0.1:0"`, filepath.Join(dir, "dncgate.db"), filepath.Join(dir, "unsubscribe.keys")))
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, _ := cfg.HMACKey()
+	side, err := startOptOut(context.Background(), cfg, st, key, slog.New(slog.DiscardHandler), make(chan error, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer side.stop(context.Background())
+	if len(side.mounts) != 1 || side.mounts[0].Pattern != unsubscribe.PathPrefix || side.mailto == nil {
+		t.Fatalf("serve would mount %+v and mailto %v", side.mounts, side.mailto)
+	}
+	web := httptest.NewServer(side.mounts[0].Handler)
+	defer web.Close()
+	resp, err := http.Post(web.URL+unsubscribe.PathPrefix+sealFor(t, cfg, "web@acme.fr"), "application/x-www-form-urlencoded",
+		strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("one-click POST: %s", resp.Status)
+	}
+	rcpt := "unsubscribe+" + sealFor(t, cfg, "mail@acme.fr") + "@unsub.acme.test"
+	mailUnsubscribe(t, side.mailto.Addr().String(), rcpt)
+	for _, a := range []string{"web@acme.fr", "mail@acme.fr"} {
+		dncgate(t, "", "optout", "check", a, "--config", cfgPath).want(t, 0, "stdout", a+": opted out")
+	}
+}
+
+func sealFor(t *testing.T, cfg *config.Config, rcpt string) string {
+	t.Helper()
+	kr, err := unsubscribe.LoadKeyring(cfg.UnsubscribeKeysPath(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr.Seal(rcpt, cfg.UnsubscribeOrg(), time.Now())
+}
+
+// mailUnsubscribe sends an unsubscribe mail to rcpt in plain SMTP, as a
+// mail provider without TLS would.
+func mailUnsubscribe(t *testing.T, addr, rcpt string) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("mail@acme.fr", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(rcpt, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("Subject: unsubscribe\r\n\r\n"))
+	if err := w.Close(); err != nil {
+		t.Fatalf("mailto: %v", err)
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
+	"github.com/dncgate/dncgate/unsubscribe"
+	"github.com/dncgate/dncgate/unsubscribe/token"
+	"github.com/dncgate/dncgate/web"
+)
+
+// csrfKeyInfo derives the unsubscribe form's CSRF key from the digest key,
+// so every instance sharing the configuration accepts the others' forms.
+const csrfKeyInfo = "dncgate unsubscribe csrf key v1"
+
+// optOutSide is the recipients' way to opt out: the unsubscribe handler
+// for the web listener and, when configured, the mailto listener.
+type optOutSide struct {
+	mounts []web.Mount
+	mailto *unsubscribe.Mailto
+}
+
+// startOptOut makes sure the opt-out list exists, builds the unsubscribe
+// handler when the web side is on and starts the mailto listener when
+// unsubscribe.mailto_listen is set; its errors go to errc.
+func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, errc chan<- error) (*optOutSide, error) {
+	db, ok := st.(listdb.Store)
+	if !ok {
+		return nil, fmt.Errorf("the %s store keeps no lists, so no opt-outs", cfg.Store.Backend)
+	}
+	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+		return nil, err
+	}
+	side := &optOutSide{}
+	if cfg.Web.Listen == "" && cfg.Unsubscribe.MailtoListen == "" {
+		return side, nil
+	}
+	kr, err := unsubscribe.LoadKeyring(cfg.UnsubscribeKeysPath(), true)
+	if err != nil {
+		return nil, err
+	}
+	outs := suppression.NewOptOuts(db, key)
+	if cfg.Web.Listen != "" {
+		h, err := unsubscribe.NewHandler(handlerOptions(cfg, kr, outs, key, log))
+		if err != nil {
+			return nil, err
+		}
+		side.mounts = []web.Mount{{Pattern: unsubscribe.PathPrefix, Handler: h}}
+	}
+	if cfg.Unsubscribe.MailtoListen != "" {
+		if side.mailto, err = startMailto(cfg, kr, outs, log, errc); err != nil {
+			return nil, err
+		}
+	}
+	return side, nil
+}
+
+func handlerOptions(cfg *config.Config, kr *token.Keyring, outs unsubscribe.OptOuts, key []byte, log *slog.Logger) unsubscribe.Options {
+	f, _ := cfg.FooterDetails()
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(csrfKeyInfo))
+	return unsubscribe.Options{
+		Keyring:       kr,
+		Org:           cfg.UnsubscribeOrg(),
+		Company:       f.Company,
+		Contact:       f.PrivacyContact,
+		MaxAge:        cfg.Unsubscribe.TokenMaxAge.Duration,
+		OptOuts:       outs,
+		Log:           log,
+		RatePerMinute: cfg.UnsubscribeRate(),
+		CSRFKey:       mac.Sum(nil),
+	}
+}
+
+func startMailto(cfg *config.Config, kr *token.Keyring, outs unsubscribe.OptOuts, log *slog.Logger, errc chan<- error) (*unsubscribe.Mailto, error) {
+	m, err := unsubscribe.NewMailto(unsubscribe.MailtoOptions{
+		Addr:     cfg.Unsubscribe.MailtoListen,
+		Domain:   cfg.Unsubscribe.MailtoDomain,
+		Hostname: cfg.Server.Hostname,
+		Keyring:  kr,
+		Org:      cfg.UnsubscribeOrg(),
+		MaxAge:   cfg.Unsubscribe.TokenMaxAge.Duration,
+		OptOuts:  outs,
+		Log:      log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := m.Serve(); err != nil {
+			errc <- err
+		}
+	}()
+	log.Info("mailto unsubscribe listening", "addr", m.Addr().String(), "domain", cfg.Unsubscribe.MailtoDomain)
+	return m, nil
+}
+
+// stop ends the mailto listener, waiting for its sessions until ctx ends.
+func (s *optOutSide) stop(ctx context.Context) {
+	if s.mailto != nil {
+		s.mailto.Shutdown(ctx)
+	}
+}
