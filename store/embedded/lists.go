@@ -313,22 +313,24 @@ func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Ans
 func lookupParam(probes []listdb.Probe) (string, []asked) {
 	var elems []asked
 	b := []byte{'['}
-	elem := func(hexDigest []byte, list string, at asked) {
-		if len(elems) > 0 {
-			b = append(b, ',')
-		}
-		v, _ := json.Marshal(string(hexDigest) + list) // a string always marshals
-		b = append(b, v...)
-		elems = append(elems, at)
-	}
-	var h [hexLen]byte
 	for i, p := range probes {
-		if len(p.Digests) == 0 {
-			elem([]byte(noDigest), p.List, asked{i, -1})
+		// Hex needs no escaping: the element is the digest inside the
+		// name's own quotes.
+		name, _ := json.Marshal(p.List) // a string always marshals
+		elem := func(hexDigest []byte, k int) {
+			if len(elems) > 0 {
+				b = append(b, ',')
+			}
+			b = append(append(append(b, '"'), hexDigest...), name[1:]...)
+			elems = append(elems, asked{i, k})
 		}
+		if len(p.Digests) == 0 {
+			elem([]byte(noDigest), -1)
+		}
+		var h [hexLen]byte
 		for k := range p.Digests {
 			hex.Encode(h[:], p.Digests[k][:])
-			elem(h[:], p.List, asked{i, k})
+			elem(h[:], k)
 		}
 	}
 	return string(append(b, ']')), elems

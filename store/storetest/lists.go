@@ -509,6 +509,8 @@ func testListLookup(t *testing.T, h ListHarness) {
 	if got, err := s.Lookup(ctx, nil); err != nil || len(got) != 0 {
 		t.Fatalf("Lookup of no probes = %v, %v", got, err)
 	}
+	odd := []listdb.Probe{{List: "q\"u\\o\x00te é", Digests: a[:1]}}
+	wantLookup(t, s, odd, []listdb.Answer{{Found: []bool{false}, Missing: true}})
 }
 
 // wantLookup checks Lookup(probes) against want.
