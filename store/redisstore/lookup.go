@@ -12,9 +12,11 @@ package redisstore
 // asked again with the head's version, and when a bucket lacks the
 // sentinel (its version was deleted after a switch between the head and
 // the bucket reads) it is asked again too. So nothing cached outlives the
-// Lookup that reads it: a list missing or without a version is seen as
-// such for no longer than that Lookup, and a new import, a drop or a
-// manual change counts from the next Lookup on, on any instance.
+// Lookup that reads it: a list missing or without a version is never
+// taken as such from memory, and a new import, a drop or a manual change
+// counts from the next Lookup on, on any instance. The price is a second
+// round trip for a list whose version this process has not seen yet: once
+// per import, not per recipient.
 
 import (
 	"context"
