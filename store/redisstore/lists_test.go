@@ -183,11 +183,31 @@ func BenchmarkLookup(b *testing.B) {
 	storetest.BenchLookup(b, s, storetest.LookupBench{Ping: s.Ping, RoundTrips: hook.n.Load})
 }
 
+// BenchmarkLookupCluster is BenchmarkLookup on a 3-master cluster, where
+// the hook counts each pipeline once, whatever the nodes it goes to.
+// go test -run - -bench LookupCluster ./store/redisstore
+func BenchmarkLookupCluster(b *testing.B) {
+	s := openStore(b, redisstore.Options{ClusterAddrs: testredis.StartCluster(b, 3)})
+	var hook countHook
+	s.AddHook(&hook)
+	storetest.BenchLookup(b, s, storetest.LookupBench{Ping: s.Ping, RoundTrips: hook.n.Load})
+}
+
 // TestLookupOneRoundTrip: once this process knows the lists' versions, a
 // Lookup of several lists is one pipeline, also right after a manual
-// change; a new version costs one more for its list.
+// change; a new version costs one more for its list. On a cluster the
+// pipeline goes to every node at once.
 func TestLookupOneRoundTrip(t *testing.T) {
-	s := openStore(t, redisstore.Options{URL: "redis://" + testredis.Start(t)})
+	t.Run("SingleNode", func(t *testing.T) {
+		testLookupOneRoundTrip(t, redisstore.Options{URL: "redis://" + testredis.Start(t)})
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		testLookupOneRoundTrip(t, redisstore.Options{ClusterAddrs: testredis.StartCluster(t, 3)})
+	})
+}
+
+func testLookupOneRoundTrip(t *testing.T, o redisstore.Options) {
+	s := openStore(t, o)
 	var hook countHook
 	s.AddHook(&hook)
 	ctx := t.Context()
