@@ -11,15 +11,21 @@ import (
 	"github.com/dncgate/dncgate/caps"
 )
 
-// Frequency caps keep two sorted sets per cap key, under one hash tag so
+// Frequency caps keep one sorted set per cap key, its name hash-tagged so
 // that on a cluster a script on one key touches one slot:
 //
-//	cap:{KEY}:s   committed sends: member = reservation id, score = time (ms)
-//	cap:{KEY}:h   live holds: member = reservation id, score = expiry (ms)
+//	cap:{KEY}   member = reservation id; score = the send's time (ms) for
+//	            a committed send, minus the expiry (ms) for a live hold
+//
+// One id is either held or sent, never both, so one ZSCORE says which;
+// sends score above zero and holds below (times are after 1970), so one
+// ZREMRANGEBYSCORE from -now to now-window drops both what left the window
+// and what expired, and the card then counts what is left. One key, not a
+// set each, halves the commands a check runs.
 //
 // Every time is the caller's (ARGV), never the server's clock, so the
 // gateway instances' clocks must agree (NTP) and tests can move time.
-// Each write sets both keys' TTL to window+hold: by then everything in them
+// Each write sets the key's TTL to window+hold: by then everything in it
 // has left the window, with the hold to spare for clocks a little apart.
 // (After a cap's window is lengthened, an idle key may vanish by the old
 // one.)
@@ -30,117 +36,137 @@ var _ caps.Store = (*Store)(nil)
 // that then failed, when the caller's context may be spent already.
 const giveBackTimeout = 2 * time.Second
 
+// rangesLua names the score ranges of a key for now and cut (now-window),
+// as strings for ZCOUNT and its kin: sends in the window (scut, +inf),
+// live holds (-inf, hcut), and what prune removes, [-now, pmax]. When the
+// window reaches back before 1970 (cut < 0) no send has left it.
+const rangesLua = `
+local function ranges(now, cut)
+	local c = tonumber(cut)
+	if c < 0 then
+		return '(0', '(-' .. now, '(0'
+	end
+	return '(' .. cut, '(-' .. now, cut
+end
+`
+
 // nextSlotLua computes, after counting ns sends in the window and nh live
 // holds, when the count falls below limit if nothing new is held (see
-// caps.Reservation). The ranges exclude what no longer counts, so it also
-// works on sets that were not pruned. Scores are integral milliseconds,
-// exact in Lua's doubles.
+// caps.Reservation): the k-th oldest send leaving the window, or the later
+// of the newest send leaving and enough holds expiring (holds by expiry
+// are by score descending). Scores are integral milliseconds, exact in
+// Lua's doubles.
 const nextSlotLua = `
-local function next_slot(sends, holds, ns, nh, limit, scut, hcut, window)
+local function next_slot(key, ns, nh, limit, scut, hcut, window)
 	local k = ns + nh - limit + 1
 	if k <= ns then
-		local r = redis.call('ZRANGEBYSCORE', sends, scut, '+inf', 'WITHSCORES', 'LIMIT', k - 1, 1)
+		local r = redis.call('ZRANGEBYSCORE', key, scut, '+inf', 'WITHSCORES', 'LIMIT', k - 1, 1)
 		return tonumber(r[2]) + window
 	end
-	local r = redis.call('ZRANGEBYSCORE', holds, hcut, '+inf', 'WITHSCORES', 'LIMIT', k - ns - 1, 1)
-	local t = tonumber(r[2])
+	local r = redis.call('ZREVRANGEBYSCORE', key, hcut, '-inf', 'WITHSCORES', 'LIMIT', k - ns - 1, 1)
+	local t = -tonumber(r[2])
 	if ns > 0 then
-		local s = redis.call('ZRANGEBYSCORE', sends, scut, '+inf', 'WITHSCORES', 'LIMIT', ns - 1, 1)
+		local s = redis.call('ZREVRANGEBYSCORE', key, '+inf', scut, 'WITHSCORES', 'LIMIT', 0, 1)
 		t = math.max(t, tonumber(s[2]) + window)
 	end
 	return t
 end
 `
 
-// reserveScript reserves one or more key pairs, all or none: it counts
-// every pair first and adds holds only when none is full.
-// KEYS: sends1, holds1, sends2, holds2, …
-// ARGV: now, then six per pair: cut (now-window), expiry (now+hold),
-// limit, id, ttl, window.
-// Returns three integers per pair: status (1 a new hold, 2 granted again
+// reserveScript reserves one or more keys, all or none: it counts every
+// key first and adds holds only when none is full.
+// KEYS: one per cap key.
+// ARGV: now, then six per key: cut (now-window), minus the expiry
+// (now+hold), limit, id, ttl, window.
+// Returns three integers per key: status (1 a new hold, 2 granted again
 // because the id already holds or sent, 0 refused), count, next slot.
-// Sends older than the window are pruned by commits, not here: counting
-// them with ZCOUNT costs no more, and a reservation writes only to holds.
-var reserveScript = redis.NewScript(nextSlotLua + `
+// Per granted key: ZREMRANGEBYSCORE, ZCARD, ZSCORE, ZADD, PEXPIRE.
+var reserveScript = redis.NewScript(rangesLua + nextSlotLua + `
 local now, out, grant, refused = ARGV[1], {}, {}, false
-for i = 1, #KEYS / 2 do
-	local sends, holds, a = KEYS[2 * i - 1], KEYS[2 * i], 1 + 6 * (i - 1)
+for i = 1, #KEYS do
+	local key, a = KEYS[i], 1 + 6 * (i - 1)
 	local cut, limit, id = ARGV[a + 1], tonumber(ARGV[a + 3]), ARGV[a + 4]
-	redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
-	local ns = redis.call('ZCOUNT', sends, '(' .. cut, '+inf')
-	local nh = redis.call('ZCARD', holds)
-	local status, count, next = 2, ns + nh, 0
-	local sent = redis.call('ZSCORE', sends, id)
-	if not sent or tonumber(sent) <= tonumber(cut) then
-		local held = redis.call('ZSCORE', holds, id)
-		if held then
-			grant[#grant + 1] = {i, tonumber(held)}
-		elseif count < limit then
-			status, count = 1, count + 1
-			grant[#grant + 1] = {i, 0}
+	local scut, hcut, pmax = ranges(now, cut)
+	redis.call('ZREMRANGEBYSCORE', key, '-' .. now, pmax)
+	local n = redis.call('ZCARD', key)
+	local status, count, next = 2, n, 0
+	local cur = redis.call('ZSCORE', key, id)
+	if cur and tonumber(cur) < 0 then
+		grant[#grant + 1] = i
+	elseif not cur then
+		if n < limit then
+			status, count = 1, n + 1
+			grant[#grant + 1] = i
 		else
 			status, refused = 0, true
-			next = next_slot(sends, holds, ns, nh, limit, '(' .. cut, '(' .. now, tonumber(ARGV[a + 6]))
+			local ns = redis.call('ZCOUNT', key, scut, '+inf')
+			next = next_slot(key, ns, n - ns, limit, scut, hcut, tonumber(ARGV[a + 6]))
 		end
 	end
 	out[3 * i - 2], out[3 * i - 1], out[3 * i] = status, count, next
 end
 if not refused then
-	for _, g in ipairs(grant) do
-		local i, held = g[1], g[2]
-		local holds, a = KEYS[2 * i], 1 + 6 * (i - 1)
-		local exp = tonumber(ARGV[a + 2])
-		if held < exp then
-			redis.call('ZADD', holds, exp, ARGV[a + 4])
-		end
-		redis.call('PEXPIRE', holds, ARGV[a + 5])
+	for _, i in ipairs(grant) do
+		local a = 1 + 6 * (i - 1)
+		-- LT: a hold re-granted keeps the later of its two expiries.
+		redis.call('ZADD', KEYS[i], 'LT', ARGV[a + 2], ARGV[a + 4])
+		redis.call('PEXPIRE', KEYS[i], ARGV[a + 5])
 	end
 end
 return out`)
 
-// commitScript moves ids from holds to sends, for one or more key pairs.
-// Doing it in a script keeps a concurrent reservation from seeing an id in
-// neither set. Sends that left the window are pruned first, so NX keeps
-// only an earlier send of the id that still counts.
-// KEYS: sends1, holds1, …  ARGV: now, then three per pair: cut, id, ttl.
+// commitScript turns ids into sends at now, for one or more keys: a hold
+// (live or expired), a send that left the window or nothing becomes a
+// send at now; a send still in the window stays as it is. What left the
+// window is pruned by the next reservation, not here.
+// KEYS: one per cap key.  ARGV: now, then three per key: cut, id, ttl.
 var commitScript = redis.NewScript(`
 local now = ARGV[1]
-for i = 1, #KEYS / 2 do
-	local sends, a = KEYS[2 * i - 1], 1 + 3 * (i - 1)
-	redis.call('ZREM', KEYS[2 * i], ARGV[a + 2])
-	redis.call('ZREMRANGEBYSCORE', sends, '-inf', ARGV[a + 1])
-	redis.call('ZADD', sends, 'NX', now, ARGV[a + 2])
-	redis.call('PEXPIRE', sends, ARGV[a + 3])
+for i = 1, #KEYS do
+	local a = 1 + 3 * (i - 1)
+	local cur = redis.call('ZSCORE', KEYS[i], ARGV[a + 2])
+	if not cur or tonumber(cur) <= math.max(tonumber(ARGV[a + 1]), 0) then
+		redis.call('ZADD', KEYS[i], now, ARGV[a + 2])
+	end
+	redis.call('PEXPIRE', KEYS[i], ARGV[a + 3])
 end
-return #KEYS / 2`)
+return #KEYS`)
 
-// usageScript: KEYS sends, holds; ARGV now, cut, limit, window. Returns
+// releaseScript removes ids' holds, never their sends.
+// KEYS: one per cap key.  ARGV: one id per key.
+var releaseScript = redis.NewScript(`
+for i = 1, #KEYS do
+	local cur = redis.call('ZSCORE', KEYS[i], ARGV[i])
+	if cur and tonumber(cur) < 0 then
+		redis.call('ZREM', KEYS[i], ARGV[i])
+	end
+end
+return #KEYS`)
+
+// usageScript: KEYS the cap key; ARGV now, cut, limit, window. Returns
 // {count, next}; it writes nothing.
-var usageScript = redis.NewScript(nextSlotLua + `
-local scut, hcut, limit = '(' .. ARGV[2], '(' .. ARGV[1], tonumber(ARGV[3])
+var usageScript = redis.NewScript(rangesLua + nextSlotLua + `
+local scut, hcut = ranges(ARGV[1], ARGV[2])
+local limit = tonumber(ARGV[3])
 local ns = redis.call('ZCOUNT', KEYS[1], scut, '+inf')
-local nh = redis.call('ZCOUNT', KEYS[2], hcut, '+inf')
+local nh = redis.call('ZCOUNT', KEYS[1], '-inf', hcut)
 if ns + nh < limit then
 	return {ns + nh, 0}
 end
-return {ns + nh, next_slot(KEYS[1], KEYS[2], ns, nh, limit, scut, hcut, tonumber(ARGV[4]))}`)
+return {ns + nh, next_slot(KEYS[1], ns, nh, limit, scut, hcut, tonumber(ARGV[4]))}`)
 
-func (k keys) capSends(key string) string { return k.prefix + "cap:{" + key + "}:s" }
-func (k keys) capHolds(key string) string { return k.prefix + "cap:{" + key + "}:h" }
-func (k keys) capPair(key string) []string {
-	return []string{k.capSends(key), k.capHolds(key)}
-}
+func (k keys) capKey(key string) string { return k.prefix + "cap:{" + key + "}" }
 
 // millis is how times and durations travel to the scripts.
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func ttlMillis(window, hold time.Duration) int64 { return (window + hold).Milliseconds() }
 
-// batches groups n key pairs into script calls. On a single node one
-// script takes them all: one command, atomic across the caps, so a refusal
-// needs no second round trip. On a cluster a script must stay in one slot
-// and a recipient's caps hash to different ones, so each pair is its own
-// call; the calls still share one pipeline.
+// batches groups n keys into script calls. On a single node one script
+// takes them all: one command, atomic across the caps, so a refusal needs
+// no second round trip. On a cluster a script must stay in one slot and a
+// recipient's caps hash to different ones, so each key is its own call;
+// the calls still share one pipeline.
 func (s *Store) batches(n int) [][]int {
 	if _, cluster := s.c.(*redis.ClusterClient); !cluster {
 		all := make([]int, n)
@@ -173,8 +199,8 @@ func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time)
 		calls[g].args = []any{at}
 		for _, i := range idx {
 			r, w := reqs[i], reqs[i].Window.Milliseconds()
-			calls[g].keys = append(calls[g].keys, s.keys.capPair(r.Key)...)
-			calls[g].args = append(calls[g].args, at-w, at+r.Hold.Milliseconds(), r.Limit, r.ID, ttlMillis(r.Window, r.Hold), w)
+			calls[g].keys = append(calls[g].keys, s.keys.capKey(r.Key))
+			calls[g].args = append(calls[g].args, at-w, -(at + r.Hold.Milliseconds()), r.Limit, r.ID, ttlMillis(r.Window, r.Hold), w)
 		}
 	}
 	cmds, err := s.runScripts(ctx, reserveScript, calls)
@@ -240,6 +266,9 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)
 	}
+	if len(slots) == 0 {
+		return nil
+	}
 	at := millis(now)
 	groups := s.batches(len(slots))
 	calls := make([]scriptCall, len(groups))
@@ -247,7 +276,7 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 		calls[g].args = []any{at}
 		for _, i := range idx {
 			sl := slots[i]
-			calls[g].keys = append(calls[g].keys, s.keys.capPair(sl.Key)...)
+			calls[g].keys = append(calls[g].keys, s.keys.capKey(sl.Key))
 			calls[g].args = append(calls[g].args, at-sl.Window.Milliseconds(), sl.ID, ttlMillis(sl.Window, sl.Hold))
 		}
 	}
@@ -257,18 +286,24 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 	return nil
 }
 
-// Release removes each slot's hold: one ZREM each, in one pipeline.
+// Release removes each slot's hold, leaving a send of its id: one script
+// call, grouped as Reserve's are.
 func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
 	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)
 	}
-	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, sl := range slots {
-			p.ZRem(ctx, s.keys.capHolds(sl.Key), sl.ID)
-		}
+	if len(slots) == 0 {
 		return nil
-	})
-	if err != nil {
+	}
+	groups := s.batches(len(slots))
+	calls := make([]scriptCall, len(groups))
+	for g, idx := range groups {
+		for _, i := range idx {
+			calls[g].keys = append(calls[g].keys, s.keys.capKey(slots[i].Key))
+			calls[g].args = append(calls[g].args, slots[i].ID)
+		}
+	}
+	if _, err := s.runScripts(ctx, releaseScript, calls); err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)
 	}
 	return nil
@@ -280,7 +315,7 @@ func (s *Store) Usage(ctx context.Context, key string, limit int, window time.Du
 		return caps.Reservation{}, fmt.Errorf("redisstore: usage: %w", err)
 	}
 	at, w := millis(now), window.Milliseconds()
-	cmds, err := s.runScripts(ctx, usageScript, []scriptCall{{keys: s.keys.capPair(key), args: []any{at, at - w, limit, w}}})
+	cmds, err := s.runScripts(ctx, usageScript, []scriptCall{{keys: []string{s.keys.capKey(key)}, args: []any{at, at - w, limit, w}}})
 	if err != nil {
 		return caps.Reservation{}, fmt.Errorf("redisstore: usage: %w", err)
 	}
@@ -298,9 +333,9 @@ func (s *Store) Usage(ctx context.Context, key string, limit int, window time.Du
 	return res, nil
 }
 
-// Reset deletes both of key's sets; they share a slot, so one DEL does.
+// Reset deletes key's set.
 func (s *Store) Reset(ctx context.Context, key string) error {
-	if err := s.c.Del(ctx, s.keys.capPair(key)...).Err(); err != nil {
+	if err := s.c.Del(ctx, s.keys.capKey(key)).Err(); err != nil {
 		return fmt.Errorf("redisstore: reset cap: %w", err)
 	}
 	return nil

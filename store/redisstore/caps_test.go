@@ -65,8 +65,9 @@ func TestCapsScriptsReloadAfterFlush(t *testing.T) {
 	}
 }
 
-// TestCapsKeysLayout: both sets share a hash tag, hold digests only, and
-// carry a TTL of window+hold so idle keys vanish.
+// TestCapsKeysLayout: a cap is one sorted set, hash-tagged, naming
+// digests only, with a TTL of window+hold so an idle key vanishes; a hold
+// scores minus its expiry, a send its time.
 func TestCapsKeysLayout(t *testing.T) {
 	addr := testredis.Start(t)
 	s := openStore(t, redisstore.Options{URL: "redis://" + addr, Prefix: "p:"})
@@ -77,19 +78,33 @@ func TestCapsKeysLayout(t *testing.T) {
 	raw := redis.NewClient(&redis.Options{Addr: addr})
 	defer raw.Close()
 	wantTTL := capSlot.Window + capSlot.Hold
-	checkTTL(t, raw, "p:cap:{k}:h", wantTTL)
+	checkTTL(t, raw, "p:cap:{k}", wantTTL)
+	wantScore(t, raw, "p:cap:{k}", capSlot.ID, -float64(capEpoch.Add(capSlot.Hold).UnixMilli()))
 	if err := s.Commit(ctx, []caps.Slot{capSlot}, capEpoch); err != nil {
 		t.Fatal(err)
 	}
-	checkTTL(t, raw, "p:cap:{k}:s", wantTTL)
-	if keys := raw.Keys(ctx, "*").Val(); len(keys) != 1 || keys[0] != "p:cap:{k}:s" {
-		t.Fatalf("keys after commit = %q, want only the sends (the hold set emptied)", keys)
+	checkTTL(t, raw, "p:cap:{k}", wantTTL)
+	wantScore(t, raw, "p:cap:{k}", capSlot.ID, float64(capEpoch.UnixMilli()))
+	if keys := raw.Keys(ctx, "*").Val(); len(keys) != 1 || keys[0] != "p:cap:{k}" {
+		t.Fatalf("keys after commit = %q, want one", keys)
 	}
+	// A release after the commit leaves the send.
+	if err := s.Release(ctx, []caps.Slot{capSlot}); err != nil {
+		t.Fatal(err)
+	}
+	wantScore(t, raw, "p:cap:{k}", capSlot.ID, float64(capEpoch.UnixMilli()))
 	if err := s.Reset(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
 	if n := raw.DBSize(ctx).Val(); n != 0 {
 		t.Fatalf("%d keys left after Reset", n)
+	}
+}
+
+func wantScore(t *testing.T, raw *redis.Client, key, member string, want float64) {
+	t.Helper()
+	if got, err := raw.ZScore(context.Background(), key, member).Result(); err != nil || got != want {
+		t.Fatalf("ZSCORE %s %s = %v (%v), want %v", key, member, got, err, want)
 	}
 }
 

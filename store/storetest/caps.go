@@ -43,6 +43,7 @@ func RunCaps(t *testing.T, open func(t *testing.T) caps.Store) {
 	t.Run("Reset", func(t *testing.T) { testCapReset(t, open(t)) })
 	t.Run("BadRequests", func(t *testing.T) { testCapBadRequests(t, open(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testCapConcurrent(t, open(t)) })
+	t.Run("ReleaseKeepsSends", func(t *testing.T) { testCapReleaseKeepsSends(t, open(t)) })
 	t.Run("Property", func(t *testing.T) { testCapProperty(t, open(t)) })
 }
 
@@ -355,4 +356,24 @@ func testCapConcurrent(t *testing.T, st caps.Store) {
 	if u := usage(t, st, k, limit, capEpoch); u.Count != limit {
 		t.Fatalf("count after the rush = %d, want %d", u.Count, limit)
 	}
+}
+
+// testCapReleaseKeepsSends: releasing an id that was committed, or that
+// was sent and then held again, leaves the send counted.
+func testCapReleaseKeepsSends(t *testing.T, st caps.Store) {
+	k, t0 := newCapKey(), capEpoch
+	reserveOne(t, st, t0, capReq(k, "a", 2), true)
+	commit(t, st, t0, capSlot(k, "a"))
+	release(t, st, capSlot(k, "a"))
+	reserveOne(t, st, t0, capReq(k, "a", 2), true) // granted again: already sent
+	release(t, st, capSlot(k, "a"))
+	if u := usage(t, st, k, 2, t0); u.Count != 1 {
+		t.Fatalf("count after releasing a sent id = %d, want 1", u.Count)
+	}
+	// Released and committed in one go, as when one recipient of a message
+	// was refused upstream and another accepted.
+	reserveOne(t, st, t0, capReq(k, "b", 2), true)
+	commit(t, st, t0, capSlot(k, "b"))
+	release(t, st, capSlot(k, "b"), capSlot(k, "a"))
+	wantRefusal(t, usage(t, st, k, 2, t0), 2, t0.Add(capWindow))
 }
