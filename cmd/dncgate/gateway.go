@@ -43,6 +43,9 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		return err
 	}
 	opts.Replies = replies(cfg, st, key)
+	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
+		return err
+	}
 	if opts.Stamper, err = newStamper(cfg, key, log); err != nil {
 		return err
 	}
@@ -224,6 +227,9 @@ func relayListener(l config.Listener) (relay.Listener, error) {
 	}
 	for _, t := range l.Trusted {
 		rl.Trusted = append(rl.Trusted, relay.TrustedNet{Net: t.Prefix(), Identity: t.Identity})
+	}
+	if l.OnRefusal != config.RejectAtRcpt {
+		rl.OnRefusal = relay.DropAndNotify
 	}
 	return rl, nil
 }

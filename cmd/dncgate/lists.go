@@ -81,6 +81,11 @@ func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) 
 	if err := suppression.EnsureOptOut(ctx, db); err != nil {
 		return err
 	}
+	// Lists declared in the configuration exist for every command, so that
+	// "lists import NAME FILE" of one needs no --kind or --model.
+	if err := declareLists(ctx, db, cfg.Lists); err != nil {
+		return err
+	}
 	env := listEnv{cfg: cfg, db: db}
 	if withKey {
 		if env.key, err = cfg.HMACKey(); err != nil {

@@ -49,6 +49,8 @@ func topCommands() []command {
 		{"lists", "import, show, add to and drop suppression lists", (*app).lists},
 		{"optout", "opt addresses out, check them, erase them on request", (*app).optout},
 		{"contacts", "import CRM contacts and show what they hold", (*app).contacts},
+		{"check", "check recipients as the gateway would, before a campaign", (*app).check},
+		{"scrub", "write a prospect file back with each address's verdict", (*app).scrub},
 		{"config", "check a configuration file", (*app).config},
 		{"version", "print the version", (*app).version},
 		{"help", "print this help", nil},
@@ -112,9 +114,12 @@ var errHelp = errors.New("help shown")
 func (a *app) report(err error) int {
 	var ue *usageError
 	var problems config.Problems
+	var st exitStatus
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
+	case errors.As(err, &st):
+		return int(st)
 	case errors.As(err, &ue):
 		fmt.Fprintln(a.stderr, strings.TrimRight(ue.msg, "\n"))
 		return exitUsage

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
+)
+
+// newRecipientCheck builds the recipient check on the store: the opt-out
+// list is created when missing, the lists declared in the configuration
+// are created or updated, and the country policy is read.
+func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, key []byte) (*suppression.Checker, error) {
+	db, ok := st.(listdb.Store)
+	if !ok {
+		return nil, fmt.Errorf("the %s store keeps no lists", cfg.Store.Backend)
+	}
+	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := declareLists(ctx, db, cfg.Lists); err != nil {
+		return nil, err
+	}
+	pol, err := suppression.NewPolicy(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	o := suppression.Options{Lists: db, Policy: pol, Key: key}
+	if cs, ok := st.(interface{ Contacts() contactdb.Store }); ok {
+		o.Contacts = cs.Contacts()
+	}
+	return suppression.New(o)
+}
+
+// declareLists writes the [[lists]] tables into the store. The
+// configuration wins over what the CLI set for the same list; entries and
+// versions are left as they are.
+func declareLists(ctx context.Context, db listdb.Store, decls []config.ListDecl) error {
+	for _, d := range decls {
+		if err := db.PutList(ctx, declMeta(d)); err != nil {
+			return fmt.Errorf("list %s: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+// declMeta is a [[lists]] table as the store describes a list.
+func declMeta(d config.ListDecl) listdb.Meta {
+	return listdb.Meta{
+		Name: d.Name, Kind: d.Kind, Model: d.Model, Countries: d.CountryCodes(),
+		MaxAge: d.MaxAge.Duration, Source: d.Source, WarnStale: d.WarnStale(),
+	}
+}
+
+// withChecker loads the configuration, opens the store and runs f with the
+// recipient check.
+func withChecker(ctx context.Context, c *common, f func(*suppression.Checker) error) error {
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := cfg.HMACKey()
+	if err != nil {
+		return fmt.Errorf("digest key: %w", err)
+	}
+	chk, err := newRecipientCheck(ctx, cfg, st, key)
+	if err != nil {
+		return err
+	}
+	return f(chk)
+}
