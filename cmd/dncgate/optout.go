@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/unsubscribe"
 )
@@ -45,6 +47,7 @@ func (a *app) newOptoutCmd(name, summary string, decides bool) *optoutCmd {
 // optoutEnv is what an optout subcommand works with once the store is open.
 type optoutEnv struct {
 	cfg  *config.Config
+	st   store.Store
 	db   listdb.Store
 	outs *suppression.OptOuts
 	key  []byte
@@ -88,7 +91,7 @@ func (c *optoutCmd) run(ctx context.Context, a *app, args []string, f func(optou
 	if err := suppression.EnsureOptOut(ctx, db); err != nil {
 		return err
 	}
-	env := optoutEnv{cfg: cfg, db: db, outs: suppression.NewOptOuts(db, key), key: key, addr: addr,
+	env := optoutEnv{cfg: cfg, st: st, db: db, outs: suppression.NewOptOuts(db, key), key: key, addr: addr,
 		log: newLogger(cfg.Log, a.stderr)}
 	return f(env)
 }
@@ -146,10 +149,10 @@ type contactKeeping interface{ Contacts() contactdb.Store }
 
 func (a *app) optoutErase(ctx context.Context, args []string) error {
 	c := a.newOptoutCmd("erase", "Answer an erasure request (GDPR Art. 17): opt ADDRESS out if it is not\n"+
-		"already, and delete its CRM contact record. What remains is the keyed\n"+
-		"digest on the opt-out list, which keeps the person suppressed without\n"+
-		"naming them. Remove them from the CRM export too, or the next contacts\n"+
-		"import brings the record back.", true)
+		"already, and delete its CRM contact record and its counts in recipient\n"+
+		"caps. What remains is the keyed digest on the opt-out list, which keeps\n"+
+		"the person suppressed without naming them. Remove them from the CRM\n"+
+		"export too, or the next contacts import brings the record back.", true)
 	return c.run(ctx, a, args, func(env optoutEnv) error {
 		if err := c.needReason(); err != nil {
 			return err
@@ -161,9 +164,13 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		env.log.Info("erased on request", append(c.decision(env), "contact", contact)...)
-		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; kept: the keyed digest on the %s list (by %s)\n",
-			unsubscribe.MaskAddress(env.addr), contact, suppression.OptOutList, operator(*c.by))
+		counts, err := forgetCapCounts(ctx, env)
+		if err != nil {
+			return err
+		}
+		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts)...)
+		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; recipient cap counts reset: %d; kept: the keyed digest on the %s list (by %s)\n",
+			unsubscribe.MaskAddress(env.addr), contact, counts, suppression.OptOutList, operator(*c.by))
 		return nil
 	})
 }
@@ -186,4 +193,27 @@ func forgetContact(ctx context.Context, env optoutEnv) (string, error) {
 		return "", fmt.Errorf("deleting the contact record: %w", err)
 	}
 	return "deleted", nil
+}
+
+// forgetCapCounts resets the person's counts in every cap that counts
+// recipients, and says in how many. The counts are keyed digests that
+// would expire with each cap's window anyway; the opt-out keeps the
+// person from being written to again, so nothing is lost by it.
+func forgetCapCounts(ctx context.Context, env optoutEnv) (int, error) {
+	chk, err := newChecker(env.cfg, env.st, env.key)
+	if chk == nil || err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range chk.Rules() {
+		if r.Scope != caps.ScopeRecipient {
+			continue
+		}
+		subject, _ := capSubject(r, env.addr)
+		if err := chk.Reset(ctx, r.Name, subject); err != nil {
+			return n, fmt.Errorf("resetting cap %s: %w", r.Name, err)
+		}
+		n++
+	}
+	return n, nil
 }

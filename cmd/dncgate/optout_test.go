@@ -98,13 +98,36 @@ func checkOptoutCommands(t *testing.T, cfg string) {
 
 	importContact(t, cfg, "paul@acme.fr")
 	r = dncgate(t, "", "optout", "erase", "Paul@acme.fr", "--config", cfg, "--reason", "erasure request 2026-42")
-	r.want(t, 0, "stdout", "p***@acme.fr: opted out; CRM contact record: deleted; kept: the keyed digest on the opt-out list")
+	r.want(t, 0, "stdout", "p***@acme.fr: opted out; CRM contact record: deleted; recipient cap counts reset: 0; kept: the keyed digest on the opt-out list")
 	if hasContact(t, cfg, "paul@acme.fr") {
 		t.Error("erase left the contact record")
 	}
 	dncgate(t, "", "optout", "check", "paul@acme.fr", "--config", cfg).want(t, 0, "stdout", "paul@acme.fr: opted out")
 	// Erasing again, or someone the store never knew, still leaves a tombstone.
 	dncgate(t, "", "optout", "erase", "paul@acme.fr", "--config", cfg, "--reason", "again").want(t, 0, "stdout", "CRM contact record: none held")
+}
+
+// TestOptoutEraseForgetsCapCounts: erase resets the person's counts in
+// recipient caps and leaves other keys' counts alone.
+func TestOptoutEraseForgetsCapCounts(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "dncgate.toml", capsConfig(fmt.Sprintf("[store]\npath = %q", filepath.Join(t.TempDir(), "dncgate.db"))))
+	now := time.Now().UTC()
+	sendAs(t, cfg, "rep@acme.test", "ann@prospect.fr", "m1", now)
+	sendAs(t, cfg, "rep@acme.test", "bob@prospect.fr", "m2", now)
+	if got := row(t, dncgate(t, "", "caps", "show", "ann@prospect.fr", "--config", cfg).stdout, "recipient-30d"); got[3] != "1" {
+		t.Fatalf("before erase, ann's recipient cap row %v, want count 1", got)
+	}
+	dncgate(t, "", "optout", "erase", "Ann@prospect.fr", "--config", cfg, "--reason", "erasure request").
+		want(t, 0, "stdout", "recipient cap counts reset: 1")
+	if got := row(t, dncgate(t, "", "caps", "show", "ann@prospect.fr", "--config", cfg).stdout, "recipient-30d"); got[3] != "0" {
+		t.Errorf("after erase, ann's recipient cap row %v, want count 0", got)
+	}
+	if got := row(t, dncgate(t, "", "caps", "show", "bob@prospect.fr", "--config", cfg).stdout, "recipient-30d"); got[3] != "1" {
+		t.Errorf("erasing ann changed bob's count: row %v", got)
+	}
+	if got := row(t, dncgate(t, "", "caps", "show", "rep@acme.test", "--config", cfg).stdout, "rep-day"); got[3] != "2" {
+		t.Errorf("erasing ann changed the rep's count: row %v", got)
+	}
 }
 
 func TestOptoutCommandsEmbedded(t *testing.T) {
