@@ -3,7 +3,9 @@
 # with a config that trusts the loopback client network (smtp-source cannot
 # authenticate) and forwards to an SMTP sink.
 
-# dncgate_config RUNDIR PORT SINK_PORT [REDIS_URL]: write RUNDIR/dncgate.toml
+# dncgate_config RUNDIR PORT SINK_PORT [REDIS_URL]: write RUNDIR/dncgate.toml.
+# FOOTER=off turns the footer (and the unsubscribe headers) off; otherwise
+# every copy gets them, with the company details below.
 dncgate_config() {
   local rundir=$1 port=$2 sink=$3 redis=${4:-}
   mkdir -p "$rundir/data"
@@ -15,6 +17,14 @@ dncgate_config() {
     printf '[upstream]\nurl = "smtp://127.0.0.1:%s"\nmax_idle_conns = 32\n\n' "$sink"
     printf '[limits]\nmax_conns_per_ip = 2000\n\n'
     printf '[log]\nlevel = "warn"\n'
+    if [ "${FOOTER:-on}" = off ]; then
+      printf '\n[footer]\nenabled = false\n'
+    else
+      printf '\n[footer]\ncompany = "Bench SAS"\npostal_address = "1 rue du Banc, Paris"\n'
+      printf 'privacy_url = "https://bench.example/privacy"\nsource = "the bench"\n'
+      printf 'purpose = "measuring"\nlegal_basis = "legitimate interest"\n'
+      printf '\n[unsubscribe]\nbase_url = "https://u.bench.example"\nmailto_domain = "u.bench.example"\n'
+    fi
     if [ -n "$redis" ]; then
       # a fresh key prefix per start, as the embedded store gets a fresh file
       printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\nprefix = "bench-%s:"\n' "$redis" "$(date +%s%N)"

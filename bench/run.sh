@@ -7,6 +7,8 @@
 #
 # Knobs: MSGS=10000 SESSIONS=20 SIZE=4096 REPS=3 LAT_N=2000 SINK_PORT=2600
 #        RELAY_PORT=2530 DNCGATE_REDIS=redis://127.0.0.1:6379 (Redis store)
+#        FOOTER=on|off|both: dncgate with the footer and unsubscribe headers
+#        (default), without, or both interleaved in one run, with the ratio.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
@@ -50,12 +52,13 @@ sink_stop() { kill "$SINKPID" 2>/dev/null || true; wait "$SINKPID" 2>/dev/null |
 
 # run PEER REP: one throughput run and one latency run; appends to results.csv
 run() {
-  local peer=$1 rep=$2 port=$SINK_PORT t0 t1 got
-  [ "$peer" = dncgate ] && port=$RELAY_PORT
+  local peer=$1 rep=$2 port=$SINK_PORT t0 t1 got footer=on
+  [ "$peer" != sink ] && port=$RELAY_PORT
+  [ "$peer" = dncgate-nofooter ] && footer=off
   sink_start "$MSGS"
-  if [ "$peer" = dncgate ]; then
+  if [ "$peer" != sink ]; then
     PEERDIR=$WORK/peer; rm -rf "$PEERDIR"; mkdir -p "$PEERDIR"
-    RELAY_PORT=$RELAY_PORT SINK_PORT=$SINK_PORT DNCGATE_BIN=$ROOT/bin/dncgate \
+    FOOTER=$footer RELAY_PORT=$RELAY_PORT SINK_PORT=$SINK_PORT DNCGATE_BIN=$ROOT/bin/dncgate \
       "$ROOT/bench/peers/dncgate.sh" start "$PEERDIR"
   fi
   t0=$(date +%s.%N)
@@ -72,7 +75,7 @@ run() {
   sink_start 0
   "$WORK/latency" -addr 127.0.0.1:"$port" -n "$LAT_N" -size "$SIZE" >"$WORK/lat.json"
   sink_stop
-  if [ "$peer" = dncgate ]; then "$ROOT/bench/peers/dncgate.sh" stop "$PEERDIR"; PEERDIR=""; fi
+  if [ "$peer" != sink ]; then "$ROOT/bench/peers/dncgate.sh" stop "$PEERDIR"; PEERDIR=""; fi
   local p50 p99
   p50=$(grep -o '"p50_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
   p99=$(grep -o '"p99_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
@@ -85,9 +88,15 @@ need_postfix_tools
 command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
 make -C "$ROOT" -s build
 (cd "$ROOT" && go build -o "$WORK/latency" ./bench/latency)
-for rep in $(seq "$REPS"); do run sink "$rep"; run dncgate "$rep"; done
+case ${FOOTER:-on} in
+  on) PEERS="sink dncgate" ;;
+  off) PEERS="sink dncgate-nofooter" ;;
+  both) PEERS="sink dncgate-nofooter dncgate" ;;
+  *) echo "FOOTER must be on, off or both" >&2; exit 2 ;;
+esac
+for rep in $(seq "$REPS"); do for p in $PEERS; do run "$p" "$rep"; done; done
 echo
-echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} ($(nproc) cores)"
+echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} FOOTER=${FOOTER:-on} ($(nproc) cores)"
 awk -F, -v msgs="$MSGS" '
   function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
@@ -96,8 +105,12 @@ awk -F, -v msgs="$MSGS" '
     for (k in n) { for (i = 1; i <= n[k]; i++) { x[i] = r[k, i]; y[i] = p5[k, i]; z[i] = p9[k, i] }
                    R[k] = med(x, n[k]); P5[k] = med(y, n[k]); P9[k] = med(z, n[k]) }
     printf "| path | runs ok | msg/s | vs ceiling | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n"
-    split("sink dncgate", order, " ")
-    for (i = 1; i <= 2; i++) { k = order[i]; if (!n[k]) { printf "| %s | 0 | - | - | - | - |\n", k; continue }
-      printf "| %s | %d | %.0f | %.2f | %.2f | %.2f |\n", (k == "sink" ? "ceiling (smtp-source -> smtp-sink)" : "dncgate"),
+    name["sink"] = "ceiling (smtp-source -> smtp-sink)"; name["dncgate"] = "dncgate, footer on"
+    name["dncgate-nofooter"] = "dncgate, footer off"
+    m = split(peers, order, " ")
+    for (i = 1; i <= m; i++) { k = order[i]; if (!n[k]) { printf "| %s | 0 | - | - | - | - |\n", name[k]; continue }
+      printf "| %s | %d | %.0f | %.2f | %.2f | %.2f |\n", name[k],
         n[k], R[k], (R["sink"] ? R[k] / R["sink"] : 0), P5[k], P9[k] }
-  }' "$WORK/results.csv"
+    if (n["dncgate"] && n["dncgate-nofooter"])
+      printf "\nfooter on / footer off throughput: %.2f (target 0.80)\n", R["dncgate"] / R["dncgate-nofooter"]
+  }' peers="$PEERS" "$WORK/results.csv"
