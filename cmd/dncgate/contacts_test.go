@@ -280,13 +280,18 @@ func benchExport(b *testing.B, n int) string {
 	var sb strings.Builder
 	sb.WriteString("id;first name;last name;email;phone;mobile;country;segment\n")
 	countries := []string{"FR", "BE", "NL", "GB", "DE"}
-	nationals := []string{"01 42 %02d %02d %02d", "02 5%02d %02d %02d", "020 %03d %02d%02d", "020 7%03d %02d%02d", "030 %03d%02d%02d"}
+	// A national landline and an international mobile of the row's
+	// country, each from four two-digit groups.
+	landlines := []string{"01 42 %02[2]d %02[3]d %02[4]d", "02 5%02[2]d %02[3]d %02[4]d", "020 5%02[2]d %02[3]d%02[4]d",
+		"020 79%02[2]d %02[3]d%02[4]d", "030 %02[2]d%02[3]d%02[4]d"}
+	mobiles := []string{"+33 6 %02d %02d %02d %02d", "+32 470 %02[2]d %02[3]d %02[4]d", "+31 6 12%02[2]d %02[3]d%02[4]d",
+		"+44 7911 %02[2]d%02[3]d%02[4]d", "+49 151 %02d%02d%02d%02d"}
 	types := []string{"b2b", "b2c", "freelance", ""}
 	for i := range n {
 		cc := i % len(countries)
-		fmt.Fprintf(&sb, "%d;First%d;Last%d;person%d@company%d.test;"+nationals[cc]+";+33 6 %02d %02d %02d %02d;%s;%s\n",
-			i, i, i, i, i%997, i/10000%100, i/100%100, i%100, i/1000000%100, i/10000%100, i/100%100, i%100,
-			countries[cc], types[i%len(types)])
+		groups := []any{i / 1000000 % 100, i / 10000 % 100, i / 100 % 100, i % 100}
+		fmt.Fprintf(&sb, "%d;First%d;Last%d;person%d@company%d.test;%s;%s;%s;%s\n", i, i, i, i, i%997,
+			fmt.Sprintf(landlines[cc], groups...), fmt.Sprintf(mobiles[cc], groups...), countries[cc], types[i%len(types)])
 	}
 	p := filepath.Join(b.TempDir(), "crm.csv")
 	if err := os.WriteFile(p, []byte(sb.String()), 0o600); err != nil {

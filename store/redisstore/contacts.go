@@ -160,16 +160,7 @@ func (c *contactStore) unlearn(v ctVersion) {
 func (c *contactStore) Contact(ctx context.Context, email listdb.Digest) (contactdb.Contact, bool, error) {
 	for range contactTries {
 		v, fresh := c.cached()
-		var head, bucket *redis.SliceCmd
-		_, err := c.s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			if !fresh {
-				head = p.HMGet(ctx, c.s.keys.contactHead(), "cur")
-			}
-			if v != nil {
-				bucket = p.HMGet(ctx, c.s.keys.contactBucket(*v, v.bucket(&email)), contactSentinel, contactField(&email))
-			}
-			return nil
-		})
+		head, bucket, err := c.fetch(ctx, v, fresh, &email)
 		if err != nil {
 			return contactdb.Contact{}, false, fmt.Errorf("redisstore: contact: %w", err)
 		}
@@ -191,6 +182,26 @@ func (c *contactStore) Contact(ctx context.Context, email listdb.Digest) (contac
 		return decodeContact(got[1])
 	}
 	return contactdb.Contact{}, false, fmt.Errorf("redisstore: contact: the contacts switched versions %d times during one lookup", contactTries)
+}
+
+// fetch reads the bucket of email in v, when known, and the head, unless
+// v is fresh: one command, or two in one pipeline.
+func (c *contactStore) fetch(ctx context.Context, v *ctVersion, fresh bool, email *listdb.Digest) (head, bucket *redis.SliceCmd, err error) {
+	bucketCmd := func(r redis.Cmdable) *redis.SliceCmd {
+		return r.HMGet(ctx, c.s.keys.contactBucket(*v, v.bucket(email)), contactSentinel, contactField(email))
+	}
+	if fresh {
+		bucket = bucketCmd(c.s.c)
+		return nil, bucket, bucket.Err()
+	}
+	_, err = c.s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		head = p.HMGet(ctx, c.s.keys.contactHead(), "cur")
+		if v != nil {
+			bucket = bucketCmd(p)
+		}
+		return nil
+	})
+	return head, bucket, err
 }
 
 // headVersion reads the head's cur field: nil before the first import.
