@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,7 +42,9 @@ func benchRules() []caps.Rule {
 // A check is one recipient's reserve of its 3 caps then its commit, as for
 // a message to one recipient the upstream accepted: checks/s, p50-µs and
 // p99-µs (reserve plus commit), rt/check (round trips, counted by a client
-// hook) and x-evalsha (checks/s over the EVALSHA floor's ops/s).
+// hook), x-evalsha (checks/s over the EVALSHA floor's ops/s) and
+// redis-µs/check (the server's CPU time per check, from INFO cpu: on a
+// loaded machine a steadier figure than the rates).
 //
 // msg5- is the same for messages of 5 recipients, whose commits go to the
 // store together once the upstream has answered for all of them (as the
@@ -127,22 +130,25 @@ func benchAgainstFloors(b *testing.B, conc int, c *caps.Checker, raw *redis.Clie
 	}
 	lat := make([][]time.Duration, len(loads))
 	checks, trips := make([]int, len(loads)), make([]int64, len(loads))
+	cpu := make([]time.Duration, len(loads))
 	elapsed := make([]time.Duration, len(loads))
 	b.ResetTimer()
 	for r := range benchRounds {
 		// Round r runs steps [lo, hi) of each load.
 		lo, hi := b.N*r/benchRounds, b.N*(r+1)/benchRounds
 		for k, l := range loads {
-			before := rt.n.Load()
+			before, cpu0 := rt.n.Load(), serverCPU(b, raw)
 			got, n, took := loadSteps(hi-lo, conc, lo, l.worker)
 			lat[k], checks[k], elapsed[k] = append(lat[k], got...), checks[k]+n, elapsed[k]+took
 			trips[k] += rt.n.Load() - before
+			cpu[k] += serverCPU(b, raw) - cpu0
 		}
 	}
 	b.StopTimer()
 	floor := float64(len(lat[3])) / elapsed[3].Seconds()
 	for k, l := range loads {
 		report(b, l.prefix, lat[k], checks[k], elapsed[k])
+		b.ReportMetric(cpu[k].Seconds()*1e6/float64(checks[k]), l.prefix+"redis-µs/"+unitOf(l.prefix))
 		if l.hooked && checks[k] > 0 {
 			b.ReportMetric(float64(trips[k])/float64(checks[k]), l.prefix+"rt/check")
 			b.ReportMetric(float64(checks[k])/elapsed[k].Seconds()/floor, l.prefix+"x-evalsha")
@@ -255,13 +261,37 @@ func report(b *testing.B, prefix string, lat []time.Duration, checks int, elapse
 	pct := func(p float64) float64 {
 		return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) / 1e3
 	}
-	unit := prefix + "checks/s"
-	if prefix == "ping-" || prefix == "evalsha-" {
-		unit = prefix + "ops/s"
-	}
-	b.ReportMetric(float64(checks)/elapsed.Seconds(), unit)
+	b.ReportMetric(float64(checks)/elapsed.Seconds(), prefix+unitOf(prefix)+"s/s")
 	b.ReportMetric(pct(0.50), prefix+"p50-µs")
 	b.ReportMetric(pct(0.99), prefix+"p99-µs")
+}
+
+// unitOf names what a load counts: checks, or a floor's ops.
+func unitOf(prefix string) string {
+	if prefix == "ping-" || prefix == "evalsha-" {
+		return "op"
+	}
+	return "check"
+}
+
+// serverCPU is the Redis server's CPU time so far (user and system).
+func serverCPU(b *testing.B, raw *redis.Client) time.Duration {
+	info, err := raw.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Fields(info) {
+		name, v, _ := strings.Cut(line, ":")
+		if name == "used_cpu_user" || name == "used_cpu_sys" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatalf("INFO cpu: %s: %v", line, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // roundTrips is a client hook counting round trips: a command, or a
