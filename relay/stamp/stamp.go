@@ -75,7 +75,8 @@ type Options struct {
 
 // Stamper prepares messages. It is safe for concurrent use.
 type Stamper struct {
-	o Options
+	o       Options
+	footers footerCache
 }
 
 var _ relay.Stamper = (*Stamper)(nil)
@@ -143,14 +144,31 @@ func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
 // parseOptions seeds the Message-ID and boundaries from the message, so a
 // client's retry of the same message gives its other recipients the same
 // Message-ID as the first ones: replies then name one id however often it
-// was retried.
+// was retried. The seed costs a pass over the body, made only when the
+// rewriter asks for random bytes.
 func (s *Stamper) parseOptions(body []byte, rep string) rewrite.Options {
-	m := hmac.New(sha256.New, s.o.Key)
-	m.Write([]byte("dncgate message-id\x00" + rep + "\x00"))
-	m.Write(body)
-	var seed [32]byte
-	copy(seed[:], m.Sum(nil))
-	return rewrite.Options{Signed: s.o.Signed, Rand: rand.NewChaCha8(seed)}
+	seed := func() [32]byte {
+		m := hmac.New(sha256.New, s.o.Key)
+		m.Write([]byte("dncgate message-id\x00" + rep + "\x00"))
+		m.Write(body)
+		var b [32]byte
+		copy(b[:], m.Sum(nil))
+		return b
+	}
+	return rewrite.Options{Signed: s.o.Signed, Rand: &seeded{seed: seed}}
+}
+
+// seeded is a deterministic random stream whose seed is made on first use.
+type seeded struct {
+	seed func() [32]byte
+	r    *rand.ChaCha8
+}
+
+func (z *seeded) Read(p []byte) (int, error) {
+	if z.r == nil {
+		z.r = rand.NewChaCha8(z.seed())
+	}
+	return z.r.Read(p)
 }
 
 // refusal turns a Parse error into the reply the client gets.
@@ -219,14 +237,7 @@ func (p *Prepared) footerFor(tok, country, rcpt string) (rewrite.Footer, error) 
 	if country == "" {
 		country = CountryOfAddress(rcpt)
 	}
-	v := p.s.o.Details
-	v.UnsubscribeURL = p.s.unsubURL(tok)
-	v.RepName = p.repName
-	text, html, err := p.s.o.Templates.Render(footer.LanguageFor(country), v)
-	if err != nil {
-		return rewrite.Footer{}, fmt.Errorf("stamp: %w", err)
-	}
-	return rewrite.Footer{Text: text, HTML: html}, nil
+	return p.s.renderFooter(footer.LanguageFor(country), p.repName, tok)
 }
 
 func (s *Stamper) unsubURL(tok string) string { return s.o.BaseURL + unsubPath + tok }

@@ -202,3 +202,27 @@ func TestCountryOfAddress(t *testing.T) {
 		}
 	}
 }
+
+// The cached footer, its stand-in token replaced, is what the templates
+// render for the real token.
+func TestCachedFooterEqualsRendered(t *testing.T) {
+	s := newStamper(t)
+	kr := testKeyring(t)
+	for _, lang := range []string{"en", "fr", "de", "es", "it", "nl"} {
+		for _, rcpt := range []string{"a@b.fr", "jean.very.long.name+x@some-company.example.co.uk"} {
+			for _, rep := range []string{"", "Zoë <Z> & co"} {
+				tok := kr.Seal(rcpt, testOrg, testNow)
+				for range 2 { // a miss, then a hit
+					got, err := s.renderFooter(lang, rep, tok)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, _ := s.renderWith(lang, rep, s.unsubURL(tok))
+					if got != want {
+						t.Fatalf("%s %q: cached footer differs:\n%+v\nwant\n%+v", lang, rep, got, want)
+					}
+				}
+			}
+		}
+	}
+}
