@@ -78,8 +78,8 @@ type Store interface {
 	// Forget removes email's record from the current version, for an
 	// erasure request; no error when there is none. A later import of a
 	// file that still holds the person brings the record back: the CRM
-	// export must lose them too. Their opt-out, a keyed digest on the
-	// opt-out list, keeps them suppressed whatever the contacts say.
+	// export must lose them too. Their opt-out tombstone, a keyed digest
+	// on the opt-out list, keeps them suppressed whatever the contacts say.
 	Forget(ctx context.Context, email listdb.Digest) error
 }
 

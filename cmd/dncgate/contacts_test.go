@@ -216,6 +216,17 @@ func TestContactsCommandErrors(t *testing.T) {
 		})
 	}
 	dncgate(t, "", "contacts", "status", "--config", cfg).want(t, 0, "stdout", "no contacts imported yet")
+
+	// A file of which no row is valid does not replace the contacts; a
+	// header that only looks like the type's can be left out.
+	dncgate(t, "", "contacts", "import", good, "--config", cfg).want(t, 0, "stdout", "entries:    1")
+	leads := writeFile(t, data, "d.csv", "email,type\nb@x.test,lead\nc@x.test,customer\n")
+	r := dncgate(t, "", "contacts", "import", leads, "--config", cfg)
+	r.want(t, 1, "stderr", "contacts not imported, the current ones stay in force", "none of its 2 rows is valid")
+	r.want(t, 1, "stdout", "contacts not imported", "invalid: 2", `line 3, type: recipient type "customer"`)
+	checkStored(t, cfg, map[string]wantContact{"a@x.test": {found: true}, "b@x.test": {}})
+	dncgate(t, "", "contacts", "import", leads, "--config", cfg, "--type-column", "none").want(t, 0, "stdout", "entries:    2")
+	checkStored(t, cfg, map[string]wantContact{"a@x.test": {}, "b@x.test": {found: true}})
 }
 
 // TestContactsTooManyPhones: a row with more distinct numbers than a

@@ -86,9 +86,16 @@ func pickContactColumns(rd *lists.Reader, o *contactFlags) (contactColumns, erro
 	return cols, nil
 }
 
+// noColumn given to --country-column or --type-column says the file has
+// no such column, when a header that looks like one means something else.
+const noColumn = "none"
+
 // pickColumn returns the column flag names, else the one header among
 // names; nil when there is none and the column is optional.
 func pickColumn(rd *lists.Reader, spec, flag, what string, names map[string]bool, required bool) (*lists.Column, error) {
+	if !required && strings.EqualFold(spec, noColumn) {
+		return nil, nil
+	}
 	if spec != "" {
 		c, err := rd.Column(spec)
 		if err != nil {

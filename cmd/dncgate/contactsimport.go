@@ -32,8 +32,8 @@ type contactFlags struct {
 func (o *contactFlags) register(fs *flagSet) {
 	fs.StringVar(&o.emailColumn, "email-column", "", "the e-mail column: header `NAME` or position N (default: found by header: email, e-mail, mail, …)")
 	fs.Var(&o.phoneColumns, "phone-column", "a phone column: header `NAME` or position N, repeatable (default: every column headed phone, mobile, telephone, tel, phone2, …)")
-	fs.StringVar(&o.countryColumn, "country-column", "", "the country column: header `NAME` or position N (default: found by header: country, pays, land, …)")
-	fs.StringVar(&o.typeColumn, "type-column", "", "the recipient type column: header `NAME` or position N (default: found by header: type, recipient_type, segment, …)")
+	fs.StringVar(&o.countryColumn, "country-column", "", "the country column: header `NAME`, position N or none (default: found by header: country, pays, land, …)")
+	fs.StringVar(&o.typeColumn, "type-column", "", "the recipient type column: header `NAME`, position N or none (default: found by header: type, recipient_type, segment, …)")
 	fs.StringVar(&o.region, "region", "", "country `CC` national phone numbers are read in when the row has no country (default: only international numbers)")
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
 	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1")
@@ -139,6 +139,13 @@ func (im *contactImporter) run(ctx context.Context, ro lists.ReadOptions, o *con
 		return im.fail(ctx, fmt.Errorf("%s: %w", im.file, err))
 	}
 	im.counts.FileSHA256 = hex.EncodeToString(sum.Sum(nil))
+	if im.counts.Valid == 0 && im.counts.Rows > 0 {
+		// Likely a wrong column, delimiter or encoding, not a CRM that
+		// lost every contact: replacing the set with nothing would drop
+		// every recipient's phones, country and type at once.
+		im.summary(im.counts)
+		return im.fail(ctx, fmt.Errorf("%s: none of its %d rows is valid", im.file, im.counts.Rows))
+	}
 	return im.finish(ctx)
 }
 
@@ -210,14 +217,17 @@ func (im *contactImporter) finish(ctx context.Context) error {
 
 func (im *contactImporter) summary(v contactdb.Version) {
 	w := im.a.stdout
-	if im.dryRun {
+	switch {
+	case im.dryRun:
 		fmt.Fprintln(w, "dry run: contacts not changed")
-	} else {
+	case v.ID == "":
+		fmt.Fprintln(w, "contacts not imported")
+	default:
 		fmt.Fprintf(w, "imported contacts: version %s\n", v.ID)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	fmt.Fprintf(tw, "file:\t%s\nsha-256:\t%s\nrows:\t%d\nvalid:\t%d\ninvalid:\t%d\n", im.file, v.FileSHA256, v.Rows, v.Valid, v.Invalid)
-	if !im.dryRun {
+	if v.ID != "" {
 		fmt.Fprintf(tw, "duplicates:\t%d\nentries:\t%d\n", v.Duplicates, v.Entries)
 	}
 	tw.Flush()
