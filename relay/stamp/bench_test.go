@@ -50,6 +50,30 @@ func benchMessage(text, attachment int) []byte {
 	return []byte(b.String())
 }
 
+// BenchmarkStampSmtpSource is the end-to-end bench's message: smtp-source's
+// 4 KB of plain ASCII lines to a .net address (an English footer).
+func BenchmarkStampSmtpSource(b *testing.B) {
+	var m strings.Builder
+	m.WriteString("From: <bench@example.com>\r\nTo: <rcpt@example.net>\r\n" +
+		"Date: Sun, 29 Nov 2026 12:07:02 +0000 (UTC)\r\nMessage-Id: <082d.0003.0000@vm>\r\n\r\n")
+	for i := 0; m.Len() < 4096; i++ {
+		m.WriteString(strings.Repeat("X", 78) + "\r\n")
+	}
+	raw := []byte(m.String())
+	s := newStamper(b)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := s.Prepare(raw, "bench@example.com")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.For("rcpt@example.net", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkStamp measures one message for one recipient as the relay runs
 // it: Prepare, then For. MB/s counts the original message's bytes.
 func BenchmarkStamp(b *testing.B) {

@@ -77,8 +77,11 @@ func lineEnd(b []byte, pos int) int {
 // stripMarkers returns raw without its marker fields, and their values.
 // A message without one, by far the usual case, is returned as it is.
 func stripMarkers(raw []byte) ([]byte, marks) {
-	fields, bodyStart := scanHeader(raw)
 	var m marks
+	if !hasMarker(raw) {
+		return raw, m
+	}
+	fields, bodyStart := scanHeader(raw)
 	var out []byte
 	pos := 0
 	for _, f := range fields {
@@ -89,12 +92,27 @@ func stripMarkers(raw []byte) ([]byte, marks) {
 		out = append(out, raw[pos:f.start]...)
 		pos = f.end
 	}
-	if len(m.values) == 0 {
-		return raw, m
-	}
 	sum := sha256.Sum256(raw[bodyStart:])
 	m.body = sum[:]
 	return append(out, raw[pos:]...), m
+}
+
+// hasMarker reports, without allocating, whether a line of the top-level
+// header starts with the marker's name.
+func hasMarker(raw []byte) bool {
+	name := []byte(rewrite.MarkerHeader)
+	for pos := 0; pos < len(raw); {
+		eol := lineEnd(raw, pos)
+		line := raw[pos:eol]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return false
+		}
+		if len(line) > len(name) && bytes.EqualFold(line[:len(name)], name) {
+			return true
+		}
+		pos = eol
+	}
+	return false
 }
 
 // markerValue is the MAC that proves the gateway footed body for who.
@@ -124,17 +142,22 @@ func (s *Stamper) verifies(m marks, who string) bool {
 // who and the copy's body. A copy without it (signed, or footed before) is
 // returned as it is.
 func (s *Stamper) sealMarker(copy []byte, who string) []byte {
-	fields, bodyStart := scanHeader(copy)
-	for _, f := range fields {
-		if !bytes.Equal(copy[f.start:f.end], rewriterMark) {
-			continue
-		}
-		sum := sha256.Sum256(copy[bodyStart:])
-		v := s.markerValue(who, sum[:])
-		out := make([]byte, 0, len(copy)+len(v))
-		out = append(out, copy[:f.start]...)
-		out = fmt.Appendf(out, "%s: %s\r\n", rewrite.MarkerHeader, v)
-		return append(out, copy[f.end:]...)
+	end := bytes.Index(copy, []byte("\r\n\r\n"))
+	if end < 0 {
+		return copy
 	}
-	return copy
+	bodyStart := end + len("\r\n\r\n")
+	at := 0
+	if !bytes.HasPrefix(copy, rewriterMark) {
+		if at = bytes.Index(copy[:bodyStart], append([]byte("\r\n"), rewriterMark...)); at < 0 {
+			return copy
+		}
+		at += len("\r\n")
+	}
+	sum := sha256.Sum256(copy[bodyStart:])
+	v := s.markerValue(who, sum[:])
+	out := make([]byte, 0, len(copy)+len(v))
+	out = append(out, copy[:at]...)
+	out = fmt.Appendf(out, "%s: %s\r\n", rewrite.MarkerHeader, v)
+	return append(out, copy[at+len(rewriterMark):]...)
 }
