@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"mime"
 	"net/mail"
 	"os"
@@ -15,8 +17,11 @@ import (
 
 // checkConfig declares the Belgian list in the configuration and adds a
 // second listener that rejects at RCPT.
-func checkConfig(rejectAddr string) string {
+func checkConfig(rejectAddr, webAddr string) string {
 	return fmt.Sprintf(`
+[web]
+listen = %q
+
 [[listener]]
 name = "strict"
 address = %q
@@ -34,7 +39,7 @@ source = "Do Not Call Me"
 [[policy.rule]]
 country = "BE"
 business = "allow"
-`, rejectAddr)
+`, webAddr, rejectAddr)
 }
 
 func TestRecipientCheckEmbedded(t *testing.T) {
@@ -54,8 +59,8 @@ func TestRecipientCheckRedis(t *testing.T) {
 // the others to the rep; the reject listener refuses them at RCPT.
 func checkScenario(t *testing.T, dir, extra string) {
 	up := startUpstream(t)
-	addr, strict := freeAddr(t), freeAddr(t)
-	cfg := writeConfig(t, dir, relayConfig(dir, addr, up.addr, checkConfig(strict)+extra))
+	addr, strict, webAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	cfg := writeConfig(t, dir, relayConfig(dir, addr, up.addr, checkConfig(strict, webAddr)+extra))
 	addUser(t, "rep@acme.test", "--config", cfg)
 	phones := filepath.Join(dir, "be.csv")
 	crm := filepath.Join(dir, "crm.csv")
@@ -80,6 +85,24 @@ func checkScenario(t *testing.T, dir, extra string) {
 	if !asSMTPError(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) ||
 		!strings.Contains(se.Message, "<jan@firma.be>: on the be-dncm list (phone match) [list:be-dncm]") {
 		t.Fatalf("reject listener: got %v, want 550 5.7.1 naming be-dncm", err)
+	}
+	checkAPI(t, webAddr)
+}
+
+// checkAPI asks the HTTP check as a CRM would, with a rep's credentials.
+func checkAPI(t *testing.T, webAddr string) {
+	t.Helper()
+	body := `{"recipients": ["jan@firma.be", "ok@firma.fr"]}`
+	req, _ := http.NewRequest(http.MethodPost, "http://"+webAddr+"/api/v1/check", strings.NewReader(body))
+	req.SetBasicAuth("rep@acme.test", password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"code":"list:be-dncm"`) || !strings.Contains(string(b), `"verdict":"allowed"`) {
+		t.Fatalf("check API: %d %s", resp.StatusCode, b)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/dncgate/dncgate/checkapi"
+
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/relay"
@@ -55,7 +57,13 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 	if err != nil {
 		return err
 	}
-	stopHTTP, err := startWeb(cfg, st, log, errc, optOut.mounts...)
+	api, err := checkapi.New(checkapi.Options{Check: opts.Check, Users: st, Log: log})
+	if err != nil {
+		optOut.stop(context.Background())
+		return err
+	}
+	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
+	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
