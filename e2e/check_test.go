@@ -3,8 +3,8 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"mime"
+	"net/http"
 	"net/mail"
 	"os"
 	"path/filepath"
