@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,9 @@ type Store struct {
 	marks      atomic.Uint64
 	mk         *marker // group commit of delivered marks
 	hits       atomic.Uint64
+
+	lookupMu sync.Mutex
+	lookup   *sql.Stmt // Lookup's statement, prepared at its first use
 }
 
 var _ store.Store = (*Store)(nil)
@@ -151,6 +155,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.stopMarker()
 	errs := []error{s.st.close()}
+	if s.lookup != nil {
+		errs = append(errs, s.lookup.Close())
+	}
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())

@@ -7,11 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"weak"
 
 	"github.com/dncgate/dncgate/listdb"
 )
@@ -336,31 +333,20 @@ func lookupParam(probes []listdb.Probe) (string, []asked) {
 	return string(append(b, ']')), elems
 }
 
-// lookupStmts holds each Store's prepared qLookup, which saves most of a
-// Lookup's time. It is prepared at the first Lookup, not at Open: the
-// list tables may not exist before, and a Store collected without Close
-// has its statement closed with it.
-var lookupStmts sync.Map // weak.Pointer[Store] → *sql.Stmt
-
+// lookupStmt returns the prepared qLookup, which saves most of a
+// Lookup's time. It is prepared at the first Lookup, not at Open: the list
+// tables may not exist before.
 func (s *Store) lookupStmt(ctx context.Context) (*sql.Stmt, error) {
-	key := weak.Make(s)
-	if st, ok := lookupStmts.Load(key); ok {
-		return st.(*sql.Stmt), nil
+	s.lookupMu.Lock()
+	defer s.lookupMu.Unlock()
+	if s.lookup != nil {
+		return s.lookup, nil
 	}
 	st, err := s.r.PrepareContext(ctx, qLookup)
 	if err != nil {
 		return nil, err
 	}
-	got, loaded := lookupStmts.LoadOrStore(key, st)
-	if loaded {
-		st.Close() // another Lookup prepared it first
-		return got.(*sql.Stmt), nil
-	}
-	runtime.AddCleanup(s, func(key weak.Pointer[Store]) {
-		if st, ok := lookupStmts.LoadAndDelete(key); ok {
-			st.(*sql.Stmt).Close()
-		}
-	}, key)
+	s.lookup = st
 	return st, nil
 }
 

@@ -110,7 +110,7 @@ func contactBits(n int64) int {
 }
 
 // contactStore is the Redis store's contacts, with its cache of the
-// current version.
+// current version. It lives in the Store, so every caller shares it.
 type contactStore struct {
 	s *Store
 
@@ -119,9 +119,8 @@ type contactStore struct {
 	readAt time.Time
 }
 
-// Contacts returns the store's CRM contacts. Keep the value: it caches
-// the current version (see the key layout) and each call makes a new one.
-func (s *Store) Contacts() contactdb.Store { return &contactStore{s: s} }
+// Contacts returns the store's CRM contacts.
+func (s *Store) Contacts() contactdb.Store { return &s.contacts }
 
 // cached returns the version last read, nil when none, and whether it is
 // still within its TTL.

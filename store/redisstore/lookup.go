@@ -21,10 +21,8 @@ package redisstore
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strconv"
 	"sync"
-	"weak"
 
 	"github.com/redis/go-redis/v9"
 
@@ -37,22 +35,6 @@ const lookupTries = 4
 
 // heads remembers, per list, the version a Lookup last found current.
 type heads struct{ m sync.Map } // list name → version
-
-// storeHeads holds each Store's heads, and forgets them when the Store is
-// collected.
-var storeHeads sync.Map // weak.Pointer[Store] → *heads
-
-func (s *Store) heads() *heads {
-	key := weak.Make(s)
-	if h, ok := storeHeads.Load(key); ok {
-		return h.(*heads)
-	}
-	h, loaded := storeHeads.LoadOrStore(key, &heads{})
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Store]) { storeHeads.Delete(k) }, key)
-	}
-	return h.(*heads)
-}
 
 func (h *heads) get(name string) *version {
 	if v, ok := h.m.Load(name); ok {
@@ -95,7 +77,7 @@ func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Ans
 	for i := range todo {
 		todo[i] = i
 	}
-	hs := s.heads()
+	hs := &s.heads
 	for range lookupTries {
 		reads := make([]*listRead, len(todo))
 		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -59,9 +59,12 @@ type Options struct {
 
 // Store is the Redis store, safe for concurrent use.
 type Store struct {
-	c    redis.UniversalClient
-	keys keys
-	now  func() time.Time
+	c     redis.UniversalClient
+	keys  keys
+	now   func() time.Time
+	heads heads // the list versions Lookup last found current
+
+	contacts contactStore // the contacts, with their cached current version
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +84,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{c: c, keys: keys{prefix}, now: time.Now}, nil
+	s := &Store{c: c, keys: keys{prefix}, now: time.Now}
+	s.contacts.s = s
+	return s, nil
 }
 
 // newClient builds the client and names where it points, without
