@@ -24,6 +24,9 @@ var forbidden = map[string][]string{
 	"footer":      {"relay", "store", "cmd/"},
 	"unsubscribe": {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"store":       {"relay", "config", "cmd/"},
+	"contactdb":   {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"checkapi":    {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	"web":         {"relay", "store", "cmd/"},
 }
 
 type pkg struct {
