@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARGS    ?=
 
-.PHONY: build test bench run vet fmt
+.PHONY: build test bench bench-import run vet fmt
 
 ## build: compile bin/dncgate, stamped with the version
 build:
@@ -19,6 +19,10 @@ test:
 ## bench: compare relaying through dncgate with a direct send
 bench:
 	bench/run.sh
+
+## bench-import: import a generated 10-million-row phone list into both stores (ROWS=N for fewer)
+bench-import:
+	bench/import.sh
 
 ## run: build, then serve (pass flags with ARGS="--config dncgate.toml")
 run: build
