@@ -83,9 +83,10 @@ func (c *Checker) Rules() []Rule { return append([]Rule(nil), c.rules...) }
 // script per cap (sent to the nodes in parallel) and, when a cap is full,
 // a second one returning the holds the others took. On the embedded
 // store, one transaction. No cap applying costs nothing. Commit and
-// Release cost one more each.
+// Release cost one more each; Settle ends every ticket of a message with
+// one for all the commits (and one for the releases, if any).
 //
-// The ticket must end in Commit or Release.
+// The ticket must end in Commit, Release or Settle.
 func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (*Ticket, *Refusal, error) {
 	if msgID == "" {
 		return nil, nil, errors.New("caps: empty message id")
