@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/dncgate/dncgate/unsubscribe/token"
@@ -62,6 +63,10 @@ type Options struct {
 	// RatePerMinute bounds requests per client address (an IPv6 client
 	// counts per /64); DefaultRatePerMinute when 0.
 	RatePerMinute int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; DefaultTrustedProxies (loopback) when nil, none when
+	// empty. Behind a proxy not listed, every client shares its address.
+	TrustedProxies []netip.Prefix
 	// CSRFKey keys the confirmation form's CSRF field. Every instance
 	// behind one URL needs the same key, or a form served by one would
 	// be refused by another; a random per-process key when empty.
@@ -92,6 +97,9 @@ func NewHandler(o Options) (*Handler, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.TrustedProxies == nil {
+		o.TrustedProxies = DefaultTrustedProxies
+	}
 	if o.RatePerMinute == 0 {
 		o.RatePerMinute = DefaultRatePerMinute
 	}
@@ -112,7 +120,7 @@ func NewHandler(o Options) (*Handler, error) {
 // per-client rate limit.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
-	if wait, ok := h.limit.allow(clientKey(r.RemoteAddr), h.o.Now()); !ok {
+	if wait, ok := h.limit.allow(clientKey(r, h.o.TrustedProxies), h.o.Now()); !ok {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		plainError(w, http.StatusTooManyRequests)
 		return
@@ -138,7 +146,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.o.Log.Info("unsubscribe: invalid link", "client", clientKey(r.RemoteAddr))
+		h.o.Log.Info("unsubscribe: invalid link", "client", clientKey(r, h.o.TrustedProxies))
 		plainError(w, http.StatusBadRequest)
 		return
 	}

@@ -2,10 +2,12 @@ package unsubscribe_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -261,6 +263,65 @@ func TestRateLimit(t *testing.T) {
 	do(t, http.MethodPost, u, "", nil).want(t, http.StatusTooManyRequests)
 	s.clock.Advance(30 * time.Second)
 	do(t, http.MethodGet, u, "", nil).want(t, http.StatusOK, `<html lang="nl">`)
+}
+
+// TestRateLimitBehindProxy: behind a trusted proxy each client counts on
+// its own, by the last X-Forwarded-For hop that is no trusted proxy.
+func TestRateLimitBehindProxy(t *testing.T) {
+	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) { o.RatePerMinute = 2 })
+	u := s.link("someone@example.nl")
+	get := func(xff string) int {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	steps := []struct {
+		xff  string
+		want int
+	}{
+		{"203.0.113.5", 200},
+		{"198.51.100.1, 203.0.113.5", 200}, // a forged first hop changes nothing
+		{"203.0.113.5, 127.0.0.1", 429},    // through a second local proxy
+		{"203.0.113.6", 200},
+		{"2001:db8:1:2::1", 200},
+		{"2001:db8:1:2::2", 200},      // the same /64
+		{"2001:db8:1:2:ffff::3", 429}, // still the same /64
+		{"", 200},                     // the proxy itself
+	}
+	for _, st := range steps {
+		if got := get(st.xff); got != st.want {
+			t.Errorf("X-Forwarded-For %q: %d, want %d", st.xff, got, st.want)
+		}
+	}
+}
+
+// TestForwardedForNotTrusted: with no trusted proxy, X-Forwarded-For is
+// ignored, so a client cannot dodge the limit by sending one.
+func TestForwardedForNotTrusted(t *testing.T) {
+	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) {
+		o.RatePerMinute = 1
+		o.TrustedProxies = []netip.Prefix{}
+	})
+	u := s.link("someone@example.nl")
+	for i, want := range []int{200, 429} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("request %d: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
 }
 
 func TestLanguage(t *testing.T) {

@@ -142,7 +142,8 @@ func (m *Mailto) newSession(c *smtp.Conn) (smtp.Session, error) {
 	// The whole session is bounded, however slowly the client trickles.
 	cut := time.AfterFunc(m.o.SessionTimeout, func() { conn.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
-	return &mailtoSession{m: m, ctx: ctx, cancel: cancel, cut: cut, client: clientKey(conn.RemoteAddr().String())}, nil
+	client, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+	return &mailtoSession{m: m, ctx: ctx, cancel: cancel, cut: cut, client: client}, nil
 }
 
 // mailtoSession is one connection: the recipients of the current
