@@ -26,7 +26,7 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	}
 	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
 	if f.Enabled {
-		if err := footerOptions(cfg, f, &o); err != nil {
+		if err := footerOptions(cfg, f, &o, log); err != nil {
 			return nil, err
 		}
 		for _, w := range cfg.FooterWarnings() {
@@ -41,7 +41,7 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	return s, nil
 }
 
-func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options) error {
+func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
 	var override fs.FS
 	if f.TemplatesDir != "" {
 		override = os.DirFS(f.TemplatesDir)
@@ -50,9 +50,14 @@ func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options) error 
 	if err != nil {
 		return err
 	}
+	_, statErr := os.Stat(cfg.UnsubscribeKeysPath())
 	kr, err := unsubscribe.LoadKeyring(cfg.UnsubscribeKeysPath(), true)
 	if err != nil {
 		return err
+	}
+	if statErr != nil && cfg.Store.Backend == config.BackendRedis {
+		// Another instance's endpoint could not open this one's links.
+		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
 	o.Templates, o.Keyring = tpl, kr
 	o.Details = footer.Vars{

@@ -1,6 +1,7 @@
 package stamp
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"io"
@@ -183,3 +184,5 @@ const signedMsg = "From: rep@acme.example\r\nTo: jean@acme.fr\r\nSubject: signed
 func markerCount(t *testing.T, b []byte) int {
 	return len(readMsg(t, b).Header[textproto.CanonicalMIMEHeaderKey(rewrite.MarkerHeader)])
 }
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
