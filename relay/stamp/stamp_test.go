@@ -226,3 +226,26 @@ func TestCachedFooterEqualsRendered(t *testing.T) {
 		}
 	}
 }
+
+// The relay asks for several recipients' copies at once.
+func TestForConcurrently(t *testing.T) {
+	s := newStamper(t)
+	first := stampFor(t, s, altMsg, "jean@acme.fr", "")
+	p, err := s.Prepare(first, "rep@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcpts := []string{"jean@acme.fr", "a@acme.de", "b@acme.it", "c@acme.es", "d@acme.nl", "e@acme.com"}
+	errs := make(chan error, len(rcpts))
+	for _, r := range rcpts {
+		go func() {
+			_, err := p.For(r, "")
+			errs <- err
+		}()
+	}
+	for range rcpts {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
