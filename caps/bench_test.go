@@ -54,8 +54,8 @@ func benchRules() []caps.Rule {
 //
 // The commit must wait for the upstream's answer, so a one-recipient
 // message costs two round trips, each at least an EVALSHA: x-evalsha
-// stays under 0.5 however cheap the scripts. Only more recipients per
-// message (1+1/n round trips each) or more caps per script lower that.
+// stays under 0.5 however cheap the scripts. Only messages of more
+// recipients (1+1/n round trips each for n) lower that bound.
 //
 //	go test ./caps -run '^$' -bench 'CapCheck$' -benchtime 20000x
 func BenchmarkCapCheck(b *testing.B) {
