@@ -165,3 +165,38 @@ func TestCapsOneCommandPerRecipient(t *testing.T) {
 		}
 	}
 }
+
+// TestCapsOneCommandPerCommit: on a single node, committing the caps of
+// every recipient of a message, or releasing them, is one script call.
+func TestCapsOneCommandPerCommit(t *testing.T) {
+	addr := testredis.Start(t)
+	s := openStore(t, redisstore.Options{URL: "redis://" + addr})
+	ctx := t.Context()
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	var slots []caps.Slot
+	for i := range 9 {
+		sl := capSlot
+		sl.Key, sl.ID = fmt.Sprint("k", i), fmt.Sprint("m", i%3)
+		slots = append(slots, sl)
+	}
+	for _, op := range []func() error{
+		func() error { return s.Commit(ctx, slots, capEpoch) },
+		func() error { return s.Release(ctx, slots) },
+	} {
+		if err := raw.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := op(); err != nil {
+			t.Fatal(err)
+		}
+		if stats := raw.Info(ctx, "commandstats").Val(); !strings.Contains(stats, "cmdstat_evalsha:calls=1,") {
+			t.Errorf("commandstats lack one EVALSHA:\n%s", stats)
+		}
+	}
+	for _, sl := range slots {
+		if u, err := s.Usage(ctx, sl.Key, 1, sl.Window, capEpoch); err != nil || u.Count != 1 {
+			t.Fatalf("usage of %s after commit and release = %+v, %v; want the send", sl.Key, u, err)
+		}
+	}
+}
