@@ -279,6 +279,8 @@ func (s *recordingStamper) Prepare(body []byte, rep string) (Stamped, error) {
 	return s, nil
 }
 
+func (s *recordingStamper) MessageID() string { return "<added@relay.test>" }
+
 func (s *recordingStamper) For(rcpt, country string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -306,5 +308,21 @@ func TestStamperGetsCheckedCountry(t *testing.T) {
 	c.send(message(repEmail, "signed") + ".\r\n")
 	if got := c.expect(554); !strings.Contains(got, "554 5.7.1 signed message may not be altered") {
 		t.Errorf("refused preparation: %q", got)
+	}
+}
+
+// TestAddedMessageIDIsRemembered: when the Stamper gave the copies a
+// Message-ID, that is the id replies will name, so it is the one kept.
+func TestAddedMessageIDIsRemembered(t *testing.T) {
+	sent := newFakeSent()
+	st := &recordingStamper{countries: map[string]string{}}
+	e := testServer(t, withReplies(sent, true), func(o *Options) { o.Stamper = st })
+	c := e.login(t)
+	startData(t, c, "ok@firma.fr")
+	c.send("From: " + repEmail + "\r\nTo: ok@firma.fr\r\nSubject: no id\r\n\r\nHello.\r\n.\r\n")
+	c.expect(250)
+	r := Replies{Key: []byte(testIDKey)}
+	if want := r.idDigest("added@relay.test") + "|" + sentMark; !slices.Contains(sent.names(), want) {
+		t.Fatalf("sent ids %q, want the added one %q", sent.names(), want)
 	}
 }

@@ -25,8 +25,12 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	// message's own id, recorded below.
 	exempt := s.isExemptReply(ctx, inReplyTo)
 	env := upstream.Envelope{From: tx.from, MailOpts: forwardOpts(tx.opts, len(body)), Rcpts: tx.rcpts, Ref: tx.ref}
-	if err := s.stamp(tx, body, &env); err != nil {
+	added, err := s.stamp(tx, body, &env)
+	if err != nil {
 		return s.failTx(err)
+	}
+	if ids := angleIDs(added, 1); len(ids) == 1 {
+		own = ids[0] // what the recipients' replies will name
 	}
 	results := s.srv.fwd.Forward(ctx, env, body)
 	v := summarize(tx.rcpts, results)
@@ -52,27 +56,34 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 }
 
 // stamp prepares the message once and makes each recipient's copy carry
-// its own footer and unsubscribe headers.
-func (s *session) stamp(tx *transaction, body []byte, env *upstream.Envelope) error {
+// its own footer and unsubscribe headers. It returns the Message-ID the
+// copies got when the message had none.
+func (s *session) stamp(tx *transaction, body []byte, env *upstream.Envelope) (string, error) {
 	st := s.srv.opts.Stamper
 	if st == nil {
-		return nil
+		return "", nil
 	}
 	p, err := st.Prepare(body, s.user.Email)
 	if err != nil {
-		var ue *upstream.Error
-		if errors.As(err, &ue) {
-			if ue.Temporary {
-				return refuse(tempStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
-			}
-			return refuse(permStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
-		}
-		return refuse(stLocal, "stamp", "Message could not be prepared, try again later", err)
+		return "", prepareRefusal(err)
 	}
 	env.Transform = func(rcpt string, _ []byte) ([]byte, error) {
 		return p.For(rcpt, tx.country[rcpt])
 	}
-	return nil
+	return p.MessageID(), nil
+}
+
+// prepareRefusal answers a message the Stamper would not prepare: with
+// its code when it says why (signed mail it may not alter), else 451.
+func prepareRefusal(err error) error {
+	var ue *upstream.Error
+	switch {
+	case !errors.As(err, &ue):
+		return refuse(stLocal, "stamp", "Message could not be prepared, try again later", err)
+	case ue.Temporary:
+		return refuse(tempStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
+	}
+	return refuse(permStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
 }
 
 // forwardOpts passes BODY, SMTPUTF8 and the DSN parameters (RFC 3461 §4)

@@ -121,6 +121,9 @@ type Stamped interface {
 	// recipient check found it, "" when unknown; the footer's language
 	// follows it.
 	For(rcpt, country string) ([]byte, error)
+	// MessageID is the Message-ID every copy got because the message had
+	// none, "" when it had one: replies will name it.
+	MessageID() string
 }
 
 // Forwarder hands an accepted message to the upstream.
