@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -40,9 +41,12 @@ type Decider interface {
 type Options struct {
 	Check         Decider
 	Users         Users
-	RatePerMinute int              // requests per client IP; default 120
-	Now           func() time.Time // default time.Now
-	Log           *slog.Logger
+	RatePerMinute int // requests per client IP; default 120
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client; nil means a proxy on the same host (ratelimit.LocalProxies).
+	TrustedProxies []netip.Prefix
+	Now            func() time.Time // default time.Now
+	Log            *slog.Logger
 }
 
 // handler serves Path.
@@ -65,6 +69,9 @@ func New(o Options) (http.Handler, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TrustedProxies == nil {
+		o.TrustedProxies = ratelimit.LocalProxies
 	}
 	return &handler{
 		o: o, auth: newAuthenticator(o.Users, o.Now),
@@ -100,7 +107,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
-	client := ratelimit.ClientKey(r.RemoteAddr)
+	client := ratelimit.ClientKey(r, h.o.TrustedProxies)
 	if wait, ok := h.requests.Allow(client, h.o.Now()); !ok {
 		tooMany(w, wait)
 		return

@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/dncgate/dncgate/internal/ratelimit"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
 
@@ -78,7 +79,7 @@ type Handler struct {
 	o      Options
 	opener opener
 	csrf   csrf
-	limit  *limiter
+	limit  *ratelimit.Limiter
 	pages  *pages
 	mux    *http.ServeMux
 }
@@ -111,7 +112,7 @@ func NewHandler(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{o: o, opener: opener{o.Keyring, o.Org, o.MaxAge, o.Now}, csrf: csrf{key: o.CSRFKey}, limit: newLimiter(o.RatePerMinute), pages: pg, mux: http.NewServeMux()}
+	h := &Handler{o: o, opener: opener{o.Keyring, o.Org, o.MaxAge, o.Now}, csrf: csrf{key: o.CSRFKey}, limit: ratelimit.New(o.RatePerMinute, rateWindow), pages: pg, mux: http.NewServeMux()}
 	h.mux.HandleFunc(PathPrefix+"{token}", h.serveToken)
 	return h, nil
 }
@@ -120,7 +121,7 @@ func NewHandler(o Options) (*Handler, error) {
 // per-client rate limit.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
-	if wait, ok := h.limit.allow(clientKey(r, h.o.TrustedProxies), h.o.Now()); !ok {
+	if wait, ok := h.limit.Allow(ratelimit.ClientKey(r, h.o.TrustedProxies), h.o.Now()); !ok {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		plainError(w, http.StatusTooManyRequests)
 		return
@@ -146,7 +147,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.o.Log.Info("unsubscribe: invalid link", "client", clientKey(r, h.o.TrustedProxies))
+		h.o.Log.Info("unsubscribe: invalid link", "client", ratelimit.ClientKey(r, h.o.TrustedProxies))
 		plainError(w, http.StatusBadRequest)
 		return
 	}

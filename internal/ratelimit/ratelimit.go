@@ -4,7 +4,9 @@ package ratelimit
 
 import (
 	"net"
+	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -53,22 +55,67 @@ func (l *Limiter) Allow(client string, now time.Time) (time.Duration, bool) {
 	return 0, true
 }
 
-// ClientKey is what limits count by: the client's IP address from an
-// http.Request's RemoteAddr, or its /64 for IPv6, where one subscriber
-// usually holds a whole /64.
-func ClientKey(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
+// LocalProxies are the proxies whose X-Forwarded-For is believed by
+// default: a reverse proxy on the same host.
+var LocalProxies = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("::1/128"),
+}
+
+// ClientKey is what a limit counts a request by: the client's IP
+// address, or its /64 for IPv6, where one subscriber usually holds a whole
+// /64.
+func ClientKey(r *http.Request, trusted []netip.Prefix) string {
+	ip, ok := clientAddr(r, trusted)
+	if !ok {
+		return r.RemoteAddr
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return p.String()
 	}
 	return ip.String()
+}
+
+// clientAddr is the peer's address or, when the peer is a trusted proxy,
+// the last address of X-Forwarded-For that is no trusted proxy: those
+// before it are the client's own word, which anyone can forge.
+func clientAddr(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	ip, ok := parseIP(r.RemoteAddr)
+	if !ok || !isTrusted(ip, trusted) {
+		return ip, ok
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, ok := parseIP(strings.TrimSpace(hops[i]))
+		if !ok {
+			break
+		}
+		ip = hop
+		if !isTrusted(hop, trusted) {
+			break
+		}
+	}
+	return ip, true
+}
+
+// parseIP reads "host:port" or a bare address.
+func parseIP(s string) (netip.Addr, bool) {
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		s = host
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap().WithZone(""), true
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -26,14 +27,23 @@ func TestLimiterWindows(t *testing.T) {
 }
 
 func TestClientKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.7:5555":          "192.0.2.7",
-		"[::ffff:192.0.2.7]:1":    "192.0.2.7",
-		"[2001:db8:1:2:3::4]:443": "2001:db8:1:2::/64",
-		"not an address":          "not an address",
+	for _, tc := range []struct{ remote, xff, want string }{
+		{"192.0.2.7:5555", "", "192.0.2.7"},
+		{"[::ffff:192.0.2.7]:1", "", "192.0.2.7"},
+		{"[2001:db8:1:2:3::4]:443", "", "2001:db8:1:2::/64"},
+		// A local proxy passes the client on; what the client itself
+		// claimed before it is not believed.
+		{"127.0.0.1:9000", "10.9.9.9, 198.51.100.4", "198.51.100.4"},
+		// A client that is no proxy cannot choose its own key.
+		{"192.0.2.7:5555", "198.51.100.4", "192.0.2.7"},
 	} {
-		if got := ClientKey(in); got != want {
-			t.Errorf("ClientKey(%q) = %q, want %q", in, got, want)
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := ClientKey(r, LocalProxies); got != tc.want {
+			t.Errorf("ClientKey(%q, XFF %q) = %q, want %q", tc.remote, tc.xff, got, tc.want)
 		}
 	}
 }
