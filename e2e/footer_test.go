@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
+	"net/http"
 	"net/mail"
 	"path/filepath"
 	"regexp"
@@ -9,10 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/unsubscribe"
+	"github.com/emersion/go-smtp"
 )
 
-const footerSection = `
+// footerSection is footerDetails with links to a public unsubscribe host.
+const footerSection = footerDetails + `
+[unsubscribe]
+base_url = "https://unsub.acme.test"
+mailto_domain = "unsub.acme.test"
+org = "acme"
+`
+
+const footerDetails = `
 [footer]
 company = "Acme SAS"
 postal_address = "1 rue de l'Exemple, Paris"
@@ -20,11 +32,6 @@ privacy_url = "https://acme.test/privacy"
 source = "public websites"
 purpose = "offers to businesses"
 legal_basis = "legitimate interest"
-
-[unsubscribe]
-base_url = "https://unsub.acme.test"
-mailto_domain = "unsub.acme.test"
-org = "acme"
 `
 
 var unsubHeader = regexp.MustCompile(`^<https://unsub\.acme\.test/u/([A-Za-z0-9_-]+)>, <mailto:unsubscribe\+([A-Za-z0-9_-]+)@unsub\.acme\.test>$`)
@@ -103,5 +110,77 @@ func TestFooterOff(t *testing.T) {
 	d := up.deliveries()
 	if len(d) != 1 || !bytes.Equal(d[0].Data, body) {
 		t.Errorf("the footer-off copy differs from what was sent:\n%s", d[0].Data)
+	}
+}
+
+// TestOneClickThenRefused: a one-click POST to one recipient's link opts
+// that person out, and the next send to them is refused while the other
+// recipient still gets mail; on Redis the POST reaches one instance and
+// the send goes through another.
+func TestOneClickThenRefused(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) { oneClickScenario(t, "", 1) })
+	t.Run("redis", func(t *testing.T) {
+		extra := fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n",
+			testredis.Start(t), hmacKey)
+		oneClickScenario(t, extra, 2)
+	})
+}
+
+func oneClickScenario(t *testing.T, extra string, instances int) {
+	up := startUpstream(t)
+	keys := filepath.Join(t.TempDir(), "unsubscribe.keys")
+	var smtpAddrs, webAddrs []string
+	for i := range instances {
+		dir := t.TempDir()
+		addr, web := freeAddr(t), freeAddr(t)
+		section := fmt.Sprintf(`
+[web]
+listen = %q
+
+[unsubscribe]
+base_url = "http://%s"
+keys_file = %q
+`, web, web, keys)
+		cfg := writeConfig(t, dir, relayConfig(dir, addr, up.addr, footerDetails+section+extra))
+		if i == 0 {
+			addUser(t, "rep@acme.test", "--config", cfg)
+		}
+		startGateway(t, addr, "--config", cfg)
+		smtpAddrs, webAddrs = append(smtpAddrs, addr), append(webAddrs, web)
+	}
+	rcpts := []string{"jean@prospect.fr", "john@prospect.com"}
+	if err := sendAs(smtpAddrs[0], "rep@acme.test", "rep@acme.test", rcpts, message("rep@acme.test", "jean@prospect.fr", "first")); err != nil {
+		t.Fatal(err)
+	}
+	link := ""
+	for _, d := range up.deliveries() {
+		m, err := mail.ReadMessage(bytes.NewReader(d.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.To[0] == "jean@prospect.fr" {
+			link = strings.Trim(strings.Split(m.Header.Get("List-Unsubscribe"), ",")[0], "<> ")
+		}
+	}
+	if !strings.HasPrefix(link, "http://"+webAddrs[0]+"/u/") {
+		t.Fatalf("jean's link %q", link)
+	}
+	// The mail provider posts to the instance the link names.
+	resp, err := http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+		t.Fatalf("one-click POST: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	last := smtpAddrs[len(smtpAddrs)-1]
+	err = sendAs(last, "rep@acme.test", "rep@acme.test", []string{"jean@prospect.fr"}, message("rep@acme.test", "jean@prospect.fr", "second"))
+	var se *smtp.SMTPError
+	if !asSMTPError(err, &se) || se.Code != 550 || !strings.Contains(se.Message, "<jean@prospect.fr>: the recipient opted out") {
+		t.Fatalf("send after the opt-out: %v, want 550 naming the opt-out", err)
+	}
+	if err := sendAs(last, "rep@acme.test", "rep@acme.test", []string{"john@prospect.com"}, message("rep@acme.test", "john@prospect.com", "third")); err != nil {
+		t.Fatalf("the other recipient: %v", err)
 	}
 }
