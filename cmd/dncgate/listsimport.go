@@ -256,15 +256,18 @@ func (im *importer) read(f io.Reader, ro lists.ReadOptions, column string) error
 	if err != nil {
 		return fmt.Errorf("%s: --column: %w", im.file, err)
 	}
+	feed := startDigesting(im.digests, im.distinct)
 	for row, err := range rd.All() {
 		if err != nil {
+			feed.close()
 			return fmt.Errorf("%s: %w", im.file, err)
 		}
 		im.counts.Rows++
-		if err := im.take(row, col); err != nil {
-			return err
-		}
+		im.take(row, col, feed)
 		im.progress.row(&im.counts)
+	}
+	if err := feed.close(); err != nil {
+		return err
 	}
 	// The reader may stop short of trailing bytes (after a compressed
 	// stream): the checksum is of the whole file all the same.
@@ -317,8 +320,8 @@ func (im *importer) fail(ctx context.Context, err error) error {
 	return fmt.Errorf("list %s not imported, %s: %w", im.meta.Name, what, err)
 }
 
-// take counts one row and keeps its digest when its value is valid.
-func (im *importer) take(row lists.Row, col lists.Column) error {
+// take counts one row and queues its value for digesting when it is valid.
+func (im *importer) take(row lists.Row, col lists.Column, feed *digestFeed) {
 	v, err := row.Value(col)
 	if err == nil {
 		v, err = im.norm.Normalise(v)
@@ -332,10 +335,10 @@ func (im *importer) take(row lists.Row, col lists.Column) error {
 			}
 			im.shown = append(im.shown, err.Error())
 		}
-		return nil
+		return
 	}
 	im.counts.Valid++
-	return im.distinct.add(im.digests.Digest(v))
+	feed.add(v)
 }
 
 // store looks each distinct digest up in the version in force, counting

@@ -46,10 +46,14 @@ import (
 )
 
 const (
-	// bucketFill is the average entries a bucket is sized for: half the
-	// default hash-max-listpack-entries, so that the fullest buckets of a
-	// random spread stay listpacks too.
-	bucketFill = 64
+	// bucketFill is the most entries a bucket is sized for on average
+	// (the bucket count being a power of two, the average lies between
+	// half of it and it). Each bucket key costs some 70 bytes of its own,
+	// so fuller buckets cost less per entry; at an average of 96 a random
+	// spread puts more than the default hash-max-listpack-entries (128)
+	// in about one bucket in 2,000, which Redis then keeps as a plain hash:
+	// a few hundred bytes more per such bucket, still correct.
+	bucketFill = 96
 	// minBucketBits and maxBucketBits bound the bucket count: 16 keys for
 	// a small list, a million for 64 million entries.
 	minBucketBits = 4
