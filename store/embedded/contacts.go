@@ -59,10 +59,16 @@ func noContactTables(err error) bool {
 
 // Contact answers from one statement, hence one snapshot of the file: a
 // switch committed meanwhile is seen entirely or not at all.
+// qContact reads one record of the current version.
+const qContact = `SELECT e.rec FROM contact_head h JOIN contact_entries e
+	ON e.version = h.current AND e.email = ?`
+
 func (c contactStore) Contact(ctx context.Context, email listdb.Digest) (contactdb.Contact, bool, error) {
 	var rec []byte
-	err := c.s.r.QueryRowContext(ctx, `SELECT e.rec FROM contact_head h JOIN contact_entries e
-		ON e.version = h.current AND e.email = ?`, email[:]).Scan(&rec)
+	st, err := c.s.lazy.get(ctx, c.s.r, qContact)
+	if err == nil {
+		err = st.QueryRowContext(ctx, email[:]).Scan(&rec)
+	}
 	if errors.Is(err, sql.ErrNoRows) || noContactTables(err) {
 		return contactdb.Contact{}, false, nil
 	}

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,8 +56,7 @@ type Store struct {
 	mk         *marker // group commit of delivered marks
 	hits       atomic.Uint64
 
-	lookupMu sync.Mutex
-	lookup   *sql.Stmt // Lookup's statement, prepared at its first use
+	lazy lazyStmts // lookups on tables made by the first import
 }
 
 var _ store.Store = (*Store)(nil)
@@ -155,9 +153,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.stopMarker()
 	errs := []error{s.st.close()}
-	if s.lookup != nil {
-		errs = append(errs, s.lookup.Close())
-	}
+	errs = append(errs, s.lazy.close())
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())

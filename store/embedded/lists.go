@@ -261,7 +261,7 @@ func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Ans
 	if len(probes) == 0 {
 		return out, nil
 	}
-	stmt, err := s.lookupStmt(ctx)
+	stmt, err := s.lazy.get(ctx, s.r, qLookup)
 	if noListTables(err) {
 		return out, nil
 	}
@@ -331,23 +331,6 @@ func lookupParam(probes []listdb.Probe) (string, []asked) {
 		}
 	}
 	return string(append(b, ']')), elems
-}
-
-// lookupStmt returns the prepared qLookup, which saves most of a
-// Lookup's time. It is prepared at the first Lookup, not at Open: the list
-// tables may not exist before.
-func (s *Store) lookupStmt(ctx context.Context) (*sql.Stmt, error) {
-	s.lookupMu.Lock()
-	defer s.lookupMu.Unlock()
-	if s.lookup != nil {
-		return s.lookup, nil
-	}
-	st, err := s.r.PrepareContext(ctx, qLookup)
-	if err != nil {
-		return nil, err
-	}
-	s.lookup = st
-	return st, nil
 }
 
 // AddEntry records d as on the list, whatever the imports say.
