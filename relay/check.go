@@ -3,10 +3,9 @@ package relay
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
 )
@@ -94,18 +93,6 @@ func rcptText(to string, v suppression.Verdict) string {
 	return "<" + safeAddr(to) + ">: " + clientText(fmt.Sprintf("%s [%s]", v.Text, v.Code), maxReplyText)
 }
 
-// maskAddr keeps the first character of the local part and the domain
-// (j***@acme.fr): enough for a manager to recognise a refusal, not enough
-// to harvest addresses from the log.
-func maskAddr(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at < 1 {
-		return "***"
-	}
-	_, n := utf8.DecodeRuneInString(addr)
-	return safeAddr(addr[:n] + "***" + addr[at:])
-}
-
 // maxReplyText bounds a reply line's text (RFC 5321 §4.5.3.1.5 allows 512
 // octets with the code and CRLF).
 const maxReplyText = 400
@@ -114,7 +101,7 @@ const maxReplyText = 400
 // the proof that the list was consulted. Allowed recipients are logged at
 // debug level, with the warnings of lists set to warn when stale.
 func (s *session) logVerdict(ref, to string, v suppression.Verdict) {
-	attrs := []any{"ref", ref, "rcpt", maskAddr(to), "rep", s.user.Email, "verdict", v.Outcome.String(),
+	attrs := []any{"ref", ref, "rcpt", safeAddr(lists.MaskEmail(to)), "rep", s.user.Email, "verdict", v.Outcome.String(),
 		"code", v.Code, "country", v.Country, "country_from", v.CountryFrom, "type", string(v.Type)}
 	if v.List != "" {
 		attrs = append(attrs, "list", v.List, "version", v.Version, "key_kind", v.KeyKind)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/internal/ratelimit"
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
 
@@ -142,7 +143,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, token.ErrExpired) {
 		// Never a silent success: the recipient is told how to reach the
 		// company instead, and a mail provider sees a failure.
-		h.o.Log.Info("unsubscribe: expired link", "rcpt", MaskAddress(c.Recipient), "issued", c.Issued)
+		h.o.Log.Info("unsubscribe: expired link", "rcpt", lists.MaskEmail(c.Recipient), "issued", c.Issued)
 		h.render(w, r, http.StatusGone, pageExpired, c.Recipient, "")
 		return
 	}
@@ -202,12 +203,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok, rcpt string)
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
 	if err := h.o.OptOuts.OptOut(ctx, rcpt); err != nil {
-		h.o.Log.Error("unsubscribe: recording the opt-out failed", "rcpt", MaskAddress(rcpt), "via", kind, "err", err)
+		h.o.Log.Error("unsubscribe: recording the opt-out failed", "rcpt", lists.MaskEmail(rcpt), "via", kind, "err", err)
 		w.Header().Set("Retry-After", "60")
 		plainError(w, http.StatusServiceUnavailable)
 		return
 	}
-	h.o.Log.Info("unsubscribed", "rcpt", MaskAddress(rcpt), "via", kind)
+	h.o.Log.Info("unsubscribed", "rcpt", lists.MaskEmail(rcpt), "via", kind)
 	// 200 with the page itself, never a redirect (RFC 8058 §3.2).
 	h.render(w, r, http.StatusOK, pageDone, rcpt, "")
 }

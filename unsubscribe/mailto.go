@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
 
@@ -170,7 +171,7 @@ func (s *mailtoSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	c, err := s.m.opener.open(tok)
 	switch {
 	case errors.Is(err, token.ErrExpired):
-		s.m.o.Log.Info("unsubscribe mailto: expired address", "rcpt", MaskAddress(c.Recipient), "client", s.client)
+		s.m.o.Log.Info("unsubscribe mailto: expired address", "rcpt", lists.MaskEmail(c.Recipient), "client", s.client)
 		return errExpiredToken
 	case err != nil:
 		s.m.o.Log.Info("unsubscribe mailto: invalid token", "client", s.client)
@@ -208,10 +209,10 @@ func (s *mailtoSession) Data(r io.Reader) error {
 	defer cancel()
 	for _, rcpt := range s.rcpts {
 		if err := s.m.o.OptOuts.OptOut(ctx, rcpt); err != nil {
-			s.m.o.Log.Error("unsubscribe mailto: recording the opt-out failed", "rcpt", MaskAddress(rcpt), "err", err)
+			s.m.o.Log.Error("unsubscribe mailto: recording the opt-out failed", "rcpt", lists.MaskEmail(rcpt), "err", err)
 			return errStoreDown
 		}
-		s.m.o.Log.Info("unsubscribed", "rcpt", MaskAddress(rcpt), "via", viaMailto)
+		s.m.o.Log.Info("unsubscribed", "rcpt", lists.MaskEmail(rcpt), "via", viaMailto)
 	}
 	return nil
 }

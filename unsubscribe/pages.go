@@ -11,11 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
 	"github.com/dncgate/dncgate/footer"
+	"github.com/dncgate/dncgate/lists"
 )
 
 // The pages, each defined in every language's template file.
@@ -117,26 +117,12 @@ func countryOf(addr string) string {
 	return cc
 }
 
-// MaskAddress shows an address as j***@acme.fr: enough for its owner to
-// recognise it, not enough to write to it.
-func MaskAddress(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
-		return "***"
-	}
-	r, size := utf8.DecodeRuneInString(addr)
-	if r == utf8.RuneError {
-		size = 1
-	}
-	return addr[:size] + "***" + addr[at:]
-}
-
 // render writes page name for rcpt in the recipient's language.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, rcpt, csrfValue string) {
 	lang := h.pages.language(rcpt, r.Header.Get("Accept-Language"))
 	var buf bytes.Buffer
 	err := h.pages.byLang[lang].ExecuteTemplate(&buf, name, pageData{
-		Lang: lang, Style: template.CSS(style), Masked: MaskAddress(rcpt),
+		Lang: lang, Style: template.CSS(style), Masked: lists.MaskEmail(rcpt),
 		Company: h.o.Company, Contact: h.o.Contact, CSRF: csrfValue,
 	})
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
-	"github.com/dncgate/dncgate/unsubscribe"
 )
 
 func (a *app) optout(ctx context.Context, args []string) error {
@@ -100,7 +99,7 @@ func (c *optoutCmd) run(ctx context.Context, a *app, args []string, f func(optou
 // only the digest.
 func (c *optoutCmd) decision(env optoutEnv) []any {
 	d := env.digest()
-	return []any{"rcpt", unsubscribe.MaskAddress(env.addr), "digest", hex.EncodeToString(d[:]),
+	return []any{"rcpt", lists.MaskEmail(env.addr), "digest", hex.EncodeToString(d[:]),
 		"by", operator(*c.by), "reason", *c.reason}
 }
 
@@ -170,7 +169,7 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		}
 		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts)...)
 		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; recipient cap counts reset: %d; kept: the keyed digest on the %s list (by %s)\n",
-			unsubscribe.MaskAddress(env.addr), contact, counts, suppression.OptOutList, operator(*c.by))
+			lists.MaskEmail(env.addr), contact, counts, suppression.OptOutList, operator(*c.by))
 		return nil
 	})
 }
