@@ -37,18 +37,8 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		Remember:  cfg.Limits.RememberDelivered.Duration,
 		Parallel:  cfg.Upstream.Parallel,
 	}, log)
-	opts, err := relayOptions(cfg)
+	opts, err := checkedRelayOptions(ctx, cfg, st, key, log)
 	if err != nil {
-		return err
-	}
-	if opts.Caps, err = newCapper(cfg, st, key); err != nil {
-		return err
-	}
-	opts.Replies = replies(cfg, st, key)
-	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
-		return err
-	}
-	if opts.Stamper, err = newStamper(cfg, key, log); err != nil {
 		return err
 	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
@@ -91,6 +81,25 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		return err
 	}
 	return runErr
+}
+
+// checkedRelayOptions are the relay's options with what runs on every
+// message: the recipient check, the caps, the replies' exemption and each
+// recipient's footer.
+func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger) (relay.Options, error) {
+	opts, err := relayOptions(cfg)
+	if err != nil {
+		return opts, err
+	}
+	if opts.Caps, err = newCapper(cfg, st, key); err != nil {
+		return opts, err
+	}
+	opts.Replies = replies(cfg, st, key)
+	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
+		return opts, err
+	}
+	opts.Stamper, err = newStamper(cfg, key, log)
+	return opts, err
 }
 
 func newTarget(cfg *config.Config) (upstream.Target, error) {
