@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/dncgate/dncgate/lists"
@@ -101,13 +102,16 @@ const maxReplyText = 400
 // the proof that the list was consulted. Allowed recipients are logged at
 // debug level, with the warnings of lists set to warn when stale.
 func (s *session) logVerdict(ref, to string, v suppression.Verdict) {
+	for _, w := range v.Warnings {
+		s.log.Warn("stale list used", "ref", ref, "warning", w)
+	}
+	if v.Outcome == suppression.Allowed && !s.log.Enabled(s.ctx, slog.LevelDebug) {
+		return // the common case, on every recipient: build nothing
+	}
 	attrs := []any{"ref", ref, "rcpt", safeAddr(lists.MaskEmail(to)), "rep", s.user.Email, "verdict", v.Outcome.String(),
 		"code", v.Code, "country", v.Country, "country_from", v.CountryFrom, "type", string(v.Type)}
 	if v.List != "" {
 		attrs = append(attrs, "list", v.List, "version", v.Version, "key_kind", v.KeyKind)
-	}
-	for _, w := range v.Warnings {
-		s.log.Warn("stale list used", "ref", ref, "warning", w)
 	}
 	if v.Outcome == suppression.Allowed {
 		s.log.Debug("recipient check", attrs...)
