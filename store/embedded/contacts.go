@@ -143,29 +143,7 @@ func (c contactStore) sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := c.s.w.QueryContext(ctx, `SELECT id FROM contact_versions WHERE info = ''`)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := c.deleteVersion(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deleteVersions(ctx, c.s.w, c.deleteVersion, `SELECT id FROM contact_versions WHERE info = ''`)
 }
 
 // deleteVersion deletes a version's entries in batches, each its own

@@ -168,30 +168,8 @@ func (s *Store) DropList(ctx context.Context, name string) error {
 // sweepVersions deletes every version of the list but the current one:
 // those replaced, aborted, or left by an import that never finished.
 func (s *Store) sweepVersions(ctx context.Context, name string) error {
-	rows, err := s.w.QueryContext(ctx, `SELECT id FROM list_versions WHERE list = ?
+	return deleteVersions(ctx, s.w, s.deleteVersion, `SELECT id FROM list_versions WHERE list = ?
 		AND id IS NOT (SELECT current FROM lists WHERE name = ?)`, name, name)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.deleteVersion(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // deleteVersion deletes a version's entries in batches, each its own
