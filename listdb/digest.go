@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"hash"
 	"io"
+	"sync"
 )
 
 // Digester keys normalised values of one kind as the stores hold them. It
@@ -39,4 +40,31 @@ func (d *Digester) Digest(value string) Digest {
 // the check at RCPT time both go through here, or nothing would match.
 func Key(key []byte, kind, value string) Digest {
 	return NewDigester(key, kind).Digest(value)
+}
+
+// Keyer computes the same digests as Key for any kind. It is safe for
+// concurrent use and reuses its hash states: the recipient check keys
+// several values for every recipient, and a new HMAC each time would be
+// most of its allocations.
+type Keyer struct{ pool sync.Pool }
+
+// NewKeyer returns a Keyer under key, the configured digest key.
+func NewKeyer(key []byte) *Keyer {
+	k := &Keyer{}
+	k.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return k
+}
+
+// Key is Key(key, kind, value).
+func (k *Keyer) Key(kind, value string) Digest {
+	mac := k.pool.Get().(hash.Hash)
+	mac.Reset()
+	io.WriteString(mac, kind)
+	io.WriteString(mac, ":")
+	io.WriteString(mac, value)
+	var sum [sha256.Size]byte
+	var out Digest
+	copy(out[:], mac.Sum(sum[:0]))
+	k.pool.Put(mac)
+	return out
 }

@@ -45,3 +45,17 @@ func TestBuffer(t *testing.T) {
 		t.Fatalf("flush error not returned: %v", err)
 	}
 }
+
+// TestKeyerMatchesKey: the check's keys are the imports' keys.
+func TestKeyerMatchesKey(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	k := listdb.NewKeyer(key)
+	for _, c := range [][2]string{{"email", "a@b.fr"}, {"phone", "+33612345678"}, {"domain", "acme.fr"}, {"email", "a@b.fr"}} {
+		if got, want := k.Key(c[0], c[1]), listdb.Key(key, c[0], c[1]); got != want {
+			t.Errorf("Keyer.Key(%q, %q) = %x, want %x", c[0], c[1], got, want)
+		}
+	}
+	if k.Key("email", "x") == k.Key("phone", "x") {
+		t.Error("the kind is not part of the key")
+	}
+}

@@ -38,6 +38,7 @@ type Options struct {
 // Checker makes the recipient decision. It is safe for concurrent use.
 type Checker struct {
 	o     Options
+	keyer *listdb.Keyer
 	metas *metaCache
 }
 
@@ -54,7 +55,7 @@ func New(o Options) (*Checker, error) {
 	if o.ListsFor <= 0 {
 		o.ListsFor = defaultListsFor
 	}
-	return &Checker{o: o, metas: &metaCache{src: o.Lists, ttl: o.ListsFor}}, nil
+	return &Checker{o: o, keyer: listdb.NewKeyer(o.Key), metas: &metaCache{src: o.Lists, ttl: o.ListsFor}}, nil
 }
 
 // Decide returns the verdict for mail from sender to rcpt at now. An error
@@ -69,7 +70,7 @@ func (c *Checker) Decide(ctx context.Context, sender, rcpt string, now time.Time
 	if !ok {
 		return v, nil
 	}
-	r := newProbeKeys(c.o.Key, norm)
+	r := newProbeKeys(c.keyer, norm)
 	v, err := c.classify(ctx, r, now)
 	if err != nil {
 		return Verdict{}, err

@@ -17,7 +17,7 @@ const (
 
 // governed is a list that applies to one recipient, with its freshness.
 type governed struct {
-	info  listdb.Info
+	info  *listdb.Info // in the cached descriptions, which are never changed in place
 	stale bool // past its max age (or never imported while it has one)
 	warn  bool // stale, but set to warn rather than hold mail back
 }
@@ -27,9 +27,11 @@ type governed struct {
 // country; and, when the policy asks for consent, the clearance lists of
 // the country.
 func governing(infos []listdb.Info, v Verdict, now time.Time) []governed {
-	out := []governed{{info: optOutInfo(infos)}}
-	for _, in := range infos {
-		m := in.Meta
+	out := make([]governed, 1, len(infos)+1)
+	out[0].info = optOutInfo(infos)
+	for i := range infos {
+		in := &infos[i]
+		m := &in.Meta
 		if m.Name == OptOutList || !governs(m.Countries, v.Country) {
 			continue
 		}
@@ -46,14 +48,17 @@ func governing(infos []listdb.Info, v Verdict, now time.Time) []governed {
 // optOutInfo is the opt-out list as the store describes it, or as it is
 // created when the store has not got it yet (it is looked up anyway: a
 // missing list answers nothing).
-func optOutInfo(infos []listdb.Info) listdb.Info {
-	for _, in := range infos {
-		if in.Meta.Name == OptOutList {
-			return in
+func optOutInfo(infos []listdb.Info) *listdb.Info {
+	for i := range infos {
+		if infos[i].Meta.Name == OptOutList {
+			return &infos[i]
 		}
 	}
-	return listdb.Info{Meta: OptOutMeta}
+	return &optOutDefault
 }
+
+// optOutDefault describes the opt-out list before the store has it.
+var optOutDefault = listdb.Info{Meta: OptOutMeta}
 
 // governs reports whether a list for countries applies to a recipient in
 // country: a list for every country always does, a national list only
@@ -79,7 +84,7 @@ func canonCountry(c string) string {
 
 // isStale reports whether a list with a max age is past it, counting a list
 // never imported as stale: an empty list must not pass for a checked one.
-func isStale(in listdb.Info, now time.Time) bool {
+func isStale(in *listdb.Info, now time.Time) bool {
 	if in.Meta.MaxAge <= 0 {
 		return false
 	}
@@ -173,7 +178,7 @@ func staleWarnings(gov []governed, now time.Time) []string {
 
 // staleText says how old a list is against its allowed age:
 // "list be-dncm is 7 days old (max 5); an admin must import a fresh copy".
-func staleText(in listdb.Info, now time.Time, tail string) string {
+func staleText(in *listdb.Info, now time.Time, tail string) string {
 	m := in.Meta
 	if in.Current.ID == "" {
 		return fmt.Sprintf("list %s was never imported (max age %s); %s", m.Name, ageText(m.MaxAge), tail)

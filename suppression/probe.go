@@ -14,16 +14,16 @@ import (
 // probeKeys are one recipient's keys, each kind computed once, when a list
 // of that kind first asks for it.
 type probeKeys struct {
-	key           []byte
+	keyer         *listdb.Keyer
 	norm          string // the normalised address
 	local, domain string
 	phones        []listdb.Digest // from the contact, already keyed
 	byKind        map[string][]listdb.Digest
 }
 
-func newProbeKeys(key []byte, norm string) *probeKeys {
+func newProbeKeys(keyer *listdb.Keyer, norm string) *probeKeys {
 	at := strings.LastIndexByte(norm, '@')
-	return &probeKeys{key: key, norm: norm, local: norm[:at], domain: norm[at+1:], byKind: map[string][]listdb.Digest{}}
+	return &probeKeys{keyer: keyer, norm: norm, local: norm[:at], domain: norm[at+1:], byKind: map[string][]listdb.Digest{}}
 }
 
 // email is the digest of the address itself: the key of e-mail lists, the
@@ -45,16 +45,16 @@ func (r *probeKeys) of(kind string) []listdb.Digest {
 	case err != nil:
 		// A kind this version does not know matches nothing.
 	case k == lists.KindEmail:
-		out = []listdb.Digest{listdb.Key(r.key, kind, r.norm)}
+		out = []listdb.Digest{r.keyer.Key(kind, r.norm)}
 	case k == lists.KindDomain:
 		for _, d := range lists.DomainAndParents(r.domain) {
-			out = append(out, listdb.Key(r.key, kind, d))
+			out = append(out, r.keyer.Key(kind, d))
 		}
 	case k == lists.KindPhone:
 		out = r.phones
 	case k.Hashed():
 		if hex, err := lists.HashEmail(k, r.norm); err == nil {
-			out = []listdb.Digest{listdb.Key(r.key, kind, hex)}
+			out = []listdb.Digest{r.keyer.Key(kind, hex)}
 		}
 	}
 	r.byKind[kind] = out
