@@ -18,8 +18,8 @@ const (
 // governed is a list that applies to one recipient, with its freshness.
 type governed struct {
 	info  *listdb.Info // in the cached descriptions, which are never changed in place
-	stale bool // past its max age (or never imported while it has one)
-	warn  bool // stale, but set to warn rather than hold mail back
+	stale bool         // past its max age (or never imported while it has one)
+	warn  bool         // stale, but set to warn rather than hold mail back
 }
 
 // governing picks the lists that apply to a recipient: the opt-out list
