@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
 )
 
@@ -46,19 +45,7 @@ window = "24h"
 func sendAs(t *testing.T, cfgPath, rep, rcpt, msgID string, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key, err := cfg.HMACKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, st, key := openTestStore(t, cfgPath)
 	chk, err := newChecker(cfg, st, key)
 	if err != nil {
 		t.Fatal(err)

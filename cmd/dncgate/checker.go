@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
@@ -30,7 +29,7 @@ func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, 
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	o := suppression.Options{Lists: db, Policy: pol, Key: key}
-	if cs, ok := st.(interface{ Contacts() contactdb.Store }); ok {
+	if cs, ok := st.(contactKeeper); ok {
 		o.Contacts = cs.Contacts()
 	}
 	return suppression.New(o)

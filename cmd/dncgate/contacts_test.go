@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
@@ -45,19 +44,7 @@ type wantContact struct {
 func checkStored(t *testing.T, cfgPath string, want map[string]wantContact) {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key, err := cfg.HMACKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st, key := openTestStore(t, cfgPath)
 	db := st.(contactKeeper).Contacts()
 	for addr, w := range want {
 		got, ok, err := db.Contact(ctx, listdb.Key(key, lists.KindEmail.String(), addr))

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
@@ -30,19 +29,7 @@ func onList(t *testing.T, cfgPath, name string, addrs ...string) []bool {
 func onListKind(t *testing.T, cfgPath, name string, kind lists.Kind, addrs ...string) []bool {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key, err := cfg.HMACKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st, key := openTestStore(t, cfgPath)
 	ds := make([]listdb.Digest, len(addrs))
 	for i, a := range addrs {
 		ds[i] = listdb.Key(key, kind.String(), a)

@@ -13,7 +13,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 )
 
@@ -268,4 +270,24 @@ func TestUsersOnRedis(t *testing.T) {
 			dncgate(t, "", "users", "ls", "--config", cfg).want(t, 0, "stdout", "rep@acme.test  rep")
 		})
 	}
+}
+
+// openTestStore opens the store a configuration file names, with its
+// digest key, as the commands do; the store is closed at the end of the test.
+func openTestStore(t *testing.T, cfgPath string) (*config.Config, store.Store, []byte) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key, err := cfg.HMACKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, st, key
 }

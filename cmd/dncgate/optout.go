@@ -10,7 +10,6 @@ import (
 
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store"
@@ -143,9 +142,6 @@ func (a *app) optoutCheck(ctx context.Context, args []string) error {
 	})
 }
 
-// contactKeeping is a store that keeps CRM contacts.
-type contactKeeping interface{ Contacts() contactdb.Store }
-
 func (a *app) optoutErase(ctx context.Context, args []string) error {
 	c := a.newOptoutCmd("erase", "Answer an erasure request (GDPR Art. 17): opt ADDRESS out if it is not\n"+
 		"already, and delete its CRM contact record and its counts in recipient\n"+
@@ -176,7 +172,7 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 
 // forgetContact deletes the address's contact record and says what it did.
 func forgetContact(ctx context.Context, env optoutEnv) (string, error) {
-	st, ok := env.db.(contactKeeping)
+	st, ok := env.db.(contactKeeper)
 	if !ok {
 		return "none kept by this store", nil
 	}

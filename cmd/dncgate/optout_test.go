@@ -29,25 +29,6 @@ func optoutConfig(t *testing.T, storeTOML string) string {
 	return writeFile(t, t.TempDir(), "dncgate.toml", fmt.Sprintf("%s\n\n[privacy]\nhmac_key = %q\n", storeTOML, optoutKey))
 }
 
-// openTestStore opens the store a configuration file names.
-func openTestStore(t *testing.T, cfgPath string) (*config.Config, listdb.Store, []byte) {
-	t.Helper()
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	key, err := cfg.HMACKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, st.(listdb.Store), key
-}
-
 func emailDigest(key []byte, addr string) listdb.Digest {
 	norm, err := lists.NormaliseEmail(addr)
 	if err != nil {
@@ -59,9 +40,9 @@ func emailDigest(key []byte, addr string) listdb.Digest {
 // importContact stores one CRM contact for addr, as contacts import would.
 func importContact(t *testing.T, cfgPath, addr string) {
 	t.Helper()
-	_, db, key := openTestStore(t, cfgPath)
+	_, st, key := openTestStore(t, cfgPath)
 	ctx := context.Background()
-	w, err := db.(contactKeeping).Contacts().BeginImport(ctx, 1)
+	w, err := st.(contactKeeper).Contacts().BeginImport(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +57,8 @@ func importContact(t *testing.T, cfgPath, addr string) {
 
 func hasContact(t *testing.T, cfgPath, addr string) bool {
 	t.Helper()
-	_, db, key := openTestStore(t, cfgPath)
-	_, found, err := db.(contactKeeping).Contacts().Contact(context.Background(), emailDigest(key, addr))
+	_, st, key := openTestStore(t, cfgPath)
+	_, found, err := st.(contactKeeper).Contacts().Contact(context.Background(), emailDigest(key, addr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,16 +135,7 @@ org = "acme"
 keys_file = %q
 mailto_domain = "unsub.acme.test"
 mailto_listen = "127.0.0.1:0"`, filepath.Join(dir, "dncgate.db"), filepath.Join(dir, "unsubscribe.keys")))
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	key, _ := cfg.HMACKey()
+	cfg, st, key := openTestStore(t, cfgPath)
 	side, err := startOptOut(context.Background(), cfg, st, key, slog.New(slog.DiscardHandler), make(chan error, 1))
 	if err != nil {
 		t.Fatal(err)
