@@ -12,6 +12,7 @@ import (
 
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/store"
 )
 
 // capsKeyHelp says what KEY may be, for the usage text of both commands.
@@ -45,27 +46,20 @@ func (a *app) newCapsCmd(name, summary string) *capsCmd {
 // withChecker loads the configuration, opens the store and runs f with the
 // checker of the configured caps, named as the gateway names them.
 func (c *capsCmd) withChecker(ctx context.Context, f func(*config.Config, *caps.Checker) error) error {
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	if len(cfg.Caps) == 0 {
-		return errors.New("no [[caps]] are configured")
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	key, err := cfg.HMACKey()
-	if err != nil {
-		return fmt.Errorf("digest key: %w", err)
-	}
-	chk, err := newChecker(cfg, st, key)
-	if err != nil {
-		return err
-	}
-	return f(cfg, chk)
+	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+		if len(cfg.Caps) == 0 {
+			return errors.New("no [[caps]] are configured")
+		}
+		key, err := cfg.HMACKey()
+		if err != nil {
+			return fmt.Errorf("digest key: %w", err)
+		}
+		chk, err := newChecker(cfg, st, key)
+		if err != nil {
+			return err
+		}
+		return f(cfg, chk)
+	})
 }
 
 func (a *app) capsShow(ctx context.Context, args []string) error {

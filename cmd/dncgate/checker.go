@@ -14,14 +14,8 @@ import (
 // list is created when missing, the lists declared in the configuration
 // are created or updated, and the country policy is read.
 func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, key []byte) (*suppression.Checker, error) {
-	db, ok := st.(listdb.Store)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no lists", cfg.Store.Backend)
-	}
-	if err := suppression.EnsureOptOut(ctx, db); err != nil {
-		return nil, err
-	}
-	if err := declareLists(ctx, db, cfg.Lists); err != nil {
+	db, err := listsOf(ctx, cfg, st)
+	if err != nil {
 		return nil, err
 	}
 	pol, err := suppression.NewPolicy(cfg.Policy)
@@ -33,6 +27,23 @@ func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, 
 		o.Contacts = cs.Contacts()
 	}
 	return suppression.New(o)
+}
+
+// listsOf is the store's lists, with the opt-out list made when missing and
+// the lists declared in the configuration created or updated, so that every
+// command and the gateway see them from the start.
+func listsOf(ctx context.Context, cfg *config.Config, st store.Store) (listdb.Store, error) {
+	db, ok := st.(listdb.Store)
+	if !ok {
+		return nil, fmt.Errorf("the %s store keeps no lists", cfg.Store.Backend)
+	}
+	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := declareLists(ctx, db, cfg.Lists); err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // declareLists writes the [[lists]] tables into the store. The
@@ -58,22 +69,15 @@ func declMeta(d config.ListDecl) listdb.Meta {
 // withChecker loads the configuration, opens the store and runs f with the
 // recipient check.
 func withChecker(ctx context.Context, c *common, f func(*suppression.Checker) error) error {
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	key, err := cfg.HMACKey()
-	if err != nil {
-		return fmt.Errorf("digest key: %w", err)
-	}
-	chk, err := newRecipientCheck(ctx, cfg, st, key)
-	if err != nil {
-		return err
-	}
-	return f(chk)
+	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+		key, err := cfg.HMACKey()
+		if err != nil {
+			return fmt.Errorf("digest key: %w", err)
+		}
+		chk, err := newRecipientCheck(ctx, cfg, st, key)
+		if err != nil {
+			return err
+		}
+		return f(chk)
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/store"
 )
 
 func (a *app) contacts(ctx context.Context, args []string) error {
@@ -48,26 +49,20 @@ type contactKeeper interface{ Contacts() contactdb.Store }
 // withStore loads the configuration, opens the store and runs f with its
 // contacts; withKey also reads the digest key.
 func (c *contactsCmd) withStore(ctx context.Context, withKey bool, f func(contactsEnv) error) error {
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	keeper, ok := st.(contactKeeper)
-	if !ok {
-		return fmt.Errorf("the %s store keeps no contacts", cfg.Store.Backend)
-	}
-	env := contactsEnv{cfg: cfg, db: keeper.Contacts()}
-	if withKey {
-		if env.key, err = cfg.HMACKey(); err != nil {
-			return fmt.Errorf("digest key: %w", err)
+	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+		keeper, ok := st.(contactKeeper)
+		if !ok {
+			return fmt.Errorf("the %s store keeps no contacts", cfg.Store.Backend)
 		}
-	}
-	return f(env)
+		env := contactsEnv{cfg: cfg, db: keeper.Contacts()}
+		if withKey {
+			var err error
+			if env.key, err = cfg.HMACKey(); err != nil {
+				return fmt.Errorf("digest key: %w", err)
+			}
+		}
+		return f(env)
+	})
 }
 
 func (a *app) contactsShow(ctx context.Context, args []string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/store"
 )
 
 // flagSet is a subcommand's flags with the usage line it prints.
@@ -88,6 +90,21 @@ func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error)
 		}
 	}
 	return config.Load(c.config, append([]func(*config.Config){data}, overrides...)...)
+}
+
+// withConfigStore loads the configuration, opens its store, runs f with
+// both and closes the store.
+func (c *common) withConfigStore(ctx context.Context, f func(*config.Config, store.Store) error) error {
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(cfg, st)
 }
 
 // listFlag collects a repeatable string flag.

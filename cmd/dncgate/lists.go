@@ -14,6 +14,7 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 )
 
@@ -62,37 +63,21 @@ type listEnv struct {
 }
 
 // withStore loads the configuration, opens the store and runs f with its
-// lists; withKey also reads the digest key. The opt-out list is made first
-// when missing, so that every command sees it from the start.
+// lists (see listsOf); withKey also reads the digest key.
 func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) error) error {
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	db, ok := st.(listdb.Store)
-	if !ok {
-		return fmt.Errorf("the %s store keeps no lists", cfg.Store.Backend)
-	}
-	if err := suppression.EnsureOptOut(ctx, db); err != nil {
-		return err
-	}
-	// Lists declared in the configuration exist for every command, so that
-	// "lists import NAME FILE" of one needs no --kind or --model.
-	if err := declareLists(ctx, db, cfg.Lists); err != nil {
-		return err
-	}
-	env := listEnv{cfg: cfg, db: db}
-	if withKey {
-		if env.key, err = cfg.HMACKey(); err != nil {
-			return fmt.Errorf("digest key: %w", err)
+	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+		db, err := listsOf(ctx, cfg, st)
+		if err != nil {
+			return err
 		}
-	}
-	return f(env)
+		env := listEnv{cfg: cfg, db: db}
+		if withKey {
+			if env.key, err = cfg.HMACKey(); err != nil {
+				return fmt.Errorf("digest key: %w", err)
+			}
+		}
+		return f(env)
+	})
 }
 
 // parseMaxAge reads --max-age: a Go duration ("36h") or whole days ("5d").

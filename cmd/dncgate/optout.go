@@ -69,29 +69,18 @@ func (c *optoutCmd) run(ctx context.Context, a *app, args []string, f func(optou
 	if err != nil {
 		return c.fs.usageError("%q: %v", pos[0], err)
 	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	key, err := cfg.HMACKey()
-	if err != nil {
-		return fmt.Errorf("digest key: %w", err)
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	db, ok := st.(listdb.Store)
-	if !ok {
-		return fmt.Errorf("the %s store keeps no lists, so no opt-outs", cfg.Store.Backend)
-	}
-	if err := suppression.EnsureOptOut(ctx, db); err != nil {
-		return err
-	}
-	env := optoutEnv{cfg: cfg, st: st, db: db, outs: suppression.NewOptOuts(db, key), key: key, addr: addr,
-		log: newLogger(cfg.Log, a.stderr)}
-	return f(env)
+	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+		key, err := cfg.HMACKey()
+		if err != nil {
+			return fmt.Errorf("digest key: %w", err)
+		}
+		db, err := listsOf(ctx, cfg, st)
+		if err != nil {
+			return err
+		}
+		return f(optoutEnv{cfg: cfg, st: st, db: db, outs: suppression.NewOptOuts(db, key), key: key, addr: addr,
+			log: newLogger(cfg.Log, a.stderr)})
+	})
 }
 
 // decision is the log's record of who decided and why: the store keeps

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/store"
 )
 
@@ -45,16 +46,7 @@ func (a *app) newUsersCmd(name, args, summary string) *usersCmd {
 
 // withStore loads the configuration, opens the store and runs f with it.
 func (u *usersCmd) withStore(ctx context.Context, f func(store.Store) error) error {
-	cfg, err := u.load()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return f(st)
+	return u.withConfigStore(ctx, func(_ *config.Config, st store.Store) error { return f(st) })
 }
 
 func (a *app) usersAdd(ctx context.Context, args []string) error {
