@@ -56,7 +56,8 @@ type Store struct {
 	mk         *marker // group commit of delivered marks
 	hits       atomic.Uint64
 
-	lazy lazyStmts // lookups on tables made by the first import
+	lazy  lazyStmts  // lookups on tables made by the first import
+	lists *listCache // the lists' fast read path
 }
 
 var _ store.Store = (*Store)(nil)
@@ -71,6 +72,7 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{now: time.Now, path: path, purgeEvery: purgeEvery}
+	s.lists = newListCache(s)
 	if err := s.open(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("embedded: %s: %w", path, err)
@@ -152,7 +154,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the statements and the connections.
 func (s *Store) Close() error {
 	s.stopMarker()
-	errs := []error{s.st.close()}
+	errs := []error{s.lists.close(), s.st.close()}
 	errs = append(errs, s.lazy.close())
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {

@@ -75,7 +75,7 @@ func (s *Store) PutList(ctx context.Context, m listdb.Meta) error {
 	if err != nil {
 		return fmt.Errorf("embedded: list %s: %w", m.Name, err)
 	}
-	if _, err := s.w.ExecContext(ctx, listSchema); err != nil {
+	if _, err := s.w.ExecContext(ctx, listSchema+";"+changeSchema); err != nil {
 		return fmt.Errorf("embedded: creating the list tables: %w", err)
 	}
 	_, err = s.w.ExecContext(ctx, `INSERT INTO lists (name, meta) VALUES (?, ?)
@@ -166,10 +166,18 @@ func (s *Store) DropList(ctx context.Context, name string) error {
 }
 
 // sweepVersions deletes every version of the list but the current one:
-// those replaced, aborted, or left by an import that never finished.
+// those replaced, aborted, or left by an import that never finished; then
+// the index files no version owns.
 func (s *Store) sweepVersions(ctx context.Context, name string) error {
-	return deleteVersions(ctx, s.w, s.deleteVersion, `SELECT id FROM list_versions WHERE list = ?
+	err := deleteVersions(ctx, s.w, s.deleteVersion, `SELECT id FROM list_versions WHERE list = ?
 		AND id IS NOT (SELECT current FROM lists WHERE name = ?)`, name, name)
+	if err != nil {
+		return err
+	}
+	if err := s.sweepIndexes(ctx, s.now()); err != nil {
+		return fmt.Errorf("sweeping index files: %w", err)
+	}
+	return nil
 }
 
 // deleteVersion deletes a version's entries in batches, each its own
@@ -188,6 +196,7 @@ func (s *Store) deleteVersion(ctx context.Context, id int64) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM list_versions WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("deleting version %d: %w", id, err)
 	}
+	s.removeIndex(id)
 	return nil
 }
 
@@ -230,15 +239,41 @@ func (s *Store) Contains(ctx context.Context, name string, digests ...listdb.Dig
 // of it (-1 for none).
 type asked struct{ probe, digest int }
 
-// Lookup runs qLookup.
+// Lookup answers from the cache of lists and the mapped indexes when it
+// can, else through qLookup.
 func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Answer, error) {
-	out := make([]listdb.Answer, len(probes))
-	for i, p := range probes {
-		out[i] = listdb.Answer{Found: make([]bool, len(p.Digests)), Missing: true}
-	}
+	out := newAnswers(probes)
 	if len(probes) == 0 {
 		return out, nil
 	}
+	if ok, err := s.lists.lookup(ctx, probes, out); ok || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("embedded: lookup: %w", err)
+		}
+		return out, nil
+	}
+	return s.lookupSQL(ctx, probes, out)
+}
+
+// newAnswers returns one answer per probe, all missing and found nowhere,
+// the flags of all in one allocation.
+func newAnswers(probes []listdb.Probe) []listdb.Answer {
+	out := make([]listdb.Answer, len(probes))
+	n := 0
+	for i := range probes {
+		n += len(probes[i].Digests)
+	}
+	found := make([]bool, n)
+	for i := range probes {
+		k := len(probes[i].Digests)
+		out[i] = listdb.Answer{Found: found[:k:k], Missing: true}
+		found = found[k:]
+	}
+	return out
+}
+
+// lookupSQL runs qLookup and fills out, as newAnswers made it.
+func (s *Store) lookupSQL(ctx context.Context, probes []listdb.Probe, out []listdb.Answer) ([]listdb.Answer, error) {
 	stmt, err := s.lazy.get(ctx, s.r, qLookup)
 	if noListTables(err) {
 		return out, nil

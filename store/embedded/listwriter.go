@@ -131,6 +131,7 @@ func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Versi
 		return v, fmt.Errorf("embedded: list %s: committing version %d: %w", w.list, w.id, err)
 	}
 	w.done = true
+	w.s.indexCommitted(ctx, w.id)
 	if old.Valid {
 		if err := w.s.deleteVersion(ctx, old.Int64); err != nil {
 			return v, fmt.Errorf("embedded: list %s: committed, but %w (the next import retries)", w.list, err)

@@ -1,0 +1,132 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"os"
+)
+
+// startLoad maps a version's index in the background, building the file
+// first when it is missing or bad, unless that is under way or failed
+// less than retryIndex ago. Lookups meanwhile go through SQL.
+//
+// Builds are shared within a Store; two processes may build the same
+// version at once, each into its own temporary file, and the second
+// rename replaces the first with an identical file.
+func (c *listCache) startLoad(version int64) {
+	c.background(version, c.load)
+}
+
+// startVerify checks in the background the whole file of an index that
+// was mapped after checking only its ends, and drops it when bad.
+func (c *listCache) startVerify(version int64) {
+	c.background(version, func(context.Context, int64) error {
+		if verifyIndexFile(c.s.indexPath(version)) != nil {
+			c.drop(version)
+			os.Remove(c.s.indexPath(version)) // the next lookup rebuilds it
+			return nil                        // not a failure to wait on: rebuild at once
+		}
+		return nil
+	})
+}
+
+// background runs job for version unless one runs already or the last
+// failed less than retryIndex ago.
+func (c *listCache) background(version int64, job func(context.Context, int64) error) {
+	c.loading.Lock()
+	defer c.loading.Unlock()
+	if c.ctx.Err() != nil || c.builds[version] {
+		return
+	}
+	if at, ok := c.failed[version]; ok && c.s.now().Sub(at) < retryIndex {
+		return
+	}
+	c.builds[version] = true
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		err := job(c.ctx, version)
+		c.loading.Lock()
+		defer c.loading.Unlock()
+		delete(c.builds, version)
+		if err != nil {
+			c.failed[version] = c.s.now()
+		} else {
+			delete(c.failed, version)
+		}
+	}()
+}
+
+// load builds the version's index unless a good file exists, checks it
+// whole, maps it and installs it while the version is still current.
+func (c *listCache) load(ctx context.Context, version int64) error {
+	path := c.s.indexPath(version)
+	x, err := c.s.openIndexOf(ctx, version)
+	if errors.Is(err, errVersionGone) {
+		return err
+	}
+	if err == nil {
+		x.close()
+		err = verifyIndexFile(path)
+	}
+	if err != nil {
+		if err := c.s.buildIndex(ctx, version); err != nil {
+			return err
+		}
+	}
+	if x, err = c.s.openIndexOf(ctx, version); err != nil {
+		return err
+	}
+	c.install(x)
+	return nil
+}
+
+// install adds x to the mapped indexes if a list still has its version
+// as current and none is mapped for it yet; else it unmaps x.
+func (c *listCache) install(x *listIndex) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.idx[x.version] != nil || !c.isCurrent(x.version) {
+		x.close()
+		return
+	}
+	c.idx[x.version] = x
+}
+
+// drop unmaps a version's index; lookups go through SQL until it is
+// loaded again.
+func (c *listCache) drop(version int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if x := c.idx[version]; x != nil {
+		x.close()
+		delete(c.idx, version)
+	}
+}
+
+func (c *listCache) isCurrent(version int64) bool {
+	for _, l := range c.lists {
+		if l.current == version {
+			return true
+		}
+	}
+	return false
+}
+
+// indexCommitted builds the index of a version the writer just made
+// current, so that no reader has to. Best effort: the version is
+// committed and readable through SQL whatever happens here.
+func (s *Store) indexCommitted(ctx context.Context, version int64) {
+	c := s.lists
+	c.loading.Lock()
+	if c.builds[version] {
+		c.loading.Unlock()
+		return // a lookup saw the switch first and builds it
+	}
+	c.builds[version] = true
+	c.loading.Unlock()
+	_ = s.buildIndex(ctx, version)
+	c.loading.Lock()
+	delete(c.builds, version)
+	c.loading.Unlock()
+}
