@@ -149,8 +149,15 @@ func (c *listCache) lookup(ctx context.Context, probes []listdb.Probe, out []lis
 	return true, nil
 }
 
-// head is the change log's last sequence number, 0 when empty.
+// head is the change log's last sequence number, 0 when empty. The
+// statement is one key read, so it runs without ctx's cancellation: with a
+// cancellable context both database/sql and the driver start a goroutine
+// per query to watch it, which costs more than the query.
 func (c *listCache) head(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	ctx = context.WithoutCancel(ctx)
 	st, err := c.s.lazy.get(ctx, c.s.r, qChangeHead)
 	if err != nil {
 		return 0, err
@@ -353,7 +360,7 @@ func (c *listCache) openCurrent(ctx context.Context, lists map[string]*cachedLis
 	for _, id := range want {
 		if x, err := c.s.openIndexOf(ctx, id); err == nil {
 			opened[id] = x
-			c.startVerify(id)
+			c.startWarm(id, x.data)
 		} else {
 			c.startLoad(id)
 		}

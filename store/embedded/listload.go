@@ -17,16 +17,17 @@ func (c *listCache) startLoad(version int64) {
 	c.background(version, c.load)
 }
 
-// startVerify checks in the background the whole file of an index that
-// was mapped after checking only its ends, and drops it when bad.
-func (c *listCache) startVerify(version int64) {
+// startWarm maps in the pages of an index that lookups already use and
+// checks its whole file, which was opened after checking only its ends;
+// a bad file is dropped. data is the mapping, copied before x is shared.
+func (c *listCache) startWarm(version int64, data []byte) {
 	c.background(version, func(context.Context, int64) error {
+		populate(data)
 		if verifyIndexFile(c.s.indexPath(version)) != nil {
 			c.drop(version)
 			os.Remove(c.s.indexPath(version)) // the next lookup rebuilds it
-			return nil                        // not a failure to wait on: rebuild at once
 		}
-		return nil
+		return nil // not a failure to wait on: the next lookup rebuilds
 	})
 }
 
@@ -77,6 +78,7 @@ func (c *listCache) load(ctx context.Context, version int64) error {
 	if x, err = c.s.openIndexOf(ctx, version); err != nil {
 		return err
 	}
+	populate(x.data)
 	c.install(x)
 	return nil
 }
