@@ -73,62 +73,95 @@ local function next_slot(key, ns, nh, limit, scut, hcut, window)
 end
 `
 
-// reserveScript reserves one or more keys, all or none: it counts every
-// key first and adds holds only when none is full.
-// KEYS: one per cap key.
-// ARGV: now, then six per key: cut (now-window), minus the expiry
-// (now+hold), limit, id, ttl, window.
+// reserveScript reserves keys in groups, each all or none: it counts
+// every key of a group first and adds holds only when none is full. A
+// group is one caller's recipient; the groups of a batch run one after
+// the other, so a later one counts the holds an earlier one took.
+// KEYS: one per cap key, group after group.
+// ARGV: the number of groups, then per group its now and its number of
+// keys, then six per key: cut (now-window), minus the expiry (now+hold),
+// limit, id, ttl, window.
 // Returns three integers per key: status (1 a new hold, 2 granted again
-// because the id already holds or sent, 0 refused), count, next slot.
-// Per granted key: ZREMRANGEBYSCORE, ZCARD, ZSCORE, ZADD, PEXPIRE.
+// because the id already holds or sent, 0 refused), count, next slot; in
+// a refused group the other keys say what they would have been.
+// A new id under the limit, the usual case, costs four commands:
+// ZREMRANGEBYSCORE, ZCARD, ZADD NX (whose answer says the id was new, so
+// no ZSCORE is needed) and PEXPIRE.
 var reserveScript = redis.NewScript(rangesLua + nextSlotLua + `
-local now, out, grant, refused = ARGV[1], {}, {}, false
-for i = 1, #KEYS do
-	local key, a = KEYS[i], 1 + 6 * (i - 1)
-	local cut, limit, id = ARGV[a + 1], tonumber(ARGV[a + 3]), ARGV[a + 4]
-	local scut, hcut, pmax = ranges(now, cut)
-	redis.call('ZREMRANGEBYSCORE', key, '-' .. now, pmax)
-	local n = redis.call('ZCARD', key)
-	local status, count, next = 2, n, 0
-	local cur = redis.call('ZSCORE', key, id)
-	if cur and tonumber(cur) < 0 then
-		grant[#grant + 1] = i
-	elseif not cur then
-		if n < limit then
-			status, count = 1, n + 1
-			grant[#grant + 1] = i
+-- regrant extends a live hold (LT keeps the later of two expiries);
+-- a send stays as it is.
+local function regrant(key, cur, b)
+	if tonumber(cur) < 0 then
+		redis.call('ZADD', key, 'LT', ARGV[b + 1], ARGV[b + 3])
+		redis.call('PEXPIRE', key, ARGV[b + 4])
+	end
+end
+
+local out, a, k = {}, 2, 0
+for _ = 1, tonumber(ARGV[1]) do
+	local now, n = ARGV[a], tonumber(ARGV[a + 1])
+	a = a + 2
+	local room, known, refused = {}, {}, false
+	for i = 1, n do
+		local key, b = KEYS[k + i], a + 6 * (i - 1)
+		local cut, limit, id = ARGV[b], tonumber(ARGV[b + 2]), ARGV[b + 3]
+		local scut, hcut, pmax = ranges(now, cut)
+		redis.call('ZREMRANGEBYSCORE', key, '-' .. now, pmax)
+		local c = redis.call('ZCARD', key)
+		local o = #out
+		out[o + 1], out[o + 2], out[o + 3] = 2, c, 0
+		if c < limit then
+			out[o + 1], out[o + 2] = 1, c + 1
+			room[#room + 1] = {i, o}
 		else
-			status, refused = 0, true
-			local ns = redis.call('ZCOUNT', key, scut, '+inf')
-			next = next_slot(key, ns, n - ns, limit, scut, hcut, tonumber(ARGV[a + 6]))
+			local cur = redis.call('ZSCORE', key, id)
+			if cur then
+				known[#known + 1] = {i, cur}
+			else
+				refused = true
+				local ns = redis.call('ZCOUNT', key, scut, '+inf')
+				out[o + 1], out[o + 3] = 0, next_slot(key, ns, c - ns, limit, scut, hcut, tonumber(ARGV[b + 5]))
+			end
 		end
 	end
-	out[3 * i - 2], out[3 * i - 1], out[3 * i] = status, count, next
-end
-if not refused then
-	for _, i in ipairs(grant) do
-		local a = 1 + 6 * (i - 1)
-		-- LT: a hold re-granted keeps the later of its two expiries.
-		redis.call('ZADD', KEYS[i], 'LT', ARGV[a + 2], ARGV[a + 4])
-		redis.call('PEXPIRE', KEYS[i], ARGV[a + 5])
+	if not refused then
+		for _, r in ipairs(room) do
+			local i, o = r[1], r[2]
+			local key, b = KEYS[k + i], a + 6 * (i - 1)
+			if redis.call('ZADD', key, 'NX', ARGV[b + 1], ARGV[b + 3]) == 1 then
+				redis.call('PEXPIRE', key, ARGV[b + 4])
+			else
+				out[o + 1], out[o + 2] = 2, out[o + 2] - 1
+				regrant(key, redis.call('ZSCORE', key, ARGV[b + 3]), b)
+			end
+		end
+		for _, r in ipairs(known) do
+			regrant(KEYS[k + r[1]], r[2], a + 6 * (r[1] - 1))
+		end
 	end
+	a, k = a + 6 * n, k + n
 end
 return out`)
 
-// commitScript turns ids into sends at now, for one or more keys: a hold
-// (live or expired), a send that left the window or nothing becomes a
-// send at now; a send still in the window stays as it is. What left the
-// window is pruned by the next reservation, not here.
-// KEYS: one per cap key.  ARGV: now, then three per key: cut, id, ttl.
+// commitScript turns ids into sends, for one or more keys: a hold (live
+// or expired), a send that left the window or nothing becomes a send at
+// now; a send still in the window stays as it is. What left the window
+// is pruned by the next reservation, not here. A live hold needs no new
+// TTL: the reservation set one lasting the hold and the window, and the
+// send counts for a window from before the hold ends.
+// KEYS: one per cap key.  ARGV: four per key: now, cut, id, ttl.
 var commitScript = redis.NewScript(`
-local now = ARGV[1]
 for i = 1, #KEYS do
-	local a = 1 + 3 * (i - 1)
-	local cur = redis.call('ZSCORE', KEYS[i], ARGV[a + 2])
-	if not cur or tonumber(cur) <= math.max(tonumber(ARGV[a + 1]), 0) then
-		redis.call('ZADD', KEYS[i], now, ARGV[a + 2])
+	local a = 4 * (i - 1)
+	local now, id = tonumber(ARGV[a + 1]), ARGV[a + 3]
+	local cur = redis.call('ZSCORE', KEYS[i], id)
+	cur = cur and tonumber(cur)
+	if not cur or cur <= math.max(tonumber(ARGV[a + 2]), 0) then
+		redis.call('ZADD', KEYS[i], now, id)
+		if not cur or -cur <= now then
+			redis.call('PEXPIRE', KEYS[i], ARGV[a + 4])
+		end
 	end
-	redis.call('PEXPIRE', KEYS[i], ARGV[a + 3])
 end
 return #KEYS`)
 
@@ -157,34 +190,36 @@ return {ns + nh, next_slot(KEYS[1], ns, nh, limit, scut, hcut, tonumber(ARGV[4])
 
 func (k keys) capKey(key string) string { return k.prefix + "cap:{" + key + "}" }
 
+// cluster says whether the store is a Redis Cluster, where a script may
+// touch the keys of one slot only.
+func (s *Store) cluster() bool {
+	_, ok := s.c.(*redis.ClusterClient)
+	return ok
+}
+
+// capBatchers merge concurrent callers' reserves and commits on a single
+// node.
+type capBatchers struct {
+	reserve *batcher[*reserveJob]
+	commit  *batcher[*commitJob]
+}
+
+func newCapBatchers(s *Store) capBatchers {
+	return capBatchers{reserve: newBatcher(s.reserveBatch), commit: newBatcher(s.commitBatch)}
+}
+
 // millis is how times and durations travel to the scripts.
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func ttlMillis(window, hold time.Duration) int64 { return (window + hold).Milliseconds() }
 
-// batches groups n keys into script calls. On a single node one script
-// takes them all: one command, atomic across the caps, so a refusal needs
-// no second round trip. On a cluster a script must stay in one slot and a
-// recipient's caps hash to different ones, so each key is its own call;
-// the calls still share one pipeline.
-func (s *Store) batches(n int) [][]int {
-	if _, cluster := s.c.(*redis.ClusterClient); !cluster {
-		all := make([]int, n)
-		for i := range all {
-			all[i] = i
-		}
-		return [][]int{all}
-	}
-	each := make([][]int, n)
-	for i := range each {
-		each[i] = []int{i}
-	}
-	return each
-}
-
 // Reserve costs one round trip (on a cluster, one per node involved, in
-// parallel). On a cluster, when a request is refused, a second round trip
-// removes the holds that calls for other slots added.
+// parallel), granted or refused. On a single node one script takes every
+// key of the request, atomic across the caps, and the requests of
+// concurrent callers share a script run (see batcher). On a cluster a
+// script must stay in one slot and a recipient's caps hash to different
+// ones, so each key is its own call in one pipeline, and when a request
+// is refused a second round trip removes the holds the other calls took.
 func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time) ([]caps.Reservation, error) {
 	if err := caps.CheckRequests(reqs); err != nil {
 		return nil, fmt.Errorf("redisstore: reserve: %w", err)
@@ -192,20 +227,112 @@ func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time)
 	if len(reqs) == 0 {
 		return nil, nil
 	}
-	at := millis(now)
-	groups := s.batches(len(reqs))
-	calls := make([]scriptCall, len(groups))
-	for g, idx := range groups {
-		calls[g].args = []any{at}
-		for _, i := range idx {
-			r, w := reqs[i], reqs[i].Window.Milliseconds()
-			calls[g].keys = append(calls[g].keys, s.keys.capKey(r.Key))
-			calls[g].args = append(calls[g].args, at-w, -(at + r.Hold.Milliseconds()), r.Limit, r.ID, ttlMillis(r.Window, r.Hold), w)
+	if s.cluster() {
+		return s.reserveEach(ctx, reqs, now)
+	}
+	job := &reserveJob{reqs: reqs, at: millis(now)}
+	s.capsBatch.reserve.do(ctx, job)
+	if job.err != nil {
+		return nil, fmt.Errorf("redisstore: reserve: %w", job.err)
+	}
+	return job.out, nil
+}
+
+// reserveJob is one caller's Reserve on a single node.
+type reserveJob struct {
+	reqs []caps.Request
+	at   int64 // now, in ms
+	out  []caps.Reservation
+	err  error
+}
+
+// reserveBatch runs the jobs' requests in one script call, a group each.
+// A refused group took nothing, so nothing needs giving back; when the
+// call fails the script ran entirely or not at all, and holds it may have
+// taken expire on their own.
+func (s *Store) reserveBatch(ctx context.Context, jobs []*reserveJob) {
+	call := scriptCall{args: []any{len(jobs)}}
+	total := 0
+	for _, j := range jobs {
+		call.addReserveGroup(s.keys, j.reqs, j.at)
+		total += len(j.reqs)
+	}
+	cmds, err := s.runScripts(ctx, reserveScript, []scriptCall{call})
+	var v []int64
+	if err == nil {
+		v, err = cmds[0].Int64Slice()
+	}
+	if err == nil && len(v) != 3*total {
+		err = fmt.Errorf("reserve script answered %d numbers for %d keys", len(v), total)
+	}
+	for _, j := range jobs {
+		if err != nil {
+			j.err = err
+			continue
+		}
+		j.out = make([]caps.Reservation, len(j.reqs))
+		readReservations(v[:3*len(j.reqs)], j.reqs, j.out)
+		v = v[3*len(j.reqs):]
+	}
+}
+
+// addReserveGroup appends a group of reserveScript: its header, then each
+// request's key and six arguments.
+func (c *scriptCall) addReserveGroup(k keys, reqs []caps.Request, at int64) {
+	c.args = append(c.args, at, len(reqs))
+	for _, r := range reqs {
+		w := r.Window.Milliseconds()
+		c.keys = append(c.keys, k.capKey(r.Key))
+		c.args = append(c.args, at-w, -(at + r.Hold.Milliseconds()), r.Limit, r.ID, ttlMillis(r.Window, r.Hold), w)
+	}
+}
+
+// readReservations reads three numbers per request into out and says
+// which requests got a new hold and whether any was refused.
+func readReservations(v []int64, reqs []caps.Request, out []caps.Reservation) (added []int, refused bool) {
+	for i, r := range reqs {
+		status, count, next := v[3*i], v[3*i+1], v[3*i+2]
+		out[i] = caps.Reservation{OK: status != 0, Count: int(count), Limit: r.Limit}
+		switch status {
+		case 0:
+			refused = true
+			out[i].NextSlot = time.UnixMilli(next).UTC()
+		case 1:
+			added = append(added, i)
 		}
 	}
+	return added, refused
+}
+
+// reserveEach is Reserve on a cluster: a script call per key, in one
+// pipeline; when one is refused, the holds the others took go back.
+func (s *Store) reserveEach(ctx context.Context, reqs []caps.Request, now time.Time) ([]caps.Reservation, error) {
+	at := millis(now)
+	calls := make([]scriptCall, len(reqs))
+	for i := range reqs {
+		calls[i].args = []any{1}
+		calls[i].addReserveGroup(s.keys, reqs[i:i+1], at)
+	}
 	cmds, err := s.runScripts(ctx, reserveScript, calls)
-	out, taken, refused, perr := parseReservations(cmds, groups, reqs)
-	if err = errors.Join(err, perr); err != nil {
+	out := make([]caps.Reservation, len(reqs))
+	var taken []caps.Slot
+	refused := false
+	for i, cmd := range cmds {
+		v, cerr := cmd.Int64Slice()
+		if cerr == nil && len(v) != 3 {
+			cerr = fmt.Errorf("reserve script answered %v", v)
+		}
+		if cerr != nil {
+			err = errors.Join(err, cerr)
+			continue
+		}
+		added, no := readReservations(v, reqs[i:i+1], out[i:i+1])
+		if len(added) > 0 {
+			taken = append(taken, reqs[i].Slot)
+		}
+		refused = refused || no
+	}
+	if err != nil {
 		s.giveBack(ctx, taken)
 		return nil, fmt.Errorf("redisstore: reserve: %w", err)
 	}
@@ -215,39 +342,6 @@ func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time)
 		}
 	}
 	return out, nil
-}
-
-// parseReservations reads the scripts' answers, and which slots got a new
-// hold: those of calls without a refusal (a call with one adds nothing),
-// which a refusal elsewhere or a failure must give back.
-func parseReservations(cmds []*redis.Cmd, groups [][]int, reqs []caps.Request) (out []caps.Reservation, taken []caps.Slot, refused bool, err error) {
-	out = make([]caps.Reservation, len(reqs))
-	for g, cmd := range cmds {
-		v, cerr := cmd.Int64Slice()
-		if cerr == nil && len(v) != 3*len(groups[g]) {
-			cerr = fmt.Errorf("reserve script answered %v", v)
-		}
-		if cerr != nil {
-			err = errors.Join(err, cerr)
-			continue
-		}
-		callRefused := false
-		for j, i := range groups[g] {
-			status, count, next := v[3*j], v[3*j+1], v[3*j+2]
-			out[i] = caps.Reservation{OK: status != 0, Count: int(count), Limit: reqs[i].Limit}
-			if status == 0 {
-				callRefused = true
-				out[i].NextSlot = time.UnixMilli(next).UTC()
-			}
-		}
-		for j, i := range groups[g] {
-			if v[3*j] == 1 && !callRefused {
-				taken = append(taken, reqs[i].Slot)
-			}
-		}
-		refused = refused || callRefused
-	}
-	return out, taken, refused, err
 }
 
 // giveBack releases, as well as it can, holds of a call that failed.
@@ -261,7 +355,9 @@ func (s *Store) giveBack(ctx context.Context, slots []caps.Slot) {
 	_ = s.Release(ctx, slots)
 }
 
-// Commit costs one round trip, grouped as Reserve is.
+// Commit costs one round trip: on a single node one script call, shared
+// with concurrent callers' commits; on a cluster a call per key in one
+// pipeline.
 func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
 	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)
@@ -269,25 +365,53 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 	if len(slots) == 0 {
 		return nil
 	}
-	at := millis(now)
-	groups := s.batches(len(slots))
-	calls := make([]scriptCall, len(groups))
-	for g, idx := range groups {
-		calls[g].args = []any{at}
-		for _, i := range idx {
-			sl := slots[i]
-			calls[g].keys = append(calls[g].keys, s.keys.capKey(sl.Key))
-			calls[g].args = append(calls[g].args, at-sl.Window.Milliseconds(), sl.ID, ttlMillis(sl.Window, sl.Hold))
+	job := &commitJob{slots: slots, at: millis(now)}
+	if s.cluster() {
+		calls := make([]scriptCall, len(slots))
+		for i := range slots {
+			calls[i].addCommit(s.keys, slots[i], job.at)
 		}
+		_, job.err = s.runScripts(ctx, commitScript, calls)
+	} else {
+		s.capsBatch.commit.do(ctx, job)
 	}
-	if _, err := s.runScripts(ctx, commitScript, calls); err != nil {
-		return fmt.Errorf("redisstore: commit: %w", err)
+	if job.err != nil {
+		return fmt.Errorf("redisstore: commit: %w", job.err)
 	}
 	return nil
 }
 
+// commitJob is one caller's Commit.
+type commitJob struct {
+	slots []caps.Slot
+	at    int64
+	err   error
+}
+
+// commitBatch commits every job's slots in one script call.
+func (s *Store) commitBatch(ctx context.Context, jobs []*commitJob) {
+	var call scriptCall
+	for _, j := range jobs {
+		for _, sl := range j.slots {
+			call.addCommit(s.keys, sl, j.at)
+		}
+	}
+	_, err := s.runScripts(ctx, commitScript, []scriptCall{call})
+	for _, j := range jobs {
+		j.err = err
+	}
+}
+
+// addCommit appends one key of commitScript and its four arguments.
+func (c *scriptCall) addCommit(k keys, sl caps.Slot, at int64) {
+	c.keys = append(c.keys, k.capKey(sl.Key))
+	c.args = append(c.args, at, at-sl.Window.Milliseconds(), sl.ID, ttlMillis(sl.Window, sl.Hold))
+}
+
 // Release removes each slot's hold, leaving a send of its id: one script
-// call, grouped as Reserve's are.
+// call on a single node, a call per key in one pipeline on a cluster.
+// Releases are rare (a refusal, a reset transaction), so they are not
+// batched.
 func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
 	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)
@@ -295,13 +419,14 @@ func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
 	if len(slots) == 0 {
 		return nil
 	}
-	groups := s.batches(len(slots))
-	calls := make([]scriptCall, len(groups))
-	for g, idx := range groups {
-		for _, i := range idx {
-			calls[g].keys = append(calls[g].keys, s.keys.capKey(slots[i].Key))
-			calls[g].args = append(calls[g].args, slots[i].ID)
+	calls := []scriptCall{{}}
+	for i, sl := range slots {
+		if s.cluster() && i > 0 {
+			calls = append(calls, scriptCall{})
 		}
+		c := &calls[len(calls)-1]
+		c.keys = append(c.keys, s.keys.capKey(sl.Key))
+		c.args = append(c.args, sl.ID)
 	}
 	if _, err := s.runScripts(ctx, releaseScript, calls); err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)

@@ -65,6 +65,8 @@ type Store struct {
 	heads heads // the list versions Lookup last found current
 
 	contacts contactStore // the contacts, with their cached current version
+
+	capsBatch capBatchers // merges concurrent cap checks on a single node
 }
 
 var _ store.Store = (*Store)(nil)
@@ -86,6 +88,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s := &Store{c: c, keys: keys{prefix}, now: time.Now}
 	s.contacts.s = s
+	s.capsBatch = newCapBatchers(s)
 	return s, nil
 }
 
