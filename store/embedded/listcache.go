@@ -95,15 +95,19 @@ type listCache struct {
 	loading sync.Mutex // guards builds and failed
 	builds  map[int64]bool
 	failed  map[int64]time.Time
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// oneJob lets one background job run at a time: a build or a check
+	// reads a whole version, and several at once would take every core
+	// from the lookups.
+	oneJob chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func newListCache(s *Store) *listCache {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &listCache{s: s, idx: map[int64]*listIndex{}, builds: map[int64]bool{},
-		failed: map[int64]time.Time{}, ctx: ctx, cancel: cancel}
+		failed: map[int64]time.Time{}, oneJob: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
 }
 
 // close stops the builds and unmaps the indexes.

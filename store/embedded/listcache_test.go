@@ -227,3 +227,41 @@ func TestCacheOldFile(t *testing.T) {
 	w.pool = append(w.pool, d)
 	w.check("after PutList", true)
 }
+
+// BenchmarkCacheLookup: a recipient's Lookup (5 lists, 3 digests each)
+// answered by the cache, and by the SQL path for comparison.
+//
+//	go test ./store/embedded -run '^$' -bench CacheLookup -benchmem
+func BenchmarkCacheLookup(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "dncgate.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	r := rand.New(rand.NewPCG(11, 12))
+	var ps []listdb.Probe
+	for l := range 5 {
+		name := fmt.Sprintf("l%d", l)
+		if err := s.PutList(b.Context(), listdb.Meta{Name: name}); err != nil {
+			b.Fatal(err)
+		}
+		ds := randomDigests(r, 100_000)
+		importDigests(b, s, name, ds)
+		ps = append(ps, listdb.Probe{List: name, Digests: append(randomDigests(r, 2), ds[7])})
+	}
+	for _, path := range []string{"cache", "sql"} {
+		b.Run(path, func(b *testing.B) {
+			for range b.N {
+				var got []listdb.Answer
+				if path == "cache" {
+					got, err = s.Lookup(b.Context(), ps)
+				} else {
+					got, err = s.lookupSQL(b.Context(), ps, newAnswers(ps))
+				}
+				if err != nil || !got[4].Found[2] || got[4].Found[0] {
+					b.Fatalf("Lookup = %+v, %v", got, err)
+				}
+			}
+		})
+	}
+}

@@ -46,7 +46,13 @@ func (c *listCache) background(version int64, job func(context.Context, int64) e
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		err := job(c.ctx, version)
+		err := c.ctx.Err()
+		select {
+		case c.oneJob <- struct{}{}:
+			err = job(c.ctx, version)
+			<-c.oneJob
+		case <-c.ctx.Done():
+		}
 		c.loading.Lock()
 		defer c.loading.Unlock()
 		delete(c.builds, version)
@@ -116,8 +122,10 @@ func (c *listCache) isCurrent(version int64) bool {
 }
 
 // indexCommitted builds the index of a version the writer just made
-// current, so that no reader has to. Best effort: the version is
-// committed and readable through SQL whatever happens here.
+// current, so that no reader has to, and maps it for this store's own
+// lookups: the file was just written, so it is not checked again. Best
+// effort: the version is committed and readable through SQL whatever
+// happens here.
 func (s *Store) indexCommitted(ctx context.Context, version int64) {
 	c := s.lists
 	c.loading.Lock()
@@ -127,8 +135,30 @@ func (s *Store) indexCommitted(ctx context.Context, version int64) {
 	}
 	c.builds[version] = true
 	c.loading.Unlock()
-	_ = s.buildIndex(ctx, version)
-	c.loading.Lock()
-	delete(c.builds, version)
-	c.loading.Unlock()
+	defer func() {
+		c.loading.Lock()
+		delete(c.builds, version)
+		c.loading.Unlock()
+	}()
+	if s.buildIndex(ctx, version) != nil {
+		return
+	}
+	x, err := s.openIndexOf(ctx, version)
+	if err != nil {
+		return
+	}
+	populate(x.data)
+	c.preload(x)
+}
+
+// preload maps x ahead of the lookup that will find its version current.
+// If that lookup finds another, its reload unmaps x.
+func (c *listCache) preload(x *listIndex) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.idx[x.version] != nil {
+		x.close()
+		return
+	}
+	c.idx[x.version] = x
 }
