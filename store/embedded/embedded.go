@@ -4,7 +4,9 @@
 // SQLite in WAL mode lets readers run while one writer writes, across
 // processes; busy_timeout makes a writer wait for another process's write
 // instead of failing. Nothing is cached in memory, so a user added by one
-// process can log in through another at once.
+// process can log in through another at once; list lookups alone keep a
+// cache, checked against a change log in the file at every lookup
+// (listcache.go), and index files beside the database (listindex.go).
 package embedded
 
 import (

@@ -2,12 +2,15 @@ package embedded
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,8 +144,9 @@ func TestIndexOpenRefuses(t *testing.T) {
 	}
 }
 
-// TestIndexSweepKeeps: the sweep removes files of versions that do not
-// exist and stale builds, and keeps current files and fresh builds.
+// TestIndexSweepKeeps: the sweep removes the index and lock files of
+// versions that do not exist and stale builds, and keeps the current
+// version's files, fresh builds and files it does not know.
 func TestIndexSweepKeeps(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "dncgate.db"))
 	if err != nil {
@@ -155,7 +159,7 @@ func TestIndexSweepKeeps(t *testing.T) {
 	}
 	v := importDigests(t, s, "l", randomDigests(rand.New(rand.NewPCG(5, 6)), 100))
 	dir := s.indexDir()
-	for _, name := range []string{"99" + idxSuffix, idxTempPrefix + "old", idxTempPrefix + "new", "notes.txt"} {
+	for _, name := range []string{"99" + idxSuffix, "99" + lockSuffix, idxTempPrefix + "old", idxTempPrefix + "new", "notes.txt"} {
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +175,7 @@ func TestIndexSweepKeeps(t *testing.T) {
 		left = append(left, e.Name())
 	}
 	slices.Sort(left)
-	want := []string{v + idxSuffix, idxTempPrefix + "new", "notes.txt"}
+	want := []string{v + idxSuffix, v + lockSuffix, idxTempPrefix + "new", "notes.txt"}
 	slices.Sort(want)
 	if !slices.Equal(left, want) {
 		t.Fatalf("after the sweep the folder holds %v, want %v", left, want)
@@ -225,4 +229,103 @@ func BenchmarkIndexContains(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(found)/float64(b.N), "found/op")
+}
+
+// BenchmarkIndexBuild: building the index file of one version of
+// DNCGATE_BENCH_ENTRIES entries (1000000 by default), and its size.
+//
+//	DNCGATE_BENCH_ENTRIES=10000000 go test ./store/embedded -run '^$' -bench IndexBuild -benchtime 1x -timeout 30m
+func BenchmarkIndexBuild(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("DNCGATE_BENCH_ENTRIES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("DNCGATE_BENCH_ENTRIES=%q is not a positive number", v)
+		}
+	}
+	s, err := Open(filepath.Join(b.TempDir(), "dncgate.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutList(b.Context(), listdb.Meta{Name: "l"}); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	w, err := s.BeginVersion(b.Context(), "l", int64(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for done := 0; done < n; done += 65536 {
+		if err := w.Add(b.Context(), randomDigests(r, min(65536, n-done))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	v, err := w.Commit(b.Context(), listdb.Version{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(v.ID, 10, 64)
+	b.ResetTimer()
+	for range b.N {
+		if err := s.buildIndex(b.Context(), id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	fi, err := os.Stat(s.indexPath(id))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/build")
+}
+
+// TestIndexBuildLock: a build waits for the lock another process holds,
+// keeps the good file that process built, and rebuilds a bad one.
+func TestIndexBuildLock(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "dncgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.PutList(ctx, listdb.Meta{Name: "l"}); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(importDigests(t, s, "l", randomDigests(rand.New(rand.NewPCG(15, 16)), 3000)), 10, 64)
+	other, err := os.OpenFile(s.lockPath(id), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("the import left no lock file: %v", err)
+	}
+	if err := syscall.Flock(int(other.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.ensureIndex(done, id, true); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ensureIndex while another holds the lock: %v, want it to wait", err)
+	}
+	// The other process builds while it holds the lock.
+	os.Remove(s.indexPath(id))
+	if err := s.buildIndex(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	theirs, _ := os.Stat(s.indexPath(id))
+	other.Close()
+	if err := s.ensureIndex(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if ours, _ := os.Stat(s.indexPath(id)); !os.SameFile(theirs, ours) {
+		t.Fatal("a good file built by another process was built again")
+	}
+	b, _ := os.ReadFile(s.indexPath(id))
+	b[idxHeaderSize+100*listdb.DigestSize] ^= 1
+	os.WriteFile(s.indexPath(id), b, 0o600)
+	if err := s.ensureIndex(ctx, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyIndexFile(s.indexPath(id)); err != nil {
+		t.Fatalf("a bad file was kept: %v", err)
+	}
 }

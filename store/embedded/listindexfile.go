@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dncgate/dncgate/listdb"
@@ -27,6 +28,11 @@ const (
 	// sweep takes it for one a crash left behind; a running build writes
 	// every few milliseconds.
 	staleBuild = 10 * time.Minute
+	// buildLockPoll is how often a process waiting for another's build
+	// tries the lock again.
+	buildLockPoll = 50 * time.Millisecond
+	// lockSuffix names a version's build lock file.
+	lockSuffix = ".lock"
 )
 
 var (
@@ -42,6 +48,10 @@ func (s *Store) indexDir() string { return s.path + indexDirSuffix }
 
 func (s *Store) indexPath(version int64) string {
 	return filepath.Join(s.indexDir(), strconv.FormatInt(version, 10)+idxSuffix)
+}
+
+func (s *Store) lockPath(version int64) string {
+	return filepath.Join(s.indexDir(), strconv.FormatInt(version, 10)+lockSuffix)
 }
 
 // expectIndex reads what the index of a committed version must hold.
@@ -69,6 +79,60 @@ func expectIndex(ctx context.Context, db *sql.DB, version int64) (indexExpect, e
 	copy(want.first[:], first)
 	copy(want.last[:], last)
 	return want, nil
+}
+
+// ensureIndex makes sure a good index file of a committed version
+// exists: it takes the version's build lock, which processes share, so
+// that a gateway and the command that imported the version do not both
+// build it, then keeps the file it finds (checked whole when verify is
+// set) or builds one.
+func (s *Store) ensureIndex(ctx context.Context, version int64, verify bool) error {
+	unlock, err := s.lockBuild(ctx, version)
+	if err != nil {
+		return fmt.Errorf("version %d: build lock: %w", version, err)
+	}
+	defer unlock()
+	x, err := s.openIndexOf(ctx, version)
+	if errors.Is(err, errVersionGone) {
+		return err
+	}
+	if err == nil {
+		x.close()
+		if !verify || verifyIndexFile(s.indexPath(version)) == nil {
+			return nil
+		}
+	}
+	return s.buildIndex(ctx, version)
+}
+
+// lockBuild takes the version's build lock, an flock on a file of its
+// own that the kernel releases if the holder dies, waiting while another
+// process holds it. The file stays until the version goes: removing it on
+// unlock would let a waiter lock a file that no longer has a name.
+func (s *Store) lockBuild(ctx context.Context, version int64) (unlock func(), err error) {
+	if err := os.MkdirAll(s.indexDir(), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(s.lockPath(version), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing releases the lock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(buildLockPoll):
+		}
+	}
 }
 
 // buildIndex writes the index of a committed version: the entries in
@@ -145,13 +209,15 @@ func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (i
 	return h, bw.Flush()
 }
 
-// removeIndex deletes a version's index file, if any: the version is
-// gone. A process that has it mapped keeps reading its copy.
+// removeIndex deletes a version's index and lock files, if any: the
+// version is gone. A process that has it mapped keeps reading its copy.
 func (s *Store) removeIndex(version int64) {
 	os.Remove(s.indexPath(version))
+	os.Remove(s.lockPath(version))
 }
 
-// sweepIndexes removes the index files of versions that no longer exist
+// sweepIndexes removes the index and lock files of versions that no
+// longer exist
 // and builds a crash left behind. The folder is read before the versions:
 // a file is only ever written for a version already in the table, and ids
 // are never reused, so a file whose id is missing from the later read
@@ -183,8 +249,12 @@ func gone(e os.DirEntry, live map[int64]bool, now time.Time) bool {
 		fi, err := e.Info()
 		return err == nil && now.Sub(fi.ModTime()) > staleBuild
 	}
-	id, err := strconv.ParseInt(strings.TrimSuffix(name, idxSuffix), 10, 64)
-	return strings.HasSuffix(name, idxSuffix) && err == nil && !live[id]
+	for _, suffix := range []string{idxSuffix, lockSuffix} {
+		if id, err := strconv.ParseInt(strings.TrimSuffix(name, suffix), 10, 64); strings.HasSuffix(name, suffix) && err == nil {
+			return !live[id]
+		}
+	}
+	return false
 }
 
 func (s *Store) versionIDs(ctx context.Context) (map[int64]bool, error) {

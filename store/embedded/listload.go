@@ -2,17 +2,14 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"os"
 )
 
 // startLoad maps a version's index in the background, building the file
 // first when it is missing or bad, unless that is under way or failed
-// less than retryIndex ago. Lookups meanwhile go through SQL.
-//
-// Builds are shared within a Store; two processes may build the same
-// version at once, each into its own temporary file, and the second
-// rename replaces the first with an identical file.
+// less than retryIndex ago. Lookups meanwhile go through SQL. Builds are
+// shared within a Store by builds, and between processes by the build
+// lock (ensureIndex).
 func (c *listCache) startLoad(version int64) {
 	c.background(version, c.load)
 }
@@ -64,24 +61,15 @@ func (c *listCache) background(version int64, job func(context.Context, int64) e
 	}()
 }
 
-// load builds the version's index unless a good file exists, checks it
-// whole, maps it and installs it while the version is still current.
+// load makes sure the version has a good index file, building it when
+// missing or bad, maps it and installs it while the version is still
+// current.
 func (c *listCache) load(ctx context.Context, version int64) error {
-	path := c.s.indexPath(version)
-	x, err := c.s.openIndexOf(ctx, version)
-	if errors.Is(err, errVersionGone) {
+	if err := c.s.ensureIndex(ctx, version, true); err != nil {
 		return err
 	}
-	if err == nil {
-		x.close()
-		err = verifyIndexFile(path)
-	}
+	x, err := c.s.openIndexOf(ctx, version)
 	if err != nil {
-		if err := c.s.buildIndex(ctx, version); err != nil {
-			return err
-		}
-	}
-	if x, err = c.s.openIndexOf(ctx, version); err != nil {
 		return err
 	}
 	populate(x.data)
@@ -140,7 +128,7 @@ func (s *Store) indexCommitted(ctx context.Context, version int64) {
 		delete(c.builds, version)
 		c.loading.Unlock()
 	}()
-	if s.buildIndex(ctx, version) != nil {
+	if s.ensureIndex(ctx, version, false) != nil {
 		return
 	}
 	x, err := s.openIndexOf(ctx, version)

@@ -200,7 +200,9 @@ func (s *Store) deleteVersion(ctx context.Context, id int64) error {
 	return nil
 }
 
-// qLookup answers a whole Lookup in one statement, hence from one
+// qLookup is the reference Lookup, run when the cache cannot answer (a
+// file without the change log, an index not built yet). It answers a
+// whole Lookup in one statement, hence from one
 // snapshot of the file: a switch committed meanwhile is seen entirely or
 // not at all, by every probe alike. Its parameter is a JSON array of
 // strings, one per digest asked: the digest in hex (hexLen characters,

@@ -109,8 +109,8 @@ func insertSQL(rows int) string {
 		strings.Repeat("(?, ?), ", rows-1) + "(?, ?)"
 }
 
-// Commit switches the list to this version in one transaction, then
-// deletes the version it replaced.
+// Commit switches the list to this version in one transaction, builds
+// its index file, then deletes the version it replaced.
 func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Version, error) {
 	if w.done {
 		return v, errWriterDone
