@@ -22,14 +22,24 @@ import (
 //
 //	0   magic idxMagic
 //	8   version id
-//	16  entry count
+//	16  entry count n
 //	24  CRC-32C of the entries
 //	28  zero
 //	32  the entries, 16 bytes each, ascending, no duplicates
+//	    the block directory: the first 8 bytes, as a big-endian number,
+//	    of every idxBlock-th entry, ⌈n/idxBlock⌉ numbers of 8 bytes
+//
+// The directory, 1/512 of the entries' size, narrows a search to about
+// one block before it touches the entries: one page read at random in a
+// file of hundreds of MB instead of several, each a cache and TLB miss.
 const (
 	idxMagic      = "DNCGIDX1"
 	idxHeaderSize = 32
-	idxSuffix     = ".idx"
+	// idxBlock is the entries a directory number stands for: 4 KiB.
+	idxBlock = 256
+	// idxDirWord is the size of one directory number.
+	idxDirWord = 8
+	idxSuffix  = ".idx"
 	// idxTempPrefix starts the name of a file being built; a crash leaves
 	// it behind for the sweep.
 	idxTempPrefix = "build-"
@@ -45,7 +55,16 @@ type listIndex struct {
 	version int64
 	data    []byte // the whole mapping; nil for an empty version
 	n       int    // entries
+	dir     []byte // the block directory, in data
 }
+
+// indexSize is the size of the file of n entries.
+func indexSize(n uint64) int64 {
+	return idxHeaderSize + listdb.DigestSize*int64(n) + idxDirWord*int64(dirLen(n))
+}
+
+// dirLen is the numbers in the directory of n entries.
+func dirLen(n uint64) uint64 { return (n + idxBlock - 1) / idxBlock }
 
 // indexHeader is a file's first idxHeaderSize bytes.
 type indexHeader struct {
@@ -107,7 +126,7 @@ func openIndex(path string, version int64, want indexExpect) (*listIndex, error)
 		return nil, fmt.Errorf("%s: %w: holds version %d", path, errBadIndex, h.version)
 	case h.count != uint64(want.entries):
 		return nil, fmt.Errorf("%s: %w: %d entries, the version has %d", path, errBadIndex, h.count, want.entries)
-	case fi.Size() != idxHeaderSize+listdb.DigestSize*int64(h.count):
+	case fi.Size() != indexSize(h.count):
 		return nil, fmt.Errorf("%s: %w: %d bytes for %d entries", path, errBadIndex, fi.Size(), h.count)
 	}
 	x := &listIndex{version: version, n: int(h.count)}
@@ -121,6 +140,7 @@ func openIndex(path string, version int64, want indexExpect) (*listIndex, error)
 		x.close()
 		return nil, fmt.Errorf("%s: %w: its first or last entry is not the version's", path, errBadIndex)
 	}
+	x.dir = x.data[idxHeaderSize+listdb.DigestSize*x.n:]
 	return x, nil
 }
 
@@ -156,6 +176,25 @@ func verifyIndexFile(path string) error {
 	}
 	if crc != h.crc {
 		return fmt.Errorf("%s: %w: checksum %08x, header says %08x", path, errBadIndex, crc, h.crc)
+	}
+	return verifyDirectory(path, f, h.count)
+}
+
+// verifyDirectory checks the file's directory against its entries.
+func verifyDirectory(path string, f *os.File, n uint64) error {
+	dir := make([]byte, idxDirWord*dirLen(n))
+	if _, err := f.ReadAt(dir, indexSize(n)-int64(len(dir))); err != nil {
+		return fmt.Errorf("%s: %w: directory: %v", path, errBadIndex, err)
+	}
+	var d listdb.Digest
+	for j := range dirLen(n) {
+		off := idxHeaderSize + int64(j)*idxBlock*listdb.DigestSize
+		if _, err := f.ReadAt(d[:], off); err != nil {
+			return fmt.Errorf("%s: %w: entry %d: %v", path, errBadIndex, j*idxBlock, err)
+		}
+		if !bytes.Equal(d[:idxDirWord], dir[j*idxDirWord:(j+1)*idxDirWord]) {
+			return fmt.Errorf("%s: %w: directory number %d is not entry %d's", path, errBadIndex, j, j*idxBlock)
+		}
 	}
 	return nil
 }
@@ -227,7 +266,7 @@ func cmpU64(a, b uint64) int {
 // contents cost at most twice a binary search.
 func (x *listIndex) contains(d *listdb.Digest) bool {
 	k := keyOf(d)
-	lo, hi := 0, x.n // the key, if held, is in [lo, hi)
+	lo, hi := x.blocks(k.hi) // the key, if held, is in [lo, hi)
 	for hi-lo > idxScan {
 		size := hi - lo
 		g := x.guess(lo, hi, k)
@@ -268,6 +307,28 @@ func (x *listIndex) contains(d *listdb.Digest) bool {
 		}
 	}
 	return false
+}
+
+// blocks returns the entries whose blocks may hold a key of high word
+// hi, found by binary search of the directory: from the last block that
+// starts below hi to the last that starts at it.
+func (x *listIndex) blocks(hi uint64) (lo, end int) {
+	m := len(x.dir) / idxDirWord
+	word := func(j int) uint64 { return binary.BigEndian.Uint64(x.dir[j*idxDirWord:]) }
+	first, top := 0, m // the first block starting at or above hi
+	for first < top {
+		mid := int(uint(first+top) >> 1)
+		if word(mid) < hi {
+			first = mid + 1
+		} else {
+			top = mid
+		}
+	}
+	after := first
+	for after < m && word(after) == hi {
+		after++
+	}
+	return max(first-1, 0) * idxBlock, min(after*idxBlock, x.n)
 }
 
 // guess interpolates k's position in [lo, hi) on the high words.

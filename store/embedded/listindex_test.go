@@ -27,7 +27,11 @@ func writeTestIndex(t testing.TB, path string, version int64, sorted []listdb.Di
 		body = append(body, sorted[i][:]...)
 	}
 	h.crc = crc32c(0, body)
-	if err := os.WriteFile(path, append(h.encode(), body...), 0o600); err != nil {
+	var dir []byte
+	for i := 0; i < len(sorted); i += idxBlock {
+		dir = append(dir, sorted[i][:idxDirWord]...)
+	}
+	if err := os.WriteFile(path, slices.Concat(h.encode(), body, dir), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	want := indexExpect{entries: int64(len(sorted))}
@@ -141,6 +145,12 @@ func TestIndexOpenRefuses(t *testing.T) {
 	os.WriteFile(path, bad, 0o600)
 	if err := verifyIndexFile(path); !errors.Is(err, errBadIndex) {
 		t.Fatalf("verify of a changed entry: %v, want errBadIndex", err)
+	}
+	bad = slices.Clone(good)
+	bad[len(bad)-idxDirWord] ^= 0x10
+	os.WriteFile(path, bad, 0o600)
+	if err := verifyIndexFile(path); !errors.Is(err, errBadIndex) {
+		t.Fatalf("verify of a changed directory: %v, want errBadIndex", err)
 	}
 }
 

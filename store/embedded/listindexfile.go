@@ -173,8 +173,8 @@ func (s *Store) buildIndex(ctx context.Context, version int64) error {
 	return os.Rename(f.Name(), s.indexPath(version))
 }
 
-// writeEntries writes the header's room and the version's entries, and
-// returns the header for them.
+// writeEntries writes the header's room, the version's entries and their
+// directory, and returns the header for them.
 func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (indexHeader, error) {
 	h := indexHeader{version: version}
 	bw := bufio.NewWriterSize(f, indexWriteBuffer)
@@ -186,7 +186,7 @@ func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (i
 		return h, err
 	}
 	defer rows.Close()
-	var prev []byte
+	var prev, dir []byte
 	for rows.Next() {
 		var d sql.RawBytes
 		if err := rows.Scan(&d); err != nil {
@@ -198,6 +198,9 @@ func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (i
 		if prev != nil && string(prev) >= string(d) {
 			return h, fmt.Errorf("entry %d out of order", h.count)
 		}
+		if h.count%idxBlock == 0 {
+			dir = append(dir, d[:idxDirWord]...)
+		}
 		bw.Write(d) // a write error sticks and comes back from Flush
 		h.crc = crc32c(h.crc, d)
 		h.count++
@@ -206,6 +209,7 @@ func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (i
 	if err := rows.Err(); err != nil {
 		return h, err
 	}
+	bw.Write(dir)
 	return h, bw.Flush()
 }
 
