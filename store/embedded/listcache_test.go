@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/dncgate/dncgate/listdb"
@@ -263,5 +264,59 @@ func BenchmarkCacheLookup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestCacheUnderChanges: lookups from several goroutines while another
+// store switches versions, loses index files and edits by hand always
+// find the digest every version holds, never the one none holds, and
+// name a version that was committed.
+func TestCacheUnderChanges(t *testing.T) {
+	w := newCacheWorld(t)
+	ctx := t.Context()
+	w.must(w.admin.PutList(ctx, listdb.Meta{Name: "a"}))
+	always, never := w.pool[0], w.pool[1]
+	versions := map[string]bool{importDigests(t, w.admin, "a", append(randomDigests(w.r, 2000), always)): true}
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	errc := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					errc <- nil
+					return
+				default:
+				}
+				got, err := w.gw.Lookup(ctx, []listdb.Probe{{List: "a", Digests: []listdb.Digest{always, never}}})
+				mu.Lock()
+				known := err == nil && versions[got[0].Version]
+				mu.Unlock()
+				if err != nil || !known || !got[0].Found[0] || got[0].Found[1] {
+					errc <- fmt.Errorf("Lookup = %+v, %v", got, err)
+					return
+				}
+			}
+		})
+	}
+	for i := range 10 {
+		mu.Lock()
+		versions[importDigests(t, w.admin, "a", append(randomDigests(w.r, 2000), always))] = true
+		mu.Unlock()
+		_, v, err := w.admin.List(ctx, "a")
+		w.must(err)
+		if i%3 == 0 {
+			os.Remove(filepath.Join(w.admin.indexDir(), v.ID+idxSuffix))
+		}
+		w.must(w.admin.AddEntry(ctx, "a", w.pool[2+i]))
+	}
+	close(stop)
+	wg.Wait()
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
