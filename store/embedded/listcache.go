@@ -81,7 +81,8 @@ type cachedList struct {
 // version. It falls back to SQL (ok false) when the file has no change
 // log yet or an index is not loaded yet.
 type listCache struct {
-	s *Store
+	s     *Store
+	heads headReader
 
 	refreshing sync.Mutex // one refresh at a time
 
@@ -106,7 +107,7 @@ type listCache struct {
 
 func newListCache(s *Store) *listCache {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &listCache{s: s, idx: map[int64]*listIndex{}, builds: map[int64]bool{},
+	return &listCache{s: s, heads: headReader{path: s.path}, idx: map[int64]*listIndex{}, builds: map[int64]bool{},
 		failed: map[int64]time.Time{}, oneJob: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
 }
 
@@ -119,7 +120,7 @@ func (c *listCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
-	var errs []error
+	errs := []error{c.heads.close()}
 	for id, x := range c.idx {
 		errs = append(errs, x.close())
 		delete(c.idx, id)
@@ -153,23 +154,8 @@ func (c *listCache) lookup(ctx context.Context, probes []listdb.Probe, out []lis
 	return true, nil
 }
 
-// head is the change log's last sequence number, 0 when empty. The
-// statement is one key read, so it runs without ctx's cancellation: with a
-// cancellable context both database/sql and the driver start a goroutine
-// per query to watch it, which costs more than the query.
-func (c *listCache) head(ctx context.Context) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	ctx = context.WithoutCancel(ctx)
-	st, err := c.s.lazy.get(ctx, c.s.r, qChangeHead)
-	if err != nil {
-		return 0, err
-	}
-	var seq sql.NullInt64
-	err = st.QueryRowContext(ctx).Scan(&seq)
-	return seq.Int64, err
-}
+// head is the change log's last sequence number, 0 when empty.
+func (c *listCache) head(ctx context.Context) (int64, error) { return c.heads.read(ctx) }
 
 // ready reports whether every probed list with a version has its index;
 // it starts loading those that lack one.
