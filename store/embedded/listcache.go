@@ -90,7 +90,7 @@ type listCache struct {
 	loaded bool
 	seq    int64
 	lists  map[string]*cachedList
-	idx    map[int64]*listIndex // mapped indexes, current versions only
+	idx    map[int64]*listIndex // mapped indexes: current versions, and one just committed here
 	closed bool
 
 	loading sync.Mutex // guards builds and failed
