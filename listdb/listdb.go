@@ -105,7 +105,7 @@ type Store interface {
 	// round trip on Redis (a single pipeline, also on a cluster), in one
 	// read transaction on the embedded store. Each answer comes from one
 	// version of its list, never a mix. Manual additions and removals are
-	// never cached: they count from the next Lookup on any instance.
+	// never served stale: they count from the next Lookup on any instance.
 	Lookup(ctx context.Context, probes []Probe) ([]Answer, error)
 	// AddEntry puts d on the list by hand; ErrNotFound when the list does
 	// not exist.
