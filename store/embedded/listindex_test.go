@@ -27,11 +27,11 @@ func writeTestIndex(t testing.TB, path string, version int64, sorted []listdb.Di
 		body = append(body, sorted[i][:]...)
 	}
 	h.crc = crc32c(0, body)
-	var dir []byte
-	for i := 0; i < len(sorted); i += idxBlock {
-		dir = append(dir, sorted[i][:idxDirWord]...)
+	radix := newRadixTable(uint64(len(sorted)))
+	for i := range sorted {
+		radix.add(sorted[i][:])
 	}
-	if err := os.WriteFile(path, slices.Concat(h.encode(), body, dir), 0o600); err != nil {
+	if err := os.WriteFile(path, slices.Concat(h.encode(), body, radix.table()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	want := indexExpect{entries: int64(len(sorted))}
@@ -147,10 +147,10 @@ func TestIndexOpenRefuses(t *testing.T) {
 		t.Fatalf("verify of a changed entry: %v, want errBadIndex", err)
 	}
 	bad = slices.Clone(good)
-	bad[len(bad)-idxDirWord] ^= 0x10
+	bad[len(bad)-2*radixWord] ^= 0x10
 	os.WriteFile(path, bad, 0o600)
 	if err := verifyIndexFile(path); !errors.Is(err, errBadIndex) {
-		t.Fatalf("verify of a changed directory: %v, want errBadIndex", err)
+		t.Fatalf("verify of a changed radix table: %v, want errBadIndex", err)
 	}
 }
 

@@ -153,7 +153,10 @@ func (s *Store) buildIndex(ctx context.Context, version int64) error {
 	}
 	defer os.Remove(f.Name()) // fails once renamed
 	defer f.Close()
-	h, err := writeEntries(ctx, s.r, f, version)
+	if want.entries > maxEntries {
+		return fmt.Errorf("version %d: %d entries, an index holds at most %d", version, want.entries, uint64(maxEntries))
+	}
+	h, err := writeEntries(ctx, s.r, f, version, uint64(want.entries))
 	if err != nil {
 		return fmt.Errorf("version %d: %w", version, err)
 	}
@@ -173,9 +176,9 @@ func (s *Store) buildIndex(ctx context.Context, version int64) error {
 	return os.Rename(f.Name(), s.indexPath(version))
 }
 
-// writeEntries writes the header's room, the version's entries and their
-// directory, and returns the header for them.
-func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (indexHeader, error) {
+// writeEntries writes the header's room, the version's n entries and
+// their radix table, and returns the header for them.
+func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64, n uint64) (indexHeader, error) {
 	h := indexHeader{version: version}
 	bw := bufio.NewWriterSize(f, indexWriteBuffer)
 	if _, err := bw.Write(make([]byte, idxHeaderSize)); err != nil {
@@ -186,7 +189,8 @@ func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (i
 		return h, err
 	}
 	defer rows.Close()
-	var prev, dir []byte
+	var prev []byte
+	radix := newRadixTable(n)
 	for rows.Next() {
 		var d sql.RawBytes
 		if err := rows.Scan(&d); err != nil {
@@ -198,9 +202,10 @@ func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (i
 		if prev != nil && string(prev) >= string(d) {
 			return h, fmt.Errorf("entry %d out of order", h.count)
 		}
-		if h.count%idxBlock == 0 {
-			dir = append(dir, d[:idxDirWord]...)
+		if h.count == n {
+			return h, fmt.Errorf("more than the version's %d entries: %w", n, errVersionGone)
 		}
+		radix.add(d)
 		bw.Write(d) // a write error sticks and comes back from Flush
 		h.crc = crc32c(h.crc, d)
 		h.count++
@@ -209,7 +214,7 @@ func writeEntries(ctx context.Context, db *sql.DB, f *os.File, version int64) (i
 	if err := rows.Err(); err != nil {
 		return h, err
 	}
-	bw.Write(dir)
+	bw.Write(radix.table())
 	return h, bw.Flush()
 }
 
