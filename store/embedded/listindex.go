@@ -289,13 +289,15 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// contains reports whether the index holds d. Digests are HMAC output,
-// uniform over the key space, so the entry's position is about
-// d/2^128·n with a spread of √n/2: each round guesses by interpolation,
-// probes √size either side of the guess, and keeps the interval between
-// the probes (the usual case) or the side the key is on. A round that
-// fails to halve the interval is followed by a bisection, so skewed
-// contents cost at most twice a binary search.
+// contains reports whether the index holds d. The radix table gives the
+// bucket of d's first bits; digests are HMAC output, uniform over the key
+// space, so it holds radixFill to twice as many entries and a binary
+// search ends it. A larger bucket (contents that are not uniform) is
+// first narrowed by rounds that guess by interpolation, probe √size
+// either side of the guess and keep the interval between the probes or
+// the side the key is on; a round that fails to halve the interval is
+// followed by a bisection, so skewed contents cost at most twice a binary
+// search.
 func (x *listIndex) contains(d *listdb.Digest) bool {
 	if x.n == 0 {
 		return false
