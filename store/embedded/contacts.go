@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +48,8 @@ const (
 // contactStore is the embedded store's contacts.
 type contactStore struct{ s *Store }
 
-// Contacts returns the store's CRM contacts. It holds nothing of its own:
-// every call reads the file.
+// Contacts returns the store's CRM contacts. It caches nothing: every
+// call reads the file.
 func (s *Store) Contacts() contactdb.Store { return contactStore{s} }
 
 // noContactTables reports an error from a file where nothing was ever
@@ -57,29 +58,31 @@ func noContactTables(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "no such table")
 }
 
-// Contact answers from one statement, hence one snapshot of the file: a
-// switch committed meanwhile is seen entirely or not at all.
-// qContact reads one record of the current version.
+// qContact reads one record of the current version: one statement, hence
+// one snapshot of the file, so a switch committed meanwhile is seen
+// entirely or not at all. Contact runs it through a rawReader: it is on
+// every recipient check's path.
 const qContact = `SELECT e.rec FROM contact_head h JOIN contact_entries e
 	ON e.version = h.current AND e.email = ?`
 
 func (c contactStore) Contact(ctx context.Context, email listdb.Digest) (contactdb.Contact, bool, error) {
-	var rec []byte
-	st, err := c.s.lazy.get(ctx, c.s.r, qContact)
-	if err == nil {
-		err = st.QueryRowContext(ctx, email[:]).Scan(&rec)
-	}
-	if errors.Is(err, sql.ErrNoRows) || noContactTables(err) {
+	var ct contactdb.Contact
+	found, err := c.s.contactReads.row(ctx, []driver.NamedValue{{Ordinal: 1, Value: email[:]}}, func(cols []driver.Value) error {
+		rec, ok := cols[0].([]byte)
+		if !ok {
+			return fmt.Errorf("record of type %T", cols[0])
+		}
+		var err error
+		ct, err = contactdb.Decode(rec)
+		return err
+	})
+	if noContactTables(err) {
 		return contactdb.Contact{}, false, nil
 	}
 	if err != nil {
 		return contactdb.Contact{}, false, fmt.Errorf("embedded: contact: %w", err)
 	}
-	ct, err := contactdb.Decode(rec)
-	if err != nil {
-		return ct, false, fmt.Errorf("embedded: contact: %w", err)
-	}
-	return ct, true, nil
+	return ct, found, nil
 }
 
 // Current reads the head and the version it names.

@@ -58,8 +58,9 @@ type Store struct {
 	mk         *marker // group commit of delivered marks
 	hits       atomic.Uint64
 
-	lazy  lazyStmts  // lookups on tables made by the first import
-	lists *listCache // the lists' fast read path
+	lazy         lazyStmts  // lookups on tables made by the first import
+	lists        *listCache // the lists' fast read path
+	contactReads *rawReader // Contact's statement
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,6 +76,7 @@ func Open(path string) (*Store, error) {
 	}
 	s := &Store{now: time.Now, path: path, purgeEvery: purgeEvery}
 	s.lists = newListCache(s)
+	s.contactReads = newRawReader(path, qContact)
 	if err := s.open(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("embedded: %s: %w", path, err)
@@ -156,7 +158,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the statements and the connections.
 func (s *Store) Close() error {
 	s.stopMarker()
-	errs := []error{s.lists.close(), s.st.close()}
+	errs := []error{s.lists.close(), s.contactReads.close(), s.st.close()}
 	errs = append(errs, s.lazy.close())
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {

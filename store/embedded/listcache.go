@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -82,7 +83,7 @@ type cachedList struct {
 // log yet or an index is not loaded yet.
 type listCache struct {
 	s     *Store
-	heads headReader
+	heads *rawReader // the change log's head
 
 	refreshing sync.Mutex // one refresh at a time
 
@@ -107,7 +108,7 @@ type listCache struct {
 
 func newListCache(s *Store) *listCache {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &listCache{s: s, heads: headReader{path: s.path}, idx: map[int64]*listIndex{}, builds: map[int64]bool{},
+	return &listCache{s: s, heads: newRawReader(s.path, qChangeHead), idx: map[int64]*listIndex{}, builds: map[int64]bool{},
 		failed: map[int64]time.Time{}, oneJob: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
 }
 
@@ -155,7 +156,13 @@ func (c *listCache) lookup(ctx context.Context, probes []listdb.Probe, out []lis
 }
 
 // head is the change log's last sequence number, 0 when empty.
-func (c *listCache) head(ctx context.Context) (int64, error) { return c.heads.read(ctx) }
+func (c *listCache) head(ctx context.Context) (seq int64, err error) {
+	_, err = c.heads.row(ctx, nil, func(cols []driver.Value) (err error) {
+		seq, err = int64Value(cols[0])
+		return err
+	})
+	return seq, err
+}
 
 // ready reports whether every probed list with a version has its index;
 // it starts loading those that lack one.
