@@ -195,7 +195,11 @@ func TestCacheIndexMissing(t *testing.T) {
 	if ok, err := w.gw.lists.lookup(ctx, ps, newAnswers(ps)); ok || err != nil {
 		t.Fatalf("lookup without the index file: answered %v, %v; want the SQL path", ok, err)
 	}
-	w.gw.lists.wg.Wait() // the build started by the lookup
+	// WaitIndexes returns once the build the lookup started is over.
+	w.must(w.gw.WaitIndexes(ctx))
+	if !w.gw.lists.idle() {
+		t.Fatal("WaitIndexes returned with a job still running")
+	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("the index was not rebuilt: %v", err)
 	}

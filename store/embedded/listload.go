@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"os"
+	"time"
 )
 
 // startLoad maps a version's index in the background, building the file
@@ -149,4 +150,32 @@ func (c *listCache) preload(x *listIndex) {
 		return
 	}
 	c.idx[x.version] = x
+}
+
+// indexPoll is how often WaitIndexes looks whether the jobs are done.
+const indexPoll = 10 * time.Millisecond
+
+// WaitIndexes returns once no index job (a build, a mapping, a check of a
+// file) runs in the background, or when ctx ends. Lookups never need it:
+// until an index is ready they go through SQL. It is for what measures
+// lookups, which should meet the store as it runs once started, not
+// sharing the CPU with a check of every index file.
+func (s *Store) WaitIndexes(ctx context.Context) error {
+	t := time.NewTicker(indexPoll)
+	defer t.Stop()
+	for !s.lists.idle() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// idle reports whether no background job is running or waiting.
+func (c *listCache) idle() bool {
+	c.loading.Lock()
+	defer c.loading.Unlock()
+	return len(c.builds) == 0
 }
