@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"strings"
 )
 
@@ -48,15 +49,22 @@ func isHexDigit(c byte) bool {
 // HashEmail normalises addr (see NormaliseEmail) and returns its hex
 // digest for kind k, the key under which a hashed list would hold it.
 func HashEmail(k Kind, addr string) (string, error) {
-	spec, ok := hashSpecs[k]
-	if !ok {
-		return "", fmt.Errorf("list kind %s holds no digests", k)
-	}
 	key, err := NormaliseEmail(addr)
 	if err != nil {
 		return "", err
 	}
+	return HashNormalised(k, key)
+}
+
+// HashNormalised is HashEmail of an address already normalised: the
+// recipient check has it at hand and saves normalising it again.
+func HashNormalised(k Kind, key string) (string, error) {
+	spec, ok := hashSpecs[k]
+	if !ok {
+		return "", fmt.Errorf("list kind %s holds no digests", k)
+	}
 	h := spec.newFn()
-	h.Write([]byte(key))
-	return hex.EncodeToString(h.Sum(nil)), nil
+	io.WriteString(h, key)
+	var sum [sha256.Size]byte // the largest of the three
+	return hex.EncodeToString(h.Sum(sum[:0])), nil
 }

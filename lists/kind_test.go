@@ -79,6 +79,9 @@ func TestHashEmail(t *testing.T) {
 				t.Errorf("HashEmail(%v, %q) = %q, %v; want %q", k, addr, h, err, digest)
 			}
 		}
+		if h, err := HashNormalised(k, "jean@acme.fr"); err != nil || h != digest {
+			t.Errorf("HashNormalised(%v) = %q, %v; want %q", k, h, err, digest)
+		}
 		if _, err := NormaliseHash(k, digest); err != nil {
 			t.Errorf("%v: digest %q is not a valid entry: %v", k, digest, err)
 		}

@@ -53,7 +53,7 @@ func (r *probeKeys) of(kind string) []listdb.Digest {
 	case k == lists.KindPhone:
 		out = r.phones
 	case k.Hashed():
-		if hex, err := lists.HashEmail(k, r.norm); err == nil {
+		if hex, err := lists.HashNormalised(k, r.norm); err == nil {
 			out = []listdb.Digest{r.keyer.Key(kind, hex)}
 		}
 	}
