@@ -321,29 +321,33 @@ func (x *listIndex) contains(d *listdb.Digest) bool {
 			lo, hi = l+1, h
 		}
 		if hi-lo > size/2 {
-			mid := int(uint(lo+hi) >> 1)
-			switch c := keyOf(x.at(mid)).cmp(k); {
-			case c == 0:
+			var found bool
+			if lo, hi, found = x.bisect(lo, hi, k); found {
 				return true
-			case c < 0:
-				lo = mid + 1
-			default:
-				hi = mid
 			}
 		}
 	}
 	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		switch c := keyOf(x.at(mid)).cmp(k); {
-		case c == 0:
+		var found bool
+		if lo, hi, found = x.bisect(lo, hi, k); found {
 			return true
-		case c < 0:
-			lo = mid + 1
-		default:
-			hi = mid
 		}
 	}
 	return false
+}
+
+// bisect compares k with the middle of [lo, hi) and returns the half
+// that may hold it, or found.
+func (x *listIndex) bisect(lo, hi int, k key128) (int, int, bool) {
+	mid := int(uint(lo+hi) >> 1)
+	switch c := keyOf(x.at(mid)).cmp(k); {
+	case c == 0:
+		return lo, hi, true
+	case c < 0:
+		return mid + 1, hi, false
+	default:
+		return lo, mid, false
+	}
 }
 
 // bucket returns the entries whose first bits are those of hi.
