@@ -18,12 +18,26 @@ type probeKeys struct {
 	norm          string // the normalised address
 	local, domain string
 	phones        []listdb.Digest // from the contact, already keyed
-	byKind        map[string][]listdb.Digest
+
+	// The kinds computed so far, in place: a handful of kinds exist, and
+	// a map would be most of what a decision allocates.
+	known  [maxKinds]kindKeys
+	nKnown int
 }
+
+// kindKeys are the recipient's digests for one kind of list.
+type kindKeys struct {
+	kind    string
+	digests []listdb.Digest
+}
+
+// maxKinds is more than the kinds of list there are; a kind beyond it is
+// computed again each time it is asked for.
+const maxKinds = 8
 
 func newProbeKeys(keyer *listdb.Keyer, norm string) *probeKeys {
 	at := strings.LastIndexByte(norm, '@')
-	return &probeKeys{keyer: keyer, norm: norm, local: norm[:at], domain: norm[at+1:], byKind: map[string][]listdb.Digest{}}
+	return &probeKeys{keyer: keyer, norm: norm, local: norm[:at], domain: norm[at+1:]}
 }
 
 // email is the digest of the address itself: the key of e-mail lists, the
@@ -37,8 +51,10 @@ func (r *probeKeys) email() listdb.Digest {
 // domain; the contact's phones; the address's hex digest for hashed lists.
 // Nil when the recipient has no key of that kind (no phone, say).
 func (r *probeKeys) of(kind string) []listdb.Digest {
-	if d, ok := r.byKind[kind]; ok {
-		return d
+	for _, k := range r.known[:r.nKnown] {
+		if k.kind == kind {
+			return k.digests
+		}
 	}
 	var out []listdb.Digest
 	switch k, err := lists.ParseKind(kind); {
@@ -57,7 +73,10 @@ func (r *probeKeys) of(kind string) []listdb.Digest {
 			out = []listdb.Digest{r.keyer.Key(kind, hex)}
 		}
 	}
-	r.byKind[kind] = out
+	if r.nKnown < len(r.known) {
+		r.known[r.nKnown] = kindKeys{kind, out}
+		r.nKnown++
+	}
 	return out
 }
 
