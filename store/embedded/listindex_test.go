@@ -200,7 +200,8 @@ func TestIndexSweepKeeps(t *testing.T) {
 	}
 }
 
-// importDigests imports ds as a new version of name and returns its id.
+// importDigests imports ds as a new version of name, waits for its index
+// file, and returns the version's id.
 func importDigests(t testing.TB, s *Store, name string, ds []listdb.Digest) string {
 	t.Helper()
 	w, err := s.BeginVersion(t.Context(), name, 0)
@@ -212,6 +213,10 @@ func importDigests(t testing.TB, s *Store, name string, ds []listdb.Digest) stri
 	}
 	v, err := w.Commit(t.Context(), listdb.Version{ImportedAt: time.Unix(1, 0)})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The index is built in the background; the tests look at its file.
+	if err := s.WaitIndexes(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return v.ID

@@ -110,48 +110,6 @@ func (c *listCache) isCurrent(version int64) bool {
 	return false
 }
 
-// indexCommitted builds the index of a version the writer just made
-// current, so that no reader has to, and maps it for this store's own
-// lookups: the file was just written, so it is not checked again. Best
-// effort: the version is committed and readable through SQL whatever
-// happens here.
-func (s *Store) indexCommitted(ctx context.Context, version int64) {
-	c := s.lists
-	c.loading.Lock()
-	if c.builds[version] {
-		c.loading.Unlock()
-		return // a lookup saw the switch first and builds it
-	}
-	c.builds[version] = true
-	c.loading.Unlock()
-	defer func() {
-		c.loading.Lock()
-		delete(c.builds, version)
-		c.loading.Unlock()
-	}()
-	if s.ensureIndex(ctx, version, false) != nil {
-		return
-	}
-	x, err := s.openIndexOf(ctx, version)
-	if err != nil {
-		return
-	}
-	populate(x.data)
-	c.preload(x)
-}
-
-// preload maps x ahead of the lookup that will find its version current.
-// If that lookup finds another, its reload unmaps x.
-func (c *listCache) preload(x *listIndex) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed || c.idx[x.version] != nil {
-		x.close()
-		return
-	}
-	c.idx[x.version] = x
-}
-
 // indexPoll is how often WaitIndexes looks whether the jobs are done.
 const indexPoll = 10 * time.Millisecond
 

@@ -109,8 +109,12 @@ func insertSQL(rows int) string {
 		strings.Repeat("(?, ?), ", rows-1) + "(?, ?)"
 }
 
-// Commit switches the list to this version in one transaction, builds
-// its index file, then deletes the version it replaced.
+// Commit switches the list to this version in one transaction, starts
+// building its index file in the background, then deletes the version it
+// replaced. The import does not wait for the index: the version is in
+// force and read through SQL until the file is ready, and a process that
+// closes first (the CLI) leaves the build to the next store that looks
+// the list up (the gateway).
 func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Version, error) {
 	if w.done {
 		return v, errWriterDone
@@ -131,7 +135,7 @@ func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Versi
 		return v, fmt.Errorf("embedded: list %s: committing version %d: %w", w.list, w.id, err)
 	}
 	w.done = true
-	w.s.indexCommitted(ctx, w.id)
+	w.s.lists.startLoad(w.id)
 	if old.Valid {
 		if err := w.s.deleteVersion(ctx, old.Int64); err != nil {
 			return v, fmt.Errorf("embedded: list %s: committed, but %w (the next import retries)", w.list, err)
