@@ -158,15 +158,7 @@ func TestIndexOpenRefuses(t *testing.T) {
 // versions that do not exist and stale builds, and keeps the current
 // version's files, fresh builds and files it does not know.
 func TestIndexSweepKeeps(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "dncgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := t.Context()
-	if err := s.PutList(ctx, listdb.Meta{Name: "l"}); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := storeWithList(t, "l")
 	v := importDigests(t, s, "l", randomDigests(rand.New(rand.NewPCG(5, 6)), 100))
 	dir := s.indexDir()
 	for _, name := range []string{"99" + idxSuffix, "99" + lockSuffix, idxTempPrefix + "old", idxTempPrefix + "new", "notes.txt"} {
@@ -198,6 +190,15 @@ func TestIndexSweepKeeps(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("index file: %v, %v; want mode 600", fi.Mode(), err)
 	}
+}
+
+// storeWithList opens a new store holding an empty list of that name.
+func storeWithList(t *testing.T, name string) (*Store, context.Context) {
+	s := openStore(t, filepath.Join(t.TempDir(), "dncgate.db"))
+	if err := s.PutList(t.Context(), listdb.Meta{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	return s, t.Context()
 }
 
 // importDigests imports ds as a new version of name, waits for its index
@@ -299,15 +300,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 // TestIndexBuildLock: a build waits for the lock another process holds,
 // keeps the good file that process built, and rebuilds a bad one.
 func TestIndexBuildLock(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "dncgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := t.Context()
-	if err := s.PutList(ctx, listdb.Meta{Name: "l"}); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := storeWithList(t, "l")
 	id, _ := strconv.ParseInt(importDigests(t, s, "l", randomDigests(rand.New(rand.NewPCG(15, 16)), 3000)), 10, 64)
 	other, err := os.OpenFile(s.lockPath(id), os.O_RDWR, 0)
 	if err != nil {
