@@ -31,7 +31,7 @@ const (
 type Ledger struct {
 	w, r *sql.DB
 	ret  ledger.Retention
-	gc   *groupCommit
+	gc   *ledger.GroupCommit
 
 	mu   sync.Mutex
 	made map[string]bool // month tables this process knows exist
@@ -71,7 +71,7 @@ func (l *Ledger) open(path string) error {
 	if l.r, err = openPool(path, true, readConns); err != nil {
 		return err
 	}
-	l.gc = startGroupCommit(l.writeBatch)
+	l.gc = ledger.StartGroupCommit(l.writeBatch)
 	return nil
 }
 
@@ -146,7 +146,7 @@ func (l *Ledger) tables(ctx context.Context, db *sql.DB) ([]string, error) {
 // Close stops the group commit and closes the connections.
 func (l *Ledger) Close() error {
 	if l.gc != nil {
-		l.gc.stop()
+		l.gc.Stop()
 	}
 	var errs []error
 	for _, db := range []*sql.DB{l.r, l.w} {

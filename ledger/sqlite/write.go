@@ -3,89 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/ledger/ledgersql"
 )
-
-// maxBatch bounds one group commit, in calls.
-const maxBatch = 256
-
-var errClosed = errors.New("ledger: closed")
-
-type recordReq struct {
-	ds   []ledger.Decision
-	done chan error
-}
-
-// groupCommit writes the Record calls that arrive while a transaction
-// commits together in the next one: with many sessions deciding at once,
-// one fsync per batch instead of one per call. Each caller still waits
-// until its records are durable.
-type groupCommit struct {
-	write func([]recordReq) error
-	once  sync.Once
-	reqs  chan recordReq
-	quit  chan struct{}
-	done  chan struct{}
-}
-
-func startGroupCommit(write func([]recordReq) error) *groupCommit {
-	g := &groupCommit{write: write, reqs: make(chan recordReq), quit: make(chan struct{}), done: make(chan struct{})}
-	go g.loop()
-	return g
-}
-
-func (g *groupCommit) loop() {
-	defer close(g.done)
-	batch := make([]recordReq, 0, maxBatch)
-	for {
-		select {
-		case <-g.quit:
-			return
-		case r := <-g.reqs:
-			batch = append(batch[:0], r)
-		}
-	collect:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-g.reqs:
-				batch = append(batch, r)
-			default:
-				break collect
-			}
-		}
-		err := g.write(batch)
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-func (g *groupCommit) stop() {
-	g.once.Do(func() { close(g.quit) })
-	<-g.done
-}
-
-func (g *groupCommit) submit(ctx context.Context, ds []ledger.Decision) error {
-	r := recordReq{ds: ds, done: make(chan error, 1)}
-	select {
-	case g.reqs <- r:
-	case <-g.quit:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // Record writes ds durably; a decision already recorded (same id) is
 // left as it is, so a spool replay never doubles one.
@@ -94,7 +16,7 @@ func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
 		return nil
 	}
 	ledger.Fill(ds)
-	if err := l.gc.submit(ctx, ds); err != nil {
+	if err := l.gc.Submit(ctx, ds); err != nil {
 		return fmt.Errorf("ledger: record: %w", err)
 	}
 	return nil
@@ -102,10 +24,10 @@ func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
 
 // writeBatch runs on the group commit's goroutine, the only writer of
 // decisions.
-func (l *Ledger) writeBatch(batch []recordReq) error {
+func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
 	ctx := context.Background()
-	for _, r := range batch {
-		for _, d := range r.ds {
+	for _, ds := range batch {
+		for _, d := range ds {
 			if err := l.ensureTable(ctx, table(d.At)); err != nil {
 				return err
 			}
@@ -117,8 +39,8 @@ func (l *Ledger) writeBatch(batch []recordReq) error {
 	}
 	defer tx.Rollback()
 	stmts := map[string]*sql.Stmt{}
-	for _, r := range batch {
-		for _, d := range r.ds {
+	for _, ds := range batch {
+		for _, d := range ds {
 			t := table(d.At)
 			st := stmts[t]
 			if st == nil {
