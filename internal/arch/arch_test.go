@@ -27,6 +27,7 @@ var forbidden = map[string][]string{
 	"contactdb":   {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"checkapi":    {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"web":         {"relay", "store", "cmd/"},
+	"ledger":      {"relay", "store/embedded", "store/redisstore", "cmd/", "config"},
 }
 
 type pkg struct {
