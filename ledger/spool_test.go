@@ -103,8 +103,10 @@ func (f *flaky) Record(_ context.Context, ds []Decision) error { return f.take("
 func (f *flaky) SetOutcome(_ context.Context, ref string, _ Digest, o Outcome) error {
 	return f.take("outcome " + ref + " " + string(o.Kind))
 }
-func (f *flaky) Audit(_ context.Context, e AuditEvent) error { return f.take("audit " + string(e.Action)) }
-func (f *flaky) Close() error                                { return nil }
+func (f *flaky) Audit(_ context.Context, e AuditEvent) error {
+	return f.take("audit " + string(e.Action))
+}
+func (f *flaky) Close() error { return nil }
 
 // While anything is spooled every write is spooled, and a replay applies
 // them in order: an outcome never reaches the backend before its record.
