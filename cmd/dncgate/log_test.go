@@ -147,4 +147,3 @@ func TestLogSaysLocalOnRedis(t *testing.T) {
 		t.Errorf("with a shared ledger: %d %s", r.code, r.stderr)
 	}
 }
-

@@ -150,38 +150,30 @@ func (c *logCmd) print(ctx context.Context, a *app, l ledger.Ledger, q ledger.Qu
 	if err != nil {
 		return err
 	}
-	n := 0
-	for {
-		p, err := l.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		if err := w.Write(p.Decisions); err != nil {
-			return err
-		}
-		n += len(p.Decisions)
-		if p.Next == "" || !all {
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			if p.Next != "" {
-				fmt.Fprintf(a.stderr, "more: add --cursor %s\n", p.Next)
-			} else if n == 0 && *c.format == "table" {
-				fmt.Fprintln(a.stderr, "no decision matches")
-			}
-			return nil
-		}
-		q.Cursor = p.Next
+	if all {
+		_, err := export.Stream(ctx, l, q, w)
+		return err
 	}
+	p, err := l.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	if err := w.Write(p.Decisions); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case p.Next != "":
+		fmt.Fprintf(a.stderr, "more: add --cursor %s\n", p.Next)
+	case len(p.Decisions) == 0 && *c.format == "table":
+		fmt.Fprintln(a.stderr, "no decision matches")
+	}
+	return nil
 }
 
-// decisionWriter is one of the output formats.
-type decisionWriter interface {
-	Write([]ledger.Decision) error
-	Flush() error
-}
-
-func newDecisionWriter(format string, w io.Writer) (decisionWriter, error) {
+func newDecisionWriter(format string, w io.Writer) (export.Writer, error) {
 	switch format {
 	case "csv":
 		return export.NewCSV(w)

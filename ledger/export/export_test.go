@@ -2,8 +2,11 @@ package export
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +82,45 @@ func TestJSON(t *testing.T) {
 	var r Record
 	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &r) != nil || r.Ref != "R1" || len(r.Lists) != 2 || r.OutcomeTime != nil {
 		t.Errorf("JSON lines %q", lines)
+	}
+}
+
+type pager struct{ all []ledger.Decision }
+
+func (p pager) Query(_ context.Context, q ledger.Query) (ledger.Page, error) {
+	start := 0
+	if q.Cursor != "" {
+		start, _ = strconv.Atoi(q.Cursor)
+	}
+	end := min(start+q.Limit, len(p.all))
+	next := ""
+	if end < len(p.all) {
+		next = strconv.Itoa(end)
+	}
+	return ledger.Page{Decisions: p.all[start:end], Next: next}, nil
+}
+
+// Stream writes every page, in order.
+func TestStream(t *testing.T) {
+	var all []ledger.Decision
+	for i := range 25 {
+		d := sample()
+		d.Ref = fmt.Sprintf("R%02d", i)
+		all = append(all, d)
+	}
+	var b bytes.Buffer
+	w, _ := NewCSV(&b)
+	n, err := Stream(context.Background(), pager{all}, ledger.Query{Limit: 7}, w)
+	if err != nil || n != 25 {
+		t.Fatalf("Stream = %d, %v", n, err)
+	}
+	rows, _ := csv.NewReader(&b).ReadAll()
+	for i, r := range rows[1:] {
+		if r[1] != fmt.Sprintf("R%02d", i) {
+			t.Fatalf("row %d is %s", i, r[1])
+		}
+	}
+	if len(rows) != 26 {
+		t.Errorf("%d rows", len(rows))
 	}
 }

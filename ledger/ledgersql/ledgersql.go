@@ -39,7 +39,6 @@ type TimeDest interface {
 
 // Args are the column values of d.
 func Args(d ledger.Decision, tc TimeCodec) []any {
-	lists, _ := json.Marshal(d.Lists)
 	var outAt any
 	if !d.Outcome.At.IsZero() {
 		outAt = tc.Value(d.Outcome.At)
@@ -50,7 +49,7 @@ func Args(d ledger.Decision, tc TimeCodec) []any {
 	}
 	return []any{d.ID, tc.Value(d.At), d.Ref, d.Rep, d.Sender, d.RcptMasked, digest, d.Domain,
 		d.Country, d.CountryFrom, d.RcptType, d.Rule, string(d.Verdict), string(d.Reason),
-		d.Match.List, d.Match.Version, d.Match.KeyKind, string(lists), d.Cap,
+		d.Match.List, d.Match.Version, d.Match.KeyKind, EncodeLists(d.Lists), d.Cap,
 		d.Listener, d.Client, d.Subject, string(d.Outcome.Kind), d.Outcome.Reply, outAt}
 }
 
@@ -76,12 +75,44 @@ func Scan(r Scanner, tc TimeCodec) (ledger.Decision, error) {
 	d.At, d.Outcome.At = at.Time(), outAt.Time()
 	d.Verdict, d.Reason, d.Outcome.Kind = ledger.Verdict(verdict), ledger.Reason(reason), ledger.OutcomeKind(outcome)
 	copy(d.RcptDigest[:], digest)
-	if lists != "" && lists != "null" {
-		if err := json.Unmarshal([]byte(lists), &d.Lists); err != nil {
-			return d, fmt.Errorf("ledger: record %s: lists: %w", d.ID, err)
-		}
-	}
+	d.Lists = DecodeLists(lists)
 	return d, nil
+}
+
+// Lists are stored as "name US version RS name US version" with the ASCII
+// unit and record separators, which no list name or version holds: an
+// export reads millions of rows, and splitting is several times cheaper
+// than decoding JSON.
+const (
+	unitSep   = "\x1f"
+	recordSep = "\x1e"
+)
+
+// EncodeLists is the lists column of ls.
+func EncodeLists(ls []ledger.ListVersion) string {
+	var b strings.Builder
+	for i, l := range ls {
+		if i > 0 {
+			b.WriteString(recordSep)
+		}
+		b.WriteString(strings.ReplaceAll(l.List, unitSep, ""))
+		b.WriteString(unitSep)
+		b.WriteString(strings.ReplaceAll(l.Version, recordSep, ""))
+	}
+	return b.String()
+}
+
+// DecodeLists reads a lists column.
+func DecodeLists(s string) []ledger.ListVersion {
+	if s == "" {
+		return nil
+	}
+	out := make([]ledger.ListVersion, 0, strings.Count(s, recordSep)+1)
+	for rec := range strings.SplitSeq(s, recordSep) {
+		name, version, _ := strings.Cut(rec, unitSep)
+		out = append(out, ledger.ListVersion{List: name, Version: version})
+	}
+	return out
 }
 
 // Where is a query's conditions and their arguments.
