@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 )
 
 // Ledger is where decision records and the audit trail go, and how long
@@ -113,4 +114,22 @@ func (c *Config) LedgerSpoolPath() string {
 		return c.Ledger.SpoolFile
 	}
 	return filepath.Join(c.Server.DataDir, "ledger.spool")
+}
+
+// maskedLedger is [ledger] for Masked: the URL's password hidden (in the
+// user part or as a password parameter), the derived files filled in.
+func (c *Config) maskedLedger() Ledger {
+	l := c.Ledger
+	l.URL = maskURL(l.URL)
+	if u, err := url.Parse(l.URL); err == nil && u.Query().Has("password") {
+		q := u.Query()
+		q.Set("password", "MASKED")
+		u.RawQuery = q.Encode()
+		l.URL = strings.Replace(u.String(), "MASKED", secret, 1)
+	}
+	if l.URL == "" {
+		l.Path = c.LedgerPath()
+	}
+	l.SpoolFile = c.LedgerSpoolPath()
+	return l
 }

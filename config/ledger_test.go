@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,5 +38,19 @@ refused = "36h"
 	if l.URL == "" || l.SpoolMaxBytes != 8*MiB || !l.StoreSubject || l.Retention.Sent.Duration != 730*day ||
 		l.Retention.Refused.Duration != 36*time.Hour || l.Retention.Audit.Duration != DefaultRetentionAudit {
 		t.Errorf("ledger = %+v", l)
+	}
+}
+
+// The ledger's password never reaches the effective configuration.
+func TestLedgerURLMasked(t *testing.T) {
+	for _, u := range []string{"postgres://dncgate:Sekr3t@db.example/dncgate", "postgres://db.example/dncgate?user=dncgate&password=Sekr3t"} {
+		c, err := Load(writeConfig(t, "[ledger]\nurl = \""+u+"\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.Masked()
+		if strings.Contains(m, "Sekr3t") || !strings.Contains(m, "***") || !strings.Contains(m, "db.example") {
+			t.Errorf("masked config shows:\n%s", m)
+		}
 	}
 }
