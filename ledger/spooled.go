@@ -51,10 +51,7 @@ func (s *Spooled) write(ctx context.Context, e entry, direct func() error) error
 			return nil
 		}
 	}
-	if err := s.spool.append(e); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	return nil
+	return s.spool.append(e)
 }
 
 // Erase drains the spool first, so no spooled record about the person
