@@ -34,16 +34,17 @@ func SafeCell(s string) Cell {
 }
 
 // Row is d's cells, in the order of Header.
-func Row(d ledger.Decision) []Cell {
-	raw := []string{stamp(d.At), d.Ref, d.Rep, d.Sender, d.RcptMasked, digest(d.RcptDigest), d.Domain,
+func Row(d ledger.Decision) []Cell { return AppendRow(make([]Cell, 0, len(Header)), d) }
+
+// AppendRow appends d's cells to dst, so an export reuses one slice.
+func AppendRow(dst []Cell, d ledger.Decision) []Cell {
+	for _, s := range [...]string{stamp(d.At), d.Ref, d.Rep, d.Sender, d.RcptMasked, digest(d.RcptDigest), d.Domain,
 		d.Country, d.CountryFrom, d.RcptType, d.Rule, string(d.Verdict), string(d.Reason),
 		d.Match.List, d.Match.Version, d.Match.KeyKind, Lists(d.Lists), d.Cap,
-		string(d.Outcome.Kind), d.Outcome.Reply, stamp(d.Outcome.At), d.Listener, d.Client, d.Subject}
-	out := make([]Cell, len(raw))
-	for i, s := range raw {
-		out[i] = SafeCell(s)
+		string(d.Outcome.Kind), d.Outcome.Reply, stamp(d.Outcome.At), d.Listener, d.Client, d.Subject} {
+		dst = append(dst, SafeCell(s))
 	}
-	return out
+	return dst
 }
 
 // Lists writes the consulted lists as "name@version name@version".
@@ -71,20 +72,22 @@ func digest(d ledger.Digest) string {
 
 // CSV writes decisions as CSV with a header.
 type CSV struct {
-	w   *csv.Writer
-	buf []string
+	w     *csv.Writer
+	cells []Cell
+	buf   []string
 }
 
 // NewCSV writes the header to w.
 func NewCSV(w io.Writer) (*CSV, error) {
-	c := &CSV{w: csv.NewWriter(w), buf: make([]string, len(Header))}
+	c := &CSV{w: csv.NewWriter(w), cells: make([]Cell, 0, len(Header)), buf: make([]string, len(Header))}
 	return c, c.w.Write(Header)
 }
 
 // Write writes the decisions' rows.
 func (c *CSV) Write(ds []ledger.Decision) error {
 	for _, d := range ds {
-		for i, cell := range Row(d) {
+		c.cells = AppendRow(c.cells[:0], d)
+		for i, cell := range c.cells {
 			c.buf[i] = string(cell)
 		}
 		if err := c.w.Write(c.buf); err != nil {
