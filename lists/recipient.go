@@ -39,10 +39,7 @@ func NewRecipients(rerouteOK []string) (*Recipients, error) {
 		if reason != "" {
 			return nil, fmt.Errorf("reroute-ok domain %q: %s", d, reason)
 		}
-		if gmailDomains[a] {
-			a = gmailDomain // as NormaliseEmail writes it
-		}
-		r.rerouteOK[a] = true
+		r.rerouteOK[mailDomain(a)] = true // as NormaliseEmail writes it
 	}
 	return r, nil
 }
