@@ -180,7 +180,9 @@ type AddressError struct {
 	Err  error  // why, a *lists.ValueError: it names no address
 }
 
-func (e *AddressError) Error() string { return "caps: the " + e.Role + " cannot be counted: " + e.Err.Error() }
+func (e *AddressError) Error() string {
+	return "caps: the " + e.Role + " cannot be counted: " + e.Err.Error()
+}
 
 func (e *AddressError) Unwrap() error { return e.Err }
 
