@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
 )
@@ -59,6 +60,10 @@ type Options struct {
 	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
 	Stamper         Stamper          // each recipient's footer and unsubscribe headers; nil sends the message as written
 	Check           RecipientCheck   // opt-outs, lists and country policy at RCPT; nil checks nothing
+	// Recipients is what may be a recipient at all: an address a mail
+	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
+	// says, except at its reroute-ok domains; nil names none.
+	Recipients *lists.Recipients
 	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
