@@ -2,6 +2,7 @@ package lists
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +65,29 @@ func TestNewRecipientsRefusesBadDomains(t *testing.T) {
 	}
 	if got, err := r.Normalise("a%b@gmail.com"); err != nil || got != "a%b@gmail.com" {
 		t.Errorf("googlemail.com allowed, gmail.com address = %q, %v; want it allowed (one mailbox)", got, err)
+	}
+}
+
+// TestNormaliseEmailDomain: a domain alone is written as NormaliseEmail
+// writes it after the '@'.
+func TestNormaliseEmailDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		"Sales.ACME.fr":  "sales.acme.fr",
+		" bücher.de. ":   "xn--bcher-kva.de",
+		"GoogleMail.com": "gmail.com",
+	} {
+		got, err := NormaliseEmailDomain(in)
+		if err != nil || got != want {
+			t.Errorf("NormaliseEmailDomain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+		key, _ := NormaliseEmail("x@" + strings.TrimSpace(in))
+		if key != "x@"+want {
+			t.Errorf("NormaliseEmail(x@%s) = %q: not the domain NormaliseEmailDomain gives", in, key)
+		}
+	}
+	for _, in := range []string{"", "localhost", "[192.0.2.1]", "a..b.fr"} {
+		if got, err := NormaliseEmailDomain(in); err == nil {
+			t.Errorf("NormaliseEmailDomain(%q) = %q, want an error", in, got)
+		}
 	}
 }
