@@ -40,6 +40,9 @@ func (s *Store) ReserveAttempt(ctx context.Context, keys []store.AttemptKey, win
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("embedded: reserve attempt: %w", err)
 	}
+	if s.hits.Add(1)%s.purgeEvery == 0 { // expired attempts go as hits' do
+		s.purgeCounters(ctx, now)
+	}
 	return counts, true, nil
 }
 
