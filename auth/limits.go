@@ -56,8 +56,9 @@ func (l Limits) withDefaults() (Limits, error) {
 	if l.MaxDelay == 0 {
 		l.MaxDelay = defaultMaxDelay
 	}
-	if l.Window < 0 || l.SlowAfter < 0 || l.BlockAfter < l.SlowAfter || l.ClientBlockAfter < 1 || l.UserBlockAfter < 1 || l.MaxDelay < 0 {
-		return l, errors.New("auth: limits need a positive window and 0 <= SlowAfter <= BlockAfter")
+	// SlowAfter may exceed BlockAfter: "never slow down" is SlowAfter = Never.
+	if l.Window < 0 || l.SlowAfter < 0 || l.BlockAfter < 1 || l.ClientBlockAfter < 1 || l.UserBlockAfter < 1 || l.MaxDelay < 0 {
+		return l, errors.New("auth: limits need a positive window and counts")
 	}
 	return l, nil
 }
