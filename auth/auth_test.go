@@ -141,7 +141,8 @@ func TestLockedCostsNothing(t *testing.T) {
 	}
 	checks := e.checks.Load()
 	for range 5 {
-		if r := e.login(t, rep, password, client); r.Outcome != Locked || r.RetryAfter != defaultWindow {
+		if r := e.login(t, rep, password, client); r.Outcome != Locked || r.RetryAfter != defaultWindow ||
+			r.Cause.Error() != "4 failures of the user from this client in the window" {
 			t.Fatalf("right password while blocked: %+v", r)
 		}
 	}

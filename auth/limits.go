@@ -111,12 +111,17 @@ func (k keys) limits(l Limits) []store.AttemptKey {
 	return out
 }
 
-// lockedBy names the limit a refused attempt met, for the log.
+// lockedBy names the limit a refused attempt met, for the log; it names
+// no user, whose address the log must not carry in full.
 func (k keys) lockedBy(counts []int64, l Limits) error {
 	ks := k.limits(l)
+	what := []string{"of the user from this client", "from this client", "of the user from any client"}
+	if len(ks) == 1 {
+		what = what[1:2]
+	}
 	for i, c := range counts {
 		if i < len(ks) && c >= ks[i].Limit {
-			return fmt.Errorf("%d failures in the window for %s", c, ks[i].Key)
+			return fmt.Errorf("%d failures %s in the window", c, what[i])
 		}
 	}
 	return errors.New("too many failures")
