@@ -27,6 +27,14 @@ var forbidden = map[string][]string{
 	"contactdb":   {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"checkapi":    {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"web":         {"relay", "store", "cmd/"},
+	// One login check for every door: it knows neither SMTP nor HTTP.
+	"auth": {"relay", "checkapi", "web", "unsubscribe", "store/embedded", "store/redisstore", "cmd/"},
+}
+
+// foreign maps a package to imports from outside the module it must never
+// have, directly or through others.
+var foreign = map[string][]string{
+	"auth": {"net/http", "github.com/emersion/go-smtp"},
 }
 
 type pkg struct {
@@ -55,6 +63,11 @@ func TestImportRules(t *testing.T) {
 				for _, ban := range bans {
 					if within(d, ban) {
 						t.Errorf("%s imports %s; DESIGN.md keeps %s away from %s", p.ImportPath, d, owner, ban)
+					}
+				}
+				for _, ban := range foreign[owner] {
+					if d == ban {
+						t.Errorf("%s imports %s; %s must stay free of it", p.ImportPath, d, owner)
 					}
 				}
 			}
