@@ -46,26 +46,26 @@ func (m TLSMode) String() string {
 
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
-	Hostname        string           // greeting and EHLO domain; default "localhost"
-	Listeners       []Listener       // at least one
-	MaxMessageBytes int64            // SIZE advertised and enforced; default 25 MiB
-	MaxRecipients   int              // per message; default 100 (RFC 5321 §4.5.3.1.8)
-	MaxLineLength   int              // bytes per line, commands and data; default 2000
-	ReadTimeout     time.Duration    // idle time allowed between bytes; default 5 min (RFC 5321 §4.5.3.2.7)
-	WriteTimeout    time.Duration    // per reply; default 1 min
-	SessionTimeout  time.Duration    // whole connection lifetime cap; default 30 min
-	MaxConnsPerIP   int              // simultaneous connections per client IP; default 50
-	ForwardTimeout  time.Duration    // deadline given to the Forwarder; default 5 min
-	Caps            Capper           // frequency caps checked at RCPT; nil checks none
-	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
-	Stamper         Stamper          // each recipient's footer and unsubscribe headers; nil sends the message as written
-	Check           RecipientCheck   // opt-outs, lists and country policy at RCPT; nil checks nothing
-	TrustedProxies  []netip.Prefix   // the load balancers a ProxyProtocol listener takes headers from
+	Hostname        string         // greeting and EHLO domain; default "localhost"
+	Listeners       []Listener     // at least one
+	MaxMessageBytes int64          // SIZE advertised and enforced; default 25 MiB
+	MaxRecipients   int            // per message; default 100 (RFC 5321 §4.5.3.1.8)
+	MaxLineLength   int            // bytes per line, commands and data; default 2000
+	ReadTimeout     time.Duration  // idle time allowed between bytes; default 5 min (RFC 5321 §4.5.3.2.7)
+	WriteTimeout    time.Duration  // per reply; default 1 min
+	SessionTimeout  time.Duration  // whole connection lifetime cap; default 30 min
+	MaxConnsPerIP   int            // simultaneous connections per client IP; default 50
+	ForwardTimeout  time.Duration  // deadline given to the Forwarder; default 5 min
+	Caps            Capper         // frequency caps checked at RCPT; nil checks none
+	Replies         Replies        // sent Message-IDs, and the exemption of replies from Caps
+	Stamper         Stamper        // each recipient's footer and unsubscribe headers; nil sends the message as written
+	Check           RecipientCheck // opt-outs, lists and country policy at RCPT; nil checks nothing
+	TrustedProxies  []netip.Prefix // the load balancers a ProxyProtocol listener takes headers from
 	// Recipients is what may be a recipient at all: an address a mail
 	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
 	// says, except at its reroute-ok domains; nil names none.
 	Recipients *lists.Recipients
-	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
+	Now        func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
 // Listener is one listening socket and its policy.
