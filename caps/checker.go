@@ -11,6 +11,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // digestLen is how many bytes of an HMAC-SHA256 name a key or an id: 16
@@ -87,11 +89,11 @@ func (c *Checker) Rules() []Rule { return append([]Rule(nil), c.rules...) }
 // one for all the commits (and one for the releases, if any).
 //
 // The ticket must end in Commit, Release or Settle.
-func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (*Ticket, *Refusal, error) {
+func (c *Checker) Reserve(ctx context.Context, rep, rcpt string, cc country.Code, msgID string, now time.Time) (*Ticket, *Refusal, error) {
 	if msgID == "" {
 		return nil, nil, errors.New("caps: empty message id")
 	}
-	rules, reqs := c.requests(rep, rcpt, country, msgID)
+	rules, reqs := c.requests(rep, rcpt, cc, msgID)
 	t := &Ticket{c: c}
 	if len(reqs) == 0 {
 		return t, nil, nil
@@ -118,14 +120,14 @@ func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string,
 }
 
 // requests builds one store request per rule that applies.
-func (c *Checker) requests(rep, rcpt, country, msgID string) ([]Rule, []Request) {
+func (c *Checker) requests(rep, rcpt string, cc country.Code, msgID string) ([]Rule, []Request) {
 	var rules []Rule
 	var reqs []Request
 	// Reservation ids: the message's, shared by its recipients, and the
 	// recipient's own for caps counting recipients (made when needed).
 	msgOnly, withRcpt := c.digest("id", msgID), ""
 	for _, r := range c.rules {
-		if !r.appliesTo(country) {
+		if !r.appliesTo(cc) {
 			continue
 		}
 		id := msgOnly

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // Policy is the [policy] section: which e-mail prospecting each recipient
@@ -86,23 +88,17 @@ func defaultPolicy() Policy {
 	return Policy{Presets: true}
 }
 
-// CountryCode normalises a country as written in the configuration: upper
-// case, "UK" read as "GB". It does not check that the code exists.
-func CountryCode(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s == "UK" {
-		return "GB"
+// ruleCountry is the country a rule names, for telling rules apart: the
+// code as package country reads it, "*", or the value as written when it
+// is neither (checkPolicyRule reports it).
+func ruleCountry(s string) string {
+	if strings.TrimSpace(s) == AnyCountry {
+		return AnyCountry
+	}
+	if cc, err := country.Parse(s); err == nil {
+		return cc.String()
 	}
 	return s
-}
-
-// checkCountryCode accepts a country as CountryCode reads it, and names
-// the value as written when it is not one.
-func checkCountryCode(s string) error {
-	if checkCountry(CountryCode(s)) != nil {
-		return fmt.Errorf(`%q is not an ISO 3166-1 alpha-2 country code (such as "FR", "DE", "GB")`, s)
-	}
-	return nil
 }
 
 // Actions returns the rule's actions by recipient type name ("consumer",
@@ -135,7 +131,7 @@ func (r PolicyRule) fields() []ruleField {
 func (c *Config) checkPolicy(col *collector) {
 	p := c.Policy
 	if p.DefaultCountry != "" {
-		if err := checkCountryCode(p.DefaultCountry); err != nil {
+		if _, err := country.Parse(p.DefaultCountry); err != nil {
 			col.add("policy.default_country", "%v", err)
 		}
 	}
@@ -153,9 +149,9 @@ func (c *Config) checkPolicy(col *collector) {
 	for i, r := range p.Rules {
 		key := "policy.rule[" + strconv.Itoa(i) + "]"
 		checkPolicyRule(col, key, r)
-		id := CountryCode(r.Country) + "@" + r.Since.String()
+		id := ruleCountry(r.Country) + "@" + r.Since.String()
 		if prev, ok := seen[id]; ok && r.Country != "" {
-			col.add(key+".since", "%s already sets country %q %s", prev, CountryCode(r.Country), sinceText(r.Since))
+			col.add(key+".since", "%s already sets country %q %s", prev, ruleCountry(r.Country), sinceText(r.Since))
 		}
 		seen[id] = key
 	}
@@ -169,12 +165,12 @@ func sinceText(d Date) string {
 }
 
 func checkPolicyRule(col *collector, key string, r PolicyRule) {
-	switch cc := CountryCode(r.Country); {
-	case cc == "":
+	switch cc := ruleCountry(r.Country); {
+	case strings.TrimSpace(cc) == "":
 		col.add(key+".country", `required: an ISO 3166-1 alpha-2 code (such as "FR") or "*" for every other country`)
 	case cc == AnyCountry:
 	default:
-		if err := checkCountryCode(r.Country); err != nil {
+		if _, err := country.Parse(r.Country); err != nil {
 			col.add(key+".country", "%v", err)
 		}
 	}

@@ -208,7 +208,7 @@ func capRules(cfgCaps []config.Cap) []caps.Rule {
 			Limit:     c.Limit,
 			Window:    c.Window.Duration,
 			Count:     caps.Count(c.Count),
-			Countries: c.Countries,
+			Countries: c.CountryCodes(),
 			Temporary: c.Mode == config.CapTempfail,
 			Hold:      c.Hold.Duration,
 		})
