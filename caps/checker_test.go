@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/store/embedded"
 )
 

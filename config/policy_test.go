@@ -103,4 +103,3 @@ func TestDate(t *testing.T) {
 		t.Errorf("empty date = %v, %v", d, err)
 	}
 }
-
