@@ -144,7 +144,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		// Never a silent success: the recipient is told how to reach the
 		// company instead, and a mail provider sees a failure.
 		h.o.Log.Info("unsubscribe: expired link", "rcpt", lists.MaskEmail(c.Recipient), "issued", c.Issued)
-		h.render(w, r, http.StatusGone, pageExpired, c.Recipient, "")
+		h.render(w, r, http.StatusGone, pageExpired, c, "")
 		return
 	}
 	if err != nil {
@@ -153,12 +153,12 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost {
-		h.post(w, r, tok, c.Recipient)
+		h.post(w, r, tok, c)
 		return
 	}
 	// A GET alone never opts out: link scanners and previews follow GETs
 	// (RFC 8058 §1).
-	h.render(w, r, http.StatusOK, pageConfirm, c.Recipient, h.csrf.field(tok))
+	h.render(w, r, http.StatusOK, pageConfirm, c, h.csrf.field(tok))
 }
 
 // opener authenticates tokens and checks their organisation and age; the
@@ -194,7 +194,8 @@ func (o opener) open(tok string) (token.Claims, error) {
 
 // post opts the recipient out when the request is an RFC 8058 one-click
 // POST or the confirmation form with a valid CSRF field.
-func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok, rcpt string) {
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok string, c token.Claims) {
+	rcpt := c.Recipient
 	kind, status := h.classify(w, r, tok)
 	if status != 0 {
 		plainError(w, status)
@@ -210,5 +211,5 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok, rcpt string)
 	}
 	h.o.Log.Info("unsubscribed", "rcpt", lists.MaskEmail(rcpt), "via", kind)
 	// 200 with the page itself, never a redirect (RFC 8058 §3.2).
-	h.render(w, r, http.StatusOK, pageDone, rcpt, "")
+	h.render(w, r, http.StatusOK, pageDone, c, "")
 }

@@ -9,13 +9,14 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/text/language"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/unsubscribe/token"
 )
 
 // The pages, each defined in every language's template file.
@@ -82,11 +83,16 @@ func loadPages() (*pages, error) {
 	return p, nil
 }
 
-// language picks the page language: the one of the country of the
-// recipient's domain (its country-code TLD) when the templates have it,
-// else the browser's Accept-Language (RFC 9110 §12.5.4), else English.
-func (p *pages) language(rcpt, acceptLanguage string) string {
-	if lang := footer.LanguageFor(countryOf(rcpt)); lang != footer.DefaultLanguage {
+// language picks the page language: the footer's, which the token
+// carries, when the pages have it; for a token sealed before tokens did,
+// the one of the country the recipient's domain names; else the browser's
+// Accept-Language (RFC 9110 §12.5.4), else English.
+func (p *pages) language(c token.Claims, acceptLanguage string) string {
+	if _, ok := p.byLang[c.Lang]; ok {
+		return c.Lang
+	}
+	cc, _ := country.FromAddress(c.Recipient)
+	if lang := footer.LanguageFor(cc); lang != footer.DefaultLanguage {
 		return lang
 	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
@@ -100,26 +106,9 @@ func (p *pages) language(rcpt, acceptLanguage string) string {
 	return Languages[i]
 }
 
-// countryOf returns the ISO 3166-1 code of the country-code TLD of addr's
-// domain ("UK" read as "GB"), or "" for a generic TLD.
-func countryOf(addr string) string {
-	dot := strings.LastIndexByte(addr, '.')
-	if dot < strings.LastIndexByte(addr, '@') || len(addr)-dot != 3 {
-		return ""
-	}
-	cc := strings.ToUpper(addr[dot+1:])
-	if cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
-		return ""
-	}
-	if cc == "UK" {
-		return "GB"
-	}
-	return cc
-}
-
-// render writes page name for rcpt in the recipient's language.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, rcpt, csrfValue string) {
-	lang := h.pages.language(rcpt, r.Header.Get("Accept-Language"))
+// render writes page name for the token's recipient in their language.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, c token.Claims, csrfValue string) {
+	lang, rcpt := h.pages.language(c, r.Header.Get("Accept-Language")), c.Recipient
 	var buf bytes.Buffer
 	err := h.pages.byLang[lang].ExecuteTemplate(&buf, name, pageData{
 		Lang: lang, Style: template.CSS(style), Masked: lists.MaskEmail(rcpt),
