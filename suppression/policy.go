@@ -148,9 +148,10 @@ func (p *Policy) addNames(c config.Policy) error {
 
 // Rule returns the rule in force at `at` for that country and type: the
 // admin's rules for the country first, then its preset (when presets are
-// on), then the admin's "*" rules, then the built-in fallback, Allow. Among
-// one country's rules the one with the latest Since <= at that sets the
-// type wins. An unknown country ("") gets the "*" rules.
+// on), then the admin's "*" rules, then the "*" preset, then the built-in
+// fallback, Allow (reached only with presets off). Among one country's
+// rules the one with the latest Since <= at that sets the type wins. An
+// unknown country (None) gets the "*" rules.
 func (p *Policy) Rule(c country.Code, t RecipientType, at time.Time) Rule {
 	if cc := c.String(); c.Known() {
 		if r, ok := pick(p.admin[cc], t, at); ok {
@@ -161,6 +162,9 @@ func (p *Policy) Rule(c country.Code, t RecipientType, at time.Time) Rule {
 		}
 	}
 	if r, ok := pick(p.admin[AnyCountry], t, at); ok {
+		return r
+	}
+	if r, ok := pick(p.presets[AnyCountry], t, at); ok {
 		return r
 	}
 	// Not written by the admin: the shipped fallback.

@@ -44,8 +44,8 @@ func TestPresets(t *testing.T) {
 		"BE": {C, C, C, A},
 		"NL": {C, C, C, C},
 		"IT": {C, C, A, A},
-		"US": {A, A, A, A}, // no preset: the fallback
-		"":   {A, A, A, A},
+		"US": {C, C, A, A}, // no preset of its own: the "*" preset
+		"":   {C, C, A, A},
 	}
 	for cc, actions := range want {
 		for i, typ := range recipientTypes {
