@@ -101,6 +101,28 @@ func ruleCountry(s string) string {
 	return s
 }
 
+// PolicyWarnings lists policy settings that work but leave recipients to a
+// fallback the admin may not have meant; serve logs them and config check
+// prints them.
+func (c *Config) PolicyWarnings() []string {
+	p := c.Policy
+	if strings.TrimSpace(p.DefaultCountry) != "" {
+		return nil
+	}
+	star := p.Presets
+	for _, r := range p.Rules {
+		star = star || strings.TrimSpace(r.Country) == AnyCountry
+	}
+	if !star {
+		return []string{`policy.default_country is not set and no "*" rule applies (presets are off): ` +
+			`a recipient whose country cannot be learnt (no CRM contact, no country-code TLD) is allowed; ` +
+			`set policy.default_country or add a [[policy.rule]] for country "*"`}
+	}
+	return []string{`policy.default_country is not set: a recipient whose country cannot be learnt ` +
+		`(no CRM contact, no country-code TLD) falls under the "*" rule (shipped: consumers and sole traders need consent); ` +
+		`set policy.default_country to the country most of your prospects are in`}
+}
+
 // Actions returns the rule's actions by recipient type name ("consumer",
 // "sole-trader", "business", "role"), leaving out the types it does not set.
 func (r PolicyRule) Actions() map[string]PolicyAction {

@@ -98,6 +98,9 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
 		return opts, err
 	}
+	for _, w := range cfg.PolicyWarnings() {
+		log.Warn(w)
+	}
 	opts.Stamper, err = newStamper(cfg, key, log)
 	return opts, err
 }
