@@ -24,6 +24,7 @@ const (
 	pageConfirm = "confirm"
 	pageDone    = "done"
 	pageExpired = "expired"
+	pageInvalid = "invalid"
 )
 
 // Languages are the languages the pages are written in; the first is the
@@ -54,6 +55,7 @@ type pageData struct {
 	Masked  string // the recipient, masked: j***@acme.fr
 	Company string
 	Contact string
+	Mailto  string // the domain of the mailto unsubscribe address, "" for none
 	CSRF    string
 }
 
@@ -71,7 +73,7 @@ func loadPages() (*pages, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unsubscribe: page templates for %s: %w", lang, err)
 		}
-		for _, name := range []string{pageConfirm, pageDone, pageExpired} {
+		for _, name := range []string{pageConfirm, pageDone, pageExpired, pageInvalid} {
 			if t.Lookup(name) == nil {
 				return nil, fmt.Errorf("unsubscribe: the %s templates have no %q page", lang, name)
 			}
@@ -112,7 +114,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	var buf bytes.Buffer
 	err := h.pages.byLang[lang].ExecuteTemplate(&buf, name, pageData{
 		Lang: lang, Style: template.CSS(style), Masked: lists.MaskEmail(rcpt),
-		Company: h.o.Company, Contact: h.o.Contact, CSRF: csrfValue,
+		Company: h.o.Company, Contact: h.o.Contact, Mailto: h.o.MailtoDomain, CSRF: csrfValue,
 	})
 	if err != nil {
 		h.o.Log.Error("unsubscribe: rendering a page", "page", name, "lang", lang, "err", err)
