@@ -71,9 +71,16 @@ func TestLanguageByCountry(t *testing.T) {
 		{"john@acme.co.uk", "", "To stop receiving"},      // .uk is GB, English
 		{"anna@acme.de", "IT", "Per non ricevere"},        // country beats TLD
 	} {
-		text := bodies(t, stampFor(t, s, plainMsg, c.rcpt, c.country))["text/plain"]
+		out := stampFor(t, s, plainMsg, c.rcpt, c.country)
+		text := bodies(t, out)["text/plain"]
 		if !strings.Contains(text, c.want) {
 			t.Errorf("%s (%q): footer lacks %q:\n%s", c.rcpt, c.country, c.want, text)
+		}
+		// The link carries the footer's language, for the page.
+		_, tok := unsubURL(t, readMsg(t, out))
+		claims, err := testKeyring(t).Open(tok)
+		if want := s.Language(c.rcpt, c.country); err != nil || claims.Lang != want {
+			t.Errorf("%s (%q): token %+v, %v; want language %s", c.rcpt, c.country, claims, err, want)
 		}
 	}
 }
