@@ -12,10 +12,10 @@ func TestCountry(t *testing.T) {
 	withDefault := mustPolicy(t, config.Policy{DefaultCountry: "fr"})
 	without := mustPolicy(t, config.Policy{})
 	cases := []struct {
-		p                *Policy
-		contact, domain  string
-		wantCC           country.Code
-		wantFrom         string
+		p               *Policy
+		contact, domain string
+		wantCC          country.Code
+		wantFrom        string
 	}{
 		{withDefault, "DE", "acme.fr", "DE", FromContact},
 		{withDefault, "uk", "acme.fr", "GB", FromContact},
