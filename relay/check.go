@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
@@ -85,25 +86,25 @@ type dropped struct {
 }
 
 // checkRecipient runs the recipient check. It returns the country the
-// check found ("" when none ran) and, for a recipient that may not be
+// check found (None when none ran) and, for a recipient that may not be
 // written to, the refusal to answer at RCPT.
-func (s *session) checkRecipient(tx *transaction, to string) (string, *replyError) {
+func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *replyError) {
 	chk := s.srv.opts.Check
 	if chk == nil {
-		return "", nil
+		return country.None, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, checkTimeout)
 	defer cancel()
 	v, err := chk.Decide(ctx, s.user.Email, to, s.srv.opts.Now())
 	if err != nil {
-		return "", refuse(stLocal, "recipient-check", "Recipient check unavailable, try again later", err)
+		return country.None, refuse(stLocal, "recipient-check", "Recipient check unavailable, try again later", err)
 	}
 	s.logVerdict(tx.ref, to, v)
 	switch v.Outcome {
 	case suppression.Allowed:
 		return v.Country, nil
 	case suppression.TempFailed:
-		return "", refuse(stRcptHeld, v.Code, rcptText(to, v), nil)
+		return country.None, refuse(stRcptHeld, v.Code, rcptText(to, v), nil)
 	}
 	st := stRcptRefused
 	if v.Code == suppression.CodeAddress {
@@ -133,7 +134,7 @@ func (s *session) logVerdict(ref, to string, v suppression.Verdict) {
 		return // the common case, on every recipient: build nothing
 	}
 	attrs := []any{"ref", ref, "rcpt", safeAddr(lists.MaskEmail(to)), "rep", s.user.Email, "verdict", v.Outcome.String(),
-		"code", v.Code, "country", v.Country, "country_from", v.CountryFrom, "type", string(v.Type)}
+		"code", v.Code, "country", v.Country.String(), "country_from", v.CountryFrom, "type", string(v.Type)}
 	if v.List != "" {
 		attrs = append(attrs, "list", v.List, "version", v.Version, "key_kind", v.KeyKind)
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay"
@@ -195,12 +196,13 @@ func (p *Prepared) MessageID() string {
 	return p.msg.MessageID()
 }
 
-// For returns rcpt's copy. country is the recipient's country when known;
+// For returns rcpt's copy. cc is the recipient's country when known;
 // else the address's country-code TLD decides the footer's language. The
-// token names rcpt's normalised form, the key of the opt-out list: an
-// address that has none is refused (553 5.1.3), never given a token under
-// another key.
-func (p *Prepared) For(rcpt, country string) ([]byte, error) {
+// token of the unsubscribe link carries that language, so the page the
+// link opens speaks it too. The token names rcpt's normalised form, the
+// key of the opt-out list: an address that has none is refused (553
+// 5.1.3), never given a token under another key.
+func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 	if p.s.o.NoFooter {
 		return p.s.sign(p.raw)
 	}
@@ -211,12 +213,13 @@ func (p *Prepared) For(rcpt, country string) ([]byte, error) {
 		return nil, &upstream.Error{Code: codeBadAddr, Enhanced: ecBadAddr, Cause: err,
 			Message: "Recipient address has no normalised form; no unsubscribe link can be made for it"}
 	}
-	tok := p.s.o.Keyring.Seal(who, p.s.o.Org, p.s.o.Now())
+	lang := p.s.Language(rcpt, cc)
+	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: lang})
 	msg, err := p.messageFor(who)
 	if err != nil {
 		return nil, err
 	}
-	f, err := p.footerFor(tok, country, rcpt)
+	f, err := p.s.renderFooter(lang, p.repName, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -244,11 +247,14 @@ func (p *Prepared) messageFor(who string) (*rewrite.Message, error) {
 	return p.kept, nil
 }
 
-func (p *Prepared) footerFor(tok, country, rcpt string) (rewrite.Footer, error) {
-	if country == "" {
-		country = CountryOfAddress(rcpt)
+// Language is the language of rcpt's footer: the one of cc, the country
+// the recipient check found, else of the country the address's TLD names,
+// as the footer templates have it. It is decided here, once a copy.
+func (s *Stamper) Language(rcpt string, cc country.Code) string {
+	if !cc.Known() {
+		cc, _ = country.FromAddress(rcpt)
 	}
-	return p.s.renderFooter(footer.LanguageFor(country), p.repName, tok)
+	return s.o.Templates.Resolve(footer.LanguageFor(cc))
 }
 
 func (s *Stamper) unsubURL(tok string) string { return s.o.BaseURL + unsubPath + tok }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/country/countrytest"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/upstream"
 )
@@ -78,7 +80,11 @@ func TestEachRecipientHasItsOwnToken(t *testing.T) {
 
 func TestLanguageByCountry(t *testing.T) {
 	s := newStamper(t)
-	for _, c := range []struct{ rcpt, country, want string }{
+	for _, c := range []struct {
+		rcpt    string
+		country country.Code
+		want    string
+	}{
 		{"jean@acme.fr", "", "Pour ne plus recevoir"},     // from the ccTLD
 		{"jean@acme.com", "DE", "keine weiteren E-Mails"}, // the given country wins
 		{"jean@acme.com", "", "To stop receiving"},        // unknown: the fallback
@@ -86,9 +92,16 @@ func TestLanguageByCountry(t *testing.T) {
 		{"john@acme.co.uk", "", "To stop receiving"},      // .uk is GB, English
 		{"anna@acme.de", "IT", "Per non ricevere"},        // country beats TLD
 	} {
-		text := bodies(t, stampFor(t, s, plainMsg, c.rcpt, c.country))["text/plain"]
+		out := stampFor(t, s, plainMsg, c.rcpt, c.country)
+		text := bodies(t, out)["text/plain"]
 		if !strings.Contains(text, c.want) {
 			t.Errorf("%s (%q): footer lacks %q:\n%s", c.rcpt, c.country, c.want, text)
+		}
+		// The link carries the footer's language, for the page.
+		_, tok := unsubURL(t, readMsg(t, out))
+		claims, err := testKeyring(t).Open(tok)
+		if want := s.Language(c.rcpt, c.country); err != nil || claims.Lang != want {
+			t.Errorf("%s (%q): token %+v, %v; want language %s", c.rcpt, c.country, claims, err, want)
 		}
 	}
 }
@@ -213,13 +226,17 @@ func TestNewRefusesIncompleteOptions(t *testing.T) {
 	}
 }
 
-func TestCountryOfAddress(t *testing.T) {
-	for addr, want := range map[string]string{
-		"a@b.fr": "FR", "a@b.co.uk": "GB", "a@B.DE.": "DE", "a@b.com": "", "a@b.io": "",
-		"a@b.eu": "", "nobody": "", "a@localhost": "", "<a@b.nl>": "NL",
-	} {
-		if got := CountryOfAddress(addr); got != want {
-			t.Errorf("CountryOfAddress(%q) = %q, want %q", addr, got, want)
+// TestLanguageTable: with no country from the check, the footer's
+// language follows the shared table of domains; a contact's country, from
+// the check, wins over the domain.
+func TestLanguageTable(t *testing.T) {
+	s := newStamper(t)
+	for _, c := range countrytest.Domains {
+		if got, want := s.Language("jean@"+c.In, country.None), countrytest.LanguageOf(c.In); got != want {
+			t.Errorf("Language(jean@%s) = %q, want %q", c.In, got, want)
+		}
+		if got := s.Language("jean@"+c.In, "FR"); got != "fr" {
+			t.Errorf("Language(jean@%s, FR) = %q, want fr", c.In, got)
 		}
 	}
 }
