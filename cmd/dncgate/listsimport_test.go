@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listimport"
 	"github.com/dncgate/dncgate/lists"
 )
 
@@ -175,14 +175,12 @@ func utf16File(t *testing.T, dir, name, text string) string {
 func TestImportProgressLines(t *testing.T) {
 	var b bytes.Buffer
 	p := newImportProgress(&b, false, "dnc", 1000)
-	src := strings.NewReader("abc")
-	if p.reader(src) != io.Reader(src) {
-		t.Error("without a terminal the file is read as it is")
-	}
-	p.row(&listdb.Version{Rows: progressEvery - 1})
-	p.row(&listdb.Version{Rows: progressEvery, Valid: progressEvery - 2, Invalid: 2})
+	p.update(listimport.Progress{Rows: progressEvery - 1, Bytes: 10})
+	p.update(listimport.Progress{Rows: progressEvery, Valid: progressEvery - 2, Invalid: 2, Bytes: 20})
+	p.update(listimport.Progress{Stage: listimport.Storing, Rows: progressEvery, Valid: progressEvery - 2})
 	p.done()
-	want := fmt.Sprintf("lists import dnc: %d rows read, %d valid, 2 invalid\n", progressEvery, progressEvery-2)
+	want := fmt.Sprintf("lists import dnc: %d rows read, %d valid, 2 invalid\n", progressEvery, progressEvery-2) +
+		fmt.Sprintf("lists import dnc: %d valid rows read, storing the distinct ones\n", progressEvery-2)
 	if b.String() != want {
 		t.Errorf("progress lines %q, want %q", b.String(), want)
 	}
@@ -191,11 +189,7 @@ func TestImportProgressLines(t *testing.T) {
 func TestImportProgressBar(t *testing.T) {
 	var b bytes.Buffer
 	p := newImportProgress(&b, true, "dnc", 4096)
-	n, err := io.Copy(io.Discard, p.reader(bytes.NewReader(make([]byte, 2048))))
-	if err != nil || n != 2048 {
-		t.Fatalf("reading through the bar: %d, %v", n, err)
-	}
-	p.row(&listdb.Version{Rows: progressEvery})
+	p.update(listimport.Progress{Rows: progressEvery, Bytes: 2048})
 	drawn := b.String()
 	p.done()
 	if !strings.Contains(drawn, "lists import dnc") || !strings.Contains(drawn, "50%") {
@@ -230,78 +224,5 @@ func TestFreshness(t *testing.T) {
 		if got := freshness(c.m, c.v, now); got != c.want {
 			t.Errorf("freshness(%+v, %+v) = %q, want %q", c.m, c.v, got, c.want)
 		}
-	}
-}
-
-// randomDigests draws n digests among distinct different ones.
-func randomDigests(r *rand.Rand, n, distinct int) []listdb.Digest {
-	pool := make([]listdb.Digest, distinct)
-	for i := range pool {
-		for j := range pool[i] {
-			pool[i][j] = byte(r.IntN(256))
-		}
-	}
-	out := make([]listdb.Digest, n)
-	for i := range out {
-		out[i] = pool[r.IntN(distinct)]
-	}
-	return out
-}
-
-func TestDistinctSet(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	// Runs of 7 spill hundreds of runs, more than one merge takes.
-	for _, runSize := range []int{7, 1000, distinctRun} {
-		t.Run(fmt.Sprint(runSize), func(t *testing.T) {
-			in := randomDigests(r, 3000, 700)
-			want := slices.Clone(in)
-			slices.SortFunc(want, compareDigests)
-			want = slices.Compact(want)
-			s := newDistinctSet(runSize)
-			defer s.close()
-			for _, d := range in {
-				if err := s.add(d); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var got []listdb.Digest
-			n, err := s.each(64, func(b []listdb.Digest) error {
-				if len(b) > 64 {
-					t.Errorf("batch of %d", len(b))
-				}
-				got = append(got, b...)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != int64(len(want)) || !slices.Equal(got, want) {
-				t.Errorf("%d distinct digests given back (%d counted), want %d in order", len(got), n, len(want))
-			}
-		})
-	}
-}
-
-// BenchmarkDistinct measures sorting out the repeats of an import's
-// digests, in memory and spilled to a temporary file.
-func BenchmarkDistinct(b *testing.B) {
-	const n = 1 << 20
-	in := randomDigests(rand.New(rand.NewPCG(3, 4)), n, n/2)
-	for _, runSize := range []int{distinctRun, 1 << 16} {
-		b.Run(fmt.Sprintf("run=%d", runSize), func(b *testing.B) {
-			for b.Loop() {
-				s := newDistinctSet(runSize)
-				for _, d := range in {
-					if err := s.add(d); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if _, err := s.each(importBatch, func([]listdb.Digest) error { return nil }); err != nil {
-					b.Fatal(err)
-				}
-				s.close()
-			}
-			b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "digests/s")
-		})
 	}
 }
