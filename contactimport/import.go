@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -23,22 +22,6 @@ const (
 	// MaxShownInvalid is how many invalid rows a Report lists.
 	MaxShownInvalid = 20
 )
-
-// ErrNoValidRow is why a file none of whose rows is valid is refused
-// (errors.Is).
-var ErrNoValidRow = errors.New("no row is valid")
-
-// noValidRow names the file and its rows.
-type noValidRow struct {
-	file string
-	rows int64
-}
-
-func (e noValidRow) Error() string {
-	return fmt.Sprintf("%s: none of its %d rows is valid", e.file, e.rows)
-}
-
-func (e noValidRow) Is(target error) bool { return target == ErrNoValidRow }
 
 // Options say how to read a CRM export.
 type Options struct {
@@ -83,7 +66,7 @@ type Report struct {
 
 // Import reads src into a new version of the contacts and makes it
 // current. A file that cannot be read to its end, or none of whose rows
-// is valid (ErrNoValidRow), changes nothing: the current contacts stay.
+// is valid (lists.ErrNoValidRow), changes nothing: the current contacts stay.
 // The Report holds the counts so far also on failure.
 func Import(ctx context.Context, db contactdb.Store, src io.Reader, o Options) (Report, error) {
 	im := &importer{db: db, o: o,
@@ -136,11 +119,10 @@ func (im *importer) run(ctx context.Context, f io.Reader) error {
 		return im.fail(ctx, fmt.Errorf("%s: %w", im.o.File, err))
 	}
 	im.counts.FileSHA256 = hex.EncodeToString(sum.Sum(nil))
-	if im.counts.Valid == 0 && im.counts.Rows > 0 {
-		// Likely a wrong column, delimiter or encoding, not a CRM that
-		// lost every contact: replacing the set with nothing would drop
-		// every recipient's phones, country and type at once.
-		return im.fail(ctx, noValidRow{im.o.File, im.counts.Rows})
+	if im.counts.Valid == 0 {
+		// Replacing the set with nothing would drop every recipient's
+		// phones, country and type at once.
+		return im.fail(ctx, lists.NoValidRow(im.o.File, im.counts.Rows))
 	}
 	return im.finish(ctx)
 }

@@ -84,8 +84,12 @@ func TestImport(t *testing.T) {
 		// Refused, each leaving the contacts as they are: no valid row, a
 		// broken file, and a dry run writes nothing.
 		_, err = importText(t, db, "email,phone\nnope,+33612345678\n")
-		if !errors.Is(err, contactimport.ErrNoValidRow) || !strings.Contains(err.Error(), "crm.csv: none of its 1 rows is valid") {
+		if !errors.Is(err, lists.ErrNoValidRow) || !strings.Contains(err.Error(), "crm.csv: none of its 1 rows is valid") {
 			t.Errorf("no valid row: %v", err)
+		}
+		_, err = importText(t, db, "email,phone\n")
+		if !errors.Is(err, lists.ErrNoValidRow) || !strings.Contains(err.Error(), "crm.csv: the file holds no rows") {
+			t.Errorf("header only: %v", err)
 		}
 		_, err = importText(t, db, "email,phone\nzed@x.test,+33612345678\n\xff@x.test,\n")
 		if err == nil || !strings.Contains(err.Error(), "current ones stay in force") || !strings.Contains(err.Error(), "line 3") {

@@ -95,9 +95,9 @@ type Report struct {
 
 // Import reads src into a new version of the list o.Meta names, creating
 // the list when new, and makes it current. It reads the whole file before
-// it writes, so that a file that cannot be read to its end changes
-// nothing: the version in force stays, and a list created for the import
-// is dropped again. The Report holds the counts so far also on failure.
+// it writes, so that a file that cannot be read to its end, or none of
+// whose rows is valid (lists.ErrNoValidRow), changes nothing: the version
+// in force stays, and a list created for the import is dropped again. The Report holds the counts so far also on failure.
 func Import(ctx context.Context, db listdb.Store, src io.Reader, o Options) (Report, error) {
 	im, err := newImporter(ctx, db, o)
 	if err != nil {
@@ -106,6 +106,12 @@ func Import(ctx context.Context, db listdb.Store, src io.Reader, o Options) (Rep
 	defer im.distinct.close()
 	err = im.run(ctx, src)
 	return im.report(), err
+}
+
+// Refused reports whether err refuses the file for what it holds rather
+// than for a failure to read or store it: its Report then says why.
+func Refused(err error) bool {
+	return errors.Is(err, lists.ErrNoValidRow)
 }
 
 // importer reads one file into a new version of one list.
@@ -174,6 +180,10 @@ func region(given string, m listdb.Meta) string {
 func (im *importer) run(ctx context.Context, src io.Reader) error {
 	if err := im.read(src); err != nil {
 		return im.fail(ctx, err)
+	}
+	if im.counts.Valid == 0 {
+		// Taking the file would empty the list.
+		return im.fail(ctx, lists.NoValidRow(im.o.File, im.counts.Rows))
 	}
 	if err := im.begin(ctx); err != nil {
 		return err

@@ -61,6 +61,7 @@ func TestImport(t *testing.T) {
 		checkImportChanges(t, db)
 		checkDryRun(t, db)
 		checkFailureKeepsVersion(t, db)
+		checkNoValidRow(t, db)
 	})
 }
 
@@ -193,4 +194,44 @@ func TestImportPhonesRegion(t *testing.T) {
 			t.Errorf("tel holds +33612345678: %v, %v", got, err)
 		}
 	})
+}
+
+// checkNoValidRow imports files with no valid row: refused, the version
+// in force unchanged, a new list not created, the file named.
+func checkNoValidRow(t *testing.T, db listdb.Store) {
+	_, before := current(t, db, "dnc")
+	utf16 := func(o *listimport.Options) { o.Read.Encoding = lists.EncodingUTF16LE }
+	cases := []struct {
+		text, want string
+		edit       func(*listimport.Options)
+	}{
+		{"not an address\nnor this\n", "l.csv: none of its 2 rows is valid", func(*listimport.Options) {}},
+		{"email\n", "l.csv: the file holds no rows", func(o *listimport.Options) { o.Read.Header = true }},
+		// A binary file read as the NUL bytes' error text suggests.
+		{"\x00\x01\x02\x00\xfe\xff\x00\x10\n\x00\x20\x30", "rows is valid", utf16},
+	}
+	for _, c := range cases {
+		rep, err := importText(t, db, dncMeta(), c.text, c.edit)
+		if !errors.Is(err, lists.ErrNoValidRow) || !listimport.Refused(err) || !strings.Contains(err.Error(), c.want) ||
+			!strings.Contains(err.Error(), "its current version stays in force") {
+			t.Errorf("%q: %v, want %q", c.text, err, c.want)
+		}
+		if rep.Version.ID != "" || rep.Version.Valid != 0 {
+			t.Errorf("%q: report %+v", c.text, rep)
+		}
+		if _, after := current(t, db, "dnc"); after.ID != before.ID {
+			t.Errorf("%q changed the version in force: %s, was %s", c.text, after.ID, before.ID)
+		}
+	}
+	m := dncMeta()
+	m.Name = "empty"
+	if _, err := importText(t, db, m, "nope\n", func(o *listimport.Options) { o.DryRun = true }); !errors.Is(err, lists.ErrNoValidRow) {
+		t.Errorf("dry run of a file with no valid row: %v", err)
+	}
+	if _, err := importText(t, db, m, "nope\n"); !strings.Contains(err.Error(), "list empty not imported, it was not created") {
+		t.Errorf("new list from a file with no valid row: %v", err)
+	}
+	if _, _, err := db.List(context.Background(), "empty"); !errors.Is(err, listdb.ErrNotFound) {
+		t.Errorf("a refused import left the new list: %v", err)
+	}
 }

@@ -84,7 +84,7 @@ func (a *app) importContacts(ctx context.Context, env contactsEnv, opts contacti
 	}
 	defer f.Close()
 	rep, err := contactimport.Import(ctx, env.db, f, opts)
-	if errors.Is(err, contactimport.ErrNoValidRow) {
+	if errors.Is(err, lists.ErrNoValidRow) {
 		writeContactsReport(a.stdout, rep)
 	}
 	if err != nil {

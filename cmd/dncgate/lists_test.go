@@ -200,6 +200,15 @@ func TestListsCommandErrors(t *testing.T) {
 		want(t, 1, "stderr", "list dnc not imported, it was not created", "line 2")
 	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 1, "stderr", "no such list")
 	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "email", "--model", "deny").want(t, 0, "stdout", "imported")
+	// A file with no valid row would empty the list: refused, the list as it was.
+	none := writeFile(t, data, "none.csv", "not an address\nnor this\n")
+	r := dncgate(t, "", "lists", "import", "dnc", none, "--config", cfg)
+	r.want(t, 1, "stderr", "list dnc not imported, its current version stays in force", none+": none of its 2 rows is valid")
+	r.want(t, 1, "stdout", "list dnc not imported", "invalid rows (first 2)")
+	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": true})
+	if f := row(t, dncgate(t, "", "lists", "ls", "--config", cfg).stdout, "dnc"); f[4] != "1" {
+		t.Errorf("lists ls after a refused import: %v, want 1 entry", f)
+	}
 	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "phone").want(t, 2, "stderr", "holds email entries, not phone")
 	dncgate(t, "", "lists", "add", "dnc", "a@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
 	dncgate(t, "", "lists", "add", "dnc", "nope", "--config", cfg, "--reason", "r").want(t, 2, "stderr", `"nope"`)

@@ -182,6 +182,9 @@ func (a *app) importList(ctx context.Context, env listEnv, opts listimport.Optio
 	opts.Progress = p.update
 	rep, err := listimport.Import(ctx, env.db, f, opts)
 	p.done()
+	if listimport.Refused(err) {
+		writeImportReport(a.stdout, rep) // the counts say what is wrong with the file
+	}
 	if err != nil {
 		return err
 	}
@@ -197,9 +200,12 @@ func (a *app) importList(ctx context.Context, env listEnv, opts listimport.Optio
 
 func writeImportReport(w io.Writer, rep listimport.Report) {
 	v := rep.Version
-	if rep.DryRun {
+	switch {
+	case rep.DryRun:
 		fmt.Fprintf(w, "dry run: list %s not changed\n", rep.List)
-	} else {
+	case v.ID == "":
+		fmt.Fprintf(w, "list %s not imported\n", rep.List)
+	default:
 		fmt.Fprintf(w, "imported list %s: version %s\n", rep.List, v.ID)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
