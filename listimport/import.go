@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/dncgate/dncgate/listdb"
@@ -24,7 +26,15 @@ const (
 	importBatch = 8 << 10
 	// MaxShownInvalid is how many invalid rows a Report lists.
 	MaxShownInvalid = 20
+	// DefaultMaxRemoval is the share of the entries in force a new
+	// version may remove unless Options say otherwise: more is likelier
+	// a truncated download than a list that lost a fifth of its people.
+	DefaultMaxRemoval = 0.2
 )
+
+// ErrTooManyRemoved is why an import that would remove more of the
+// entries in force than the limit is refused (errors.Is).
+var ErrTooManyRemoved = errors.New("too many entries removed")
 
 // Options say how to read a file and what the list is after the import.
 type Options struct {
@@ -44,8 +54,14 @@ type Options struct {
 	// Region is the default country of national phone numbers; "" takes
 	// the list's single country when it has one.
 	Region string
-	// DryRun reads and checks the file and writes nothing.
+	// DryRun reads and checks the file and writes nothing; the checks
+	// that refuse a file refuse it all the same.
 	DryRun bool
+	// MaxRemoval is the largest share (0 to 1) of the entries in force
+	// the new version may remove; nil takes DefaultMaxRemoval. Force
+	// takes the file whatever it removes.
+	MaxRemoval *float64
+	Force      bool
 	// By names who imports, recorded with the version.
 	By string
 	// Now stamps the version; nil is time.Now.
@@ -111,7 +127,7 @@ func Import(ctx context.Context, db listdb.Store, src io.Reader, o Options) (Rep
 // Refused reports whether err refuses the file for what it holds rather
 // than for a failure to read or store it: its Report then says why.
 func Refused(err error) bool {
-	return errors.Is(err, lists.ErrNoValidRow)
+	return errors.Is(err, lists.ErrNoValidRow) || errors.Is(err, ErrTooManyRemoved)
 }
 
 // importer reads one file into a new version of one list.
@@ -189,6 +205,9 @@ func (im *importer) run(ctx context.Context, src io.Reader) error {
 		return err
 	}
 	if err := im.store(ctx); err != nil {
+		return im.fail(ctx, err)
+	}
+	if err := im.checkRemoved(); err != nil {
 		return im.fail(ctx, err)
 	}
 	return im.finish(ctx)
@@ -383,6 +402,40 @@ func (im *importer) finish(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// checkRemoved refuses a new version that removes more of the entries in
+// force than the limit, unless forced.
+func (im *importer) checkRemoved() error {
+	limit := DefaultMaxRemoval
+	if im.o.MaxRemoval != nil {
+		limit = *im.o.MaxRemoval
+	}
+	held, removed := im.prev.Entries, im.removed()
+	if im.o.Force || im.created || held == 0 || float64(removed) <= limit*float64(held) {
+		return nil
+	}
+	return tooManyRemoved{file: im.o.File, held: held, entries: im.counts.Entries, removed: removed, limit: limit}
+}
+
+// tooManyRemoved gives the counts that refused a file.
+type tooManyRemoved struct {
+	file                   string
+	held, entries, removed int64
+	limit                  float64
+}
+
+func (e tooManyRemoved) Error() string {
+	return fmt.Sprintf("%s would remove %s of the entries in force, more than the limit of %s "+
+		"(in force %d, in the new file %d, removed %d); check the file, or take it with --force or a higher --max-removal",
+		e.file, percent(float64(e.removed)/float64(e.held)), percent(e.limit), e.held, e.entries, e.removed)
+}
+
+func (e tooManyRemoved) Is(target error) bool { return target == ErrTooManyRemoved }
+
+// percent writes a share as a percentage with at most one decimal.
+func percent(f float64) string {
+	return strconv.FormatFloat(math.Round(f*1000)/10, 'f', -1, 64) + "%"
 }
 
 // removed is how many entries of the version in force the new one lacks:

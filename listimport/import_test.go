@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,7 @@ func TestImport(t *testing.T) {
 		checkDryRun(t, db)
 		checkFailureKeepsVersion(t, db)
 		checkNoValidRow(t, db)
+		checkRemovalLimit(t, db)
 	})
 }
 
@@ -97,7 +99,8 @@ func checkImportChanges(t *testing.T, db listdb.Store) {
 
 	m := dncMeta()
 	m.Source = "second"
-	rep, err = importText(t, db, m, "c@d.fr\ne@f.fr\ng@h.fr\nG@h.fr\n")
+	half := 0.5 // it removes a third of the list
+	rep, err = importText(t, db, m, "c@d.fr\ne@f.fr\ng@h.fr\nG@h.fr\n", func(o *listimport.Options) { o.MaxRemoval = &half })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +130,7 @@ func wantProgress(t *testing.T, seen []listimport.Progress, size, rows int64) {
 }
 
 func checkDryRun(t *testing.T, db listdb.Store) {
-	dry := func(o *listimport.Options) { o.DryRun = true }
+	dry := func(o *listimport.Options) { o.DryRun, o.Force = true, true }
 	_, before := current(t, db, "dnc")
 	rep, err := importText(t, db, dncMeta(), "x@y.fr\nz@y.fr\n", dry)
 	if err != nil {
@@ -234,4 +237,60 @@ func checkNoValidRow(t *testing.T, db listdb.Store) {
 	if _, _, err := db.List(context.Background(), "empty"); !errors.Is(err, listdb.ErrNotFound) {
 		t.Errorf("a refused import left the new list: %v", err)
 	}
+}
+
+func addrs(from, to int) string {
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, "p%d@x.test\n", i)
+	}
+	return b.String()
+}
+
+// checkRemovalLimit imports versions that remove more or less of the
+// entries in force than the limit.
+func checkRemovalLimit(t *testing.T, db listdb.Store) {
+	m := listdb.Meta{Name: "big", Kind: "email", Model: "deny"}
+	if _, err := importText(t, db, m, addrs(0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	// Two of ten is the default limit, not more: taken.
+	if rep, err := importText(t, db, m, addrs(0, 8)+"new@x.test\n"); err != nil || rep.Removed != 2 {
+		t.Fatalf("removing 20%%: %+v, %v", rep, err)
+	}
+	_, before := current(t, db, "big")
+	for _, c := range []struct {
+		name string
+		edit func(*listimport.Options)
+		want string
+	}{
+		{"default", func(*listimport.Options) {}, "l.csv would remove 44.4% of the entries in force, more than the limit of 20% (in force 9, in the new file 5, removed 4)"},
+		{"dry run", func(o *listimport.Options) { o.DryRun = true }, "more than the limit of 20%"},
+		{"limit 40%", func(o *listimport.Options) { f := 0.4; o.MaxRemoval = &f }, "more than the limit of 40%"},
+	} {
+		rep, err := importText(t, db, m, addrs(0, 5), c.edit)
+		if !errors.Is(err, listimport.ErrTooManyRemoved) || !listimport.Refused(err) || !strings.Contains(err.Error(), c.want) ||
+			!strings.Contains(err.Error(), "list big not imported, its current version stays in force") {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+		if rep.Removed != 4 || rep.Version.Entries != 5 || rep.Version.ID != "" {
+			t.Errorf("%s: report %+v", c.name, rep)
+		}
+		if _, after := current(t, db, "big"); after.ID != before.ID {
+			t.Errorf("%s: the refused import changed the version in force", c.name)
+		}
+	}
+	wantHeld(t, db, "big", map[string]bool{"p7@x.test": true, "new@x.test": true})
+	zero := 0.0
+	if _, err := importText(t, db, m, addrs(0, 8), func(o *listimport.Options) { o.MaxRemoval = &zero }); !errors.Is(err, listimport.ErrTooManyRemoved) {
+		t.Errorf("a limit of 0 took a file removing one entry: %v", err)
+	}
+	half := 0.5
+	if _, err := importText(t, db, m, addrs(0, 5), func(o *listimport.Options) { o.MaxRemoval = &half }); err != nil {
+		t.Errorf("removing 44%% under a limit of 50%%: %v", err)
+	}
+	if rep, err := importText(t, db, m, "p0@x.test\n", func(o *listimport.Options) { o.Force = true }); err != nil || rep.Removed != 4 {
+		t.Errorf("forced: %+v, %v", rep, err)
+	}
+	wantHeld(t, db, "big", map[string]bool{"p0@x.test": true, "p1@x.test": false})
 }

@@ -106,9 +106,10 @@ func checkListsCommands(t *testing.T, cfg string) {
 		want(t, 0, "stdout", "max age:      5d", "by alice", "rows:         4", "duplicates:   1", "on stale:     refuse")
 	v1 := currentVersion(t, cfg, "dnc")
 
-	// A re-import replaces the entries and keeps the description.
+	// A re-import replaces the entries and keeps the description; it
+	// removes all of them, so it is forced.
 	second := writeFile(t, dir, "second.csv", "c@x.test\n")
-	r = dncgate(t, "", "lists", "import", "dnc", second, "--config", cfg)
+	r = dncgate(t, "", "lists", "import", "dnc", second, "--config", cfg, "--force")
 	r.want(t, 0, "stdout", "imported list dnc")
 	wantSummary(t, r.stdout, map[string]string{"duplicates": "0", "entries": "1", "added": "1 (against version " + v1 + ")", "removed": "2"})
 	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": false, "c@x.test": true})
@@ -128,7 +129,7 @@ func checkListsCommands(t *testing.T, cfg string) {
 	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true, "d@x.test": false})
 
 	// A dry run writes nothing, not even a new list.
-	r = dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--dry-run", "--header")
+	r = dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--dry-run", "--header", "--force")
 	r.want(t, 0, "stdout", "dry run: list dnc not changed")
 	wantSummary(t, r.stdout, map[string]string{"valid": "3", "entries": "2", "added": "2 (against version " + v2 + ")", "removed": "1"})
 	if v := currentVersion(t, cfg, "dnc"); v != v2 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/listimport"
 	"github.com/dncgate/dncgate/lists"
@@ -15,9 +16,9 @@ import (
 )
 
 type importFlags struct {
-	kind, model, source, maxAge, onStale, column, delimiter, encoding, region, by string
-	countries                                                                     listFlag
-	header, noHeader, dryRun                                                      bool
+	kind, model, source, maxAge, onStale, column, delimiter, encoding, region, by, maxRemoval string
+	countries                                                                                 listFlag
+	header, noHeader, dryRun, force                                                           bool
 }
 
 func (o *importFlags) register(fs *flagSet) {
@@ -35,8 +36,33 @@ func (o *importFlags) register(fs *flagSet) {
 	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1")
 	fs.StringVar(&o.region, "region", "", "default `CC` for national phone numbers (default: the list's single country)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and check the file, write nothing")
+	fs.StringVar(&o.maxRemoval, "max-removal", "", "refuse a file that removes more than `SHARE` of the entries in force: 20%, 0.2\n"+
+		"(default: the list's max_removal in the configuration, else "+percent(listimport.DefaultMaxRemoval)+")")
+	fs.BoolVar(&o.force, "force", false, "take the file whatever share of the entries in force it removes")
 	fs.StringVar(&o.by, "by", "", "`NAME` of who imports (default: $SUDO_USER, else $USER)")
 }
+
+// removalLimit is the share of the entries in force the import may
+// remove: --max-removal, else the list's [[lists]] max_removal, else nil
+// for the import's default.
+func (o *importFlags) removalLimit(cfg *config.Config, name string) (*float64, error) {
+	s, err := config.ParseShare(o.maxRemoval)
+	if err != nil {
+		return nil, fmt.Errorf("--max-removal: %v", err)
+	}
+	for _, d := range cfg.Lists {
+		if !s.Set && d.Name == name {
+			s = d.MaxRemoval
+		}
+	}
+	if !s.Set {
+		return nil, nil
+	}
+	return &s.Fraction, nil
+}
+
+// percent writes a share as a percentage.
+func percent(f float64) string { return config.Share{Fraction: f, Set: true}.String() }
 
 func (o *importFlags) readOptions() (lists.ReadOptions, error) {
 	if o.header && o.noHeader {
@@ -160,8 +186,12 @@ func (a *app) listsImport(ctx context.Context, args []string) error {
 		if err != nil {
 			return c.fs.usageError("%v", err)
 		}
+		limit, err := o.removalLimit(env.cfg, pos[0])
+		if err != nil {
+			return c.fs.usageError("%v", err)
+		}
 		return a.importList(ctx, env, listimport.Options{Meta: m, Key: env.key, File: pos[1], Read: ro,
-			Column: o.column, Region: o.region, DryRun: o.dryRun, By: operator(o.by)})
+			Column: o.column, Region: o.region, DryRun: o.dryRun, MaxRemoval: limit, Force: o.force, By: operator(o.by)})
 	})
 }
 

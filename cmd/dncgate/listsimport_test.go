@@ -41,7 +41,7 @@ func checkImportChanges(t *testing.T, cfg string) {
 	wantSummary(t, dncgate(t, "", "lists", "show", "dups", "--config", cfg).stdout, map[string]string{"duplicates": "2"})
 
 	two := writeFile(t, dir, "two.csv", "c@d.fr\ne@f.fr\ng@h.fr\nG@h.fr\n")
-	r = dncgate(t, "", "lists", "import", "dups", two, "--config", cfg)
+	r = dncgate(t, "", "lists", "import", "dups", two, "--config", cfg, "--max-removal", "50%")
 	r.want(t, 0, "stdout", "imported list dups")
 	wantSummary(t, r.stdout, map[string]string{"valid": "4", "duplicates": "1", "entries": "3",
 		"added": "1 (against version " + v1 + ")", "removed": "1"})
@@ -60,7 +60,7 @@ func checkImportChanges(t *testing.T, cfg string) {
 		"--max-age", "1ns", "--on-stale", "warn").want(t, 0, "stdout", "imported")
 	wantState(t, cfg, "old", "stale (warn only)")
 	dncgate(t, "", "lists", "show", "old", "--config", cfg).want(t, 0, "stdout", "on stale:     warn", "state:        stale (warn only)")
-	dncgate(t, "", "lists", "import", "old", two, "--config", cfg).want(t, 0, "stdout", "imported")
+	dncgate(t, "", "lists", "import", "old", two, "--config", cfg, "--force").want(t, 0, "stdout", "imported")
 	wantState(t, cfg, "old", "stale (warn only)") // kept when not given again
 	dncgate(t, "", "lists", "import", "old", two, "--config", cfg, "--on-stale", "refuse").want(t, 0, "stdout", "imported")
 	wantState(t, cfg, "old", "stale")
@@ -94,7 +94,7 @@ func checkOptOutList(t *testing.T, cfg string) {
 	// The version drops two and kept@x.test, which stays on by hand.
 	v := currentVersion(t, cfg, "opt-out")
 	again := writeFile(t, t.TempDir(), "again.csv", "one@x.test\n")
-	r = dncgate(t, "", "lists", "import", "opt-out", again, "--config", cfg)
+	r = dncgate(t, "", "lists", "import", "opt-out", again, "--config", cfg, "--force")
 	r.want(t, 0, "stdout", "imported list opt-out")
 	wantSummary(t, r.stdout, map[string]string{"entries": "1", "added": "0 (against version " + v + ")", "removed": "2"})
 	wantOnList(t, cfg, "opt-out", map[string]bool{"kept@x.test": true, "one@x.test": true, "two@x.test": false})
@@ -118,7 +118,8 @@ func checkImportInputs(t *testing.T, cfg string) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			args := append([]string{"lists", "import", "inputs", c.file, "--config", cfg, "--kind", "email", "--model", "deny"}, c.flags...)
+			// Each file replaces the last one's entries.
+			args := append([]string{"lists", "import", "inputs", c.file, "--config", cfg, "--kind", "email", "--model", "deny", "--force"}, c.flags...)
 			r := dncgate(t, "", args...)
 			r.want(t, 0, "stdout", "imported list inputs")
 			wantSummary(t, r.stdout, map[string]string{"invalid": "0"})
@@ -225,4 +226,29 @@ func TestFreshness(t *testing.T) {
 			t.Errorf("freshness(%+v, %+v) = %q, want %q", c.m, c.v, got, c.want)
 		}
 	}
+}
+
+// TestImportRemovalLimit imports files that remove more of a list than
+// its limit: by default, by the list's max_removal, by --max-removal, and
+// forced.
+func TestImportRemovalLimit(t *testing.T) {
+	data := t.TempDir()
+	cfg := writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q\n\n"+
+		"[[lists]]\nname = \"strict\"\nkind = \"email\"\nmodel = \"deny\"\ncountries = [\"all\"]\nmax_removal = 0.05", data)))
+	ten := writeFile(t, data, "ten.csv", "a@x.test\nb@x.test\nc@x.test\nd@x.test\ne@x.test\nf@x.test\ng@x.test\nh@x.test\ni@x.test\nj@x.test\n")
+	nine := writeFile(t, data, "nine.csv", "a@x.test\nb@x.test\nc@x.test\nd@x.test\ne@x.test\nf@x.test\ng@x.test\nh@x.test\ni@x.test\n")
+	one := writeFile(t, data, "one.csv", "a@x.test\n")
+	for _, name := range []string{"dnc", "strict"} {
+		dncgate(t, "", "lists", "import", name, ten, "--config", cfg, "--kind", "email", "--model", "deny").want(t, 0, "stdout", "imported")
+	}
+	r := dncgate(t, "", "lists", "import", "dnc", one, "--config", cfg)
+	r.want(t, 1, "stderr", "list dnc not imported, its current version stays in force", one+" would remove 90% of the entries in force, more than the limit of 20%",
+		"(in force 10, in the new file 1, removed 9)", "--force")
+	r.want(t, 1, "stdout", "list dnc not imported", "removed:    9")
+	wantOnList(t, cfg, "dnc", map[string]bool{"j@x.test": true})
+	dncgate(t, "", "lists", "import", "strict", nine, "--config", cfg).want(t, 1, "stderr", "10% of the entries in force, more than the limit of 5%")
+	dncgate(t, "", "lists", "import", "strict", nine, "--config", cfg, "--max-removal", "10%").want(t, 0, "stdout", "imported list strict", "removed:    1")
+	dncgate(t, "", "lists", "import", "dnc", one, "--config", cfg, "--max-removal", "half").want(t, 2, "stderr", `--max-removal: invalid share "half"`)
+	dncgate(t, "", "lists", "import", "dnc", one, "--config", cfg, "--force").want(t, 0, "stdout", "imported list dnc", "removed:    9")
+	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": true, "j@x.test": false})
 }
