@@ -99,7 +99,7 @@ func (a *app) scrub(ctx context.Context, args []string) error {
 	c.register(fs)
 	fs.StringVar(&c.column, "email-column", "email", "the addresses' column: header `NAME` or position N")
 	fs.StringVar(&c.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
-	fs.StringVar(&c.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1")
+	fs.StringVar(&c.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1, utf-16le, utf-16be")
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
 	pos, err := fs.parse(args, 1, 1)
 	if err != nil {

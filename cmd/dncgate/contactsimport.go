@@ -27,7 +27,7 @@ func (o *contactFlags) register(fs *flagSet) {
 	fs.StringVar(&o.typeColumn, "type-column", "", "the recipient type column: header `NAME`, position N or none (default: found by header: type, recipient_type, segment, …)")
 	fs.StringVar(&o.region, "region", "", "country `CC` national phone numbers are read in when the row has no country (default: only international numbers)")
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
-	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1")
+	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1, utf-16le, utf-16be")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and check the file, write nothing")
 	fs.StringVar(&o.by, "by", "", "`NAME` of who imports (default: $SUDO_USER, else $USER)")
 }

@@ -201,6 +201,13 @@ func TestListsCommandErrors(t *testing.T) {
 		want(t, 1, "stderr", "list dnc not imported, it was not created", "line 2")
 	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 1, "stderr", "no such list")
 	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "email", "--model", "deny").want(t, 0, "stdout", "imported")
+	// A binary file, and the same read as the error text suggests: refused.
+	binary := writeFile(t, data, "l.bin", "\x00\x01\x02\x00\xfe\xff\x00\x10\n\x00\x20\x30")
+	dncgate(t, "", "lists", "import", "bin", binary, "--config", cfg, "--kind", "email", "--model", "deny").
+		want(t, 1, "stderr", "it is binary", "--encoding utf-16le")
+	dncgate(t, "", "lists", "import", "bin", binary, "--config", cfg, "--kind", "email", "--model", "deny", "--encoding", "utf-16le").
+		want(t, 1, "stderr", "list bin not imported, it was not created", "rows is valid")
+	dncgate(t, "", "lists", "show", "bin", "--config", cfg).want(t, 1, "stderr", "no such list")
 	// A file with no valid row would empty the list: refused, the list as it was.
 	none := writeFile(t, data, "none.csv", "not an address\nnor this\n")
 	r := dncgate(t, "", "lists", "import", "dnc", none, "--config", cfg)

@@ -33,7 +33,7 @@ func (o *importFlags) register(fs *flagSet) {
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
 	fs.BoolVar(&o.header, "header", false, "the first row names the columns")
 	fs.BoolVar(&o.noHeader, "no-header", false, "the first row is data (the default)")
-	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1")
+	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1, utf-16le, utf-16be")
 	fs.StringVar(&o.region, "region", "", "default `CC` for national phone numbers (default: the list's single country)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and check the file, write nothing")
 	fs.StringVar(&o.maxRemoval, "max-removal", "", "refuse a file that removes more than `SHARE` of the entries in force: 20%, 0.2\n"+
@@ -166,7 +166,9 @@ func (a *app) listsImport(ctx context.Context, args []string) error {
 		"values the new version of list NAME, created when new. Invalid rows are\n"+
 		"counted and the first ones shown, with the duplicates and the entries\n"+
 		"added and removed against the version in force; a file that cannot be\n"+
-		"read to its end leaves the current version in force and exits 1.\n"+
+		"read to its end leaves the current version in force and exits 1, and so does\n"+
+		"one with no valid row or one removing more than --max-removal of the entries\n"+
+		"in force (unless --force).\n"+
 		"Progress goes to stderr: a bar on a terminal, else a line every "+fmt.Sprint(progressEvery)+" rows.")
 	var o importFlags
 	o.register(c.fs)
