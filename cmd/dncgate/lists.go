@@ -269,6 +269,9 @@ func onStaleText(m listdb.Meta) string {
 	return onStaleRefuse
 }
 
+// errNotOnList refuses to remove a value the list does not hold.
+var errNotOnList = errors.New("not on the list")
+
 // entryCmd is lists add and lists remove: one value, by hand.
 type entryCmd struct {
 	*listsCmd
@@ -311,7 +314,9 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string,
 			return c.fs.usageError("%q: %v", value, err)
 		}
 		d := listdb.Key(env.key, kind.String(), key)
-		if err := change(env.db, name, d); err != nil {
+		if err := change(env.db, name, d); errors.Is(err, errNotOnList) {
+			return fmt.Errorf("%s is not on the list %s: nothing removed", key, name)
+		} else if err != nil {
 			return fmt.Errorf("list %s: %w", name, err)
 		}
 		newLogger(env.cfg.Log, a.stderr).Info("list entry "+verb, "list", name,
@@ -334,8 +339,19 @@ func (a *app) listsAdd(ctx context.Context, args []string) error {
 
 func (a *app) listsRemove(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("remove", "Take VALUE off list NAME by hand, also when an import holds it; it stays\n"+
-		"off across re-imports until added again. The removal is logged.")
+		"off across re-imports until added again. The reason is logged with who\n"+
+		"removed it, not stored. A value the list does not hold is refused.")
 	return c.run(ctx, a, args, "removed", func(db listdb.Store, name string, d listdb.Digest) error {
+		if strings.TrimSpace(*c.reason) == "" {
+			return errors.New("give the reason for the removal with --reason TEXT")
+		}
+		held, err := db.Contains(ctx, name, d)
+		if err != nil {
+			return err
+		}
+		if !held[0] {
+			return errNotOnList
+		}
 		return db.RemoveEntry(ctx, name, d)
 	})
 }

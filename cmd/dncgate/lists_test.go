@@ -142,8 +142,17 @@ func checkListsCommands(t *testing.T, cfg string) {
 	// By hand: additions and removals.
 	dncgate(t, "", "lists", "add", "dnc", "Z@X.test", "--config", cfg, "--reason", "asked by phone", "--by", "bob").
 		want(t, 0, "stdout", "added z@x.test to dnc (by bob)")
-	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 0, "stdout", "removed c@x.test from dnc")
+	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
+	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true})
+	dncgate(t, "", "lists", "remove", "dnc", "C@x.test", "--config", cfg, "--reason", "wrongly listed").want(t, 0, "stdout", "removed c@x.test from dnc")
 	wantOnList(t, cfg, "dnc", map[string]bool{"z@x.test": true, "c@x.test": false})
+	for _, v := range []string{"c@x.test", "never@x.test"} {
+		dncgate(t, "", "lists", "remove", "dnc", v, "--config", cfg, "--reason", "again").
+			want(t, 1, "stderr", v+" is not on the list dnc: nothing removed")
+	}
+	// Added back by hand after the removal: on again.
+	dncgate(t, "", "lists", "add", "dnc", "c@x.test", "--config", cfg, "--reason", "asked again").want(t, 0, "stdout", "added c@x.test")
+	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true})
 
 	dncgate(t, "", "lists", "drop", "dnc", "--config", cfg).want(t, 0, "stdout", "dropped list dnc")
 	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 1, "stderr", "no such list")
