@@ -84,6 +84,11 @@ func checkOptOutList(t *testing.T, cfg string) {
 	}
 	dncgate(t, "", "lists", "add", "opt-out", "Kept@X.test", "--config", cfg, "--reason", "asked in person").
 		want(t, 0, "stdout", "added kept@x.test to opt-out")
+	// Opt-outs by hand count before any import: not "empty".
+	if f := row(t, dncgate(t, "", "lists", "ls", "--config", cfg).stdout, "opt-out"); f[4] != "0+1" || f[len(f)-1] != "fresh" {
+		t.Errorf("lists ls: opt-out row %v, want 0+1 entries, fresh", f)
+	}
+	dncgate(t, "", "lists", "show", "opt-out", "--config", cfg).want(t, 0, "stdout", "state:     fresh", "by hand:   1 added, 0 removed")
 	file := writeFile(t, t.TempDir(), "unsubscribed.csv", "one@x.test\nTWO@x.test\nkept@x.test\n")
 	r = dncgate(t, "", "lists", "import", "opt-out", file, "--config", cfg, "--kind", "email", "--country", "all")
 	r.want(t, 0, "stdout", "imported list opt-out")
@@ -212,17 +217,21 @@ func TestFreshness(t *testing.T) {
 		m    listdb.Meta
 		v    listdb.Version
 		want string
+		man  listdb.Manual
 	}{
-		{listdb.Meta{}, listdb.Version{}, "empty"},
-		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)"},
-		{listdb.Meta{MaxAge: day, WarnStale: true}, listdb.Version{}, "stale (never imported, warn only)"},
-		{listdb.Meta{}, imported, "fresh"},
-		{listdb.Meta{MaxAge: 3 * day}, imported, "fresh"},
-		{listdb.Meta{MaxAge: day}, imported, "stale"},
-		{listdb.Meta{MaxAge: day, WarnStale: true}, imported, "stale (warn only)"},
+		{listdb.Meta{}, listdb.Version{}, "empty", listdb.Manual{}},
+		{listdb.Meta{}, listdb.Version{}, "fresh", listdb.Manual{Added: 1}},
+		{listdb.Meta{}, listdb.Version{}, "empty", listdb.Manual{Removed: 1}},
+		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)", listdb.Manual{Added: 1}},
+		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)", listdb.Manual{}},
+		{listdb.Meta{MaxAge: day, WarnStale: true}, listdb.Version{}, "stale (never imported, warn only)", listdb.Manual{}},
+		{listdb.Meta{}, imported, "fresh", listdb.Manual{}},
+		{listdb.Meta{MaxAge: 3 * day}, imported, "fresh", listdb.Manual{}},
+		{listdb.Meta{MaxAge: day}, imported, "stale", listdb.Manual{}},
+		{listdb.Meta{MaxAge: day, WarnStale: true}, imported, "stale (warn only)", listdb.Manual{}},
 	}
 	for _, c := range cases {
-		if got := freshness(c.m, c.v, now); got != c.want {
+		if got := freshness(c.m, c.v, c.man, now); got != c.want {
 			t.Errorf("freshness(%+v, %+v) = %q, want %q", c.m, c.v, got, c.want)
 		}
 	}
