@@ -14,7 +14,11 @@ func (c *Checker) ForgetRecipient(ctx context.Context, rcpt string) (int, error)
 		if r.Scope != ScopeRecipient {
 			continue
 		}
-		if err := c.Reset(ctx, r.Name, Key(r, "", rcpt)); err != nil {
+		subject, err := Key(r, "", rcpt)
+		if err != nil {
+			return n, err
+		}
+		if err := c.Reset(ctx, r.Name, subject); err != nil {
 			return n, fmt.Errorf("resetting cap %s: %w", r.Name, err)
 		}
 		n++

@@ -53,13 +53,20 @@ func TestErase(t *testing.T) {
 		if _, found, err := st.Contacts().Contact(ctx, d); err != nil || found {
 			t.Errorf("contact record after the erasure: found %v, %v", found, err)
 		}
+		key := func(r caps.Rule, rep, rcpt string) string {
+			k, err := caps.Key(r, rep, rcpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
 		for rcpt, want := range map[string]int{"jane@acme.fr": 0, "john@acme.fr": 1} {
-			u, err := chk.Usage(ctx, "per-person", caps.Key(rules[0], "", rcpt), now)
+			u, err := chk.Usage(ctx, "per-person", key(rules[0], "", rcpt), now)
 			if err != nil || u.Count != want {
 				t.Errorf("per-person count of %s: %d, %v; want %d", rcpt, u.Count, err, want)
 			}
 		}
-		if u, err := chk.Usage(ctx, "per-rep", caps.Key(rules[1], "rep@us.test", ""), now); err != nil || u.Count != 2 {
+		if u, err := chk.Usage(ctx, "per-rep", key(rules[1], "rep@us.test", ""), now); err != nil || u.Count != 2 {
 			t.Errorf("per-rep count: %d, %v; want 2 (not the person's)", u.Count, err)
 		}
 
