@@ -78,36 +78,47 @@ func lineEnd(b []byte, pos int) int {
 // A message without one, by far the usual case, is returned as it is.
 func stripMarkers(raw []byte) ([]byte, marks) {
 	var m marks
-	if !hasMarker(raw) {
+	isMarker := func(name string) bool { return strings.EqualFold(name, rewrite.MarkerHeader) }
+	if !hasField(raw, isMarker) {
 		return raw, m
 	}
-	fields, bodyStart := scanHeader(raw)
-	var out []byte
-	pos := 0
-	for _, f := range fields {
-		if !strings.EqualFold(f.name, rewrite.MarkerHeader) {
-			continue
-		}
+	out, removed, bodyStart := removeFields(raw, isMarker)
+	for _, f := range removed {
 		m.values = append(m.values, f.value)
-		out = append(out, raw[pos:f.start]...)
-		pos = f.end
 	}
 	sum := sha256.Sum256(raw[bodyStart:])
 	m.body = sum[:]
-	return append(out, raw[pos:]...), m
+	return out, m
 }
 
-// hasMarker reports, without allocating, whether a line of the top-level
-// header starts with the marker's name.
-func hasMarker(raw []byte) bool {
-	name := []byte(rewrite.MarkerHeader)
+// removeFields returns raw without the top-level header fields whose name
+// drop picks, the fields it removed, and where the body starts in raw.
+func removeFields(raw []byte, drop func(name string) bool) (out []byte, removed []field, bodyStart int) {
+	fields, bodyStart := scanHeader(raw)
+	out = make([]byte, 0, len(raw))
+	pos := 0
+	for _, f := range fields {
+		if !drop(f.name) {
+			continue
+		}
+		removed = append(removed, f)
+		out = append(out, raw[pos:f.start]...)
+		pos = f.end
+	}
+	return append(out, raw[pos:]...), removed, bodyStart
+}
+
+// hasField reports, without allocating, whether the top-level header has
+// a field whose name is picks.
+func hasField(raw []byte, pick func(name string) bool) bool {
 	for pos := 0; pos < len(raw); {
 		eol := lineEnd(raw, pos)
 		line := raw[pos:eol]
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			return false
 		}
-		if len(line) > len(name) && bytes.EqualFold(line[:len(name)], name) {
+		if i := bytes.IndexByte(line, ':'); i > 0 && line[0] != ' ' && line[0] != '\t' &&
+			pick(string(bytes.TrimRight(line[:i], " \t"))) {
 			return true
 		}
 		pos = eol

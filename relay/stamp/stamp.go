@@ -125,7 +125,10 @@ type Prepared struct {
 // rep by the From display name, which is what the recipient sees. A signed
 // message under the refuse policy, or one too deeply nested to rewrite, is
 // refused with an *upstream.Error.
+//
+// Every copy loses the message's Bcc and Resent-Bcc fields, footer or not.
 func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+	body = dropBlind(body)
 	p := &Prepared{s: s, raw: body}
 	if s.o.NoFooter {
 		return p, nil

@@ -1,0 +1,40 @@
+package stamp
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dncgate/dncgate/relay/rewrite"
+)
+
+// A message as swaks or Python's smtplib submit it, Bcc field included:
+// no copy, to a To:, Cc: or Bcc: recipient, footed, signed or with the
+// footer off, may show the blind list (RFC 5322 §3.6.3).
+func TestNoCopyShowsBcc(t *testing.T) {
+	const head = "From: Rep <rep@acme.example>\r\nTo: a@acme.fr\r\nCc: b@acme.fr\r\n" +
+		"Bcc: c@acme.fr,\r\n d@acme.fr\r\nBCC: e@acme.fr\r\nResent-Bcc: f@acme.fr\r\nSubject: hi\r\n"
+	signed := head + "MIME-Version: 1.0\r\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\nContent-Type: application/pgp-signature\r\n\r\n" + pgpSignature + "\r\n--b--\r\n"
+	for name, s := range map[string]*Stamper{
+		"footer":    newStamper(t),
+		"no footer": newStamper(t, func(o *Options) { o.NoFooter = true }),
+		"headers":   newStamper(t, func(o *Options) { o.Signed = rewrite.HeadersOnly }),
+	} {
+		for _, msg := range []string{head + "\r\nhello\r\n", signed} {
+			p, err := s.Prepare([]byte(msg), "rep@acme.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rcpt := range []string{"a@acme.fr", "b@acme.fr", "c@acme.fr", "d@acme.fr"} {
+				out := string(forRcpt(t, p, rcpt, ""))
+				hdr, _, _ := strings.Cut(out, "\r\n\r\n")
+				if strings.Contains(strings.ToLower(hdr), "bcc:") || strings.Contains(out, "d@acme.fr") {
+					t.Errorf("%s: %s's copy shows the blind list:\n%s", name, rcpt, hdr)
+				}
+				if !strings.Contains(hdr, "Cc: b@acme.fr\r\nSubject: hi") {
+					t.Errorf("%s: %s's copy lost its other fields:\n%s", name, rcpt, hdr)
+				}
+			}
+		}
+	}
+}
