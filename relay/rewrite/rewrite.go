@@ -93,7 +93,7 @@ func Parse(raw []byte, o Options) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{raw: &source{b: raw}, top: top, signed: isSigned(top), footed: top.has(markerName)}
+	m := &Message{raw: &source{b: raw}, top: top, signed: protected(raw, top), footed: top.has(markerName)}
 	if m.signed && o.Signed == Refuse {
 		return nil, ErrSigned
 	}
@@ -113,7 +113,7 @@ func Parse(raw []byte, o Options) (*Message, error) {
 // prepareBodies finds the readable bodies and decodes them once; when there
 // is none, it prepares a separate footer part instead.
 func (m *Message) prepareBodies(r io.Reader) error {
-	for _, p := range readable(m.top) {
+	for _, p := range readable(m.raw.b, m.top) {
 		m.leaves = append(m.leaves, newLeaf(m.raw, p))
 	}
 	if len(m.leaves) > 0 {

@@ -2,22 +2,12 @@ package rewrite
 
 import "strings"
 
-// isSigned reports whether the body is protected as a whole: PGP/MIME and
-// S/MIME multipart/signed and multipart/encrypted (RFC 1847, RFC 3156) and
-// opaque S/MIME (RFC 8551 §3.2).
-func isSigned(p *part) bool {
-	switch p.media {
-	case "multipart/signed", "multipart/encrypted",
-		"application/pkcs7-mime", "application/x-pkcs7-mime":
-		return true
-	}
-	return false
-}
-
 // readable returns the parts the footer goes into: the body a person reads,
 // never an attachment, an inline image, a calendar or an attached message.
-func readable(p *part) []*part {
-	if p.attached || p.badType || isSigned(p) || !knownEncoding(p.cte) {
+// It returns at most one text/plain and one text/html part, so a copy
+// grows by at most two footers however many parts the message has.
+func readable(raw []byte, p *part) []*part {
+	if p.attached || p.badType || protected(raw, p) || !knownEncoding(p.cte) {
 		return nil
 	}
 	switch {
@@ -27,13 +17,7 @@ func readable(p *part) []*part {
 		}
 		return []*part{p}
 	case p.media == "multipart/alternative" && identityEncoding(p.cte):
-		// Every alternative says the same thing (RFC 2046 §5.1.4): the
-		// footer goes into each of them, whichever the reader shows.
-		var out []*part
-		for _, c := range p.children {
-			out = append(out, readable(c)...)
-		}
-		return out
+		return bestAlternatives(raw, p)
 	case strings.HasPrefix(p.media, "multipart/") && !identityEncoding(p.cte):
 		// RFC 2045 §6.4 forbids encoding a multipart; readers disagree on
 		// what such a body holds, so none of it is rewritten.
@@ -42,12 +26,41 @@ func readable(p *part) []*part {
 		// mixed, related and the rest: the first part that reads as a
 		// body; the ones after it are attachments or inline objects.
 		for _, c := range p.children {
-			if r := readable(c); len(r) > 0 {
+			if r := readable(raw, c); len(r) > 0 {
 				return r
 			}
 		}
 	}
 	return nil
+}
+
+// bestAlternatives picks, of the alternatives that say the same thing in
+// increasing order of faithfulness (RFC 2046 §5.1.4), the last readable
+// text/plain and the last readable text/html: what a text-only reader and
+// an HTML reader show. Footing every alternative would let a message of
+// many tiny alternatives grow by a footer per part.
+func bestAlternatives(raw []byte, p *part) []*part {
+	var text, html *part
+	for _, c := range p.children {
+		for _, l := range readable(raw, c) {
+			if l.media == "text/html" {
+				html = l
+			} else {
+				text = l
+			}
+		}
+	}
+	switch {
+	case text == nil && html == nil:
+		return nil
+	case text == nil:
+		return []*part{html}
+	case html == nil:
+		return []*part{text}
+	case html.start < text.start: // Render edits the parts in message order
+		return []*part{html, text}
+	}
+	return []*part{text, html}
 }
 
 // knownEncoding reports whether the part's Content-Transfer-Encoding is one
