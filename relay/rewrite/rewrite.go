@@ -40,6 +40,10 @@ const (
 // application/pkcs7-mime.
 var ErrSigned = errors.New("rewrite: message is signed or encrypted; its body cannot be changed")
 
+// ErrTooLarge is returned by Render when the copy would be more than
+// Allowance bytes larger than the message.
+var ErrTooLarge = errors.New("rewrite: the footed copy would pass the size allowance")
+
 // ErrTooDeep is returned by Parse when multiparts nest deeper than
 // Options.MaxDepth.
 var ErrTooDeep = errors.New("rewrite: multipart nesting too deep")

@@ -1,10 +1,13 @@
 package stamp
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/dncgate/dncgate/relay/rewrite"
+	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/emersion/go-smtp"
 )
 
 // A message as swaks or Python's smtplib submit it, Bcc field included:
@@ -36,5 +39,22 @@ func TestNoCopyShowsBcc(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A copy that would grow past the rewriter's allowance is refused with a
+// permanent 552 5.3.4, naming why, rather than sent or retried.
+func TestTooLargeCopyRefused(t *testing.T) {
+	body := strings.Repeat("\xe9t\xe9 \xe0 la plage. ", 20000)
+	msg := "From: rep@acme.example\r\nTo: jean@acme.fr\r\nSubject: big\r\n" +
+		"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" + body + "\r\n"
+	p, err := newStamper(t).Prepare([]byte(msg), "rep@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.For("jean@acme.fr", "")
+	var ue *upstream.Error
+	if !errors.As(err, &ue) || ue.Code != 552 || ue.Enhanced != (smtp.EnhancedCode{5, 3, 4}) || ue.Temporary {
+		t.Fatalf("For = %v, want a permanent 552 5.3.4", err)
 	}
 }

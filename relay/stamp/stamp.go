@@ -43,11 +43,13 @@ const (
 // Reply codes of a refused message (RFC 5321 §4.2.3, RFC 3463).
 const (
 	codeRefused = 550
+	codeTooBig  = 552
 	codeBadMsg  = 554
 )
 
 var (
 	ecSigned = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
+	ecTooBig = smtp.EnhancedCode{5, 3, 4} // message too big for system
 	ecBadMsg = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
 )
 
@@ -174,7 +176,7 @@ func (z *seeded) Read(p []byte) (int, error) {
 	return z.r.Read(p)
 }
 
-// refusal turns a Parse error into the reply the client gets.
+// refusal turns a Parse or Render error into the reply the client gets.
 func refusal(err error) error {
 	switch {
 	case errors.Is(err, rewrite.ErrSigned):
@@ -183,6 +185,9 @@ func refusal(err error) error {
 	case errors.Is(err, rewrite.ErrTooDeep):
 		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
 			Message: "MIME parts nested too deeply to add the opt-out footer"}
+	case errors.Is(err, rewrite.ErrTooLarge):
+		return &upstream.Error{Code: codeTooBig, Enhanced: ecTooBig, Cause: err,
+			Message: "Message would grow too much with the opt-out footer (a body must be re-encoded whole); send it as UTF-8 or quoted-printable"}
 	}
 	return fmt.Errorf("stamp: %w", err)
 }
@@ -215,7 +220,7 @@ func (p *Prepared) For(rcpt, country string) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(len(p.raw) + len(f.Text) + 2*len(f.HTML) + 1024)
 	if err := msg.Render(&out, f, p.s.headers(tok)); err != nil {
-		return nil, fmt.Errorf("stamp: %w", err)
+		return nil, refusal(err)
 	}
 	return p.s.sign(p.s.sealMarker(out.Bytes(), who))
 }

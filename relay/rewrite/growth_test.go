@@ -1,0 +1,75 @@
+package rewrite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// alternatives builds a multipart/alternative of n text/plain and n
+// text/html parts, nested depth levels deep inside multipart/mixed, and
+// followed by a second alternative group.
+func alternatives(n, depth int) []byte {
+	var b strings.Builder
+	b.WriteString("From: rep@acme.example\r\nTo: jean@acme.fr\r\nSubject: many\r\nMIME-Version: 1.0\r\n")
+	for d := range depth {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"m%d\"\r\n\r\n--m%d\r\n", d, d)
+	}
+	for g := range 2 {
+		fmt.Fprintf(&b, "Content-Type: multipart/alternative; boundary=\"a%d\"\r\n\r\n", g)
+		for i := range n {
+			fmt.Fprintf(&b, "--a%d\r\nContent-Type: text/plain\r\n\r\nt%d\r\n", g, i)
+			fmt.Fprintf(&b, "--a%d\r\nContent-Type: text/html\r\n\r\n<p>h%d</p>\r\n", g, i)
+		}
+		fmt.Fprintf(&b, "--a%d--\r\n", g)
+		if g == 0 {
+			fmt.Fprintf(&b, "--m%d\r\n", depth-1)
+		}
+	}
+	for d := depth - 1; d >= 0; d-- {
+		fmt.Fprintf(&b, "--m%d--\r\n", d)
+	}
+	return []byte(b.String())
+}
+
+// However many alternatives a message holds, and however deep, the footer
+// goes into the last text/plain and the last text/html of the first group
+// only, and the copy stays within the allowance.
+func TestOneFooterPerAlternativeGroup(t *testing.T) {
+	for _, c := range []struct{ n, depth int }{{1, 1}, {500, 1}, {200, DefaultMaxDepth - 1}} {
+		in := alternatives(c.n, c.depth)
+		out := render(t, in, footerEN, testSet)
+		if got := bytes.Count(out, []byte("Privacy notice")); got != 2 {
+			t.Errorf("n=%d depth=%d: %d footers, want 2 (one text, one HTML)", c.n, c.depth, got)
+		}
+		last := fmt.Sprintf("t%d\r\n\r\n-- \r\nAcme", c.n-1)
+		if !bytes.Contains(out, []byte(last)) || !bytes.Contains(out, []byte(fmt.Sprintf("<p>h%d</p>%s", c.n-1, HTMLMarker))) {
+			t.Errorf("n=%d depth=%d: the last alternatives of the first group are not the footed ones", c.n, c.depth)
+		}
+		if limit := len(in) + Allowance(footerEN, testSet); len(out) > limit {
+			t.Errorf("n=%d depth=%d: copy of %d bytes, allowance ends at %d", c.n, c.depth, len(out), limit)
+		}
+	}
+}
+
+// A copy that would grow past the allowance is refused, not sent: here a
+// body labelled 7bit full of 8-bit bytes must be re-encoded whole.
+func TestGrowthPastAllowanceRefused(t *testing.T) {
+	body := bytes.Repeat([]byte("\xe9t\xe9 \xe0 la plage. "), 20000)
+	in := append([]byte("From: rep@acme.example\r\nTo: jean@acme.fr\r\nSubject: big\r\n"+
+		"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 7bit\r\n\r\n"), body...)
+	in = append(in, "\r\n"...)
+	m, err := Parse(in, Options{Rand: fixedRand()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := m.Render(&out, footerEN, testSet); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Render = %v (%d bytes from %d), want ErrTooLarge", err, out.Len(), len(in))
+	}
+	if out.Len() != 0 {
+		t.Errorf("%d bytes written before the refusal", out.Len())
+	}
+}
