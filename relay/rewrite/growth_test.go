@@ -73,3 +73,15 @@ func TestGrowthPastAllowanceRefused(t *testing.T) {
 		t.Errorf("%d bytes written before the refusal", out.Len())
 	}
 }
+
+// A message of more MIME parts than Options.MaxParts is refused at Parse:
+// its tree would otherwise cost many times the message's own size.
+func TestTooManyPartsRefused(t *testing.T) {
+	// alternatives(n, 1) holds 4n+4 entities.
+	if _, err := Parse(alternatives(DefaultMaxParts/4, 1), Options{}); !errors.Is(err, ErrTooManyParts) {
+		t.Fatalf("Parse of %d parts = %v, want ErrTooManyParts", DefaultMaxParts+4, err)
+	}
+	if _, err := Parse(alternatives(DefaultMaxParts/4-1, 1), Options{}); err != nil {
+		t.Fatalf("Parse of %d parts: %v", DefaultMaxParts, err)
+	}
+}

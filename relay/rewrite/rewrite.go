@@ -25,6 +25,10 @@ const (
 const (
 	// DefaultMaxDepth bounds multipart nesting when Options.MaxDepth is 0.
 	DefaultMaxDepth = 20
+	// DefaultMaxParts bounds the MIME entities of a message when
+	// Options.MaxParts is 0: far more than mail clients write, and few
+	// enough that the parsed tree stays a few megabytes.
+	DefaultMaxParts = 10000
 	// MarkerHeader is the header field Render adds to a message it footed.
 	// Mail clients build new headers for a reply or a forward, so a footer
 	// quoted or forwarded in a later message never counts as ours, whatever
@@ -40,6 +44,10 @@ const (
 // application/pkcs7-mime.
 var ErrSigned = errors.New("rewrite: message is signed or encrypted; its body cannot be changed")
 
+// ErrTooManyParts is returned by Parse when a message holds more than
+// Options.MaxParts MIME entities.
+var ErrTooManyParts = errors.New("rewrite: too many MIME parts")
+
 // ErrTooLarge is returned by Render when the copy would be more than
 // Allowance bytes larger than the message.
 var ErrTooLarge = errors.New("rewrite: the footed copy would pass the size allowance")
@@ -52,6 +60,7 @@ var ErrTooDeep = errors.New("rewrite: multipart nesting too deep")
 type Options struct {
 	Signed   SignedPolicy // what to do with signed and encrypted messages
 	MaxDepth int          // multipart nesting bound; 0 means DefaultMaxDepth
+	MaxParts int          // MIME entities bound; 0 means DefaultMaxParts
 	// Rand feeds a generated Message-ID and MIME boundaries; nil means
 	// crypto/rand. Tests pass a fixed stream for reproducible output.
 	Rand io.Reader
@@ -92,8 +101,11 @@ func Parse(raw []byte, o Options) (*Message, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
+	if o.MaxParts <= 0 {
+		o.MaxParts = DefaultMaxParts
+	}
 	raw = normalizeLineEnds(raw)
-	top, err := parseTree(raw, o.MaxDepth)
+	top, err := parseTree(raw, o.MaxDepth, o.MaxParts)
 	if err != nil {
 		return nil, err
 	}

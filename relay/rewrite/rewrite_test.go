@@ -185,7 +185,7 @@ func TestNoReadableBodyWrapsInMixed(t *testing.T) {
 			if len(leaves) != 2 || leaves["1"].media != "text/plain" {
 				t.Fatalf("want the original and a footer part, got %v:\n%s", leaves, out)
 			}
-			top, _ := parseTree(in, DefaultMaxDepth)
+			top, _ := parseTree(in, DefaultMaxDepth, DefaultMaxParts)
 			if !bytes.Contains(out, in[top.bodyStart:]) || !bytes.Equal(leavesOf(t, in)[""].body, leaves["0"].body) {
 				t.Errorf("original body changed:\n%s", out)
 			}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dncgate/dncgate/relay/rewrite"
@@ -151,24 +152,28 @@ func (s *Stamper) verifies(m marks, who string) bool {
 
 // sealMarker replaces the rewriter's "yes" in a footed copy by the MAC of
 // who and the copy's body. A copy without it (signed, or footed before) is
-// returned as it is.
-func (s *Stamper) sealMarker(copy []byte, who string) []byte {
-	end := bytes.Index(copy, []byte("\r\n\r\n"))
+// returned as it is. The field is rewritten in place when the buffer has
+// room, as For's has: a copy is as big as the message, and a second one
+// per recipient would double what the fan-out holds at once.
+func (s *Stamper) sealMarker(msg []byte, who string) []byte {
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
 	if end < 0 {
-		return copy
+		return msg
 	}
 	bodyStart := end + len("\r\n\r\n")
 	at := 0
-	if !bytes.HasPrefix(copy, rewriterMark) {
-		if at = bytes.Index(copy[:bodyStart], append([]byte("\r\n"), rewriterMark...)); at < 0 {
-			return copy
+	if !bytes.HasPrefix(msg, rewriterMark) {
+		if at = bytes.Index(msg[:bodyStart], append([]byte("\r\n"), rewriterMark...)); at < 0 {
+			return msg
 		}
 		at += len("\r\n")
 	}
-	sum := sha256.Sum256(copy[bodyStart:])
-	v := s.markerValue(who, sum[:])
-	out := make([]byte, 0, len(copy)+len(v))
-	out = append(out, copy[:at]...)
-	out = fmt.Appendf(out, "%s: %s\r\n", rewrite.MarkerHeader, v)
-	return append(out, copy[at+len(rewriterMark):]...)
+	sum := sha256.Sum256(msg[bodyStart:])
+	field := fmt.Appendf(nil, "%s: %s\r\n", rewrite.MarkerHeader, s.markerValue(who, sum[:]))
+	n := len(msg)
+	grow := len(field) - len(rewriterMark)
+	msg = slices.Grow(msg, grow)[:n+grow]
+	copy(msg[at+len(field):], msg[at+len(rewriterMark):n])
+	copy(msg[at:], field)
+	return msg
 }

@@ -185,6 +185,9 @@ func refusal(err error) error {
 	case errors.Is(err, rewrite.ErrTooDeep):
 		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
 			Message: "MIME parts nested too deeply to add the opt-out footer"}
+	case errors.Is(err, rewrite.ErrTooManyParts):
+		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
+			Message: fmt.Sprintf("Too many MIME parts to add the opt-out footer (limit %d)", rewrite.DefaultMaxParts)}
 	case errors.Is(err, rewrite.ErrTooLarge):
 		return &upstream.Error{Code: codeTooBig, Enhanced: ecTooBig, Cause: err,
 			Message: "Message would grow too much with the opt-out footer (a body must be re-encoded whole); send it as UTF-8 or quoted-printable"}
@@ -217,9 +220,12 @@ func (p *Prepared) For(rcpt, country string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Room for the largest copy Render allows and the sealed marker, so
+	// the buffer is allocated once.
+	set := p.s.headers(tok)
 	var out bytes.Buffer
-	out.Grow(len(p.raw) + len(f.Text) + 2*len(f.HTML) + 1024)
-	if err := msg.Render(&out, f, p.s.headers(tok)); err != nil {
+	out.Grow(len(p.raw) + rewrite.Allowance(f, set) + 2*macLen)
+	if err := msg.Render(&out, f, set); err != nil {
 		return nil, refusal(err)
 	}
 	return p.s.sign(p.s.sealMarker(out.Bytes(), who))
