@@ -61,8 +61,9 @@ func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *s
 	}
 	o.Templates, o.Keyring = tpl, kr
 	o.Details = footer.Vars{
-		Company: f.Company, PostalAddress: f.PostalAddress, PrivacyURL: f.PrivacyURL,
-		PrivacyContact: f.PrivacyContact, Source: f.Source, Purpose: f.Purpose, LegalBasis: f.LegalBasis,
+		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
+		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),
+		Source: footer.NewText(f.Source), Purpose: footer.NewText(f.Purpose), LegalBasis: footer.NewText(f.LegalBasis),
 	}
 	o.Org, o.BaseURL, o.MailtoDomain = cfg.UnsubscribeOrg(), cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
 	if f.Signed == config.SignedRefuse {

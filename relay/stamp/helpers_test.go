@@ -55,8 +55,9 @@ func testOptions(t testing.TB) Options {
 	return Options{
 		Templates: tpl,
 		Details: footer.Vars{
-			Company: "Acme SAS", PostalAddress: "1 rue X, Paris", PrivacyURL: "https://acme.example/privacy",
-			Source: "websites", Purpose: "offers", LegalBasis: "legitimate interest",
+			Company: footer.NewText("Acme SAS"), PostalAddress: footer.NewText("1 rue X, Paris"),
+			PrivacyURL: footer.NewText("https://acme.example/privacy"), Source: footer.NewText("websites"),
+			Purpose: footer.NewText("offers"), LegalBasis: footer.NewText("legitimate interest"),
 		},
 		Keyring: testKeyring(t), Org: testOrg, BaseURL: testBase, MailtoDomain: testMailto,
 		Key: testKey, Now: func() time.Time { return testNow },

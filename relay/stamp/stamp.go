@@ -116,7 +116,7 @@ type Prepared struct {
 	raw     []byte
 	msg     *rewrite.Message // the message without any incoming marker
 	marks   marks            // the incoming markers, to verify per recipient
-	repName string
+	repName footer.Text
 
 	keptOnce sync.Once // msg as it came, parsed when a marker verifies
 	kept     *rewrite.Message
@@ -135,7 +135,7 @@ func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
 	if s.o.NoFooter {
 		return p, nil
 	}
-	p.repName = fromName(body)
+	p.repName = footer.NewText(fromName(body))
 	stripped, marks := stripMarkers(body)
 	p.marks = marks
 	msg, err := rewrite.Parse(stripped, s.parseOptions(body, rep))
