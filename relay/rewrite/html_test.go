@@ -41,6 +41,7 @@ var hidingBodies = map[string]string{
 	"list item":           `<body><ul><li hidden>a<li>b</body>`,
 	"deep":                `<body>` + strings.Repeat(`<div hidden>`, maxOpenElements+10) + `x</body>`,
 	"object":              `<body><object data="x.bin" width="0" height="0">x</body>`,
+	"long names":          `<body>` + strings.Repeat(`<div hidden><x-`+strings.Repeat("n", 200)+`>`, 20) + `x</body>`,
 }
 
 // footedHTML renders body as an HTML-only message and returns its footed

@@ -33,10 +33,16 @@ const maxFormattingEnds = 8
 func htmlPoint(content []byte) (at int, closing []byte) {
 	s := scanHTML(content)
 	if s.end.ok {
-		return s.end.at, s.end.closing()
+		if c := s.end.closing(); len(c) <= maxClosingBytes {
+			return s.end.at, c
+		}
 	}
 	return s.top, nil
 }
+
+// maxClosingBytes bounds the end tags a copy gains (element names can be
+// long); past it the footer goes at the top.
+const maxClosingBytes = 4 << 10
 
 // openElems is the stack of open elements, shared by the snapshots taken
 // at each </body>: pushing makes a new node, popping moves up.

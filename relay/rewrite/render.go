@@ -55,7 +55,7 @@ func Allowance(f Footer, set []Header) int {
 
 const (
 	growthPerFooter = 4
-	fixedAllowance  = 4 << 10
+	fixedAllowance  = 8 << 10
 )
 
 // renderer collects one Render's edits.
