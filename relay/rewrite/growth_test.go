@@ -85,3 +85,27 @@ func TestTooManyPartsRefused(t *testing.T) {
 		t.Fatalf("Parse of %d parts: %v", DefaultMaxParts, err)
 	}
 }
+
+// When the alternative an HTML (or text) reader would show cannot be
+// footed (a charset nothing decodes), an earlier one is not enough: that
+// reader would see no footer. The message then also gets the footer as a
+// part of its own.
+func TestShadowedAlternativeGetsFooterPart(t *testing.T) {
+	alt := "--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n" +
+		"--a\r\nContent-Type: text/html; charset=x-no-such-charset\r\n\r\n<p>Hello</p>\r\n--a--\r\n"
+	for name, in := range map[string][]byte{
+		"top": msg("From: a@b.example", "Subject: x", "MIME-Version: 1.0",
+			`Content-Type: multipart/alternative; boundary="a"`, "", alt),
+		"in mixed": msg("From: a@b.example", "Subject: x", "MIME-Version: 1.0",
+			`Content-Type: multipart/mixed; boundary="m"`, "", "--m", `Content-Type: multipart/alternative; boundary="a"`, "", alt+
+				"--m\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=x.pdf\r\n\r\nJVBERi0=\r\n--m--"),
+	} {
+		out := render(t, in, footerEN, testSet)
+		if n := bytes.Count(out, []byte("Privacy notice")); n != 2 {
+			t.Errorf("%s: %d footers, want 2 (the text body and a part of its own):\n%s", name, n, out)
+		}
+		if !bytes.Contains(out, []byte("<p>Hello</p>\r\n--a--")) {
+			t.Errorf("%s: the unreadable HTML alternative changed:\n%s", name, out)
+		}
+	}
+}

@@ -201,8 +201,12 @@ func (r *renderer) addAppendix(a *appendix, f footer) {
 	r.dropContent = true
 	r.hdrEdits = append(r.hdrEdits, fieldEdit{name: "content-type",
 		raw: foldField("Content-Type", `multipart/mixed; boundary="`+a.boundary+`"`)})
-	r.topBody = [][]byte{delim, inner, r.m.raw.b[top.bodyStart:], []byte("\r\n"), delim, part,
-		[]byte("\r\n--" + a.boundary + "--\r\n")}
+	// The original body, with any footed alternatives inside it, becomes
+	// the first part; the edits around it keep the others in order.
+	end := len(r.m.raw.b)
+	r.edits = append([]edit{{start: top.bodyStart, end: top.bodyStart, segs: [][]byte{delim, inner}}}, r.edits...)
+	r.edits = append(r.edits, edit{start: end, end: end, segs: [][]byte{[]byte("\r\n"), delim, part,
+		[]byte("\r\n--" + a.boundary + "--\r\n")}})
 }
 
 // footerPart is the footer as a part of its own: UTF-8, quoted-printable

@@ -127,12 +127,14 @@ func Parse(raw []byte, o Options) (*Message, error) {
 }
 
 // prepareBodies finds the readable bodies and decodes them once; when there
-// is none, it prepares a separate footer part instead.
+// is none, or an alternative a reader would show cannot be footed, it
+// prepares a separate footer part as well.
 func (m *Message) prepareBodies(r io.Reader) error {
-	for _, p := range readable(m.raw.b, m.top) {
+	sel := selection{raw: m.raw.b}
+	for _, p := range sel.readable(m.top) {
 		m.leaves = append(m.leaves, newLeaf(m.raw, p))
 	}
-	if len(m.leaves) > 0 {
+	if len(m.leaves) > 0 && !sel.shadowed {
 		return nil
 	}
 	a, err := newAppendix(m.raw.b, m.top, r)
