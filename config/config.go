@@ -37,6 +37,7 @@ type Config struct {
 	DKIM        DKIM        `toml:"dkim"`
 	Policy      Policy      `toml:"policy"`
 	Lists       []ListDecl  `toml:"lists"`
+	Relay       Relay       `toml:"relay"`
 
 	src *source // where each key was written; nil for defaults only
 }

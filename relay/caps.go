@@ -2,10 +2,13 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
 )
 
@@ -87,7 +90,10 @@ func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, e
 	ctx, cancel := context.WithTimeout(s.ctx, capStoreTimeout)
 	defer cancel()
 	t, r, err := capper.Reserve(ctx, s.user.Email, to, country, tx.ref, s.srv.opts.Now())
+	var ae *caps.AddressError
 	switch {
+	case errors.As(err, &ae):
+		return nil, capAddressRefusal(ae, to)
 	case err != nil:
 		return nil, refuse(stLocal, "cap-store", "Frequency caps unavailable, try again later", err)
 	case r != nil:
@@ -98,6 +104,23 @@ func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, e
 		return nil, refuse(st, "cap "+r.Cap, fmt.Sprintf("<%s>: %s", safeAddr(to), r.Text()), nil)
 	}
 	return t, nil
+}
+
+// capAddressRefusal answers for an address no cap can count, having no
+// normalised form (the recipient check refuses such a recipient first,
+// when there is one). A recipient is refused as an address in error; a
+// rep's account address is the administrator's to fix.
+func capAddressRefusal(ae *caps.AddressError, to string) error {
+	reason := ae.Err.Error()
+	var ve *lists.ValueError
+	if errors.As(ae.Err, &ve) {
+		reason = ve.Reason
+	}
+	if ae.Role == "rep" {
+		return refuse(stMisconfigured, "cap-rep", "Your account's address cannot be counted by the frequency caps; ask the administrator", ae)
+	}
+	return refuse(stRcptBadKey, suppression.CodeAddress, fmt.Sprintf("<%s>: cannot be counted by the frequency caps: %s [%s]",
+		safeAddr(to), clientText(reason, maxReplyText), suppression.CodeAddress), ae)
 }
 
 // settleCaps commits the tickets of the recipients the upstream accepted

@@ -2,8 +2,10 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dncgate/dncgate/lists"
@@ -52,7 +54,29 @@ var (
 	stRcptRefused = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}
 	stRcptBadKey  = status{codeRefused, smtp.EnhancedCode{5, 1, 3}}
 	stRcptHeld    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
+	// stRcptRoute refuses an address a mail server could reroute: the
+	// mailbox name is not allowed (RFC 5321 §4.2.3 553; RFC 3463 X.1.3 bad
+	// destination mailbox address syntax), answered at RCPT whatever the
+	// listener's on_refusal, as for any address in error.
+	stRcptRoute = status{codeMailboxNotAllow, smtp.EnhancedCode{5, 1, 3}}
 )
+
+// recipientKey names the recipient to within the transaction by its
+// normalised address, refusing an address a mail server could reroute
+// (lists.Recipients). An address with no normalised form keeps its
+// lower-cased spelling here: the recipient check refuses it, and no
+// store key is made of it.
+func recipientKey(r *lists.Recipients, to string) (string, error) {
+	key, err := r.Normalise(to)
+	var ve *lists.ValueError
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, lists.ErrReroutable) && errors.As(err, &ve):
+		return "", refuse(stRcptRoute, "rcpt-route", fmt.Sprintf("<%s>: %s", safeAddr(to), ve.Reason), nil)
+	}
+	return strings.ToLower(to), nil
+}
 
 // dropped is a recipient left out in drop-and-notify mode.
 type dropped struct {

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
 )
@@ -55,11 +56,15 @@ type Options struct {
 	MaxConnsPerIP   int           // simultaneous connections per client IP; default 50
 	ForwardTimeout  time.Duration // deadline given to the Forwarder; default 5 min
 	AuthThrottle    Throttle
-	Caps            Capper           // frequency caps checked at RCPT; nil checks none
-	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
-	Stamper         Stamper          // each recipient's footer and unsubscribe headers; nil sends the message as written
-	Check           RecipientCheck   // opt-outs, lists and country policy at RCPT; nil checks nothing
-	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
+	Caps            Capper         // frequency caps checked at RCPT; nil checks none
+	Replies         Replies        // sent Message-IDs, and the exemption of replies from Caps
+	Stamper         Stamper        // each recipient's footer and unsubscribe headers; nil sends the message as written
+	Check           RecipientCheck // opt-outs, lists and country policy at RCPT; nil checks nothing
+	// Recipients is what may be a recipient at all: an address a mail
+	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
+	// says, except at its reroute-ok domains; nil names none.
+	Recipients *lists.Recipients
+	Now        func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
 // Listener is one listening socket and its policy.

@@ -95,6 +95,9 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 		return opts, err
 	}
 	opts.Replies = replies(cfg, st, key)
+	if opts.Recipients, err = recipientRule(cfg); err != nil {
+		return opts, err
+	}
 	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
 		return opts, err
 	}

@@ -44,13 +44,15 @@ const (
 const (
 	codeRefused = 550
 	codeTooBig  = 552
+	codeBadAddr = 553
 	codeBadMsg  = 554
 )
 
 var (
-	ecSigned = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
-	ecTooBig = smtp.EnhancedCode{5, 3, 4} // message too big for system
-	ecBadMsg = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
+	ecSigned  = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
+	ecTooBig  = smtp.EnhancedCode{5, 3, 4} // message too big for system
+	ecBadMsg  = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
+	ecBadAddr = smtp.EnhancedCode{5, 1, 3} // bad destination mailbox address syntax
 )
 
 // Options configure a Stamper. Templates, Keyring, BaseURL and Key are
@@ -205,12 +207,21 @@ func (p *Prepared) MessageID() string {
 }
 
 // For returns rcpt's copy. country is the recipient's country when known;
-// else the address's country-code TLD decides the footer's language.
+// else the address's country-code TLD decides the footer's language. The
+// token names rcpt's normalised form, the key of the opt-out list: an
+// address that has none is refused (553 5.1.3), never given a token under
+// another key.
 func (p *Prepared) For(rcpt, country string) ([]byte, error) {
 	if p.s.o.NoFooter {
 		return p.s.sign(p.raw)
 	}
-	who := normalise(rcpt)
+	who, err := lists.NormaliseEmail(rcpt)
+	if err != nil {
+		// The recipient check refuses such an address before DATA; a
+		// token under any other key would opt out someone else.
+		return nil, &upstream.Error{Code: codeBadAddr, Enhanced: ecBadAddr, Cause: err,
+			Message: "Recipient address has no normalised form; no unsubscribe link can be made for it"}
+	}
 	tok := p.s.o.Keyring.Seal(who, p.s.o.Org, p.s.o.Now())
 	msg, err := p.messageFor(who)
 	if err != nil {
@@ -265,14 +276,6 @@ func (s *Stamper) headers(tok string) []rewrite.Header {
 		v += ", <mailto:" + mailtoLocal + "+" + tok + "@" + s.o.MailtoDomain + ">"
 	}
 	return []rewrite.Header{{Key: hdrListUnsub, Value: v}, {Key: hdrListUnsubPost, Value: oneClick}}
-}
-
-// normalise names the recipient in tokens as the opt-out list keys them.
-func normalise(rcpt string) string {
-	if n, err := lists.NormaliseEmail(rcpt); err == nil {
-		return n
-	}
-	return strings.ToLower(strings.TrimSpace(rcpt))
 }
 
 // fromName is the display name of the message's From address, or "".
