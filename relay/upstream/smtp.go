@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -240,12 +241,12 @@ func (t *smtpTarget) auth(c *smtp.Client) error {
 	case c.SupportsAuth(sasl.Login):
 		a = sasl.NewLoginClient(t.spec.User, t.spec.Password)
 	default:
-		return temporary(ecMisconfig, "upstream offers no AUTH PLAIN or LOGIN", nil)
+		return temporary(smtpreply.Misconfigured, "upstream offers no AUTH PLAIN or LOGIN", nil)
 	}
 	err := c.Auth(a)
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
-		return temporary(ecMisconfig, "upstream refused the gateway's credentials", se)
+		return temporary(smtpreply.Misconfigured, "upstream refused the gateway's credentials", se)
 	}
 	return err
 }
