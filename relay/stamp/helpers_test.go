@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/footer"
-	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
@@ -86,7 +85,7 @@ func stampFor(t *testing.T, s *Stamper, msg, rcpt, country string) []byte {
 	return forRcpt(t, p, rcpt, country)
 }
 
-func forRcpt(t *testing.T, p relay.Stamped, rcpt, country string) []byte {
+func forRcpt(t *testing.T, p *Prepared, rcpt, country string) []byte {
 	t.Helper()
 	out, err := p.For(rcpt, country)
 	if err != nil {

@@ -2,7 +2,8 @@
 // notice and opt-out footer in the recipient's language, the
 // List-Unsubscribe headers with a token of that recipient's own, a
 // Message-ID when the message has none, and a DKIM signature when
-// configured. It implements relay.Stamper.
+// configured. The gateway's wiring makes it the relay's Stamper; the
+// package does not import the relay.
 package stamp
 
 import (
@@ -19,11 +20,9 @@ import (
 
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/unsubscribe/token"
-	"github.com/emersion/go-smtp"
 )
 
 // Header values of one-click unsubscribe (RFC 8058 §3.1).
@@ -38,17 +37,6 @@ const (
 	// minKeyLen is the shortest marker key accepted, as for any HMAC key
 	// (RFC 2104 §3).
 	minKeyLen = 32
-)
-
-// Reply codes of a refused message (RFC 5321 §4.2.3, RFC 3463).
-const (
-	codeRefused = 550
-	codeBadMsg  = 554
-)
-
-var (
-	ecSigned = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
-	ecBadMsg = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
 )
 
 // Options configure a Stamper. Templates, Keyring, BaseURL and Key are
@@ -78,8 +66,6 @@ type Stamper struct {
 	o       Options
 	footers footerCache
 }
-
-var _ relay.Stamper = (*Stamper)(nil)
 
 // New checks the options and returns a Stamper.
 func New(o Options) (*Stamper, error) {
@@ -124,8 +110,8 @@ type Prepared struct {
 // Prepare parses body once. rep is the AUTH identity; the footer names the
 // rep by the From display name, which is what the recipient sees. A signed
 // message under the refuse policy, or one too deeply nested to rewrite, is
-// refused with an *upstream.Error.
-func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+// refused with an *smtpreply.Error.
+func (s *Stamper) Prepare(body []byte, rep string) (*Prepared, error) {
 	p := &Prepared{s: s, raw: body}
 	if s.o.NoFooter {
 		return p, nil
@@ -175,11 +161,11 @@ func (z *seeded) Read(p []byte) (int, error) {
 func refusal(err error) error {
 	switch {
 	case errors.Is(err, rewrite.ErrSigned):
-		return &upstream.Error{Code: codeRefused, Enhanced: ecSigned, Cause: err,
-			Message: "Signed or encrypted message: the opt-out footer cannot be added without breaking it; send it unsigned"}
+		return smtpreply.New(smtpreply.Denied, smtpreply.Footer,
+			"Signed or encrypted message: the opt-out footer cannot be added without breaking it; send it unsigned", err)
 	case errors.Is(err, rewrite.ErrTooDeep):
-		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
-			Message: "MIME parts nested too deeply to add the opt-out footer"}
+		return smtpreply.New(smtpreply.BadMedia, smtpreply.Footer,
+			"MIME parts nested too deeply to add the opt-out footer", err)
 	}
 	return fmt.Errorf("stamp: %w", err)
 }
