@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -57,9 +58,9 @@ func txGate(mode TLSMode, secure bool) gate {
 func (g gate) err() error {
 	switch g {
 	case gateStartTLSFirst:
-		return refuse(stAuthRequired, "tls", "Must issue a STARTTLS command first", nil)
+		return smtpreply.New(smtpreply.NoAuth, smtpreply.TLSRequired, "Must issue a STARTTLS command first", nil)
 	case gateNeedEncryption:
-		return refuse(stNeedEncryption, "tls", "Encryption required for requested authentication mechanism", nil)
+		return smtpreply.New(smtpreply.NeedEncryption, smtpreply.TLSRequired, "Encryption required for requested authentication mechanism", nil)
 	}
 	return nil
 }
@@ -79,7 +80,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		return nil, toSMTP(err, "", s.log)
 	}
 	if s.inTx.Load() { // RFC 4954 §4: not during a mail transaction
-		return nil, toSMTP(refuse(stBadSequence, "sequence", "AUTH not permitted during a mail transaction", nil), "", s.log)
+		return nil, toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "AUTH not permitted during a mail transaction", nil), "", s.log)
 	}
 	switch strings.ToUpper(mech) {
 	case mechPlain:
@@ -97,7 +98,7 @@ func (s *session) authGate() gate {
 func (s *session) authPlain(identity, username, password string) error {
 	if identity != "" && !strings.EqualFold(identity, username) {
 		// Acting for another user (RFC 4616 §2) is not offered.
-		return toSMTP(refuse(stAuthFailed, "auth-authzid", "Authentication credentials invalid", nil), "", s.log)
+		return toSMTP(smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil), "", s.log)
 	}
 	return s.authenticate(username, password)
 }
@@ -124,8 +125,8 @@ func (s *session) authenticate(username, password string) error {
 }
 
 func (s *session) authFailed(ctx context.Context, keys authKeys, name string, err error) error {
-	var re *replyError
-	if errors.As(err, &re) && re.st == stAuthFailed {
+	var re *smtpreply.Error
+	if errors.As(err, &re) && re.Status == smtpreply.BadCredentials {
 		s.srv.thr.failed(ctx, keys)
 	}
 	s.log.Warn("auth failed", "user", logName(name), "err", err)
@@ -134,7 +135,7 @@ func (s *session) authFailed(ctx context.Context, keys authKeys, name string, er
 
 // logName bounds what a client typed as a user name before it is logged.
 func logName(name string) string {
-	return safeAddr(clientText(name, 64))
+	return safeAddr(smtpreply.ClientText(name, 64))
 }
 
 // Causes of a 535, told apart in the log only.
@@ -148,7 +149,7 @@ var (
 // timing does not reveal which accounts exist.
 func (s *Server) verify(ctx context.Context, name, password string) (store.User, error) {
 	failed := func(cause error) error {
-		return refuse(stAuthFailed, "auth", "Authentication credentials invalid", cause)
+		return smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", cause)
 	}
 	u, err := s.users.User(ctx, name)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && len(u.PasswordHash) == 0) {
@@ -156,7 +157,7 @@ func (s *Server) verify(ctx context.Context, name, password string) (store.User,
 		return store.User{}, failed(errUnknownUser)
 	}
 	if err != nil {
-		return store.User{}, refuse(stAuthTemp, "auth-store", "Temporary authentication failure", err)
+		return store.User{}, smtpreply.New(smtpreply.AuthTemp, smtpreply.StoreError, "Temporary authentication failure", err)
 	}
 	s.dummy.seen(u.PasswordHash)
 	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {

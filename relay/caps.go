@@ -2,11 +2,10 @@ package relay
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
-	"github.com/emersion/go-smtp"
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // capStoreTimeout bounds one cap store call. Reserve runs while the client
@@ -68,13 +67,10 @@ func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt, country, msgID st
 	return t, r, err
 }
 
-// Cap refusals: a reached cap is a policy decision about this recipient
-// (RFC 3463 §3.8, X.7.1 delivery not authorized); the temporary variant
-// lets the client try again later.
-var (
-	stCapReached = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}
-	stCapTemp    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
-)
+// capCause names the full cap in the refusal's log line.
+type capCause string
+
+func (c capCause) Error() string { return "cap " + string(c) + " reached" }
 
 // reserveCaps takes the recipient's cap slots; caps limited to countries
 // apply when the recipient check found the recipient's country. A store
@@ -89,13 +85,13 @@ func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, e
 	t, r, err := capper.Reserve(ctx, s.user.Email, to, country, tx.ref, s.srv.opts.Now())
 	switch {
 	case err != nil:
-		return nil, refuse(stLocal, "cap-store", "Frequency caps unavailable, try again later", err)
+		return nil, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Frequency caps unavailable, try again later", err)
 	case r != nil:
-		st := stCapReached
+		st := smtpreply.Denied
 		if r.Temporary {
-			st = stCapTemp
+			st = smtpreply.PolicyTemp
 		}
-		return nil, refuse(st, "cap "+r.Cap, fmt.Sprintf("<%s>: %s", safeAddr(to), r.Text()), nil)
+		return nil, smtpreply.New(st, smtpreply.Cap, smtpreply.Path(to)+": "+r.Text(), capCause(r.Cap))
 	}
 	return t, nil
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
 )
@@ -303,7 +303,7 @@ func TestStamperGetsCheckedCountry(t *testing.T) {
 		t.Errorf("stamped for %v", st.countries)
 	}
 
-	st.refuse = &upstream.Error{Code: 554, Enhanced: smtp.EnhancedCode{5, 7, 1}, Message: "signed message may not be altered"}
+	st.refuse = smtpreply.New(smtpreply.Status{Code: 554, Enhanced: smtp.EnhancedCode{5, 7, 1}}, smtpreply.Footer, "signed message may not be altered", nil)
 	startData(t, c, "ok@firma.fr")
 	c.send(message(repEmail, "signed") + ".\r\n")
 	if got := c.expect(554); !strings.Contains(got, "554 5.7.1 signed message may not be altered") {

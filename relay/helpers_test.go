@@ -22,6 +22,7 @@ import (
 
 	"github.com/dncgate/dncgate/internal/testcert"
 	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store"
 )
 
@@ -174,9 +175,9 @@ func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body
 func (f *fakeForwarder) failRcpt(addr string, temporary bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e := &upstream.Error{Code: 550, Enhanced: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
+	e := smtpreply.New(smtpreply.Status{Code: 550, Enhanced: smtp.EnhancedCode{5, 1, 1}}, smtpreply.UpstreamPermanent, "no such user here", nil)
 	if temporary {
-		e = &upstream.Error{Code: 451, Enhanced: smtp.EnhancedCode{4, 4, 1}, Message: "upstream unreachable", Temporary: true}
+		e = smtpreply.New(smtpreply.Unreachable, smtpreply.UpstreamTemporary, "upstream unreachable", nil)
 	}
 	f.fail[addr] = e
 }

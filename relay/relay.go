@@ -109,7 +109,7 @@ type Counters interface {
 // opt-out footer, List-Unsubscribe headers.
 type Stamper interface {
 	// Prepare reads one message, sent by rep (the AUTH identity), once for
-	// all its recipients. An *upstream.Error refuses the whole message with
+	// all its recipients. An *smtpreply.Error refuses the whole message with
 	// its code (signed mail the gateway may not alter, say); any other
 	// error is a temporary failure.
 	Prepare(body []byte, rep string) (Stamped, error)

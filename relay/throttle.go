@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"time"
+
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // throttle slows and then refuses AUTH after repeated failures. The counts
@@ -54,14 +56,14 @@ func (k authKeys) all() []string {
 func (t *throttle) before(ctx context.Context, k authKeys) error {
 	n, err := t.failures(ctx, k)
 	if err != nil {
-		return refuse(stAuthTemp, "auth-throttle", "Temporary authentication failure", err)
+		return smtpreply.New(smtpreply.AuthTemp, smtpreply.AuthThrottled, "Temporary authentication failure", err)
 	}
 	if n >= int64(t.cfg.BlockAfter) {
-		return refuse(stAuthTemp, "auth-throttle", "Too many authentication failures, try later", nil)
+		return smtpreply.New(smtpreply.AuthTemp, smtpreply.AuthThrottled, "Too many authentication failures, try later", nil)
 	}
 	if d := t.delay(n); d > 0 {
 		if err := t.cfg.Wait(ctx, d); err != nil {
-			return refuse(stAuthTemp, "auth-throttle", "Temporary authentication failure", err)
+			return smtpreply.New(smtpreply.AuthTemp, smtpreply.AuthThrottled, "Temporary authentication failure", err)
 		}
 	}
 	return nil
