@@ -112,7 +112,7 @@ func (s *session) authenticate(username, password string) error {
 	defer cancel()
 	if err := s.srv.thr.before(ctx, keys); err != nil {
 		s.log.Warn("auth refused", "user", logName(name), "reason", "throttled")
-		return toSMTP(err, "", s.log)
+		return smtpreply.Reply(err, "") // logged: once is enough
 	}
 	u, err := s.srv.verify(ctx, name, password)
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *session) authFailed(ctx context.Context, keys authKeys, name string, er
 		s.srv.thr.failed(ctx, keys)
 	}
 	s.log.Warn("auth failed", "user", logName(name), "err", err)
-	return toSMTP(err, "", s.log)
+	return smtpreply.Reply(err, "") // logged: once is enough
 }
 
 // logName bounds what a client typed as a user name before it is logged.

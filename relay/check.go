@@ -101,7 +101,7 @@ func (c verdictCause) Error() string { return c.v.Explain() }
 // LogValue is what the refusal's line records of the verdict.
 func (c verdictCause) LogValue() slog.Value {
 	v := c.v
-	attrs := []slog.Attr{slog.String("verdict", v.Outcome.String()), slog.String("code", v.Code),
+	attrs := []slog.Attr{slog.String("outcome", v.Outcome.String()), slog.String("code", v.Code),
 		slog.String("country", v.Country), slog.String("country_from", v.CountryFrom), slog.String("type", string(v.Type))}
 	if v.List != "" {
 		attrs = append(attrs, slog.String("list", v.List), slog.String("version", v.Version), slog.String("key_kind", v.KeyKind))

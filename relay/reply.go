@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
@@ -31,16 +32,17 @@ func logRefusal(log *slog.Logger, msg string, e *smtpreply.Error, ref string, at
 }
 
 // refusalAttrs are what the log records of a refusal: the reply the client
-// got, the reason and the cause. A cause that can say more than its text
-// (the verdict behind a recipient refusal) logs as a group of its own.
+// got, the reason and the cause, with every address in them masked. A
+// cause that can say more than its text (the verdict behind a recipient
+// refusal) logs as a group of its own.
 func refusalAttrs(e *smtpreply.Error) []any {
-	attrs := []any{"reason", string(e.Reason), "code", e.Code, "reply", e.Text}
+	attrs := []any{"reason", string(e.Reason), "code", e.Code, "reply", lists.MaskEmails(e.Text)}
 	var lv slog.LogValuer
 	switch {
 	case errors.As(e.Cause, &lv):
 		attrs = append(attrs, slog.Any("cause", lv))
 	case e.Cause != nil:
-		attrs = append(attrs, "cause", e.Cause.Error())
+		attrs = append(attrs, "cause", lists.MaskEmails(e.Cause.Error()))
 	}
 	return attrs
 }

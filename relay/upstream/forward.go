@@ -220,7 +220,7 @@ func (f *Forwarder) mark(ctx context.Context, ref, msg, key, addr string) {
 	defer cancel()
 	if err := f.d.MarkDelivered(ctx, msg, key, f.o.Remember); err != nil {
 		f.log.Error("delivered but not recorded: a client retry would send it again",
-			"ref", ref, "rcpt", lists.MaskEmail(addr), "err", err)
+			"ref", ref, "rcpt", lists.MaskEmail(addr), "err", lists.MaskEmails(err.Error()))
 	}
 }
 
@@ -234,7 +234,7 @@ func (f *Forwarder) logOutcome(ref string, r Result, took time.Duration) {
 	attrs := []slog.Attr{slog.String("ref", ref), slog.String("rcpt", lists.MaskEmail(r.Rcpt)), slog.Int("code", code),
 		slog.Bool("already", r.Already), slog.Duration("took", took)}
 	if e != nil {
-		attrs = append(attrs, slog.String("err", e.Error()))
+		attrs = append(attrs, slog.String("err", lists.MaskEmails(e.Error())))
 	}
 	f.log.LogAttrs(context.Background(), level, "forward", attrs...)
 }
