@@ -45,6 +45,9 @@ type Config struct {
 type Server struct {
 	Hostname string `toml:"hostname"`
 	DataDir  string `toml:"data_dir"`
+	// ReceivedClient names the rep's machine (HELO and address) in the
+	// Received field of every copy; off, the field names the gateway only.
+	ReceivedClient bool `toml:"received_client"`
 }
 
 // Listener is one SMTP submission socket.

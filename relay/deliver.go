@@ -30,6 +30,7 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	if err != nil {
 		return s.failTx(err)
 	}
+	env.Transform = withTrace(env.Transform, s.traceFields(tx, body, s.srv.opts.Now()))
 	if ids := angleIDs(added, 1); len(ids) == 1 {
 		own = ids[0] // what the recipients' replies will name
 	}

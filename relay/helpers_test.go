@@ -133,7 +133,8 @@ type fakeForwarder struct {
 	calls   []forwardCall
 	fail    map[string]error // by recipient address
 	already map[string]bool
-	entered chan struct{}   // when set, receives once Forward starts
+	copies  map[string]string // what the envelope's Transform made, by recipient
+	entered chan struct{}     // when set, receives once Forward starts
 	hold    <-chan struct{} // when set, Forward waits for it
 }
 
@@ -144,7 +145,7 @@ type forwardCall struct {
 }
 
 func newFakeForwarder() *fakeForwarder {
-	return &fakeForwarder{fail: map[string]error{}, already: map[string]bool{}}
+	return &fakeForwarder{fail: map[string]error{}, already: map[string]bool{}, copies: map[string]string{}}
 }
 
 func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body []byte) []upstream.Result {
@@ -166,7 +167,9 @@ func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body
 	for i, r := range env.Rcpts {
 		res[i] = upstream.Result{Rcpt: r.Addr, Err: f.fail[r.Addr], Already: f.already[r.Addr]}
 		if env.Transform != nil && res[i].Err == nil {
-			_, res[i].Err = env.Transform(r.Addr, body)
+			var out []byte
+			out, res[i].Err = env.Transform(r.Addr, body)
+			f.copies[r.Addr] = string(out)
 		}
 	}
 	return res

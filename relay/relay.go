@@ -59,6 +59,7 @@ type Options struct {
 	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
 	Stamper         Stamper          // each recipient's footer and unsubscribe headers; nil sends the message as written
 	Check           RecipientCheck   // opt-outs, lists and country policy at RCPT; nil checks nothing
+	ReceivedClient  bool             // the Received field names the client's HELO and address
 	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 

@@ -33,6 +33,7 @@ type session struct {
 	lst    *listener
 	conn   *trackedConn
 	peer   netip.Addr
+	helo   string // the client's EHLO or HELO argument
 	secure bool
 	ctx    context.Context // cancelled by Logout
 	cancel context.CancelFunc
@@ -78,7 +79,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, secure := c.TLSConnectionState()
 	ctx, cancel := context.WithCancel(b.srv.ctx)
 	return &session{
-		srv: b.srv, lst: b.lst, conn: tc, peer: peer, secure: secure,
+		srv: b.srv, lst: b.lst, conn: tc, peer: peer, helo: c.Hostname(), secure: secure,
 		ctx: ctx, cancel: cancel,
 		log: b.srv.log.With("listener", b.lst.cfg.Name, "client", peer.String()),
 	}, nil
