@@ -210,6 +210,9 @@ func readStatuses(t *testing.T, b []byte, out map[string]string) {
 		if m.Header.Get("Action") != "failed" || !strings.HasPrefix(m.Header.Get("Diagnostic-Code"), "smtp; 550 5.7.1 <"+rcpt+">") {
 			t.Errorf("recipient group %q", g)
 		}
+		if !smtpreply.Reason(m.Header.Get("X-Dncgate-Reason")).Known() {
+			t.Errorf("recipient group %q: no known reason", g)
+		}
 		out[rcpt] = m.Header.Get("Status")
 	}
 }

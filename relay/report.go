@@ -127,6 +127,7 @@ func deliveryStatus(in reportInput) string {
 		b.WriteString("Action: failed\n")
 		fmt.Fprintf(&b, "Status: %d.%d.%d\n", e[0], e[1], e[2])
 		fmt.Fprintf(&b, "Diagnostic-Code: smtp; %d %d.%d.%d %s\n", d.reply.Code, e[0], e[1], e[2], d.reply.Text)
+		fmt.Fprintf(&b, "X-Dncgate-Reason: %s\n", d.reply.Reason) // the log's reason (RFC 3464 §2.4 extension field)
 	}
 	return b.String()
 }

@@ -100,7 +100,8 @@ func hasControl(s string) bool {
 // logAddr is an address as the log shows it: masked (README, "Logs").
 func logAddr(s string) string { return safeAddr(lists.MaskEmail(s)) }
 
-// safeAddr keeps an address fit for one reply line.
+// safeAddr keeps an address fit for one log value; replies use
+// smtpreply.Path.
 func safeAddr(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f || r == utf8.RuneError {
