@@ -83,7 +83,7 @@ func TestPath(t *testing.T) {
 		{"jan..x@firma.be", `<"jan..x"@firma.be>`},
 		{"jöran@firma.se", "<jöran@firma.se>"},
 		{"x\r\n250 ok@firma.be", `<"x??250 ok"@firma.be>`},
-		{"", `<"">`},
+		{"", "<>"},
 	}
 	for _, tt := range tests {
 		if got := Path(tt.in); got != tt.want {

@@ -18,18 +18,29 @@ func Path(addr string) string { return "<" + Mailbox(addr) + ">" }
 
 // Mailbox is Path without the angle brackets.
 func Mailbox(addr string) string {
-	local, domain := addr, ""
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		local, domain = addr[:i], addr[i:]
-	}
-	if !isDotString(local) {
-		local = quote(local)
-	}
-	s := printable(local + domain)
+	s := printable(Quote(addr))
 	if len(s) > maxPath {
 		s = s[:maxPath] + "..."
 	}
 	return s
+}
+
+// Quote writes addr as it goes between the angle brackets of a path (RFC
+// 5321 §4.1.2): its local part quoted when it is not a dot-string. It
+// changes nothing else, so that a command to another server names the
+// address the client gave. The null path stays empty.
+func Quote(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	local, domain := addr, ""
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		local, domain = addr[:i], addr[i:]
+	}
+	if isDotString(local) {
+		return addr
+	}
+	return quote(local) + domain
 }
 
 // isDotString: atoms of atext (RFC 5322 §3.2.3, UTF-8 allowed by RFC

@@ -106,10 +106,12 @@ func (t *smtpTarget) transact(u *upConn, m *message) *failure {
 	if err != nil {
 		return &failure{phaseCheck, err}
 	}
-	if err := u.c.Mail(m.from, mo); err != nil {
+	// go-smtp's client writes the address as given: a local part the
+	// client had quoted must be quoted again (RFC 5321 §4.1.2).
+	if err := u.c.Mail(smtpreply.Quote(m.from), mo); err != nil {
 		return &failure{phaseMail, err}
 	}
-	if err := u.c.Rcpt(m.rcpt.Addr, rcptOptions(m.rcpt.Opts)); err != nil {
+	if err := u.c.Rcpt(smtpreply.Quote(m.rcpt.Addr), rcptOptions(m.rcpt.Opts)); err != nil {
 		return &failure{phaseRcpt, err}
 	}
 	w, err := u.c.Data()

@@ -476,3 +476,24 @@ func TestSMTPLocalRefusals(t *testing.T) {
 		t.Fatalf("upstream got %d messages", n)
 	}
 }
+
+// TestSMTPQuotedLocalPart: go-smtp hands the relay a quoted local part
+// without its quotes; the upstream gets it quoted again, or it would be
+// another address (or no valid one at all).
+func TestSMTPQuotedLocalPart(t *testing.T) {
+	up := startScripted(t, []string{"8BITMIME"}, func(int, string, int) string { return "" })
+	tg := newTestTarget(t, "smtp://"+up.addr, TargetOptions{})
+	if err := sendTo(tg, `jan "de" wit@example.com`, testBody("x")); err != nil {
+		t.Fatal(err)
+	}
+	want := `RCPT TO:<"jan \"de\" wit"@example.com>`
+	var got []string
+	for _, c := range up.commands() {
+		if strings.HasPrefix(c, "RCPT") {
+			got = append(got, c)
+		}
+	}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("upstream got %q, want %q", got, want)
+	}
+}
