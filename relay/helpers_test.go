@@ -135,7 +135,7 @@ type fakeForwarder struct {
 	already map[string]bool
 	copies  map[string]string // what the envelope's Transform made, by recipient
 	entered chan struct{}     // when set, receives once Forward starts
-	hold    <-chan struct{} // when set, Forward waits for it
+	hold    <-chan struct{}   // when set, Forward waits for it
 }
 
 type forwardCall struct {
