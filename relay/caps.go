@@ -2,10 +2,14 @@ package relay
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
+	"github.com/dncgate/dncgate/suppression"
 )
 
 // capStoreTimeout bounds one cap store call. Reserve runs while the client
@@ -83,7 +87,10 @@ func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, e
 	ctx, cancel := context.WithTimeout(s.ctx, capStoreTimeout)
 	defer cancel()
 	t, r, err := capper.Reserve(ctx, s.user.Email, to, country, tx.ref, s.srv.opts.Now())
+	var ae *caps.AddressError
 	switch {
+	case errors.As(err, &ae):
+		return nil, capAddressRefusal(ae, to)
 	case err != nil:
 		return nil, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Frequency caps unavailable, try again later", err)
 	case r != nil:
@@ -94,6 +101,23 @@ func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, e
 		return nil, smtpreply.New(st, smtpreply.Cap, smtpreply.Path(to)+": "+r.Text(), capCause(r.Cap))
 	}
 	return t, nil
+}
+
+// capAddressRefusal answers for an address no cap can count, having no
+// normalised form (the recipient check refuses such a recipient first,
+// when there is one). A recipient is refused as an address in error; a
+// rep's account address is the administrator's to fix.
+func capAddressRefusal(ae *caps.AddressError, to string) error {
+	reason := ae.Err.Error()
+	var ve *lists.ValueError
+	if errors.As(ae.Err, &ve) {
+		reason = ve.Reason
+	}
+	if ae.Role == "rep" {
+		return smtpreply.New(smtpreply.Misconfigured, smtpreply.Cap, "Your account's address cannot be counted by the frequency caps; ask the administrator", ae)
+	}
+	return smtpreply.New(smtpreply.BadKey, smtpreply.Address, fmt.Sprintf("%s: cannot be counted by the frequency caps: %s [%s]",
+		smtpreply.Path(to), smtpreply.ClientText(reason, maxReplyText), suppression.CodeAddress), ae)
 }
 
 // settleCaps commits the tickets of the recipients the upstream accepted

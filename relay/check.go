@@ -2,10 +2,13 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
 )
@@ -42,6 +45,25 @@ func (m RefusalMode) String() string {
 // checkTimeout bounds one recipient check: beyond it the recipient gets a
 // 451 and the client retries.
 const checkTimeout = 5 * time.Second
+
+// recipientKey names the recipient to within the transaction by its
+// normalised address, refusing an address a mail server could reroute
+// (lists.Recipients). An address with no normalised form keeps its
+// lower-cased spelling here: the recipient check refuses it, and no
+// store key is made of it.
+func recipientKey(r *lists.Recipients, to string) (string, error) {
+	key, err := r.Normalise(to)
+	var ve *lists.ValueError
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, lists.ErrReroutable) && errors.As(err, &ve):
+		// 553 5.1.3 (RFC 5321 §4.2.3, RFC 3463 X.1.3) at RCPT whatever the
+		// listener's on_refusal, as for any address in error.
+		return "", smtpreply.New(smtpreply.MailboxSyntax, smtpreply.Reroutable, smtpreply.Path(to)+": "+smtpreply.ClientText(ve.Reason, maxReplyText), nil)
+	}
+	return strings.ToLower(to), nil
+}
 
 // dropped is a recipient left out in drop-and-notify mode.
 type dropped struct {

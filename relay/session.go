@@ -176,11 +176,13 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if tx == nil {
 		return toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "MAIL first", nil), "", s.log)
 	}
-	if err := s.checkRcpt(tx, to); err != nil {
+	key, err := s.checkRcpt(tx, to)
+	if err != nil {
 		return toSMTP(err, tx.ref, s.rcptLog(to))
 	}
-	key := strings.ToLower(to)
-	if tx.seen[key] { // a repeated RCPT must not mean a second copy, nor a second slot
+	// A person named again, in any spelling, must not mean a second copy,
+	// nor a second slot: the key is their one normalised address.
+	if tx.seen[key] {
 		return tx.ack(tx.left[key])
 	}
 	country, ticket, rerr := s.admit(tx, to)
@@ -243,14 +245,21 @@ func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
 	return tx.ack(true)
 }
 
-func (s *session) checkRcpt(tx *transaction, to string) error {
+// checkRcpt runs the guards every recipient passes before the check:
+// syntax, the rerouting rule, the recipient limit. It returns the key
+// that names the recipient in the transaction.
+func (s *session) checkRcpt(tx *transaction, to string) (string, error) {
 	if err := checkAddr(to, tx.opts.UTF8, smtpreply.BadAddress); err != nil {
-		return err
+		return "", err
+	}
+	key, err := recipientKey(s.srv.opts.Recipients, to)
+	if err != nil {
+		return "", err
 	}
 	if max := s.srv.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
-		return smtpreply.New(smtpreply.TooManyRcpts, smtpreply.RcptLimit, fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
+		return "", smtpreply.New(smtpreply.TooManyRcpts, smtpreply.RcptLimit, fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
 	}
-	return nil
+	return key, nil
 }
 
 // Data implements smtp.Session: read with the limits and the line-ending

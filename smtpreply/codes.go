@@ -61,6 +61,7 @@ var (
 	NeedRequireTLS = Status{CodeRefused, smtp.EnhancedCode{5, 7, 30}}        // REQUIRETLS needed (RFC 8689 §5)
 	TooBig         = Status{CodeTooBig, smtp.EnhancedCode{5, 3, 4}}          // message too big for system
 	SenderDenied   = Status{CodeNotAllowed, smtp.EnhancedCode{5, 7, 1}}
+	MailboxSyntax  = Status{CodeNotAllowed, smtp.EnhancedCode{5, 1, 3}} // mailbox name not allowed
 	NeedUTF8       = Status{CodeNotAllowed, smtp.EnhancedCode{5, 6, 7}} // RFC 6531 §3.5
 	Failed         = Status{CodeTxFailed, smtp.EnhancedCode{5, 0, 0}}
 	BadMedia       = Status{CodeTxFailed, smtp.EnhancedCode{5, 6, 0}} // other media error

@@ -28,6 +28,8 @@ const (
 	Footer            Reason = "footer"             // the footer cannot be added (signed, too deeply nested)
 	AllLeftOut        Reason = "all-left-out"       // every recipient was left out: nothing to send
 	Syntax            Reason = "syntax"             // an envelope address is malformed, or needs SMTPUTF8
+	Reroutable        Reason = "reroutable"         // a mail server could reroute the address ('%', '!', a source route)
+	NoToken           Reason = "no-token"           // no unsubscribe link can be made for the address
 	HeaderSyntax      Reason = "header-syntax"      // the From:/Sender: fields are missing, doubled or malformed
 	SenderRule        Reason = "sender"             // the envelope or header sender is not the user's
 	AuthRequired      Reason = "auth-required"      // no AUTH from an untrusted network
@@ -50,7 +52,7 @@ func Reasons() []Reason {
 	return []Reason{
 		Allowed, OptOut, Address, ConsentRequired, PolicyRefused, List, StaleList, Cap,
 		StoreError, UpstreamTemporary, UpstreamPermanent, Footer, AllLeftOut,
-		Syntax, HeaderSyntax, SenderRule, AuthRequired, AuthFailed, AuthThrottled,
+		Syntax, Reroutable, NoToken, HeaderSyntax, SenderRule, AuthRequired, AuthFailed, AuthThrottled,
 		TLSRequired, TrustedIdentity, Sequence, SizeLimit, RcptLimit, LineLength,
 		LineEnding, ReadFailed, Shutdown, Internal,
 	}

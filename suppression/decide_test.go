@@ -267,3 +267,49 @@ func TestStoreDown(t *testing.T) {
 		}
 	})
 }
+
+// TestReroutableAddressesRefused: the spellings a relay would reroute to
+// an opted-out person are refused as addresses, naming the reason; at a
+// domain configured for them, '%' is an ordinary character.
+func TestReroutableAddressesRefused(t *testing.T) {
+	eachStore(t, func(t *testing.T, st backend) {
+		f := newFixture(t, st, noPresets)
+		if err := st.AddEntry(t.Context(), suppression.OptOutList, listdb.Key(testKey, "email", "suppressed@example.net")); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(time.Hour)
+		for rcpt, char := range map[string]string{
+			"suppressed%example.net@mail.acme.example":   "'%'",
+			"example.net!suppressed@mail.acme.example":   "'!'",
+			"suppressed+x%example.net@mail.acme.example": "'%'",
+		} {
+			v := f.decide(rcpt, at)
+			want(t, rcpt, v, suppression.Refused, suppression.CodeAddress, "local part contains "+char+", which a mail server may reroute")
+			if strings.Contains(v.Text, "cannot be checked") {
+				t.Errorf("%s: text %q; want the reason alone", rcpt, v.Text)
+			}
+		}
+		want(t, "the address itself", f.decide("suppressed@example.net", at), suppression.Refused, suppression.CodeOptOut, "")
+
+		p, err := suppression.NewPolicy(noPresets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := lists.NewRecipients([]string{"mail.acme.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chk, err := suppression.New(suppression.Options{Lists: st, Contacts: st.Contacts(), Policy: p, Key: testKey, Recipients: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := chk.Decide(t.Context(), "rep@acme.example", "Dept%Sales@mail.acme.example", at)
+		if err != nil || v.Outcome != suppression.Allowed {
+			t.Fatalf("%% at a reroute-ok domain: %+v, %v; want allowed", v, err)
+		}
+		v, err = chk.Decide(t.Context(), "rep@acme.example", "suppressed%example.net@relay.acme.example", at)
+		if err != nil || v.Code != suppression.CodeAddress {
+			t.Fatalf("%% at another domain: %+v, %v; want refused as an address", v, err)
+		}
+	})
+}

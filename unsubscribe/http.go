@@ -66,8 +66,8 @@ type Options struct {
 	// counts per /64); DefaultRatePerMinute when 0.
 	RatePerMinute int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
-	// the client; DefaultTrustedProxies (loopback) when nil, none when
-	// empty. Behind a proxy not listed, every client shares its address.
+	// the client; none when empty. Behind a proxy not listed, every
+	// client shares its address.
 	TrustedProxies []netip.Prefix
 	// CSRFKey keys the confirmation form's CSRF field. Every instance
 	// behind one URL needs the same key, or a form served by one would
@@ -98,9 +98,6 @@ func NewHandler(o Options) (*Handler, error) {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.TrustedProxies == nil {
-		o.TrustedProxies = DefaultTrustedProxies
 	}
 	if o.RatePerMinute == 0 {
 		o.RatePerMinute = DefaultRatePerMinute

@@ -268,7 +268,10 @@ func TestRateLimit(t *testing.T) {
 // TestRateLimitBehindProxy: behind a trusted proxy each client counts on
 // its own, by the last X-Forwarded-For hop that is no trusted proxy.
 func TestRateLimitBehindProxy(t *testing.T) {
-	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) { o.RatePerMinute = 2 })
+	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) {
+		o.RatePerMinute = 2
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
 	u := s.link("someone@example.nl")
 	get := func(xff string) int {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
@@ -302,13 +305,11 @@ func TestRateLimitBehindProxy(t *testing.T) {
 	}
 }
 
-// TestForwardedForNotTrusted: with no trusted proxy, X-Forwarded-For is
-// ignored, so a client cannot dodge the limit by sending one.
+// TestForwardedForNotTrusted: with no trusted proxy (the default, even
+// for a loopback peer), X-Forwarded-For is ignored, so a client cannot
+// dodge the limit by sending one.
 func TestForwardedForNotTrusted(t *testing.T) {
-	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) {
-		o.RatePerMinute = 1
-		o.TrustedProxies = []netip.Prefix{}
-	})
+	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) { o.RatePerMinute = 1 })
 	u := s.link("someone@example.nl")
 	for i, want := range []int{200, 429} {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/store"
@@ -181,8 +182,8 @@ func TestUsersLifecycle(t *testing.T) {
 	if !ok || bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
 		t.Fatalf("stored hash does not verify the password (user found: %v)", ok)
 	}
-	if cost, _ := bcrypt.Cost(hash); cost != bcryptCost {
-		t.Errorf("bcrypt cost %d, want %d", cost, bcryptCost)
+	if cost, _ := bcrypt.Cost(hash); cost != auth.DefaultCost {
+		t.Errorf("bcrypt cost %d, want %d", cost, auth.DefaultCost)
 	}
 	if strings.Join(sendAs, " ") != "rep@acme.test @sales.acme.test" {
 		t.Errorf("send-as %v", sendAs)

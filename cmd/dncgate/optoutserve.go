@@ -67,15 +67,16 @@ func handlerOptions(cfg *config.Config, kr *token.Keyring, outs unsubscribe.OptO
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(csrfKeyInfo))
 	return unsubscribe.Options{
-		Keyring:       kr,
-		Org:           cfg.UnsubscribeOrg(),
-		Company:       f.Company,
-		Contact:       f.PrivacyContact,
-		MaxAge:        cfg.Unsubscribe.TokenMaxAge.Duration,
-		OptOuts:       outs,
-		Log:           log,
-		RatePerMinute: cfg.UnsubscribeRate(),
-		CSRFKey:       mac.Sum(nil),
+		Keyring:        kr,
+		Org:            cfg.UnsubscribeOrg(),
+		Company:        f.Company,
+		Contact:        f.PrivacyContact,
+		MaxAge:         cfg.Unsubscribe.TokenMaxAge.Duration,
+		OptOuts:        outs,
+		Log:            log,
+		RatePerMinute:  cfg.UnsubscribeRate(),
+		TrustedProxies: cfg.Proxies(),
+		CSRFKey:        mac.Sum(nil),
 	}
 }
 

@@ -32,6 +32,14 @@ var forbidden = map[string][]string{
 	// needs; the wiring adapts. A ban ending in "$" is that package only,
 	// so the step may still use its sibling relay/rewrite.
 	"relay/stamp": {"relay$", "relay/upstream", "cmd/"},
+	// One login check for every door: it knows neither SMTP nor HTTP.
+	"auth": {"relay", "checkapi", "web", "unsubscribe", "store/embedded", "store/redisstore", "cmd/"},
+}
+
+// foreign maps a package to imports from outside the module it must never
+// have, directly or through others.
+var foreign = map[string][]string{
+	"auth": {"net/http", "github.com/emersion/go-smtp"},
 }
 
 // leaves import nothing of the module but other leaves: the vocabulary
@@ -64,6 +72,11 @@ func TestImportRules(t *testing.T) {
 				for _, ban := range bans {
 					if banned(d, ban) {
 						t.Errorf("%s imports %s; DESIGN.md keeps %s away from %s", p.ImportPath, d, owner, ban)
+					}
+				}
+				for _, ban := range foreign[owner] {
+					if d == ban {
+						t.Errorf("%s imports %s; %s must stay free of it", p.ImportPath, d, owner)
 					}
 				}
 			}

@@ -180,12 +180,21 @@ func (p *Prepared) MessageID() string {
 }
 
 // For returns rcpt's copy. country is the recipient's country when known;
-// else the address's country-code TLD decides the footer's language.
+// else the address's country-code TLD decides the footer's language. The
+// token names rcpt's normalised form, the key of the opt-out list: an
+// address that has none is refused (553 5.1.3), never given a token under
+// another key.
 func (p *Prepared) For(rcpt, country string) ([]byte, error) {
 	if p.s.o.NoFooter {
 		return p.s.sign(p.raw)
 	}
-	who := normalise(rcpt)
+	who, err := lists.NormaliseEmail(rcpt)
+	if err != nil {
+		// The recipient check refuses such an address before DATA; a
+		// token under any other key would opt out someone else.
+		return nil, smtpreply.New(smtpreply.MailboxSyntax, smtpreply.NoToken,
+			"Recipient address has no normalised form; no unsubscribe link can be made for it", err)
+	}
 	tok := p.s.o.Keyring.Seal(who, p.s.o.Org, p.s.o.Now())
 	msg, err := p.messageFor(who)
 	if err != nil {
@@ -237,14 +246,6 @@ func (s *Stamper) headers(tok string) []rewrite.Header {
 		v += ", <mailto:" + mailtoLocal + "+" + tok + "@" + s.o.MailtoDomain + ">"
 	}
 	return []rewrite.Header{{Key: hdrListUnsub, Value: v}, {Key: hdrListUnsubPost, Value: oneClick}}
-}
-
-// normalise names the recipient in tokens as the opt-out list keys them.
-func normalise(rcpt string) string {
-	if n, err := lists.NormaliseEmail(rcpt); err == nil {
-		return n
-	}
-	return strings.ToLower(strings.TrimSpace(rcpt))
 }
 
 // fromName is the display name of the message's From address, or "".

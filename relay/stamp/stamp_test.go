@@ -35,6 +35,27 @@ func TestOneURLInHeadersAndBodies(t *testing.T) {
 	}
 }
 
+// TestNoTokenWithoutNormalisedForm: every spelling of one person gets a
+// token naming the one key; an address with no normalised form gets no
+// copy rather than a token under some other key.
+func TestNoTokenWithoutNormalisedForm(t *testing.T) {
+	p, err := newStamper(t).Prepare([]byte(plainMsg), "rep@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rcpt := range []string{"Jean.Dupont+1@gmail.com", "jeandupont@googlemail.com"} {
+		_, tok := unsubURL(t, readMsg(t, forRcpt(t, p, rcpt, "")))
+		if c, err := testKeyring(t).OpenFresh(tok, testNow, 1); err != nil || c.Recipient != "jeandupont@gmail.com" {
+			t.Errorf("%s: token opens to %+v, %v; want jeandupont@gmail.com", rcpt, c, err)
+		}
+	}
+	out, err := p.For("jean dupont@acme.fr", "")
+	var ue *smtpreply.Error
+	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || ue.Reason != smtpreply.NoToken || out != nil {
+		t.Fatalf("For an address without a normalised form = %d bytes, %v; want a 553 5.1.3", len(out), err)
+	}
+}
+
 func TestNoMailtoWithoutDomain(t *testing.T) {
 	s := newStamper(t, func(o *Options) { o.MailtoDomain = "" })
 	got := readMsg(t, stampFor(t, s, plainMsg, "jean@acme.fr", "")).Header.Get("List-Unsubscribe")
