@@ -118,7 +118,7 @@ type verdict struct {
 }
 
 // summarize pairs results with recipients. A missing result, or an error
-// that is not an *upstream.Error, counts as a temporary failure: the client
+// that is not an *smtpreply.Error, counts as a temporary failure: the client
 // keeps the message and retries, and the forwarder skips those already
 // served, so nothing is lost and nothing doubles.
 func summarize(rcpts []upstream.Rcpt, results []upstream.Result) verdict {
