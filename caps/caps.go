@@ -12,11 +12,13 @@ package caps
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
 )
 
@@ -57,9 +59,9 @@ type Rule struct {
 	Limit  int           // sends allowed in any interval of length Window
 	Window time.Duration // length of the sliding window
 	Count  Count         // "" counts messages
-	// Countries restricts the cap to recipients of these countries (ISO
-	// 3166-1 alpha-2, any case); empty applies it to every recipient.
-	Countries []string
+	// Countries restricts the cap to recipients of these countries; empty
+	// applies it to every recipient.
+	Countries []country.Code
 	// Temporary makes a refusal a 4xx (try later) rather than a 5xx.
 	Temporary bool
 	// Hold is how long a reservation lives unless committed or released;
@@ -85,6 +87,8 @@ func (r Rule) Check() error {
 		return fmt.Errorf("caps: rule %s: window %s, want at least 1ms", r.Name, r.Window)
 	case r.Hold < 0:
 		return fmt.Errorf("caps: rule %s: negative hold %s", r.Name, r.Hold)
+	case slices.Contains(r.Countries, country.None):
+		return fmt.Errorf("caps: rule %s: an empty country", r.Name)
 	}
 	return nil
 }
@@ -99,16 +103,8 @@ func knownScope(s Scope) bool {
 
 // appliesTo reports whether r governs a recipient of country. A recipient
 // whose country is unknown ("") falls only under caps for every country.
-func (r Rule) appliesTo(country string) bool {
-	if len(r.Countries) == 0 {
-		return true
-	}
-	for _, c := range r.Countries {
-		if strings.EqualFold(c, country) {
-			return true
-		}
-	}
-	return false
+func (r Rule) appliesTo(c country.Code) bool {
+	return len(r.Countries) == 0 || slices.Contains(r.Countries, c)
 }
 
 // perMessage reports whether the recipients of one message share one slot

@@ -11,6 +11,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // digestLen is how many bytes of an HMAC-SHA256 name a key or an id: 16
@@ -89,11 +91,11 @@ func (c *Checker) Rules() []Rule { return append([]Rule(nil), c.rules...) }
 // one for all the commits (and one for the releases, if any).
 //
 // The ticket must end in Commit, Release or Settle.
-func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (*Ticket, *Refusal, error) {
+func (c *Checker) Reserve(ctx context.Context, rep, rcpt string, cc country.Code, msgID string, now time.Time) (*Ticket, *Refusal, error) {
 	if msgID == "" {
 		return nil, nil, errors.New("caps: empty message id")
 	}
-	rules, reqs, err := c.requests(rep, rcpt, country, msgID)
+	rules, reqs, err := c.requests(rep, rcpt, cc, msgID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -125,11 +127,11 @@ func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string,
 // requests builds one store request per rule that applies, with rep and
 // rcpt normalised once for all of them. An address a rule needs that does
 // not normalise is an *AddressError.
-func (c *Checker) requests(rep, rcpt, country, msgID string) ([]Rule, []Request, error) {
+func (c *Checker) requests(rep, rcpt string, cc country.Code, msgID string) ([]Rule, []Request, error) {
 	var rules []Rule
 	needRep, needRcpt := false, false
 	for _, r := range c.rules {
-		if !r.appliesTo(country) {
+		if !r.appliesTo(cc) {
 			continue
 		}
 		rules = append(rules, r)

@@ -213,7 +213,7 @@ func (h *handler) answer(w http.ResponseWriter, ctx context.Context, user string
 func toResult(addr string, v suppression.Verdict) result {
 	return result{
 		Address: addr, Verdict: v.Outcome.String(), Code: v.Code, Reason: v.Text,
-		List: v.List, Version: v.Version, KeyKind: v.KeyKind, Country: v.Country, Type: string(v.Type),
+		List: v.List, Version: v.Version, KeyKind: v.KeyKind, Country: v.Country.String(), Type: string(v.Type),
 	}
 }
 

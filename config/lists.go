@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // ListDecl is one [[lists]] table: a suppression list declared in the
@@ -19,6 +21,9 @@ type ListDecl struct {
 	MaxAge    Age      `toml:"max_age"`   // 0: never stale
 	OnStale   string   `toml:"on_stale"`  // refuse | warn; "" is refuse
 	Source    string   `toml:"source"`
+	// MaxRemoval is the largest share of the entries in force an import
+	// may remove; unset takes the import's default.
+	MaxRemoval Share `toml:"max_removal"`
 }
 
 // The values of the string keys of a [[lists]] table.
@@ -73,6 +78,51 @@ func (a *Age) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// Share is a proportion from 0 to 1, written "20%" or 0.2; Set says it
+// was written at all.
+type Share struct {
+	Fraction float64
+	Set      bool
+}
+
+// ParseShare reads a share: a percentage ("20%", "12.5%") or a fraction
+// from 0 to 1 ("0.2"); "" is not set.
+func ParseShare(s string) (Share, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return Share{}, nil
+	}
+	pct, isPct := strings.CutSuffix(t, "%")
+	f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+	if isPct {
+		f /= 100
+	}
+	if err != nil || f < 0 || f > 1 || f != f {
+		return Share{}, fmt.Errorf("invalid share %q (write a percentage such as \"20%%\", or a fraction from 0 to 1 such as 0.2)", s)
+	}
+	return Share{Fraction: f, Set: true}, nil
+}
+
+// UnmarshalText reads a share as ParseShare does.
+func (s *Share) UnmarshalText(b []byte) error {
+	v, err := ParseShare(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// MarshalText writes a share as a percentage; "" when not set.
+func (s Share) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s Share) String() string {
+	if !s.Set {
+		return ""
+	}
+	return strconv.FormatFloat(s.Fraction*100, 'g', -1, 64) + "%"
+}
+
 // maxAgeDays keeps days*24h inside a time.Duration.
 const maxAgeDays = int64(^uint64(0)>>1) / int64(day)
 
@@ -92,15 +142,20 @@ func (a Age) String() string {
 	return Duration{a.Duration}.String()
 }
 
-// CountryCodes returns the list's countries normalised ("UK" read as
-// "GB", upper case), or nil when it governs every country.
+// CountryCodes returns the list's countries as package country reads
+// them ("uk" is GB), or nil when it governs every country. Validate has
+// refused any other value.
 func (d ListDecl) CountryCodes() []string {
 	var out []string
 	for _, cc := range d.Countries {
 		if strings.EqualFold(strings.TrimSpace(cc), ListAll) {
 			return nil
 		}
-		out = append(out, CountryCode(cc))
+		c, err := country.Parse(cc)
+		if err != nil {
+			continue
+		}
+		out = append(out, c.String())
 	}
 	return out
 }
@@ -185,7 +240,7 @@ func checkListCountries(col *collector, key string, cs []string) {
 				col.add(k, `"all" cannot be combined with country codes`)
 			}
 		default:
-			if err := checkCountryCode(cc); err != nil {
+			if _, err := country.Parse(cc); err != nil {
 				col.add(k, "%v", err)
 			}
 		}

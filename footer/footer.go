@@ -80,24 +80,25 @@ func (t *Templates) Languages() []string {
 // to the fallback language. It fails, naming the variable, when a required
 // variable is empty or a URL is not absolute http(s).
 func (t *Templates) Render(lang string, v Vars) (text, html string, err error) {
-	v, err = v.clean()
+	vals, err := v.check()
 	if err != nil {
 		return "", "", err
 	}
-	tag := t.resolve(lang)
+	tag := t.Resolve(lang)
 	l := t.langs[tag]
 	var tb, hb bytes.Buffer
-	if err := l.text.Execute(&tb, v); err != nil {
+	if err := l.text.Execute(&tb, vals); err != nil {
 		return "", "", fmt.Errorf("footer: %s text template: %w", tag, err)
 	}
-	if err := l.html.Execute(&hb, v); err != nil {
+	if err := l.html.Execute(&hb, vals); err != nil {
 		return "", "", fmt.Errorf("footer: %s HTML template: %w", tag, err)
 	}
 	return wrap(strings.TrimSpace(tb.String()), wrapWidth), strings.TrimSpace(hb.String()), nil
 }
 
-// resolve picks the language tag that has templates for lang.
-func (t *Templates) resolve(lang string) string {
+// Resolve returns the language Render writes for lang: lang itself, its
+// region-less tag or the fallback, whichever has templates first.
+func (t *Templates) Resolve(lang string) string {
 	tag := normTag(lang)
 	if _, ok := t.langs[tag]; ok {
 		return tag

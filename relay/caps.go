@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
@@ -21,7 +22,7 @@ const capStoreTimeout = 5 * time.Second
 // one of a *caps.Checker. A nil ticket with a nil refusal and error means
 // no cap applied.
 type Capper interface {
-	Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (CapTicket, *caps.Refusal, error)
+	Reserve(ctx context.Context, rep, rcpt string, cc country.Code, msgID string, now time.Time) (CapTicket, *caps.Refusal, error)
 }
 
 // CapTicket is one recipient's reservations: committed once the upstream
@@ -63,8 +64,8 @@ func checkerTickets(ts []CapTicket) []*caps.Ticket {
 	return out
 }
 
-func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (CapTicket, *caps.Refusal, error) {
-	t, r, err := a.c.Reserve(ctx, rep, rcpt, country, msgID, now)
+func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt string, cc country.Code, msgID string, now time.Time) (CapTicket, *caps.Refusal, error) {
+	t, r, err := a.c.Reserve(ctx, rep, rcpt, cc, msgID, now)
 	if t == nil { // no typed nil inside the interface
 		return nil, r, err
 	}
@@ -79,14 +80,14 @@ func (c capCause) Error() string { return "cap " + string(c) + " reached" }
 // reserveCaps takes the recipient's cap slots; caps limited to countries
 // apply when the recipient check found the recipient's country. A store
 // failure refuses the recipient for now: the gateway never sends unchecked.
-func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, error) {
+func (s *session) reserveCaps(tx *transaction, to string, cc country.Code) (CapTicket, error) {
 	capper := s.srv.opts.Caps
 	if capper == nil {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, capStoreTimeout)
 	defer cancel()
-	t, r, err := capper.Reserve(ctx, s.user.Email, to, country, tx.ref, s.srv.opts.Now())
+	t, r, err := capper.Reserve(ctx, s.user.Email, to, cc, tx.ref, s.srv.opts.Now())
 	var ae *caps.AddressError
 	switch {
 	case errors.As(err, &ae):

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
@@ -72,7 +73,7 @@ type dropped struct {
 }
 
 // checkRecipient runs the recipient check. It returns the country the
-// check found ("" when none ran) and, for a recipient that may not be
+// check found (None when none ran) and, for a recipient that may not be
 // written to, the refusal to answer at RCPT. A refusal carries the verdict
 // as its cause, so that its one log line holds the proof: which list,
 // which version, which kind of key.
@@ -81,16 +82,16 @@ type dropped struct {
 // §3.8, X.7.1 delivery not authorized), an address that cannot be checked
 // is a bad address (5.1.3); a list past its age is temporary (4.7.1); a
 // store that cannot answer is a local problem (4.3.0).
-func (s *session) checkRecipient(tx *transaction, to string) (string, *smtpreply.Error) {
+func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *smtpreply.Error) {
 	chk := s.srv.opts.Check
 	if chk == nil {
-		return "", nil
+		return country.None, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, checkTimeout)
 	defer cancel()
 	v, err := chk.Decide(ctx, s.user.Email, to, s.srv.opts.Now())
 	if err != nil {
-		return "", smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Recipient check unavailable, try again later", err)
+		return country.None, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Recipient check unavailable, try again later", err)
 	}
 	s.logVerdict(tx.ref, to, v)
 	st := smtpreply.Denied
@@ -102,7 +103,7 @@ func (s *session) checkRecipient(tx *transaction, to string) (string, *smtpreply
 	case v.Code == suppression.CodeAddress:
 		st = smtpreply.BadKey
 	}
-	return "", smtpreply.New(st, v.Reason(), rcptText(to, v), verdictCause{v})
+	return country.None, smtpreply.New(st, v.Reason(), rcptText(to, v), verdictCause{v})
 }
 
 // rcptText is the reply text for a recipient that may not be written to:
@@ -124,7 +125,7 @@ func (c verdictCause) Error() string { return c.v.Explain() }
 func (c verdictCause) LogValue() slog.Value {
 	v := c.v
 	attrs := []slog.Attr{slog.String("outcome", v.Outcome.String()), slog.String("code", v.Code),
-		slog.String("country", v.Country), slog.String("country_from", v.CountryFrom), slog.String("type", string(v.Type))}
+		slog.String("country", v.Country.String()), slog.String("country_from", v.CountryFrom), slog.String("type", string(v.Type))}
 	if v.List != "" {
 		attrs = append(attrs, slog.String("list", v.List), slog.String("version", v.Version), slog.String("key_kind", v.KeyKind))
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/auth"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
@@ -116,10 +117,10 @@ type Stamper interface {
 
 // Stamped is one prepared message.
 type Stamped interface {
-	// For returns rcpt's copy. country is the recipient's country as the
-	// recipient check found it, "" when unknown; the footer's language
-	// follows it.
-	For(rcpt, country string) ([]byte, error)
+	// For returns rcpt's copy. cc is the recipient's country as the
+	// recipient check found it, None when unknown; the footer's language
+	// follows it, and the unsubscribe link carries that language.
+	For(rcpt string, cc country.Code) ([]byte, error)
 	// MessageID is the Message-ID every copy got because the message had
 	// none, "" when it had one: replies will name it.
 	MessageID() string

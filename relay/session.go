@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store"
@@ -62,7 +63,7 @@ type transaction struct {
 	seen    map[string]bool
 	// country is each accepted recipient's country as the recipient check
 	// found it (by address as given at RCPT); the footer's language follows.
-	country map[string]string
+	country map[string]country.Code
 	// dropped are the recipients left out in drop-and-notify mode, reported
 	// to the rep once the message is through; left holds their keys.
 	dropped []dropped
@@ -149,7 +150,8 @@ func (s *session) setUser(u store.User, how string) {
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
-	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}, left: map[string]bool{}, country: map[string]string{}}
+	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts,
+		seen: map[string]bool{}, left: map[string]bool{}, country: map[string]country.Code{}}
 	s.inTx.Store(true)
 }
 
@@ -217,16 +219,16 @@ func (s *session) rcptLog(to string) *slog.Logger {
 
 // admit runs the recipient check, then takes the recipient's cap slots
 // with the country the check found.
-func (s *session) admit(tx *transaction, to string) (string, CapTicket, error) {
-	country, rerr := s.checkRecipient(tx, to)
+func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, error) {
+	cc, rerr := s.checkRecipient(tx, to)
 	if rerr != nil {
-		return "", nil, rerr
+		return country.None, nil, rerr
 	}
-	ticket, err := s.reserveCaps(tx, to, country)
+	ticket, err := s.reserveCaps(tx, to, cc)
 	if err != nil {
 		return "", nil, err
 	}
-	return country, ticket, nil
+	return cc, ticket, nil
 }
 
 // refuseRcpt answers for a recipient that may not be written to. In

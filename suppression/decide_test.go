@@ -9,6 +9,7 @@ import (
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
@@ -242,6 +243,33 @@ func TestConsentPolicy(t *testing.T) {
 		want(t, "business", f.decide("jean.dupont@acme.fr", at), suppression.Allowed, suppression.CodeAllowed, "")
 		want(t, "clearance too old", f.decide("ok@orange.fr", t0.Add(31*24*time.Hour)), suppression.TempFailed, "stale:fr-consent", "fr-consent is 31 days old")
 		want(t, "German business", f.decide("hans@firma.de", at), suppression.Refused, suppression.CodeConsentRequired, "")
+	})
+}
+
+// TestUnknownCountryFailsClosed: with no default_country, a recipient
+// whose country cannot be learnt (no contact, a .com address) falls under
+// the "*" preset: a consumer needs consent unless a clearance list for
+// every country holds them; a business address follows the "*" rule's
+// business setting, the preset's or the admin's.
+func TestUnknownCountryFailsClosed(t *testing.T) {
+	eachStore(t, func(t *testing.T, st backend) {
+		f := newFixture(t, st, config.Policy{Presets: true})
+		f.list(listdb.Meta{Name: "consent-all", Kind: "email", Model: "clearance"}, "cleared@gmail.com")
+		at := t0.Add(time.Hour)
+		v := f.decide("someone@gmail.com", at)
+		want(t, "unknown consumer", v, suppression.Refused, suppression.CodeConsentRequired, "default rule: consumers need consent or clearance")
+		if v.Country != country.None || v.Type != suppression.Consumer {
+			t.Errorf("verdict %+v: want a consumer of no known country", v)
+		}
+		want(t, "cleared consumer", f.decide("cleared@gmail.com", at), suppression.Allowed, suppression.CodeAllowed, "cleared by list consent-all")
+		want(t, "unknown business", f.decide("jean.dupont@acme.com", at), suppression.Allowed, suppression.CodeAllowed, "")
+
+		strict := newFixture(t, st, config.Policy{Presets: true, Rules: []config.PolicyRule{
+			{Country: "*", Business: config.PolicyConsent},
+		}})
+		want(t, "admin's * business", strict.decide("jean.dupont@acme.com", at), suppression.Refused, suppression.CodeConsentRequired, "rule for other countries: business contacts need consent")
+		want(t, "preset * consumer under the admin's *", strict.decide("someone@gmail.com", at), suppression.Refused, suppression.CodeConsentRequired, "default rule")
+		want(t, "a known country keeps its preset", strict.decide("jean.dupont@acme.fr", at), suppression.Allowed, suppression.CodeAllowed, "")
 	})
 }
 

@@ -3,6 +3,7 @@ package suppression
 import (
 	"strings"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/smtpreply"
 )
 
@@ -60,7 +61,7 @@ type Verdict struct {
 	Version string
 	KeyKind string
 
-	Country     string        // the recipient's country, "" when unknown
+	Country     country.Code  // the recipient's country, None when unknown
 	CountryFrom string        // "contact", "tld" or "default"
 	Type        RecipientType // consumer, sole-trader, business or role
 	Rule        Rule          // the policy rule in force for Country and Type

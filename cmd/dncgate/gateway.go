@@ -109,6 +109,9 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
 		return opts, err
 	}
+	for _, w := range cfg.PolicyWarnings() {
+		log.Warn(w)
+	}
 	opts.Stamper, err = newStamper(cfg, key, log)
 	return opts, err
 }
@@ -215,7 +218,7 @@ func capRules(cfgCaps []config.Cap) []caps.Rule {
 			Limit:     c.Limit,
 			Window:    c.Window.Duration,
 			Count:     caps.Count(c.Count),
-			Countries: c.Countries,
+			Countries: c.CountryCodes(),
 			Temporary: c.Mode == config.CapTempfail,
 			Hold:      c.Hold.Duration,
 		})

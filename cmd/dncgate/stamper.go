@@ -15,13 +15,13 @@ import (
 )
 
 // newStamper builds what gives each recipient's copy its footer,
-// unsubscribe headers and DKIM signature, or nil when the footer is off
-// and nothing is signed. key authenticates the footer marker: every
-// instance sharing the store shares it.
+// unsubscribe headers and DKIM signature. With the footer off it still
+// takes the Bcc fields out of every copy. key authenticates the footer
+// marker: every instance sharing the store shares it.
 func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper, error) {
 	f, samples := cfg.FooterDetails()
 	d, err := dkimSigner(cfg.DKIM)
-	if err != nil || (!f.Enabled && d == nil) {
+	if err != nil {
 		return nil, err
 	}
 	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
@@ -65,24 +65,41 @@ func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *s
 		return err
 	}
 	_, statErr := os.Stat(cfg.UnsubscribeKeysPath())
-	kr, err := unsubscribe.LoadKeyring(cfg.UnsubscribeKeysPath(), true)
+	keys, err := unsubscribe.LoadKeys(cfg.UnsubscribeKeysPath(), true, cfg.UnsubscribeOrg())
 	if err != nil {
 		return err
 	}
+	warnKeysOrg(cfg, keys, log)
 	if statErr != nil && cfg.Store.Backend == config.BackendRedis {
 		// Another instance's endpoint could not open this one's links.
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
-	o.Templates, o.Keyring = tpl, kr
+	o.Templates, o.Keyring = tpl, keys.Ring
 	o.Details = footer.Vars{
-		Company: f.Company, PostalAddress: f.PostalAddress, PrivacyURL: f.PrivacyURL,
-		PrivacyContact: f.PrivacyContact, Source: f.Source, Purpose: f.Purpose, LegalBasis: f.LegalBasis,
+		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
+		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),
+		Source: footer.NewText(f.Source), Purpose: footer.NewText(f.Purpose), LegalBasis: footer.NewText(f.LegalBasis),
 	}
-	o.Org, o.BaseURL, o.MailtoDomain = cfg.UnsubscribeOrg(), cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
+	o.Org, o.BaseURL, o.MailtoDomain = keys.Org, cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
 	if f.Signed == config.SignedRefuse {
 		o.Signed = rewrite.Refuse
 	}
 	return nil
+}
+
+// warnKeysOrg says which organisation tokens are sealed to when it is not
+// the configured one, and warns about a key file that names none (made
+// before key files did), whose links a rename would break.
+func warnKeysOrg(cfg *config.Config, keys unsubscribe.Keys, log *slog.Logger) {
+	file := cfg.UnsubscribeKeysPath()
+	switch {
+	case !keys.Pinned:
+		log.Warn("the unsubscribe key file names no organisation: renaming the server would break every link sent; add the line \"org "+keys.Org+"\" to it",
+			"file", file, "org", keys.Org)
+	case keys.Org != cfg.UnsubscribeOrg():
+		log.Info("unsubscribe tokens are sealed to the key file's organisation, not the configured one", "file", file,
+			"org", keys.Org, "configured", cfg.UnsubscribeOrg())
+	}
 }
 
 func dkimSigner(c config.DKIM) (*stamp.DKIM, error) {

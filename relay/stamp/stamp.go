@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay/rewrite"
@@ -100,7 +101,7 @@ type Prepared struct {
 	raw     []byte
 	msg     *rewrite.Message // the message without any incoming marker
 	marks   marks            // the incoming markers, to verify per recipient
-	repName string
+	repName footer.Text
 
 	keptOnce sync.Once // msg as it came, parsed when a marker verifies
 	kept     *rewrite.Message
@@ -111,12 +112,15 @@ type Prepared struct {
 // rep by the From display name, which is what the recipient sees. A signed
 // message under the refuse policy, or one too deeply nested to rewrite, is
 // refused with an *smtpreply.Error.
+//
+// Every copy loses the message's Bcc and Resent-Bcc fields, footer or not.
 func (s *Stamper) Prepare(body []byte, rep string) (*Prepared, error) {
+	body = dropBlind(body)
 	p := &Prepared{s: s, raw: body}
 	if s.o.NoFooter {
 		return p, nil
 	}
-	p.repName = fromName(body)
+	p.repName = footer.NewText(fromName(body))
 	stripped, marks := stripMarkers(body)
 	p.marks = marks
 	msg, err := rewrite.Parse(stripped, s.parseOptions(body, rep))
@@ -157,7 +161,7 @@ func (z *seeded) Read(p []byte) (int, error) {
 	return z.r.Read(p)
 }
 
-// refusal turns a Parse error into the reply the client gets.
+// refusal turns a Parse or Render error into the reply the client gets.
 func refusal(err error) error {
 	switch {
 	case errors.Is(err, rewrite.ErrSigned):
@@ -166,6 +170,12 @@ func refusal(err error) error {
 	case errors.Is(err, rewrite.ErrTooDeep):
 		return smtpreply.New(smtpreply.BadMedia, smtpreply.Footer,
 			"MIME parts nested too deeply to add the opt-out footer", err)
+	case errors.Is(err, rewrite.ErrTooManyParts):
+		return smtpreply.New(smtpreply.BadMedia, smtpreply.Footer,
+			fmt.Sprintf("Too many MIME parts to add the opt-out footer (limit %d)", rewrite.DefaultMaxParts), err)
+	case errors.Is(err, rewrite.ErrTooLarge):
+		return smtpreply.New(smtpreply.TooBig, smtpreply.Footer,
+			"Message would grow too much with the opt-out footer (a body must be re-encoded whole); send it as UTF-8 or quoted-printable", err)
 	}
 	return fmt.Errorf("stamp: %w", err)
 }
@@ -179,12 +189,13 @@ func (p *Prepared) MessageID() string {
 	return p.msg.MessageID()
 }
 
-// For returns rcpt's copy. country is the recipient's country when known;
+// For returns rcpt's copy. cc is the recipient's country when known;
 // else the address's country-code TLD decides the footer's language. The
-// token names rcpt's normalised form, the key of the opt-out list: an
-// address that has none is refused (553 5.1.3), never given a token under
-// another key.
-func (p *Prepared) For(rcpt, country string) ([]byte, error) {
+// token of the unsubscribe link carries that language, so the page the
+// link opens speaks it too. The token names rcpt's normalised form, the
+// key of the opt-out list: an address that has none is refused (553
+// 5.1.3), never given a token under another key.
+func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 	if p.s.o.NoFooter {
 		return p.s.sign(p.raw)
 	}
@@ -195,19 +206,23 @@ func (p *Prepared) For(rcpt, country string) ([]byte, error) {
 		return nil, smtpreply.New(smtpreply.MailboxSyntax, smtpreply.NoToken,
 			"Recipient address has no normalised form; no unsubscribe link can be made for it", err)
 	}
-	tok := p.s.o.Keyring.Seal(who, p.s.o.Org, p.s.o.Now())
+	lang := p.s.Language(rcpt, cc)
+	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: lang})
 	msg, err := p.messageFor(who)
 	if err != nil {
 		return nil, err
 	}
-	f, err := p.footerFor(tok, country, rcpt)
+	f, err := p.s.renderFooter(lang, p.repName, tok)
 	if err != nil {
 		return nil, err
 	}
+	// Room for the largest copy Render allows and the sealed marker, so
+	// the buffer is allocated once.
+	set := p.s.headers(tok)
 	var out bytes.Buffer
-	out.Grow(len(p.raw) + len(f.Text) + 2*len(f.HTML) + 1024)
-	if err := msg.Render(&out, f, p.s.headers(tok)); err != nil {
-		return nil, fmt.Errorf("stamp: %w", err)
+	out.Grow(len(p.raw) + rewrite.Allowance(f, set) + 2*macLen)
+	if err := msg.Render(&out, f, set); err != nil {
+		return nil, refusal(err)
 	}
 	return p.s.sign(p.s.sealMarker(out.Bytes(), who))
 }
@@ -228,11 +243,14 @@ func (p *Prepared) messageFor(who string) (*rewrite.Message, error) {
 	return p.kept, nil
 }
 
-func (p *Prepared) footerFor(tok, country, rcpt string) (rewrite.Footer, error) {
-	if country == "" {
-		country = CountryOfAddress(rcpt)
+// Language is the language of rcpt's footer: the one of cc, the country
+// the recipient check found, else of the country the address's TLD names,
+// as the footer templates have it. It is decided here, once a copy.
+func (s *Stamper) Language(rcpt string, cc country.Code) string {
+	if !cc.Known() {
+		cc, _ = country.FromAddress(rcpt)
 	}
-	return p.s.renderFooter(footer.LanguageFor(country), p.repName, tok)
+	return s.o.Templates.Resolve(footer.LanguageFor(cc))
 }
 
 func (s *Stamper) unsubURL(tok string) string { return s.o.BaseURL + unsubPath + tok }

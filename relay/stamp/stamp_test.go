@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/country/countrytest"
+	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/smtpreply"
 )
@@ -78,7 +81,11 @@ func TestEachRecipientHasItsOwnToken(t *testing.T) {
 
 func TestLanguageByCountry(t *testing.T) {
 	s := newStamper(t)
-	for _, c := range []struct{ rcpt, country, want string }{
+	for _, c := range []struct {
+		rcpt    string
+		country country.Code
+		want    string
+	}{
 		{"jean@acme.fr", "", "Pour ne plus recevoir"},     // from the ccTLD
 		{"jean@acme.com", "DE", "keine weiteren E-Mails"}, // the given country wins
 		{"jean@acme.com", "", "To stop receiving"},        // unknown: the fallback
@@ -86,9 +93,16 @@ func TestLanguageByCountry(t *testing.T) {
 		{"john@acme.co.uk", "", "To stop receiving"},      // .uk is GB, English
 		{"anna@acme.de", "IT", "Per non ricevere"},        // country beats TLD
 	} {
-		text := bodies(t, stampFor(t, s, plainMsg, c.rcpt, c.country))["text/plain"]
+		out := stampFor(t, s, plainMsg, c.rcpt, c.country)
+		text := bodies(t, out)["text/plain"]
 		if !strings.Contains(text, c.want) {
 			t.Errorf("%s (%q): footer lacks %q:\n%s", c.rcpt, c.country, c.want, text)
+		}
+		// The link carries the footer's language, for the page.
+		_, tok := unsubURL(t, readMsg(t, out))
+		claims, err := testKeyring(t).Open(tok)
+		if want := s.Language(c.rcpt, c.country); err != nil || claims.Lang != want {
+			t.Errorf("%s (%q): token %+v, %v; want language %s", c.rcpt, c.country, claims, err, want)
 		}
 	}
 }
@@ -101,6 +115,24 @@ func TestRepNameFromDisplayName(t *testing.T) {
 	text = bodies(t, stampFor(t, newStamper(t), altMsg, "jean@acme.com", ""))["text/plain"]
 	if strings.Contains(text, "sent by") {
 		t.Errorf("footer names a rep the From field does not:\n%s", text)
+	}
+}
+
+// A display name with a bidi override and line separators reaches the
+// notice cleaned (the From field encodes them in RFC 2047 words).
+func TestRepNameCleaned(t *testing.T) {
+	msg := strings.Replace(plainMsg, "From: Sam Rep <", "From: =?utf-8?q?Sam_=E2=80=AEpeR=E2=80=AC=E2=80=A8Evil=C2=85?= <", 1)
+	if msg == plainMsg {
+		t.Fatal("plainMsg has no From: Sam Rep")
+	}
+	out := stampFor(t, newStamper(t), msg, "jean@acme.com", "")
+	for typ, body := range bodies(t, out) {
+		if strings.ContainsAny(body, "\u202e\u202c\u2028\u0085") {
+			t.Errorf("%s footer keeps a format or separator character:\n%q", typ, body)
+		}
+		if !strings.Contains(strings.ReplaceAll(body, "\n", " "), "Sam peR, Evil") {
+			t.Errorf("%s footer lacks the cleaned name:\n%s", typ, body)
+		}
 	}
 }
 
@@ -216,13 +248,17 @@ func TestNewRefusesIncompleteOptions(t *testing.T) {
 	}
 }
 
-func TestCountryOfAddress(t *testing.T) {
-	for addr, want := range map[string]string{
-		"a@b.fr": "FR", "a@b.co.uk": "GB", "a@B.DE.": "DE", "a@b.com": "", "a@b.io": "",
-		"a@b.eu": "", "nobody": "", "a@localhost": "", "<a@b.nl>": "NL",
-	} {
-		if got := CountryOfAddress(addr); got != want {
-			t.Errorf("CountryOfAddress(%q) = %q, want %q", addr, got, want)
+// TestLanguageTable: with no country from the check, the footer's
+// language follows the shared table of domains; a contact's country, from
+// the check, wins over the domain.
+func TestLanguageTable(t *testing.T) {
+	s := newStamper(t)
+	for _, c := range countrytest.Domains {
+		if got, want := s.Language("jean@"+c.In, country.None), countrytest.LanguageOf(c.In); got != want {
+			t.Errorf("Language(jean@%s) = %q, want %q", c.In, got, want)
+		}
+		if got := s.Language("jean@"+c.In, "FR"); got != "fr" {
+			t.Errorf("Language(jean@%s, FR) = %q, want fr", c.In, got)
 		}
 	}
 }
@@ -237,11 +273,11 @@ func TestCachedFooterEqualsRendered(t *testing.T) {
 			for _, rep := range []string{"", "Zoë <Z> & co"} {
 				tok := kr.Seal(rcpt, testOrg, testNow)
 				for range 2 { // a miss, then a hit
-					got, err := s.renderFooter(lang, rep, tok)
+					got, err := s.renderFooter(lang, footer.NewText(rep), tok)
 					if err != nil {
 						t.Fatal(err)
 					}
-					want, _ := s.renderWith(lang, rep, s.unsubURL(tok))
+					want, _ := s.renderWith(lang, footer.NewText(rep), s.unsubURL(tok))
 					if got != want {
 						t.Fatalf("%s %q: cached footer differs:\n%+v\nwant\n%+v", lang, rep, got, want)
 					}
