@@ -341,3 +341,29 @@ func TestReroutableAddressesRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestConsultedLists: an allowed verdict names every list looked up with
+// the version that answered, the opt-out list first; a national list of
+// another country is not among them.
+func TestConsultedLists(t *testing.T) {
+	eachStore(t, func(t *testing.T, st backend) {
+		f := newFixture(t, st, noPresets)
+		f.list(listdb.Meta{Name: "company-deny", Kind: "email", Model: "deny"}, "boss@rival.example")
+		f.list(listdb.Meta{Name: "es-robinson", Kind: "email", Model: "deny", Countries: []string{"ES"}}, "x@acme.es")
+		v := f.decide("someone@acme.fr", t0.Add(time.Hour))
+		want(t, "allowed", v, suppression.Allowed, suppression.CodeAllowed, "")
+		var names []string
+		for _, c := range v.Consulted {
+			names = append(names, c.List)
+			if c.List == "company-deny" && c.Version == "" {
+				t.Error("company-deny consulted without its version")
+			}
+		}
+		if strings.Join(names, ",") != suppression.OptOutList+",company-deny" {
+			t.Errorf("consulted %v, want the opt-out list and company-deny", names)
+		}
+		if v := f.decide("boss@rival.example", t0.Add(time.Hour)); len(v.Consulted) != 2 {
+			t.Errorf("a refusal consulted %v, want both lists", v.Consulted)
+		}
+	})
+}

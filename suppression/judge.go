@@ -91,6 +91,10 @@ func isStale(in *listdb.Info, now time.Time) bool {
 // its age then holds the recipient back rather than pass on stale data;
 // consent needs a hit on a fresh clearance list.
 func judge(v Verdict, gov []governed, answers []listdb.Answer, now time.Time) Verdict {
+	v.Consulted = make([]Consulted, len(gov))
+	for i, g := range gov {
+		v.Consulted[i] = Consulted{List: g.info.Meta.Name, Version: answers[i].Version}
+	}
 	for i, g := range gov {
 		if g.info.Meta.Model != modelClearance && hit(answers[i]) {
 			return refusedByList(v, g, answers[i])

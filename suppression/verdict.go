@@ -66,6 +66,12 @@ type Verdict struct {
 	Type        RecipientType // consumer, sole-trader, business or role
 	Rule        Rule          // the policy rule in force for Country and Type
 
+	// Consulted is every list looked up for the recipient, with the
+	// version that answered ("" for a list never imported): the proof of
+	// what a send rests on. Empty when no list was consulted (an address
+	// or the policy refused first).
+	Consulted []Consulted
+
 	// Warnings name lists past their allowed age that are set to warn
 	// rather than hold mail back.
 	Warnings []string
@@ -99,4 +105,10 @@ func ListOf(code string) string {
 		}
 	}
 	return ""
+}
+
+// Consulted is one list looked up and the version that answered.
+type Consulted struct {
+	List    string
+	Version string
 }
