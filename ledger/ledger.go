@@ -51,12 +51,15 @@ const (
 	RefusedAtRcpt OutcomeKind = "refused"
 	// TempFailed: the send failed temporarily (upstream or check).
 	TempFailed OutcomeKind = "tempfail"
+	// UpstreamRefused: the upstream refused the copy for good; Reply holds
+	// its answer.
+	UpstreamRefused OutcomeKind = "upstream-refused"
 )
 
 // Valid reports whether k is one of the outcome kinds.
 func (k OutcomeKind) Valid() bool {
 	switch k {
-	case Unknown, Sent, LeftOut, RefusedAtRcpt, TempFailed:
+	case Unknown, Sent, LeftOut, RefusedAtRcpt, TempFailed, UpstreamRefused:
 		return true
 	}
 	return false

@@ -12,7 +12,6 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/ledger/export"
-	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
 )
 
@@ -141,7 +140,7 @@ func addressDigest(cfg *config.Config, raw string) (ledger.Digest, error) {
 	if err != nil {
 		return ledger.Digest{}, fmt.Errorf("digest key: %w", err)
 	}
-	return listdb.Key(key, lists.KindEmail.String(), addr), nil
+	return ledger.RcptDigest(key, addr), nil
 }
 
 // print writes one page, or with all every page, in the chosen format.
