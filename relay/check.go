@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
@@ -72,8 +71,8 @@ type dropped struct {
 	reply *smtpreply.Error // what reject mode would have answered
 }
 
-// checkRecipient runs the recipient check. It returns the country the
-// check found (None when none ran) and, for a recipient that may not be
+// checkRecipient runs the recipient check. It returns the verdict (zero
+// when none ran or the store failed) and, for a recipient that may not be
 // written to, the refusal to answer at RCPT. A refusal carries the verdict
 // as its cause, so that its one log line holds the proof: which list,
 // which version, which kind of key.
@@ -82,28 +81,28 @@ type dropped struct {
 // §3.8, X.7.1 delivery not authorized), an address that cannot be checked
 // is a bad address (5.1.3); a list past its age is temporary (4.7.1); a
 // store that cannot answer is a local problem (4.3.0).
-func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *smtpreply.Error) {
+func (s *session) checkRecipient(tx *transaction, to string) (suppression.Verdict, *smtpreply.Error) {
 	chk := s.srv.opts.Check
 	if chk == nil {
-		return country.None, nil
+		return suppression.Verdict{}, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, checkTimeout)
 	defer cancel()
 	v, err := chk.Decide(ctx, s.user.Email, to, s.srv.opts.Now())
 	if err != nil {
-		return country.None, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Recipient check unavailable, try again later", err)
+		return suppression.Verdict{}, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Recipient check unavailable, try again later", err)
 	}
 	s.logVerdict(tx.ref, to, v)
 	st := smtpreply.Denied
 	switch {
 	case v.Outcome == suppression.Allowed:
-		return v.Country, nil
+		return v, nil
 	case v.Outcome == suppression.TempFailed:
 		st = smtpreply.PolicyTemp
 	case v.Code == suppression.CodeAddress:
 		st = smtpreply.BadKey
 	}
-	return country.None, smtpreply.New(st, v.Reason(), rcptText(to, v), verdictCause{v})
+	return v, smtpreply.New(st, v.Reason(), rcptText(to, v), verdictCause{v})
 }
 
 // rcptText is the reply text for a recipient that may not be written to:

@@ -34,8 +34,14 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	if ids := angleIDs(added, 1); len(ids) == 1 {
 		own = ids[0] // what the recipients' replies will name
 	}
+	// The records before the copies: a crash after this leaves records
+	// whose outcome reads "unknown", never copies without a record.
+	if err := s.recordAllowed(tx); err != nil {
+		return s.failTx(err)
+	}
 	results := s.srv.fwd.Forward(ctx, env, body) // it logs each recipient's outcome
 	v := summarize(tx.rcpts, results)
+	s.recordOutcomes(tx, v)
 	s.rememberSent(tx.ref, own, v)
 	if exempt {
 		s.log.Info("reply to the recipient's own mail; caps not counted", "ref", tx.ref)

@@ -67,7 +67,15 @@ type Options struct {
 	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
 	// says, except at its reroute-ok domains; nil names none.
 	Recipients *lists.Recipients
-	Now        func() time.Time // default time.Now; socket deadlines stay wall-clock
+	// Ledger records every recipient decision before the reply or the
+	// copy that depends on it, and each send's outcome; a decision it
+	// cannot record is answered 451 4.3.0, nothing sent. nil records
+	// nothing.
+	Ledger Recorder
+	// LedgerKey is the digest key the ledger keys recipients by (the
+	// store's, as the opt-out list): needed with Ledger.
+	LedgerKey []byte
+	Now       func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
 // Listener is one listening socket and its policy.
@@ -177,6 +185,9 @@ func (o Options) validate() error {
 	}
 	if o.MaxMessageBytes < 0 || o.MaxRecipients < 0 || o.MaxLineLength < 0 || o.MaxConnsPerIP < 0 {
 		errs = append(errs, errors.New("relay: limits must not be negative"))
+	}
+	if o.Ledger != nil && len(o.LedgerKey) == 0 {
+		errs = append(errs, errors.New("relay: a Ledger needs the LedgerKey"))
 	}
 	if err := o.Replies.validate(); err != nil {
 		errs = append(errs, err)

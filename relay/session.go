@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
 )
 
@@ -64,6 +66,9 @@ type transaction struct {
 	// country is each accepted recipient's country as the recipient check
 	// found it (by address as given at RCPT); the footer's language follows.
 	country map[string]country.Code
+	// decisions are the ledger's records of the accepted recipients, by
+	// index of rcpts, written before the copies leave.
+	decisions []ledger.Decision
 	// dropped are the recipients left out in drop-and-notify mode, reported
 	// to the rep once the message is through; left holds their keys.
 	dropped []dropped
@@ -187,14 +192,17 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if tx.seen[key] {
 		return tx.ack(tx.left[key])
 	}
-	country, ticket, rerr := s.admit(tx, to)
+	v, ticket, rerr := s.admit(tx, to)
 	if rerr != nil {
-		return s.refuseRcpt(tx, key, to, rerr)
+		return s.refuseRcpt(tx, key, to, v, rerr)
 	}
 	tx.seen[key] = true
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
-	tx.country[to] = country
+	tx.country[to] = v.Country
+	if s.srv.opts.Ledger != nil {
+		tx.decisions = append(tx.decisions, s.decision(tx, to, v, nil))
+	}
 	return tx.ack(false)
 }
 
@@ -218,27 +226,34 @@ func (s *session) rcptLog(to string) *slog.Logger {
 }
 
 // admit runs the recipient check, then takes the recipient's cap slots
-// with the country the check found.
-func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, error) {
-	cc, rerr := s.checkRecipient(tx, to)
+// with the country the check found. The verdict comes back with a
+// refusal too, for its record.
+func (s *session) admit(tx *transaction, to string) (suppression.Verdict, CapTicket, error) {
+	v, rerr := s.checkRecipient(tx, to)
 	if rerr != nil {
-		return country.None, nil, rerr
+		return v, nil, rerr
 	}
-	ticket, err := s.reserveCaps(tx, to, cc)
+	ticket, err := s.reserveCaps(tx, to, v.Country)
 	if err != nil {
-		return "", nil, err
+		return v, nil, err
 	}
-	return cc, ticket, nil
+	return v, ticket, nil
 }
 
 // refuseRcpt answers for a recipient that may not be written to. In
 // drop-and-notify mode a permanent refusal is accepted and remembered for
 // the rep's report; a temporary one is always answered at once, so that
 // the client retries rather than the recipient being silently left out.
-func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
+// Either way the decision is recorded first; when it cannot be, the
+// recipient gets 451 4.3.0 instead.
+func (s *session) refuseRcpt(tx *transaction, key, to string, v suppression.Verdict, err error) error {
 	log := s.rcptLog(to)
 	e := smtpreply.As(err)
-	if s.lst.cfg.OnRefusal != DropAndNotify || e.Temporary() {
+	leftOut := s.lst.cfg.OnRefusal == DropAndNotify && !e.Temporary()
+	if lerr := s.recordRefusal(tx, to, v, e, leftOut); lerr != nil {
+		return toSMTP(lerr, tx.ref, log)
+	}
+	if !leftOut {
 		return toSMTP(e, tx.ref, log)
 	}
 	logRefusal(log, "left out", e, tx.ref)

@@ -23,6 +23,7 @@ const (
 // The other refusals, by the rule or the part that gave them.
 const (
 	StoreError        Reason = "store-error"        // the store did not answer a check
+	LedgerError       Reason = "ledger"             // the send ledger could not record the decision
 	UpstreamTemporary Reason = "upstream-temporary" // the upstream failed for now, or could not be reached
 	UpstreamPermanent Reason = "upstream-permanent" // the upstream refused, or cannot take the message
 	Footer            Reason = "footer"             // the footer cannot be added (signed, too deeply nested)
@@ -51,7 +52,7 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		Allowed, OptOut, Address, ConsentRequired, PolicyRefused, List, StaleList, Cap,
-		StoreError, UpstreamTemporary, UpstreamPermanent, Footer, AllLeftOut,
+		StoreError, LedgerError, UpstreamTemporary, UpstreamPermanent, Footer, AllLeftOut,
 		Syntax, Reroutable, NoToken, HeaderSyntax, SenderRule, AuthRequired, AuthFailed, AuthThrottled,
 		TLSRequired, TrustedIdentity, Sequence, SizeLimit, RcptLimit, LineLength,
 		LineEnding, ReadFailed, Shutdown, Internal,

@@ -1,0 +1,172 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/smtpreply"
+	"github.com/dncgate/dncgate/suppression"
+)
+
+// Recorder is the send ledger as the relay writes it (package ledger's
+// Spooled is one): every recipient decision, allowed or refused, made
+// durable before the reply or the copy that depends on it, and the
+// outcome of each send after the upstream answered.
+type Recorder interface {
+	// Record returns once ds are durable (or spooled); an error means
+	// they are not, and nothing may be sent on them.
+	Record(ctx context.Context, ds []ledger.Decision) error
+	// SetOutcome writes what became of the recipient rcpt of ref.
+	SetOutcome(ctx context.Context, ref string, rcpt ledger.Digest, o ledger.Outcome) error
+}
+
+// ledgerTimeout bounds one ledger write. Beyond it the recipient or the
+// message gets a 451 and the client retries.
+const ledgerTimeout = 10 * time.Second
+
+// ledgerRefusal answers for a decision the ledger could not take: 451
+// 4.3.0, nothing sent without its record.
+func ledgerRefusal(err error) *smtpreply.Error {
+	return smtpreply.New(smtpreply.Local, smtpreply.LedgerError, "Send ledger unavailable, try again later", err)
+}
+
+// decision is the ledger's record of one recipient: v is the check's
+// verdict (zero when no check ran or it failed), refusal what the client
+// is answered for a recipient that may not be written to (nil when
+// allowed). It never holds the full address.
+func (s *session) decision(tx *transaction, to string, v suppression.Verdict, refusal *smtpreply.Error) ledger.Decision {
+	d := ledger.Decision{
+		At: s.srv.opts.Now(), Ref: tx.ref, Rep: s.userName(), Sender: tx.from,
+		RcptMasked: lists.MaskEmail(to), RcptDigest: ledger.RcptDigest(s.srv.opts.LedgerKey, to),
+		Domain: rcptDomain(to), Country: v.Country.String(), CountryFrom: v.CountryFrom, RcptType: string(v.Type),
+		Rule:    ruleName(v.Rule),
+		Verdict: ledger.Allowed, Reason: ledger.Reason(suppression.CodeAllowed),
+		Match:    ledger.Match{List: v.List, Version: v.Version, KeyKind: v.KeyKind},
+		Listener: s.lst.cfg.Name, Client: s.peer.String(),
+	}
+	for _, c := range v.Consulted {
+		d.Lists = append(d.Lists, ledger.ListVersion{List: c.List, Version: c.Version})
+	}
+	if refusal == nil {
+		return d
+	}
+	d.Verdict = ledger.Refused
+	if refusal.Temporary() {
+		d.Verdict = ledger.TempFail
+	}
+	d.Reason = ledger.Reason(refusal.Reason)
+	if v.Code != "" && v.Outcome != suppression.Allowed {
+		d.Reason = ledger.Reason(v.Code) // the list's name with it: "list:be-dncm"
+	}
+	var cc capCause
+	if errors.As(refusal, &cc) {
+		d.Cap = "cap " + string(cc) + " reached"
+	}
+	return d
+}
+
+// rcptDomain is the recipient's domain, lower-cased.
+func rcptDomain(to string) string {
+	if at := strings.LastIndexByte(to, '@'); at >= 0 {
+		return strings.ToLower(to[at+1:])
+	}
+	return ""
+}
+
+// ruleName names a policy rule: "FR consent", "* allow"; "" for none.
+func ruleName(r suppression.Rule) string {
+	if r.Country == "" && r.Action == "" {
+		return ""
+	}
+	return r.Country + " " + string(r.Action)
+}
+
+// recordRefusal writes the decision of a recipient refused at RCPT, or
+// left out, with its outcome, before the client hears of it.
+func (s *session) recordRefusal(tx *transaction, to string, v suppression.Verdict, e *smtpreply.Error, leftOut bool) error {
+	rec := s.srv.opts.Ledger
+	if rec == nil {
+		return nil
+	}
+	d := s.decision(tx, to, v, e)
+	d.Outcome = ledger.Outcome{Kind: ledger.RefusedAtRcpt, Reply: replyLine(e), At: d.At}
+	switch {
+	case leftOut:
+		d.Outcome.Kind = ledger.LeftOut
+	case e.Temporary():
+		d.Outcome.Kind = ledger.TempFailed
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, ledgerTimeout)
+	defer cancel()
+	if err := rec.Record(ctx, []ledger.Decision{d}); err != nil {
+		return ledgerRefusal(err)
+	}
+	return nil
+}
+
+// recordAllowed makes the allowed recipients' decisions durable before
+// the copies leave. Sessions deciding at once share one write (the
+// ledger's group commit).
+func (s *session) recordAllowed(tx *transaction) error {
+	rec := s.srv.opts.Ledger
+	if rec == nil || len(tx.decisions) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, ledgerTimeout)
+	defer cancel()
+	if err := rec.Record(ctx, tx.decisions); err != nil {
+		return ledgerRefusal(err)
+	}
+	return nil
+}
+
+// recordOutcomes writes what the upstream answered for each allowed
+// recipient. A failure is logged: the record stays, its outcome
+// "unknown", and the message has left.
+func (s *session) recordOutcomes(tx *transaction, v verdict) {
+	rec := s.srv.opts.Ledger
+	if rec == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ledgerTimeout)
+	defer cancel()
+	now := s.srv.opts.Now()
+	for i, d := range tx.decisions {
+		if i >= len(v.outcomes) {
+			break
+		}
+		if err := rec.SetOutcome(ctx, tx.ref, d.RcptDigest, outcomeOf(v.outcomes[i], now)); err != nil {
+			s.log.Error("ledger: outcome not recorded", "ref", tx.ref, "rcpt", d.RcptMasked, "err", err.Error())
+		}
+	}
+}
+
+// outcomeOf is the ledger's outcome of one forwarded recipient.
+func outcomeOf(o rcptOutcome, now time.Time) ledger.Outcome {
+	switch {
+	case o.err == nil && o.already:
+		return ledger.Outcome{Kind: ledger.Sent, Reply: "already delivered by an earlier attempt", At: now}
+	case o.err == nil:
+		return ledger.Outcome{Kind: ledger.Sent, Reply: "accepted", At: now}
+	case o.err.Temporary():
+		return ledger.Outcome{Kind: ledger.TempFailed, Reply: replyLine(o.err), At: now}
+	}
+	return ledger.Outcome{Kind: ledger.UpstreamRefused, Reply: replyLine(o.err), At: now}
+}
+
+// replyLine is a reply as the ledger keeps it: code, enhanced code and
+// text, every address in it masked (a recipient's reply names it, and an
+// upstream's may).
+func replyLine(e *smtpreply.Error) string {
+	text := addrInText.ReplaceAllStringFunc(e.Text, lists.MaskEmail)
+	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, e.Enhanced[0], e.Enhanced[1], e.Enhanced[2], text)
+}
+
+// addrInText finds what may be an address in a reply's text.
+var addrInText = regexp.MustCompile(`[^\s<>"]+@[^\s<>"]+`)
