@@ -36,7 +36,7 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	}
 	// The records before the copies: a crash after this leaves records
 	// whose outcome reads "unknown", never copies without a record.
-	if err := s.recordAllowed(tx); err != nil {
+	if err := s.recordAllowed(tx, body); err != nil {
 		return s.failTx(err)
 	}
 	results := s.srv.fwd.Forward(ctx, env, body) // it logs each recipient's outcome

@@ -1,9 +1,12 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"mime"
+	"net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -113,10 +116,16 @@ func (s *session) recordRefusal(tx *transaction, to string, v suppression.Verdic
 // recordAllowed makes the allowed recipients' decisions durable before
 // the copies leave. Sessions deciding at once share one write (the
 // ledger's group commit).
-func (s *session) recordAllowed(tx *transaction) error {
+func (s *session) recordAllowed(tx *transaction, body []byte) error {
 	rec := s.srv.opts.Ledger
 	if rec == nil || len(tx.decisions) == 0 {
 		return nil
+	}
+	if s.srv.opts.LedgerSubject {
+		subj := subjectOf(body)
+		for i := range tx.decisions {
+			tx.decisions[i].Subject = subj
+		}
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, ledgerTimeout)
 	defer cancel()
@@ -170,3 +179,26 @@ func replyLine(e *smtpreply.Error) string {
 
 // addrInText finds what may be an address in a reply's text.
 var addrInText = regexp.MustCompile(`[^\s<>"]+@[^\s<>"]+`)
+
+// maxSubject bounds the Subject a record keeps.
+const maxSubject = 200
+
+// subjectOf is the message's Subject, decoded, on one line, its addresses
+// masked; "" when it has none or the header cannot be read.
+func subjectOf(body []byte) string {
+	msg, err := mail.ReadMessage(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	raw := msg.Header.Get("Subject")
+	subj, err := new(mime.WordDecoder).DecodeHeader(raw)
+	if err != nil {
+		subj = raw
+	}
+	subj = strings.Join(strings.Fields(subj), " ")
+	subj = addrInText.ReplaceAllStringFunc(subj, lists.MaskEmail)
+	if r := []rune(subj); len(r) > maxSubject {
+		subj = string(r[:maxSubject])
+	}
+	return subj
+}

@@ -116,7 +116,7 @@ func TestLedgerRejectAndUpstreamOutcomes(t *testing.T) {
 	chk := newTableCheck()
 	chk.answers["gone@firma.fr"] = optedOut
 	l := openLedger(t)
-	e := testServer(t, withCheck(chk), withMode(Reject), withLedger(l))
+	e := testServer(t, withCheck(chk), withMode(Reject), withLedger(l), func(o *Options) { o.LedgerSubject = true })
 	e.fwd.failRcpt("nouser@firma.fr", false)
 	e.fwd.failRcpt("later@firma.fr", true)
 	c := e.login(t)
@@ -126,7 +126,7 @@ func TestLedgerRejectAndUpstreamOutcomes(t *testing.T) {
 	c.must("RCPT TO:<nouser@firma.fr>", 250)
 	c.must("RCPT TO:<later@firma.fr>", 250)
 	c.must("DATA", 354)
-	c.send(message(repEmail, "outcomes") + ".\r\n")
+	c.send(message(repEmail, "=?utf-8?q?R=C3=A9sultats?= for boss@firma.fr") + ".\r\n")
 	c.expect(451)
 	ds, err := l.Transaction(context.Background(), ref)
 	if err != nil {
@@ -145,6 +145,9 @@ func TestLedgerRejectAndUpstreamOutcomes(t *testing.T) {
 	for _, d := range ds {
 		if d.RcptMasked == "n***@firma.fr" && !strings.HasPrefix(d.Outcome.Reply, "550 5.1.1 no such user") {
 			t.Errorf("upstream refusal's reply %q", d.Outcome.Reply)
+		}
+		if want := "Résultats for b***@firma.fr"; d.Verdict == ledger.Allowed && d.Subject != want {
+			t.Errorf("%s: subject %q, want %q", d.RcptMasked, d.Subject, want)
 		}
 	}
 }

@@ -75,7 +75,10 @@ type Options struct {
 	// LedgerKey is the digest key the ledger keys recipients by (the
 	// store's, as the opt-out list): needed with Ledger.
 	LedgerKey []byte
-	Now       func() time.Time // default time.Now; socket deadlines stay wall-clock
+	// LedgerSubject keeps each sent message's Subject in its records
+	// (decoded, one line, at most 200 characters).
+	LedgerSubject bool
+	Now           func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
 // Listener is one listening socket and its policy.

@@ -44,6 +44,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 	if err != nil {
 		return err
 	}
+	led, stopLedger, err := startLedger(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopLedger() // on return, once Shutdown has drained the sessions
+	opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 3)
 	optOut, err := startOptOut(ctx, cfg, st, key, log, errc)
