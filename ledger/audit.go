@@ -8,6 +8,7 @@ type Action string
 const (
 	ActListImport   Action = "list-import"
 	ActListRollback Action = "list-rollback"
+	ActListDrop     Action = "list-drop"
 	ActEntryAdd     Action = "entry-add"
 	ActEntryRemove  Action = "entry-remove"
 	ActOptOut       Action = "opt-out"

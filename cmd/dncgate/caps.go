@@ -192,7 +192,7 @@ func (a *app) capsReset(ctx context.Context, args []string) error {
 		}
 		newLogger(cfg.Log, a.stderr).Info("cap reset", "cap", r.Name, "key", subject, "by", who)
 		fmt.Fprintf(a.stdout, "reset cap %s for %s (by %s)\n", r.Name, subject, who)
-		return nil
+		return recordAudit(ctx, cfg, capResetEvent(cfg, r.Name, subject, who))
 	})
 }
 

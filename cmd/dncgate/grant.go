@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/store"
 )
 
@@ -51,16 +52,17 @@ func (a *app) changeSendAs(ctx context.Context, args []string, name, summary str
 	if err != nil {
 		return u.fs.usageError("user %s: %v", email, err)
 	}
-	return u.withStore(ctx, func(st store.Store) error {
-		var now []string
+	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+		var changed store.User
 		err := updateUser(ctx, st, email, func(usr *store.User) error {
 			err := change(usr, list)
-			now = usr.SendAs
+			changed = *usr
 			return err
 		})
-		if err == nil {
-			fmt.Fprintf(a.stdout, "%s may send as: %s\n", email, strings.Join(now, ", "))
+		if err != nil {
+			return err
 		}
-		return err
+		fmt.Fprintf(a.stdout, "%s may send as: %s\n", email, strings.Join(changed.SendAs, ", "))
+		return recordAudit(ctx, cfg, userEvent(name+" "+strings.Join(list, ","), changed))
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store"
@@ -317,15 +318,15 @@ type entryCmd struct {
 func (a *app) newEntryCmd(name, summary string) *entryCmd {
 	c := &entryCmd{listsCmd: a.newListsCmd(name, "NAME VALUE", summary)}
 	c.region = c.fs.String("region", "", "default `CC` for national phone numbers (default: the list's single country)")
-	c.reason = c.fs.String("reason", "", "why, for the log (`TEXT`; not stored)")
+	c.reason = c.fs.String("reason", "", "why (`TEXT`), for the log and the audit trail")
 	c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER)")
 	return c
 }
 
 // run normalises and keys VALUE for list NAME and hands the digest to
-// change; the decision is logged with who made it and why, since the
-// store keeps only the digest.
-func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string,
+// change; the decision is logged and written to the audit trail with who
+// made it and why, since the store keeps only the digest.
+func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string, action ledger.Action,
 	change func(listdb.Store, string, listdb.Digest) error) error {
 	pos, err := c.fs.parse(args, 2, 2)
 	if err != nil {
@@ -358,14 +359,15 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string,
 		newLogger(env.cfg.Log, a.stderr).Info("list entry "+verb, "list", name,
 			"digest", hex.EncodeToString(d[:]), "by", who, "reason", *c.reason)
 		fmt.Fprintf(a.stdout, "%s %s %s %s (by %s)\n", verb, key, map[string]string{"added": "to", "removed": "from"}[verb], name, who)
-		return nil
+		return recordAudit(ctx, env.cfg, ledger.AuditEvent{Actor: who, Action: action, Object: name, Digest: &d,
+			Reason: *c.reason, Details: map[string]string{"kind": kind.String()}})
 	})
 }
 
 func (a *app) listsAdd(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("add", "Put VALUE on list NAME by hand; it stays there across re-imports until\n"+
-		"removed. The reason is logged with who added it, not stored.")
-	return c.run(ctx, a, args, "added", func(db listdb.Store, name string, d listdb.Digest) error {
+		"removed. The reason is logged and kept in the audit trail with who added it.")
+	return c.run(ctx, a, args, "added", ledger.ActEntryAdd, func(db listdb.Store, name string, d listdb.Digest) error {
 		if strings.TrimSpace(*c.reason) == "" {
 			return errors.New("give the reason for the addition with --reason TEXT")
 		}
@@ -375,9 +377,9 @@ func (a *app) listsAdd(ctx context.Context, args []string) error {
 
 func (a *app) listsRemove(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("remove", "Take VALUE off list NAME by hand, also when an import holds it; it stays\n"+
-		"off across re-imports until added again. The reason is logged with who\n"+
-		"removed it, not stored. A value the list does not hold is refused.")
-	return c.run(ctx, a, args, "removed", func(db listdb.Store, name string, d listdb.Digest) error {
+		"off across re-imports until added again. The reason is logged and kept in\n"+
+		"the audit trail with who removed it. A value the list does not hold is refused.")
+	return c.run(ctx, a, args, "removed", ledger.ActEntryRemove, func(db listdb.Store, name string, d listdb.Digest) error {
 		if strings.TrimSpace(*c.reason) == "" {
 			return errors.New("give the reason for the removal with --reason TEXT")
 		}
@@ -410,6 +412,6 @@ func (a *app) listsDrop(ctx context.Context, args []string) error {
 		who := operator(*by)
 		newLogger(env.cfg.Log, a.stderr).Info("list dropped", "list", pos[0], "by", who)
 		fmt.Fprintf(a.stdout, "dropped list %s (by %s)\n", pos[0], who)
-		return nil
+		return recordAudit(ctx, env.cfg, ledger.AuditEvent{Actor: who, Action: ledger.ActListDrop, Object: pos[0]})
 	})
 }

@@ -227,7 +227,10 @@ func (a *app) importList(ctx context.Context, env listEnv, opts listimport.Optio
 			"duplicates", v.Duplicates, "entries", v.Entries, "added", rep.Added, "removed", rep.Removed)
 	}
 	writeImportReport(a.stdout, rep)
-	return nil
+	if rep.DryRun {
+		return nil
+	}
+	return recordAudit(ctx, env.cfg, importEvent(rep))
 }
 
 func writeImportReport(w io.Writer, rep listimport.Report) {

@@ -39,13 +39,8 @@ func eraseFromLedger(ctx context.Context, env optoutEnv, by string) (ledger.Eras
 // auditOptOut records an opt-out made from the command line, keyed by
 // the address's digest so optout history finds it.
 func auditOptOut(ctx context.Context, env optoutEnv, by string) error {
-	l, err := openLedger(ctx, env.cfg)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
 	d := env.digest()
-	return l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: by, Action: ledger.ActOptOut, Digest: &d, Source: ledger.SourceCLI})
+	return recordAudit(ctx, env.cfg, ledger.AuditEvent{Actor: by, Action: ledger.ActOptOut, Digest: &d, Source: ledger.SourceCLI})
 }
 
 func (a *app) optoutHistory(ctx context.Context, args []string) error {

@@ -61,7 +61,7 @@ func (a *app) usersAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return u.fs.usageError("%v", err)
 	}
-	return u.withStore(ctx, func(st store.Store) error {
+	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
 		// Refuse a taken address before asking for a password.
 		if _, err := st.User(ctx, user.Email); err == nil {
 			return fmt.Errorf("user %s already exists", user.Email)
@@ -78,7 +78,7 @@ func (a *app) usersAdd(ctx context.Context, args []string) error {
 			return fmt.Errorf("adding user %s: %w", user.Email, err)
 		}
 		fmt.Fprintf(a.stdout, "added %s (role %s, send-as %s)\n", user.Email, user.Role, strings.Join(user.SendAs, ", "))
-		return nil
+		return recordAudit(ctx, cfg, userEvent("add", user))
 	})
 }
 
@@ -137,12 +137,18 @@ func (a *app) usersPasswd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return u.withStore(ctx, func(st store.Store) error {
-		return updateUser(ctx, st, email, func(usr *store.User) error {
+	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+		var changed store.User
+		err := updateUser(ctx, st, email, func(usr *store.User) error {
 			h, err := a.newPasswordHash(*fromStdin)
 			usr.PasswordHash = h
+			changed = *usr
 			return err
 		})
+		if err != nil {
+			return err
+		}
+		return recordAudit(ctx, cfg, userEvent("passwd", changed))
 	})
 }
 
@@ -152,14 +158,14 @@ func (a *app) usersRemove(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return u.withStore(ctx, func(st store.Store) error {
+	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
 		if err := st.DeleteUser(ctx, email); errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no user %s", email)
 		} else if err != nil {
 			return fmt.Errorf("removing user %s: %w", email, err)
 		}
 		fmt.Fprintf(a.stdout, "removed %s\n", email)
-		return nil
+		return recordAudit(ctx, cfg, userEvent("remove", store.User{Email: email}))
 	})
 }
 

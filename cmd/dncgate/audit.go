@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/listimport"
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/store"
+)
+
+// recordAudit writes one event to the configured ledger's audit trail,
+// after the change it records was made: the change stands, and a failure
+// to record it is an error naming what is missing from the trail, so the
+// command exits non-zero rather than leave a change unexplained.
+func recordAudit(ctx context.Context, cfg *config.Config, e ledger.AuditEvent) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	l, err := openLedger(ctx, cfg)
+	if err == nil {
+		err = l.Audit(ctx, e)
+		if cerr := l.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		what := string(e.Action)
+		if e.Object != "" {
+			what += " of " + e.Object
+		}
+		return fmt.Errorf("the change is made, but the audit trail lacks it (%s by %s): %w", what, e.Actor, err)
+	}
+	return nil
+}
+
+// importEvent is the audit trail's record of a committed list import:
+// who, when, the file's SHA-256 and the counts.
+func importEvent(rep listimport.Report) ledger.AuditEvent {
+	v := rep.Version
+	n := func(i int64) string { return strconv.FormatInt(i, 10) }
+	return ledger.AuditEvent{At: v.ImportedAt, Actor: v.ImportedBy, Action: ledger.ActListImport, Object: rep.List,
+		Details: map[string]string{
+			"version": v.ID, "previous": rep.Previous.ID, "file": filepath.Base(rep.File), "sha256": v.FileSHA256,
+			"rows": n(v.Rows), "valid": n(v.Valid), "invalid": n(v.Invalid), "duplicates": n(v.Duplicates),
+			"entries": n(v.Entries), "added": n(rep.Added), "removed": n(rep.Removed),
+		}}
+}
+
+// capResetEvent is the audit trail's record of a cap reset. A recipient's
+// or rep's address is kept masked, with the recipient's keyed digest.
+func capResetEvent(cfg *config.Config, capName, subject, who string) ledger.AuditEvent {
+	e := ledger.AuditEvent{Actor: who, Action: ledger.ActCapReset, Object: capName, Details: map[string]string{"key": subject}}
+	if strings.Contains(subject, "@") {
+		e.Details["key"] = lists.MaskEmail(subject)
+		if key, err := cfg.HMACKey(); err == nil {
+			d := ledger.RcptDigest(key, subject)
+			e.Digest = &d
+		}
+	}
+	return e
+}
+
+// userEvent is the audit trail's record of a change to a user: what
+// changed, the role and send-as addresses after it.
+func userEvent(change string, u store.User) ledger.AuditEvent {
+	return ledger.AuditEvent{Actor: operator(""), Action: ledger.ActUserChange, Object: u.Email,
+		Details: map[string]string{"change": change, "role": string(u.Role), "send_as": strings.Join(u.SendAs, ",")}}
+}
