@@ -67,6 +67,9 @@ type Options struct {
 	// MaxAge is how old a token may be; 0 accepts any age.
 	MaxAge  time.Duration
 	OptOuts OptOuts
+	// Audit, when set, is told of each opt-out with its source (link or
+	// one-click).
+	Audit Audit
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	Log *slog.Logger
@@ -223,6 +226,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok string, c tok
 		return
 	}
 	h.o.Log.Info("unsubscribed", "rcpt", lists.MaskEmail(rcpt), "via", kind)
+	audit(ctx, h.o.Audit, h.o.Log, rcpt, kind)
 	// 200 with the page itself, never a redirect (RFC 8058 §3.2).
 	h.render(w, r, http.StatusOK, pageDone, c, "")
 }

@@ -61,6 +61,7 @@ type MailtoOptions struct {
 	EarlierOrgs []string
 	MaxAge      time.Duration // 0 accepts any age
 	OptOuts     OptOuts
+	Audit       Audit // when set, told of each opt-out (source mailto)
 	Now         func() time.Time
 	Log         *slog.Logger
 	// MaxConns bounds concurrent connections (DefaultMailtoConns when 0);
@@ -215,6 +216,7 @@ func (s *mailtoSession) Data(r io.Reader) error {
 			return errStoreDown
 		}
 		s.m.o.Log.Info("unsubscribed", "rcpt", lists.MaskEmail(rcpt), "via", viaMailto)
+		audit(ctx, s.m.o.Audit, s.m.o.Log, rcpt, viaMailto)
 	}
 	return nil
 }

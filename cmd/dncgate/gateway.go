@@ -52,7 +52,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 	opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 3)
-	optOut, err := startOptOut(ctx, cfg, st, key, log, errc)
+	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudit{led, key})
 	if err != nil {
 		return err
 	}

@@ -59,3 +59,16 @@ func startLedger(ctx context.Context, cfg *config.Config, log *slog.Logger) (l *
 	}
 	return l, stop, nil
 }
+
+// optOutAudit writes the recipients' own opt-outs (link, one-click,
+// mailto) to the audit trail, keyed by the address's digest so optout
+// history finds them.
+type optOutAudit struct {
+	l   ledger.Ledger
+	key []byte
+}
+
+func (a optOutAudit) OptedOut(ctx context.Context, addr string, source ledger.Source) error {
+	d := ledger.RcptDigest(a.key, addr)
+	return a.l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: "recipient", Action: ledger.ActOptOut, Digest: &d, Source: source})
+}

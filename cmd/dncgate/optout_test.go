@@ -168,7 +168,7 @@ keys_file = %q
 mailto_domain = "unsub.acme.test"
 mailto_listen = "127.0.0.1:0"`, filepath.Join(dir, "dncgate.db"), filepath.Join(dir, "unsubscribe.keys")))
 	cfg, st, key := openTestStore(t, cfgPath)
-	side, err := startOptOut(context.Background(), cfg, st, key, slog.New(slog.DiscardHandler), make(chan error, 1))
+	side, err := startOptOut(context.Background(), cfg, st, key, slog.New(slog.DiscardHandler), make(chan error, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

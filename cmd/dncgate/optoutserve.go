@@ -28,8 +28,9 @@ type optOutSide struct {
 
 // startOptOut makes sure the opt-out list exists, builds the unsubscribe
 // handler when the web side is on and starts the mailto listener when
-// unsubscribe.mailto_listen is set; its errors go to errc.
-func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, errc chan<- error) (*optOutSide, error) {
+// unsubscribe.mailto_listen is set; its errors go to errc. audit, when
+// set, is told of each opt-out with its source.
+func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, errc chan<- error, audit unsubscribe.Audit) (*optOutSide, error) {
 	db, ok := st.(listdb.Store)
 	if !ok {
 		return nil, fmt.Errorf("the %s store keeps no lists, so no opt-outs", cfg.Store.Backend)
@@ -47,14 +48,16 @@ func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []
 	}
 	outs := suppression.NewOptOuts(db, key)
 	if cfg.Web.Listen != "" {
-		h, err := unsubscribe.NewHandler(handlerOptions(cfg, keys, outs, key, log))
+		o := handlerOptions(cfg, keys, outs, key, log)
+		o.Audit = audit
+		h, err := unsubscribe.NewHandler(o)
 		if err != nil {
 			return nil, err
 		}
 		side.mounts = []web.Mount{{Pattern: unsubscribe.PathPrefix, Handler: h}}
 	}
 	if cfg.Unsubscribe.MailtoListen != "" {
-		if side.mailto, err = startMailto(cfg, keys, outs, log, errc); err != nil {
+		if side.mailto, err = startMailto(cfg, keys, outs, audit, log, errc); err != nil {
 			return nil, err
 		}
 	}
@@ -81,7 +84,7 @@ func handlerOptions(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.
 	}
 }
 
-func startMailto(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.OptOuts, log *slog.Logger, errc chan<- error) (*unsubscribe.Mailto, error) {
+func startMailto(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.OptOuts, audit unsubscribe.Audit, log *slog.Logger, errc chan<- error) (*unsubscribe.Mailto, error) {
 	m, err := unsubscribe.NewMailto(unsubscribe.MailtoOptions{
 		Addr:        cfg.Unsubscribe.MailtoListen,
 		Domain:      cfg.Unsubscribe.MailtoDomain,
@@ -91,6 +94,7 @@ func startMailto(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.Opt
 		EarlierOrgs: keys.Earlier,
 		MaxAge:      cfg.Unsubscribe.TokenMaxAge.Duration,
 		OptOuts:     outs,
+		Audit:       audit,
 		Log:         log,
 	})
 	if err != nil {
