@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/dncgate/dncgate/ledger"
@@ -80,30 +81,17 @@ func (l *Ledger) forget(t string) {
 }
 
 // SetOutcome writes the outcome of one recipient, searching the newest
-// months first: the outcome follows its record within seconds.
+// months first: the outcome follows its record within seconds. Calls made
+// at once share one commit.
 func (l *Ledger) SetOutcome(ctx context.Context, ref string, rcpt ledger.Digest, o ledger.Outcome) error {
 	if !o.Kind.Valid() {
 		return fmt.Errorf("ledger: unknown outcome %q", o.Kind)
 	}
-	tabs, err := l.tables(ctx, l.w)
-	if err != nil {
-		return fmt.Errorf("ledger: set outcome: %w", err)
+	err := l.oc.submit(ctx, outcomeReq{ref: ref, rcpt: rcpt, o: o})
+	if err == nil || errors.Is(err, ledger.ErrNotFound) {
+		return err
 	}
-	var at any
-	if !o.At.IsZero() {
-		at = tc.Value(o.At)
-	}
-	for _, t := range tabs {
-		res, err := l.w.ExecContext(ctx, "UPDATE "+t+" SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND rcpt_digest = ?",
-			string(o.Kind), o.Reply, at, ref, rcpt[:])
-		if err != nil {
-			return fmt.Errorf("ledger: set outcome: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			return nil
-		}
-	}
-	return ledger.ErrNotFound
+	return fmt.Errorf("ledger: set outcome: %w", err)
 }
 
 // Audit appends e; an event already recorded (same id) is left alone.
