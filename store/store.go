@@ -84,6 +84,7 @@ type Store interface {
 	Users
 	Deliveries
 	Counters
+	Identities
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -61,6 +61,8 @@ type Store struct {
 	lazy         lazyStmts  // lookups on tables made by the first import
 	lists        *listCache // the lists' fast read path
 	contactReads *rawReader // Contact's statement
+
+	guard atomic.Pointer[string] // the identity list reads expect (identity.go)
 }
 
 var _ store.Store = (*Store)(nil)

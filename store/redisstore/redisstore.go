@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,6 +68,8 @@ type Store struct {
 	contacts contactStore // the contacts, with their cached current version
 
 	capsBatch capBatchers // merges concurrent cap checks on a single node
+
+	guard atomic.Pointer[string] // the identity list reads expect (identity.go)
 }
 
 var _ store.Store = (*Store)(nil)
