@@ -98,7 +98,7 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
 		return opts, err
 	}
-	opts.Stamper, err = newStamper(cfg, key, log)
+	opts.Stamper, err = newStamper(ctx, cfg, st, key, log)
 	return opts, err
 }
 

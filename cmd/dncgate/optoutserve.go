@@ -42,7 +42,7 @@ func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []
 	if cfg.Web.Listen == "" && cfg.Unsubscribe.MailtoListen == "" {
 		return side, nil
 	}
-	kr, err := unsubscribe.LoadKeyring(cfg.UnsubscribeKeysPath(), true)
+	kr, _, err := unsubscribeKeys(ctx, cfg, st, false)
 	if err != nil {
 		return nil, err
 	}

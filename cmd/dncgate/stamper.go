@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -11,14 +12,14 @@ import (
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/stamp"
-	"github.com/dncgate/dncgate/unsubscribe"
+	"github.com/dncgate/dncgate/store"
 )
 
 // newStamper builds what gives each recipient's copy its footer,
 // unsubscribe headers and DKIM signature, or nil when the footer is off
 // and nothing is signed. key authenticates the footer marker: every
 // instance sharing the store shares it.
-func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper, error) {
+func newStamper(ctx context.Context, cfg *config.Config, st store.Identities, key []byte, log *slog.Logger) (relay.Stamper, error) {
 	f, samples := cfg.FooterDetails()
 	d, err := dkimSigner(cfg.DKIM)
 	if err != nil || (!f.Enabled && d == nil) {
@@ -26,7 +27,7 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	}
 	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
 	if f.Enabled {
-		if err := footerOptions(cfg, f, &o, log); err != nil {
+		if err := footerOptions(ctx, cfg, st, f, &o, log); err != nil {
 			return nil, err
 		}
 		for _, w := range cfg.FooterWarnings() {
@@ -41,7 +42,7 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	return s, nil
 }
 
-func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
+func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities, f config.Footer, o *stamp.Options, log *slog.Logger) error {
 	var override fs.FS
 	if f.TemplatesDir != "" {
 		override = os.DirFS(f.TemplatesDir)
@@ -50,12 +51,11 @@ func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *s
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(cfg.UnsubscribeKeysPath())
-	kr, err := unsubscribe.LoadKeyring(cfg.UnsubscribeKeysPath(), true)
+	kr, created, err := unsubscribeKeys(ctx, cfg, st, true)
 	if err != nil {
 		return err
 	}
-	if statErr != nil && cfg.Store.Backend == config.BackendRedis {
+	if created && cfg.Store.Backend == config.BackendRedis {
 		// Another instance's endpoint could not open this one's links.
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
