@@ -39,6 +39,7 @@ import() { # import CONFIG
 }
 
 printf '[server]\ndata_dir = "%s/data"\n' "$WORK" > "$WORK/embedded.toml"
+"$WORK/dncgate" init --config "$WORK/embedded.toml" >/dev/null
 t_emb=$(seconds import "$WORK/embedded.toml")
 entries=$(awk '/^entries:/ { print $2 }' "$WORK/out")
 
@@ -50,6 +51,7 @@ printf '[store]\nbackend = "redis"\nredis_url = "redis://127.0.0.1:%s/0"\n[priva
   "$port" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$WORK/redis.toml"
 mem() { redis-cli -p "$port" info memory | awk -F: '/^used_memory:/ { print $2+0 }'; }
 before=$(mem)
+"$WORK/dncgate" init --config "$WORK/redis.toml" >/dev/null
 t_redis=$(seconds import "$WORK/redis.toml")
 after=$(mem)
 
