@@ -163,9 +163,7 @@ func emptiedScenario(t *testing.T, storeTOML string, rc redis.UniversalClient) {
 			t.Fatalf("RCPT %s on the emptied store: %d %s, want 451 4.3.0", rcpt, code, text)
 		}
 	}
-	if !strings.Contains(g.log.String(), "store identity missing") {
-		t.Fatalf("the gateway log does not say the store identity is missing:\n%s", g.log.String())
-	}
+	waitLog(t, g, "store identity missing")
 	out, code := cli(t, "", "optout", "check", "gone@prospect.test", "--config", cfg)
 	if code != 1 || !strings.Contains(out, "holds data but no identity record") {
 		t.Fatalf("optout check on the emptied store: exit %d:\n%s", code, out)
@@ -509,4 +507,35 @@ func subjectOf(data []byte) string {
 		}
 	}
 	return ""
+}
+
+// TestEmbeddedStoreReplacedFailsClosed: the embedded store given another
+// identity under the running gateway (re-created by another process)
+// stops every recipient until the gateway is restarted on purpose.
+func TestEmbeddedStoreReplacedFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	up := startUpstream(t)
+	addr := freeAddr(t)
+	cfg := storeConfig(t, dir, addr, up.addr, "")
+	addUser(t, "rep@acme.test", "--config", cfg)
+	g := startGateway(t, addr, "--config", cfg)
+	wantReply(t, addr, "ok@prospect.test", "before", 250, "")
+	mustCLI(t, "", "init", "--force", "--config", cfg)
+	wantReply(t, addr, "ok@prospect.test", "replaced", 451, "4.3.0")
+	waitLog(t, g, "store identity changed")
+	if n := up.count()["ok@prospect.test"]; n != 1 {
+		t.Fatalf("the upstream received %d copies, want 1 (before only)", n)
+	}
+}
+
+// waitLog waits until the gateway logged text: a refusal's line may come
+// just after its reply.
+func waitLog(t *testing.T, g *gateway, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(g.log.String(), text); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway did not log %q:\n%s", text, g.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -8,6 +8,7 @@
 //	{users}:EMAIL      hash: role, send_as (JSON), pw, created, updated
 //	dlv:{MSG}          hash: one field per delivered rcpt digest, with a TTL
 //	cnt:{KEY}          integer counter, with the window as TTL
+//	identity:{opt-out} hash: the store's identity (identity.go)
 //
 // Every user key carries the same hash tag, so in a cluster they all live
 // in one slot and a user and the index change together in one script.
