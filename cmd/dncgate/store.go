@@ -96,7 +96,7 @@ func checkIdentity(ctx context.Context, cfg *config.Config, st store.Store) erro
 	}
 	key, err := cfg.HMACKey()
 	if err != nil {
-		return fmt.Errorf("digest key: %w", err)
+		return err
 	}
 	if err := id.CheckKey(key); err != nil {
 		return fmt.Errorf("%s: %w", where(cfg), err)
