@@ -258,7 +258,7 @@ func TestStoreKeyAndPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(keyFile)
-	for _, args := range [][]string{{"optout", "check", "gone@prospect.test"}, {"serve", "--listen", addr}} {
+	for _, args := range [][]string{{"optout", "check", "gone@prospect.test"}, {"serve", "--listen", addr}, {"init"}} {
 		out, code := cli(t, "", append(args, "--config", cfg)...)
 		if code != 1 || !strings.Contains(out, keyFile+" is missing") {
 			t.Fatalf("%v without hmac.key: exit %d:\n%s", args, code, out)

@@ -54,18 +54,11 @@ func (a *app) init(ctx context.Context, args []string) error {
 // refused. created is false when the identity was there already. The
 // store comes back guarded.
 func createStore(ctx context.Context, cfg *config.Config, st store.Store, force bool) (id store.Identity, created bool, err error) {
-	key, err := cfg.CreateHMACKey()
-	if err != nil {
-		return id, false, fmt.Errorf("digest key: %w", err)
-	}
 	id, err = st.Identity(ctx)
 	switch {
 	case err == nil && !force:
-		if err := id.CheckKey(key); err != nil {
-			return id, false, fmt.Errorf("%s: %w (or `dncgate init --force` to start over)", where(cfg), err)
-		}
-		st.Guard(id.ID)
-		return id, false, nil
+		// The store exists: its key must too, never made anew here.
+		return id, false, checkIdentity(ctx, cfg, st)
 	case err != nil && !errors.Is(err, store.ErrNoIdentity):
 		return id, false, err
 	case err != nil && !force:
@@ -76,12 +69,17 @@ func createStore(ctx context.Context, cfg *config.Config, st store.Store, force 
 			return id, false, err
 		}
 	}
+	key, err := cfg.CreateHMACKey()
+	if err != nil {
+		return id, false, fmt.Errorf("digest key: %w", err)
+	}
 	if id, err = store.NewIdentity(key, time.Now()); err != nil {
 		return id, false, err
 	}
 	err = st.CreateIdentity(ctx, id, force)
 	if errors.Is(err, store.ErrExists) {
 		// Another process created it meanwhile: take it, if it is ours.
+		id, _ = st.Identity(ctx)
 		return id, false, checkIdentity(ctx, cfg, st)
 	}
 	if err != nil {
