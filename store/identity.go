@@ -40,10 +40,11 @@ type Identities interface {
 	CreateIdentity(ctx context.Context, id Identity, replace bool) error
 	// MarkLinksSent sets LinksSent; ErrNoIdentity when there is no record.
 	MarkLinksSent(ctx context.Context) error
-	// Guard makes every later list read (Lists, Lookup) also read the
-	// identity record, in the same round trip, and fail with an
+	// Guard makes every later list read (Lists, Lookup) and Ping also read
+	// the identity record, in the same round trip, and fail with an
 	// *IdentityError unless its ID is id: a store wiped while the gateway
-	// runs stops every recipient at once. An empty id turns the guard off.
+	// runs stops every recipient at once, and readiness fails. An empty
+	// id turns the guard off.
 	Guard(id string)
 }
 

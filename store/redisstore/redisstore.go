@@ -141,12 +141,23 @@ func withoutURL(err error) error {
 	return err
 }
 
-// Ping checks that Redis answers.
+// Ping checks that Redis answers and, when guarded, that it is still the
+// store it was (identity.go): a store emptied is not ready to send.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.c.Ping(ctx).Err(); err != nil {
+	if s.guarded() == "" {
+		if err := s.c.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redisstore: ping: %w", err)
+		}
+		return nil
+	}
+	var guard *redis.SliceCmd
+	if _, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		guard = s.queueGuard(ctx, p)
+		return nil
+	}); err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)
 	}
-	return nil
+	return s.checkGuard(guard)
 }
 
 // Close closes the connections.

@@ -82,18 +82,24 @@ func runGuard(t *testing.T, open func(t *testing.T) Harness) {
 		t.Fatal(err)
 	}
 	probe := []listdb.Probe{{List: "opt-out", Digests: []listdb.Digest{d}}}
-	reads := func() (error, error) {
+	reads := func() map[string]error {
 		_, errL := db.Lists(ctx)
 		a, errP := db.Lookup(ctx, probe)
 		if errP == nil && !a[0].Found[0] {
 			t.Fatalf("Lookup passed the guard but missed the entry")
 		}
-		return errL, errP
+		return map[string]error{"Lists": errL, "Lookup": errP, "Ping": st.Ping(ctx)}
+	}
+	noErrors := func(what string) {
+		t.Helper()
+		for name, err := range reads() {
+			if err != nil {
+				t.Fatalf("%s: %s: %v", what, name, err)
+			}
+		}
 	}
 	st.Guard(id.ID)
-	if errL, errP := reads(); errL != nil || errP != nil {
-		t.Fatalf("guarded reads of the right store: Lists %v, Lookup %v", errL, errP)
-	}
+	noErrors("guarded reads of the right store")
 	other, _ := store.NewIdentity([]byte("0123456789abcdef0123456789abcdef"), time.Now())
 	if err := st.CreateIdentity(ctx, other, true); err != nil {
 		t.Fatal(err)
@@ -105,15 +111,12 @@ func runGuard(t *testing.T, open func(t *testing.T) Harness) {
 	h.DropIdentity(t)
 	wantProblem(t, "dropped", store.IdentityMissing, reads)
 	st.Guard("")
-	if errL, errP := reads(); errL != nil || errP != nil {
-		t.Fatalf("unguarded reads: Lists %v, Lookup %v", errL, errP)
-	}
+	noErrors("unguarded reads")
 }
 
-func wantProblem(t *testing.T, what string, p store.IdentityProblem, reads func() (error, error)) {
+func wantProblem(t *testing.T, what string, p store.IdentityProblem, reads func() map[string]error) {
 	t.Helper()
-	errL, errP := reads()
-	for name, err := range map[string]error{"Lists": errL, "Lookup": errP} {
+	for name, err := range reads() {
 		var ie *store.IdentityError
 		if !errors.As(err, &ie) || ie.Problem != p {
 			t.Errorf("%s with the identity %s: %v, want an IdentityError of problem %d", name, what, err, p)
