@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs, only those that are missing:
 # redis-server and redis-cli (the Redis store and end-to-end tests), swaks
-# (end-to-end tests), chromium (the unsubscribe page's browser test) and a C
+# (end-to-end tests) with Perl's TLS modules, chromium (the unsubscribe page's browser test) and a C
 # compiler (go test -race needs cgo).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
@@ -22,6 +22,11 @@ for cmd in redis-server redis-cli swaks cc chromium; do
     missing+=("${pkgs[@]}")
   fi
 done
+# swaks speaks TLS (the STARTTLS and implicit TLS tests) only with these Perl
+# modules, which it merely recommends.
+if ! perl -MNet::SSLeay -MIO::Socket::SSL -e 1 >/dev/null 2>&1; then
+  missing+=(libnet-ssleay-perl libio-socket-ssl-perl)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 install_hint() {

@@ -61,9 +61,6 @@ func New(o Options) (*Checker, error) {
 // Decide returns the verdict for mail from sender to rcpt at now. An error
 // means the store could not answer: the caller must not send (a temporary
 // failure), never treat it as allowed. sender is recorded by the caller
-// Decide returns the verdict for mail from sender to rcpt at now. An error
-// means the store could not answer: the caller must not send (a temporary
-// failure), never treat it as allowed. sender is recorded by the caller
 // with the verdict; the decision does not depend on it today.
 func (c *Checker) Decide(ctx context.Context, sender, rcpt string, now time.Time) (Verdict, error) {
 	norm, v, ok := normalise(rcpt)
