@@ -113,3 +113,18 @@ func TestInitAndIdentity(t *testing.T) {
 		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", cfg).want(t, 0, "stdout", "not opted out")
 	})
 }
+
+// TestServeRefusesKeyWithoutStore: a data folder holding hmac.key but no
+// database is a restore that forgot the database, not a new store.
+func TestServeRefusesKeyWithoutStore(t *testing.T) {
+	data := t.TempDir()
+	key := writeFile(t, data, "hmac.key", capsKey+"\n")
+	dncgate(t, "", "serve", "--data", data, "--listen", "127.0.0.1:0").want(t, 1, "stderr",
+		"the digest key "+key+" is there but not the store "+filepath.Join(data, "dncgate.db"))
+	if _, err := os.Stat(filepath.Join(data, "dncgate.db")); !os.IsNotExist(err) {
+		t.Fatalf("serve created the database (%v)", err)
+	}
+	// init starts a new store with that key on purpose.
+	dncgate(t, "", "init", "--data", data).want(t, 0, "stdout", "created store")
+	dncgate(t, "", "optout", "check", "p@prospect.test", "--data", data).want(t, 0, "stdout", "not opted out")
+}
