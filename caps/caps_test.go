@@ -1,37 +1,102 @@
 package caps_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/lists"
 )
 
 func TestKey(t *testing.T) {
-	const rep = "Rep@Acme.Example"
+	const rep = "Rep+eu@Acme.Example"
 	for _, c := range []struct {
 		scope      caps.Scope
 		rcpt, want string
 	}{
 		{caps.ScopeRecipient, "Jean.Dupont@Sales.ACME.fr", "jean.dupont@sales.acme.fr"},
+		// Every spelling of one person is one key, the opt-out list's.
+		{caps.ScopeRecipient, "Jean.Dupont+1@gmail.com", "jeandupont@gmail.com"},
+		{caps.ScopeRecipient, "jeandupont@googlemail.com", "jeandupont@gmail.com"},
+		{caps.ScopeRecipient, " j.e.a.n.dupont+x@GMAIL.com ", "jeandupont@gmail.com"},
+		{caps.ScopeRecipient, "anna@BÜCHER.de", "anna@xn--bcher-kva.de"},
 		{caps.ScopeRecipientDomain, "jean@sales.acme.fr", "acme.fr"},
 		{caps.ScopeRecipientDomain, "jean@ACME.fr.", "acme.fr"},
 		{caps.ScopeRecipientDomain, "bob@a.b.acme.co.uk", "acme.co.uk"},
-		{caps.ScopeRecipientDomain, `"odd@local"@x.acme.de`, "acme.de"},
 		{caps.ScopeRecipientDomain, "anna@BÜCHER.de", "xn--bcher-kva.de"},
 		{caps.ScopeRecipientDomain, "anna@shop.xn--bcher-kva.de", "xn--bcher-kva.de"},
 		{caps.ScopeRecipientDomain, "anna@shop.bücher.de", "xn--bcher-kva.de"},
-		{caps.ScopeRecipientDomain, "x@[192.0.2.1]", "[192.0.2.1]"},
+		{caps.ScopeRecipientDomain, "x@googlemail.com", "gmail.com"},
 		{caps.ScopeRecipientDomain, "x@co.uk", "co.uk"},
 		{caps.ScopeRep, "jean@acme.fr", "rep@acme.example"},
 		{caps.ScopeRepDomain, "jean@sales.acme.fr", "rep@acme.example|acme.fr"},
 		{caps.ScopeOrg, "jean@acme.fr", "org"},
+		// A scope that does not count the recipient does not read it.
+		{caps.ScopeRep, `"odd"@x`, "rep@acme.example"},
+		{caps.ScopeOrg, "", "org"},
 	} {
-		if got := caps.Key(caps.Rule{Scope: c.scope}, rep, c.rcpt); got != c.want {
-			t.Errorf("Key(%s, %q) = %q, want %q", c.scope, c.rcpt, got, c.want)
+		if got, err := caps.Key(caps.Rule{Scope: c.scope}, rep, c.rcpt); err != nil || got != c.want {
+			t.Errorf("Key(%s, %q) = %q, %v; want %q", c.scope, c.rcpt, got, err, c.want)
 		}
+	}
+}
+
+// TestKeyRefusesWhatDoesNotNormalise: no other key is made up for an
+// address that has no normalised form.
+func TestKeyRefusesWhatDoesNotNormalise(t *testing.T) {
+	for _, c := range []struct {
+		scope     caps.Scope
+		rep, rcpt string
+		role      string
+	}{
+		{caps.ScopeRecipient, "rep@acme.example", `"odd@local"@acme.de`, "recipient"},
+		{caps.ScopeRecipientDomain, "rep@acme.example", "x@[192.0.2.1]", "recipient"},
+		{caps.ScopeRepDomain, "rep@acme.example", "jean dupont@acme.fr", "recipient"},
+		{caps.ScopeRep, `"rep"@acme.example`, "jean@acme.fr", "rep"},
+		{caps.ScopeRepDomain, "", "jean@acme.fr", "rep"},
+	} {
+		got, err := caps.Key(caps.Rule{Scope: c.scope}, c.rep, c.rcpt)
+		var ae *caps.AddressError
+		var ve *lists.ValueError
+		if !errors.As(err, &ae) || ae.Role != c.role || !errors.As(err, &ve) || got != "" {
+			t.Errorf("Key(%s, %q, %q) = %q, %v; want an AddressError for the %s", c.scope, c.rep, c.rcpt, got, err, c.role)
+			continue
+		}
+		if strings.Contains(err.Error(), c.rcpt) {
+			t.Errorf("error %q names the address", err)
+		}
+	}
+}
+
+func TestDomainKey(t *testing.T) {
+	dom := caps.Rule{Name: "d", Scope: caps.ScopeRecipientDomain}
+	pair := caps.Rule{Name: "p", Scope: caps.ScopeRepDomain}
+	for _, c := range []struct {
+		r            caps.Rule
+		domain, want string
+	}{
+		{dom, "Sales.ACME.fr", "acme.fr"},
+		{dom, "shop.bücher.de", "xn--bcher-kva.de"},
+		{dom, "googlemail.com", "gmail.com"},
+		{pair, "sales.acme.fr", "rep@acme.example|acme.fr"},
+	} {
+		// As Key makes it from an address at that domain.
+		fromAddr, err := caps.Key(c.r, "Rep@acme.example", "someone@"+c.domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := caps.DomainKey(c.r, "Rep@acme.example", c.domain); err != nil || got != c.want || got != fromAddr {
+			t.Errorf("DomainKey(%s, %q) = %q, %v; want %q, as Key gives %q", c.r.Scope, c.domain, got, err, c.want, fromAddr)
+		}
+	}
+	if _, err := caps.DomainKey(dom, "", "[192.0.2.1]"); err == nil {
+		t.Error("DomainKey of an address literal succeeded")
+	}
+	if _, err := caps.DomainKey(caps.Rule{Name: "r", Scope: caps.ScopeRecipient}, "", "acme.fr"); err == nil {
+		t.Error("DomainKey of a recipient cap succeeded")
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // digestLen is how many bytes of an HMAC-SHA256 name a key or an id: 16
@@ -76,7 +78,9 @@ func (c *Checker) Rules() []Rule { return append([]Rule(nil), c.rules...) }
 // message msgID, sent by rep: rules with no countries, or listing country.
 // When a cap is reached it takes none and returns the first reached cap's
 // Refusal. A store failure returns an error and no ticket: the caller
-// answers 4xx, the gateway fails closed.
+// answers 4xx, the gateway fails closed. A rep or recipient that a cap
+// counts and that does not normalise returns an *AddressError before any
+// store call: the caller refuses the recipient (see AddressError).
 //
 // Round trips: on a single Redis, one (one script takes every cap of the
 // recipient), granted or refused. On a Redis Cluster, one pipeline of a
@@ -87,11 +91,14 @@ func (c *Checker) Rules() []Rule { return append([]Rule(nil), c.rules...) }
 // one for all the commits (and one for the releases, if any).
 //
 // The ticket must end in Commit, Release or Settle.
-func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (*Ticket, *Refusal, error) {
+func (c *Checker) Reserve(ctx context.Context, rep, rcpt string, cc country.Code, msgID string, now time.Time) (*Ticket, *Refusal, error) {
 	if msgID == "" {
 		return nil, nil, errors.New("caps: empty message id")
 	}
-	rules, reqs := c.requests(rep, rcpt, country, msgID)
+	rules, reqs, err := c.requests(rep, rcpt, cc, msgID)
+	if err != nil {
+		return nil, nil, err
+	}
 	t := &Ticket{c: c}
 	if len(reqs) == 0 {
 		return t, nil, nil
@@ -117,28 +124,42 @@ func (c *Checker) Reserve(ctx context.Context, rep, rcpt, country, msgID string,
 	return t, nil, nil
 }
 
-// requests builds one store request per rule that applies.
-func (c *Checker) requests(rep, rcpt, country, msgID string) ([]Rule, []Request) {
+// requests builds one store request per rule that applies, with rep and
+// rcpt normalised once for all of them. An address a rule needs that does
+// not normalise is an *AddressError.
+func (c *Checker) requests(rep, rcpt string, cc country.Code, msgID string) ([]Rule, []Request, error) {
 	var rules []Rule
-	var reqs []Request
+	needRep, needRcpt := false, false
+	for _, r := range c.rules {
+		if !r.appliesTo(cc) {
+			continue
+		}
+		rules = append(rules, r)
+		nr, nc := r.Scope.needs()
+		needRep, needRcpt = needRep || nr, needRcpt || nc || !r.perMessage()
+	}
+	if len(rules) == 0 {
+		return nil, nil, nil
+	}
+	p, err := newParties(rep, rcpt, needRep, needRcpt)
+	if err != nil {
+		return nil, nil, err
+	}
 	// Reservation ids: the message's, shared by its recipients, and the
 	// recipient's own for caps counting recipients (made when needed).
 	msgOnly, withRcpt := c.digest("id", msgID), ""
-	for _, r := range c.rules {
-		if !r.appliesTo(country) {
-			continue
-		}
+	reqs := make([]Request, len(rules))
+	for i, r := range rules {
 		id := msgOnly
 		if !r.perMessage() {
 			if withRcpt == "" {
-				withRcpt = c.digest("id", msgID, normalise(rcpt))
+				withRcpt = c.digest("id", msgID, p.rcpt)
 			}
 			id = withRcpt
 		}
-		rules = append(rules, r)
-		reqs = append(reqs, Request{Slot: c.slot(r, Key(r, rep, rcpt), id), Limit: r.Limit})
+		reqs[i] = Request{Slot: c.slot(r, p.key(r.Scope), id), Limit: r.Limit}
 	}
-	return rules, reqs
+	return rules, reqs, nil
 }
 
 func (c *Checker) slot(r Rule, subject, id string) Slot {
@@ -172,8 +193,9 @@ func (c *Checker) digest(parts ...string) string {
 	return hex.EncodeToString(m.Sum(sum[:0])[:digestLen])
 }
 
-// Usage reports the named cap's state for subject (as Key builds it: an
-// address, a domain, a rep, rep|domain, or "org").
+// Usage reports the named cap's state for subject (as Key or DomainKey
+// builds it: a normalised address, a registrable domain, rep|domain, or
+// "org").
 func (c *Checker) Usage(ctx context.Context, rule, subject string, now time.Time) (Reservation, error) {
 	r, ok := c.rule(rule)
 	if !ok {

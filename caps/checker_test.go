@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/store/embedded"
 )
 
@@ -83,7 +84,7 @@ func rule(name string, scope caps.Scope, limit int) caps.Rule {
 }
 
 // mustReserve reserves and fails the test on a store error.
-func mustReserve(t *testing.T, c *caps.Checker, rcpt, country, msg string, now time.Time) (*caps.Ticket, *caps.Refusal) {
+func mustReserve(t *testing.T, c *caps.Checker, rcpt string, country country.Code, msg string, now time.Time) (*caps.Ticket, *caps.Refusal) {
 	t.Helper()
 	tk, ref, err := c.Reserve(t.Context(), rep, rcpt, country, msg, now)
 	if err != nil {
@@ -232,17 +233,17 @@ func TestRefusalTakesNothing(t *testing.T) {
 
 func TestCountriesFilterRules(t *testing.T) {
 	fr := rule("fr-only", caps.ScopeRecipient, 1)
-	fr.Countries = []string{"FR", "be"}
+	fr.Countries = []country.Code{"FR", "BE"}
 	c, rec := newChecker(t, fr)
-	for _, country := range []string{"fr", "BE"} {
-		tk, ref := mustReserve(t, c, "a@acme.fr", country, "m-"+country, t0)
+	for _, country := range []country.Code{"FR", "BE"} {
+		tk, ref := mustReserve(t, c, "a@acme.fr", country, "m-"+country.String(), t0)
 		if ref != nil || tk.Caps() != 1 {
 			t.Fatalf("country %s: ticket with %d caps, refusal %v; want the cap applied", country, tk.Caps(), ref)
 		}
 		tk.Release(t.Context())
 	}
 	before := rec.reserves
-	for _, country := range []string{"DE", ""} {
+	for _, country := range []country.Code{"DE", ""} {
 		tk, ref := mustReserve(t, c, "a@acme.fr", country, "m", t0)
 		if ref != nil || tk.Caps() != 0 {
 			t.Fatalf("country %q: the FR/BE cap applied", country)

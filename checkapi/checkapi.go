@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/internal/ratelimit"
 	"github.com/dncgate/dncgate/suppression"
 )
@@ -28,8 +29,6 @@ const (
 	maxBody       = 256 << 10
 	maxRecipients = 1000
 	checkTimeout  = 20 * time.Second
-	// failureRate is how many failed logins a client may make a minute.
-	failureRate = 10
 )
 
 // Decider is the recipient check.
@@ -37,13 +36,19 @@ type Decider interface {
 	Decide(ctx context.Context, sender, rcpt string, now time.Time) (suppression.Verdict, error)
 }
 
+// Authenticator checks logins (package auth): the API shares its
+// lock-out with SMTP AUTH and every other door of the gateway.
+type Authenticator interface {
+	Login(ctx context.Context, a auth.Attempt) auth.Result
+}
+
 // Options configure the handler.
 type Options struct {
 	Check         Decider
-	Users         Users
+	Login         Authenticator
 	RatePerMinute int // requests per client IP; default 120
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
-	// client; nil means a proxy on the same host (ratelimit.LocalProxies).
+	// client; none when empty.
 	TrustedProxies []netip.Prefix
 	Now            func() time.Time // default time.Now
 	Log            *slog.Logger
@@ -52,17 +57,15 @@ type Options struct {
 // handler serves Path.
 type handler struct {
 	o        Options
-	auth     *authenticator
 	requests *ratelimit.Limiter
-	failures *ratelimit.Limiter
 }
 
 const defaultRate = 120
 
 // New returns the handler for Path.
 func New(o Options) (http.Handler, error) {
-	if o.Check == nil || o.Users == nil || o.Log == nil {
-		return nil, errors.New("checkapi: a check, the users and a logger are needed")
+	if o.Check == nil || o.Login == nil || o.Log == nil {
+		return nil, errors.New("checkapi: a check, an authenticator and a logger are needed")
 	}
 	if o.RatePerMinute <= 0 {
 		o.RatePerMinute = defaultRate
@@ -70,14 +73,7 @@ func New(o Options) (http.Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.TrustedProxies == nil {
-		o.TrustedProxies = ratelimit.LocalProxies
-	}
-	return &handler{
-		o: o, auth: newAuthenticator(o.Users, o.Now),
-		requests: ratelimit.New(o.RatePerMinute, time.Minute),
-		failures: ratelimit.New(failureRate, time.Minute),
-	}, nil
+	return &handler{o: o, requests: ratelimit.New(o.RatePerMinute, time.Minute)}, nil
 }
 
 // request is the JSON a client posts.
@@ -112,7 +108,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tooMany(w, wait)
 		return
 	}
-	user, ok := h.login(w, r, client)
+	user, ok := h.login(w, r)
 	if !ok {
 		return
 	}
@@ -127,21 +123,36 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.answer(w, r.Context(), user, req)
 }
 
-// login checks HTTP Basic credentials against the users; failures are
-// limited per client on top of the request rate.
-func (h *handler) login(w http.ResponseWriter, r *http.Request, client string) (string, bool) {
+// login checks HTTP Basic credentials through the shared Authenticator:
+// a client or user locked out there gets 429 without any password check,
+// whatever the password.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name, password, ok := r.BasicAuth()
-	if ok && h.auth.check(r.Context(), name, password) {
-		return name, true
-	}
-	if wait, allowed := h.failures.Allow(client, h.o.Now()); !allowed {
-		tooMany(w, wait)
+	if !ok {
+		unauthorized(w)
 		return "", false
 	}
-	h.o.Log.Warn("check api: login failed", "client", client)
+	res := h.o.Login.Login(r.Context(), auth.Attempt{User: name, Password: password, Client: ratelimit.ClientAddr(r, h.o.TrustedProxies)})
+	switch res.Outcome {
+	case auth.Accepted:
+		return res.User.Email, true
+	case auth.Locked:
+		h.o.Log.Warn("check api: login locked", "client", ratelimit.ClientKey(r, h.o.TrustedProxies), "err", res.Cause)
+		tooMany(w, res.RetryAfter)
+	case auth.Unavailable:
+		h.o.Log.Error("check api: login not checked", "err", res.Cause)
+		w.Header().Set("Retry-After", "30")
+		fail(w, http.StatusServiceUnavailable, "the login could not be checked; try again later")
+	default:
+		h.o.Log.Warn("check api: login failed", "client", ratelimit.ClientKey(r, h.o.TrustedProxies), "err", res.Cause)
+		unauthorized(w)
+	}
+	return "", false
+}
+
+func unauthorized(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Basic realm="dncgate", charset="UTF-8"`)
 	fail(w, http.StatusUnauthorized, "log in with a dncgate user name and password")
-	return "", false
 }
 
 // errTooLarge marks a body over maxBody.
@@ -202,7 +213,7 @@ func (h *handler) answer(w http.ResponseWriter, ctx context.Context, user string
 func toResult(addr string, v suppression.Verdict) result {
 	return result{
 		Address: addr, Verdict: v.Outcome.String(), Code: v.Code, Reason: v.Text,
-		List: v.List, Version: v.Version, KeyKind: v.KeyKind, Country: v.Country, Type: string(v.Type),
+		List: v.List, Version: v.Version, KeyKind: v.KeyKind, Country: v.Country.String(), Type: string(v.Type),
 	}
 }
 

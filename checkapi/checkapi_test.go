@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/checkapi"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
@@ -34,13 +38,38 @@ const (
 // backend is a store with users and lists.
 type backend interface {
 	listdb.Store
+	store.Attempts
 	AddUser(ctx context.Context, u store.User) error
 	User(ctx context.Context, email string) (store.User, error)
 	Close() error
 }
 
+// login is an authenticator on st with the default limits (10 failures
+// of a user from one client block it), no delays, counting comparisons.
+func login(t *testing.T, st backend, checks *atomic.Int64) *auth.Authenticator {
+	t.Helper()
+	a, err := auth.New(auth.Options{
+		Users: st, Attempts: st, Cost: bcrypt.MinCost,
+		Wait: func(context.Context, time.Duration) error { return nil },
+		OnCompare: func() {
+			if checks != nil {
+				checks.Add(1)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // server starts the handler on st with one user and one opt-out.
 func server(t *testing.T, st backend, rate int) *httptest.Server {
+	t.Helper()
+	return serverWith(t, st, rate, login(t, st, nil))
+}
+
+func serverWith(t *testing.T, st backend, rate int, a *auth.Authenticator) *httptest.Server {
 	t.Helper()
 	ctx := t.Context()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
@@ -64,7 +93,7 @@ func server(t *testing.T, st backend, rate int) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := checkapi.New(checkapi.Options{Check: chk, Users: st, RatePerMinute: rate, Log: slog.New(slog.DiscardHandler)})
+	h, err := checkapi.New(checkapi.Options{Check: chk, Login: a, RatePerMinute: rate, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +234,37 @@ func TestCheckAPILimits(t *testing.T) {
 	}
 }
 
+// TestCheckAPILockOut: after 10 failures the right password gets 429 too,
+// no locked attempt costs a password check, and the lock-out is the one
+// SMTP AUTH shares (another authenticator on the same store).
+func TestCheckAPILockOut(t *testing.T) {
+	st := embeddedStore(t)
+	var checks atomic.Int64
+	srv := serverWith(t, st, 1000, login(t, st, &checks))
+	for range 10 {
+		post(t, srv, user, "guess", `{"recipients":["a@b.fr"]}`)
+	}
+	before := checks.Load()
+	for range 20 {
+		if resp, body := post(t, srv, user, password, `{"recipients":["a@b.fr"]}`); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("right password after 10 failures: %d %s", resp.StatusCode, body)
+		}
+	}
+	if n := checks.Load() - before; n != 0 {
+		t.Fatalf("locked attempts ran %d password checks", n)
+	}
+
+	st = embeddedStore(t)
+	srv = server(t, st, 1000)
+	smtp := login(t, st, nil) // the SMTP side's, or another instance's
+	for range 10 {
+		smtp.Login(t.Context(), auth.Attempt{User: user, Password: "guess", Client: netip.MustParseAddr("127.0.0.1")})
+	}
+	if resp, body := post(t, srv, user, password, `{"recipients":["a@b.fr"]}`); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("right password after 10 SMTP failures: %d %s", resp.StatusCode, body)
+	}
+}
+
 // TestCheckAPIStoreDown: a check that cannot be made is a 503, never a
 // verdict.
 func TestCheckAPIStoreDown(t *testing.T) {
@@ -215,7 +275,8 @@ func TestCheckAPIStoreDown(t *testing.T) {
 	}
 	st.Close()
 	resp, body := post(t, srv, user, password, `{"recipients":["a@b.fr"]}`)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "could not be made") {
+	// The login itself cannot be counted then: 503 before any check.
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "try again later") {
 		t.Fatalf("store closed: %d %s", resp.StatusCode, body)
 	}
 	if bytes.Contains([]byte(body), []byte("results")) {

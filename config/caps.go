@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/language"
+	"github.com/dncgate/dncgate/country"
 )
 
 // Cap is one [[caps]] table: a frequency cap over a sliding window. The
@@ -121,7 +121,7 @@ func checkCap(col *collector, key string, cp Cap) {
 		col.add(key+".mode", `unknown mode %q; use "reject" (5xx) or "tempfail" (4xx)`, cp.Mode)
 	}
 	for j, cc := range cp.Countries {
-		if err := checkCountry(cc); err != nil {
+		if _, err := country.Parse(cc); err != nil {
 			col.add(fmt.Sprintf("%s.countries[%d]", key, j), "%v", err)
 		}
 	}
@@ -140,18 +140,6 @@ func checkCapName(col *collector, key, name string) {
 	}
 }
 
-// checkCountry wants an ISO 3166-1 alpha-2 code of a country, in any case.
-func checkCountry(code string) error {
-	if strings.EqualFold(code, "UK") {
-		return fmt.Errorf(`"UK" is not an ISO 3166-1 code; the United Kingdom is "GB"`)
-	}
-	r, err := language.ParseRegion(code)
-	if len(code) != 2 || err != nil || !r.IsCountry() || r.ISO3() == "ZZZ" {
-		return fmt.Errorf(`%q is not an ISO 3166-1 alpha-2 country code (such as "FR", "DE", "GB")`, code)
-	}
-	return nil
-}
-
 // checkCapHold: a reservation lives from RCPT to the upstream's reply; a
 // hold shorter than the upstream's DATA timeout could run out while a slow
 // delivery is still under way, and the cap could then be passed by one.
@@ -166,4 +154,16 @@ func (c *Config) checkCapHold(col *collector, key string, cp Cap) {
 		what += " (the default)"
 	}
 	col.add(key+".hold", "%s must be longer than upstream.data_timeout (%s): a reservation must outlive the delivery it guards", what, data)
+}
+
+// CountryCodes returns the cap's countries as package country reads them
+// ("uk" is GB); Validate has refused any other value.
+func (c Cap) CountryCodes() []country.Code {
+	var out []country.Code
+	for _, s := range c.Countries {
+		if cc, err := country.Parse(s); err == nil {
+			out = append(out, cc)
+		}
+	}
+	return out
 }

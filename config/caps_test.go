@@ -74,16 +74,3 @@ window = "24h"
 		t.Fatalf("Load = %v, want a problem containing %q", err, want)
 	}
 }
-
-func TestCheckCountry(t *testing.T) {
-	for _, ok := range []string{"FR", "fr", "GB", "De", "ES"} {
-		if err := checkCountry(ok); err != nil {
-			t.Errorf("checkCountry(%q) = %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "UK", "EU", "XX", "ZZ", "FRA", "250", "F", "🇫🇷"} {
-		if err := checkCountry(bad); err == nil {
-			t.Errorf("checkCountry(%q) accepted", bad)
-		}
-	}
-}

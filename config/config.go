@@ -37,6 +37,7 @@ type Config struct {
 	DKIM        DKIM        `toml:"dkim"`
 	Policy      Policy      `toml:"policy"`
 	Lists       []ListDecl  `toml:"lists"`
+	Relay       Relay       `toml:"relay"`
 
 	src *source // where each key was written; nil for defaults only
 }
@@ -45,6 +46,10 @@ type Config struct {
 type Server struct {
 	Hostname string `toml:"hostname"`
 	DataDir  string `toml:"data_dir"`
+	// TrustedProxies are the load balancers and reverse proxies (addresses
+	// or CIDR networks) whose word on the real client is believed: their
+	// PROXY protocol headers and X-Forwarded-For. None by default.
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // Listener is one SMTP submission socket.
@@ -57,6 +62,9 @@ type Listener struct {
 	AllowInsecureAuth bool      `toml:"allow_insecure_auth"`
 	Trusted           []Trusted `toml:"trusted"`
 	OnRefusal         OnRefusal `toml:"on_refusal"`
+	// ProxyProtocol makes the listener read a PROXY protocol header (v1
+	// or v2) from each connection, sent by a trusted proxy.
+	ProxyProtocol bool `toml:"proxy_protocol"`
 }
 
 // OnRefusal is how a listener answers for a recipient the check or a cap
@@ -118,10 +126,12 @@ type Limits struct {
 
 // Auth tunes the slow-down and lock-out after failed logins.
 type Auth struct {
-	FailWindow Duration `toml:"fail_window"`
-	SlowAfter  int      `toml:"slow_after"`
-	BlockAfter int      `toml:"block_after"`
-	MaxDelay   Duration `toml:"max_delay"`
+	FailWindow       Duration `toml:"fail_window"`
+	SlowAfter        int      `toml:"slow_after"`         // per user name and client
+	BlockAfter       int      `toml:"block_after"`        // per user name and client
+	ClientBlockAfter int      `toml:"client_block_after"` // per client, every name
+	UserBlockAfter   int      `toml:"user_block_after"`   // per user name, every client
+	MaxDelay         Duration `toml:"max_delay"`
 }
 
 // Privacy holds the key that turns addresses into keyed digests.
@@ -139,6 +149,9 @@ type Log struct {
 // Web configures the HTTP side; an empty Listen turns it off.
 type Web struct {
 	Listen string `toml:"listen"`
+	// ProxyProtocol makes the HTTP listener read a PROXY protocol header
+	// from each connection, sent by a trusted proxy.
+	ProxyProtocol bool `toml:"proxy_protocol"`
 }
 
 // CapsOptions tune every [[caps]] table at once.
@@ -165,9 +178,10 @@ func Default() *Config {
 			IdleTimeout:    Duration{30 * time.Second},
 			Parallel:       4,
 		},
-		Store:       Store{Backend: BackendEmbedded, Prefix: "dncgate:"},
-		Limits:      defaultLimits(),
-		Auth:        Auth{FailWindow: Duration{15 * time.Minute}, SlowAfter: 3, BlockAfter: 10, MaxDelay: Duration{5 * time.Second}},
+		Store:  Store{Backend: BackendEmbedded, Prefix: "dncgate:"},
+		Limits: defaultLimits(),
+		Auth: Auth{FailWindow: Duration{15 * time.Minute}, SlowAfter: 3, BlockAfter: 10,
+			ClientBlockAfter: 30, UserBlockAfter: 100, MaxDelay: Duration{5 * time.Second}},
 		Log:         Log{Format: LogText, Level: LevelInfo},
 		Policy:      defaultPolicy(),
 		Footer:      defaultFooter(),
@@ -237,6 +251,18 @@ func (c *Config) HMACKeyPath() string {
 func (t Trusted) Prefix() netip.Prefix {
 	p, _ := TrustedNetwork(t.Network)
 	return p
+}
+
+// Proxies are server.trusted_proxies parsed; Validate has refused
+// unparsable ones.
+func (c *Config) Proxies() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.Server.TrustedProxies))
+	for _, s := range c.Server.TrustedProxies {
+		if p, err := TrustedNetwork(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Label names the listener in logs: its name, else its address.

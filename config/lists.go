@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // ListDecl is one [[lists]] table: a suppression list declared in the
@@ -92,15 +94,20 @@ func (a Age) String() string {
 	return Duration{a.Duration}.String()
 }
 
-// CountryCodes returns the list's countries normalised ("UK" read as
-// "GB", upper case), or nil when it governs every country.
+// CountryCodes returns the list's countries as package country reads
+// them ("uk" is GB), or nil when it governs every country. Validate has
+// refused any other value.
 func (d ListDecl) CountryCodes() []string {
 	var out []string
 	for _, cc := range d.Countries {
 		if strings.EqualFold(strings.TrimSpace(cc), ListAll) {
 			return nil
 		}
-		out = append(out, CountryCode(cc))
+		c, err := country.Parse(cc)
+		if err != nil {
+			continue
+		}
+		out = append(out, c.String())
 	}
 	return out
 }
@@ -185,7 +192,7 @@ func checkListCountries(col *collector, key string, cs []string) {
 				col.add(k, `"all" cannot be combined with country codes`)
 			}
 		default:
-			if err := checkCountryCode(cc); err != nil {
+			if _, err := country.Parse(cc); err != nil {
 				col.add(k, "%v", err)
 			}
 		}

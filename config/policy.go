@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // Policy is the [policy] section: which e-mail prospecting each recipient
@@ -86,23 +88,39 @@ func defaultPolicy() Policy {
 	return Policy{Presets: true}
 }
 
-// CountryCode normalises a country as written in the configuration: upper
-// case, "UK" read as "GB". It does not check that the code exists.
-func CountryCode(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s == "UK" {
-		return "GB"
+// ruleCountry is the country a rule names, for telling rules apart: the
+// code as package country reads it, "*", or the value as written when it
+// is neither (checkPolicyRule reports it).
+func ruleCountry(s string) string {
+	if strings.TrimSpace(s) == AnyCountry {
+		return AnyCountry
+	}
+	if cc, err := country.Parse(s); err == nil {
+		return cc.String()
 	}
 	return s
 }
 
-// checkCountryCode accepts a country as CountryCode reads it, and names
-// the value as written when it is not one.
-func checkCountryCode(s string) error {
-	if checkCountry(CountryCode(s)) != nil {
-		return fmt.Errorf(`%q is not an ISO 3166-1 alpha-2 country code (such as "FR", "DE", "GB")`, s)
+// PolicyWarnings lists policy settings that work but leave recipients to a
+// fallback the admin may not have meant; serve logs them and config check
+// prints them.
+func (c *Config) PolicyWarnings() []string {
+	p := c.Policy
+	if strings.TrimSpace(p.DefaultCountry) != "" {
+		return nil
 	}
-	return nil
+	star := p.Presets
+	for _, r := range p.Rules {
+		star = star || strings.TrimSpace(r.Country) == AnyCountry
+	}
+	if !star {
+		return []string{`policy.default_country is not set and no "*" rule applies (presets are off): ` +
+			`a recipient whose country cannot be learnt (no CRM contact, no country-code TLD) is allowed; ` +
+			`set policy.default_country or add a [[policy.rule]] for country "*"`}
+	}
+	return []string{`policy.default_country is not set: a recipient whose country cannot be learnt ` +
+		`(no CRM contact, no country-code TLD) falls under the "*" rule (shipped: consumers and sole traders need consent); ` +
+		`set policy.default_country to the country most of your prospects are in`}
 }
 
 // Actions returns the rule's actions by recipient type name ("consumer",
@@ -135,7 +153,7 @@ func (r PolicyRule) fields() []ruleField {
 func (c *Config) checkPolicy(col *collector) {
 	p := c.Policy
 	if p.DefaultCountry != "" {
-		if err := checkCountryCode(p.DefaultCountry); err != nil {
+		if _, err := country.Parse(p.DefaultCountry); err != nil {
 			col.add("policy.default_country", "%v", err)
 		}
 	}
@@ -153,9 +171,9 @@ func (c *Config) checkPolicy(col *collector) {
 	for i, r := range p.Rules {
 		key := "policy.rule[" + strconv.Itoa(i) + "]"
 		checkPolicyRule(col, key, r)
-		id := CountryCode(r.Country) + "@" + r.Since.String()
+		id := ruleCountry(r.Country) + "@" + r.Since.String()
 		if prev, ok := seen[id]; ok && r.Country != "" {
-			col.add(key+".since", "%s already sets country %q %s", prev, CountryCode(r.Country), sinceText(r.Since))
+			col.add(key+".since", "%s already sets country %q %s", prev, ruleCountry(r.Country), sinceText(r.Since))
 		}
 		seen[id] = key
 	}
@@ -169,12 +187,12 @@ func sinceText(d Date) string {
 }
 
 func checkPolicyRule(col *collector, key string, r PolicyRule) {
-	switch cc := CountryCode(r.Country); {
-	case cc == "":
+	switch cc := ruleCountry(r.Country); {
+	case strings.TrimSpace(cc) == "":
 		col.add(key+".country", `required: an ISO 3166-1 alpha-2 code (such as "FR") or "*" for every other country`)
 	case cc == AnyCountry:
 	default:
-		if err := checkCountryCode(r.Country); err != nil {
+		if _, err := country.Parse(r.Country); err != nil {
 			col.add(key+".country", "%v", err)
 		}
 	}

@@ -40,7 +40,7 @@ func TestPolicyLoads(t *testing.T) {
 		t.Fatalf("policy = %+v", p)
 	}
 	r := p.Rules[0]
-	if CountryCode(r.Country) != "GB" || !r.Since.Equal(time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC)) {
+	if ruleCountry(r.Country) != "GB" || !r.Since.Equal(time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("rule 0 = %+v", r)
 	}
 	if got := r.Actions(); len(got) != 1 || got["consumer"] != PolicyRefuse {
@@ -101,13 +101,5 @@ func TestDate(t *testing.T) {
 	}
 	if err := d.UnmarshalText(nil); err != nil || !d.IsZero() || d.String() != "" {
 		t.Errorf("empty date = %v, %v", d, err)
-	}
-}
-
-func TestCountryCode(t *testing.T) {
-	for in, want := range map[string]string{"uk": "GB", "UK": "GB", " fr ": "FR", "*": "*", "": ""} {
-		if got := CountryCode(in); got != want {
-			t.Errorf("CountryCode(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

@@ -28,9 +28,11 @@ func (c *Config) Validate() error {
 	c.checkDKIM(col)
 	c.checkPolicy(col)
 	c.checkLists(col)
+	c.checkRelay(col)
 	if c.Web.Listen != "" {
 		checkHostPort(col, "web.listen", c.Web.Listen, 0)
 	}
+	c.checkProxies(col)
 	return col.err()
 }
 
@@ -234,6 +236,40 @@ func (c *Config) checkAuth(col *collector) {
 	}
 	if a.SlowAfter > 0 && a.BlockAfter > 0 && a.BlockAfter <= a.SlowAfter {
 		col.add("auth.block_after", "must be more than auth.slow_after (%d)", a.SlowAfter)
+	}
+	for _, k := range []struct {
+		key string
+		n   int
+	}{{"auth.client_block_after", a.ClientBlockAfter}, {"auth.user_block_after", a.UserBlockAfter}} {
+		key, n := k.key, k.n
+		switch {
+		case n < 0:
+			col.add(key, "must not be negative (0 never blocks)")
+		case n > 0 && a.BlockAfter > 0 && n < a.BlockAfter:
+			col.add(key, "must be at least auth.block_after (%d)", a.BlockAfter)
+		}
+	}
+}
+
+// checkProxies checks server.trusted_proxies, and that a listener reading
+// PROXY headers has proxies to read them from: without one it would
+// refuse every connection.
+func (c *Config) checkProxies(col *collector) {
+	for i, s := range c.Server.TrustedProxies {
+		if _, err := TrustedNetwork(s); err != nil {
+			col.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%v", err)
+		}
+	}
+	if len(c.Server.TrustedProxies) > 0 {
+		return
+	}
+	for i, l := range c.Listeners {
+		if l.ProxyProtocol {
+			col.add(fmt.Sprintf("listener[%d].proxy_protocol", i), "needs server.trusted_proxies: the load balancers allowed to send PROXY headers")
+		}
+	}
+	if c.Web.ProxyProtocol {
+		col.add("web.proxy_protocol", "needs server.trusted_proxies: the load balancers allowed to send PROXY headers")
 	}
 }
 

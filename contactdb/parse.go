@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"golang.org/x/text/language"
+	"github.com/dncgate/dncgate/country"
 )
 
 // typeWords maps the words CRM exports use for a recipient type, lower
@@ -31,22 +31,12 @@ func ParseType(s string) (string, error) {
 		"sole-trader (sole trader, self-employed, freelance) or business (b2b, company, corporate)", s)
 }
 
-// ParseCountry reads an ISO 3166-1 alpha-2 country code in any case, "UK"
-// read as "GB"; "" for an empty value. Names, alpha-3 codes and codes of
-// no country (EU, ZZ) are errors.
-func ParseCountry(s string) (string, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	switch {
-	case s == "":
-		return "", nil
-	case s == "UK":
-		return "GB", nil
-	case len(s) != 2 || !isUpper(s[0]) || !isUpper(s[1]):
-		return "", fmt.Errorf("country %q is not an ISO 3166-1 alpha-2 code such as FR, DE, GB", s)
+// ParseCountry reads a contact's country as package country does ("uk"
+// is GB); an empty cell is no country, not an error, since CRM exports
+// often leave it blank.
+func ParseCountry(s string) (country.Code, error) {
+	if strings.TrimSpace(s) == "" {
+		return country.None, nil
 	}
-	r, err := language.ParseRegion(s)
-	if err != nil || !r.IsCountry() {
-		return "", fmt.Errorf("country %q is not an ISO 3166-1 alpha-2 code of a country", s)
-	}
-	return r.String(), nil
+	return country.Parse(s)
 }

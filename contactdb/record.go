@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/listdb"
 )
 
@@ -25,11 +26,11 @@ const (
 var types = [...]string{"", TypeConsumer, TypeSoleTrader, TypeBusiness}
 
 // Check says what is wrong with c, if anything: the country must be empty
-// or two upper-case ASCII letters, the type one of the Type constants or
-// empty, and there may be at most MaxPhones phones.
+// or a code as package country writes it, the type one of the Type
+// constants or empty, and there may be at most MaxPhones phones.
 func Check(c Contact) error {
-	if cc := c.Country; cc != "" && (len(cc) != 2 || !isUpper(cc[0]) || !isUpper(cc[1])) {
-		return fmt.Errorf("contactdb: country %q is not two upper-case letters", cc)
+	if cc, err := country.Parse(c.Country); c.Country != "" && (err != nil || cc.String() != c.Country) {
+		return fmt.Errorf("contactdb: country %q is not an ISO 3166-1 alpha-2 code in upper case", c.Country)
 	}
 	if typeCode(c.Type) < 0 {
 		return fmt.Errorf("contactdb: recipient type %q is not %s, %s or %s", c.Type, TypeConsumer, TypeSoleTrader, TypeBusiness)
@@ -39,8 +40,6 @@ func Check(c Contact) error {
 	}
 	return nil
 }
-
-func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
 func typeCode(t string) int {
 	for i, name := range types {

@@ -84,7 +84,7 @@ func (t *Templates) Render(lang string, v Vars) (text, html string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	tag := t.resolve(lang)
+	tag := t.Resolve(lang)
 	l := t.langs[tag]
 	var tb, hb bytes.Buffer
 	if err := l.text.Execute(&tb, v); err != nil {
@@ -96,8 +96,9 @@ func (t *Templates) Render(lang string, v Vars) (text, html string, err error) {
 	return wrap(strings.TrimSpace(tb.String()), wrapWidth), strings.TrimSpace(hb.String()), nil
 }
 
-// resolve picks the language tag that has templates for lang.
-func (t *Templates) resolve(lang string) string {
+// Resolve returns the language Render writes for lang: lang itself, its
+// region-less tag or the fallback, whichever has templates first.
+func (t *Templates) Resolve(lang string) string {
 	tag := normTag(lang)
 	if _, ok := t.langs[tag]; ok {
 		return tag

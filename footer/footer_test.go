@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"unicode/utf8"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 var shippedLangs = []string{"de", "en", "es", "fr", "it", "nl"}
@@ -255,12 +257,12 @@ func TestOverrideErrors(t *testing.T) {
 }
 
 func TestLanguageFor(t *testing.T) {
-	for country, want := range map[string]string{
-		"FR": "fr", "be": "nl", "DE": "de", "AT": "de", "CH": "de", "ES": "es", "MX": "es",
-		"IT": "it", "NL": "nl", "LU": "fr", "GB": "en", "US": "en", "": "en", " fr ": "fr", "PT": "en",
+	for cc, want := range map[country.Code]string{
+		"FR": "fr", "BE": "nl", "DE": "de", "AT": "de", "CH": "de", "ES": "es", "MX": "es",
+		"IT": "it", "NL": "nl", "LU": "fr", "GB": "en", "US": "en", "": "en", "PT": "en",
 	} {
-		if got := LanguageFor(country); got != want {
-			t.Errorf("LanguageFor(%q) = %q, want %q", country, got, want)
+		if got := LanguageFor(cc); got != want {
+			t.Errorf("LanguageFor(%q) = %q, want %q", cc, got, want)
 		}
 	}
 	tpl := mustNew(t)

@@ -1,6 +1,6 @@
 package footer
 
-import "strings"
+import "github.com/dncgate/dncgate/country"
 
 // DefaultLanguage is the fallback when neither the requested language nor
 // a configured fallback has a template.
@@ -11,7 +11,7 @@ const DefaultLanguage = "en"
 // official languages it names the majority one: Belgium → Dutch (Flanders
 // is about 60% of the population), Switzerland → German, Luxembourg →
 // French (the usual language of business correspondence).
-var countryLanguage = map[string]string{
+var countryLanguage = map[string]string{ // keyed by country.Code
 	"FR": "fr", "BE": "nl", "LU": "fr", "MC": "fr",
 	"DE": "de", "AT": "de", "CH": "de", "LI": "de",
 	"ES": "es", "MX": "es", "AR": "es", "CO": "es", "CL": "es", "PE": "es",
@@ -21,10 +21,10 @@ var countryLanguage = map[string]string{
 	"NL": "nl", "SR": "nl",
 }
 
-// LanguageFor returns the footer language for a recipient's country code
-// (ISO 3166-1 alpha-2, any case); DefaultLanguage for any other country.
-func LanguageFor(country string) string {
-	if lang, ok := countryLanguage[strings.ToUpper(strings.TrimSpace(country))]; ok {
+// LanguageFor returns the footer language for a recipient's country;
+// DefaultLanguage for any other country, or none.
+func LanguageFor(cc country.Code) string {
+	if lang, ok := countryLanguage[cc.String()]; ok {
 		return lang
 	}
 	return DefaultLanguage

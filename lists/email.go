@@ -34,14 +34,11 @@ func NormaliseEmail(s string) (string, error) {
 	if reason != "" {
 		return "", invalid(KindEmail, reason)
 	}
-	d, reason := asciiDomain(domain)
+	a, reason := asciiDomain(domain)
 	if reason != "" {
 		return "", invalid(KindEmail, reason)
 	}
-	local = canonicalLocal(strings.ToLower(local), d)
-	if gmailDomains[d] {
-		d = gmailDomain
-	}
+	local, d := canonicalLocal(strings.ToLower(local), a), mailDomain(a)
 	// Lengths are checked on the key: lower-casing may lengthen a UTF-8
 	// local part and removing a tag shortens it.
 	switch {
@@ -51,6 +48,26 @@ func NormaliseEmail(s string) (string, error) {
 		return "", invalid(KindEmail, "address longer than 254 characters")
 	}
 	return local + "@" + d, nil
+}
+
+// NormaliseEmailDomain returns domain as NormaliseEmail writes it after
+// the '@': lower-case ASCII (IDNA), without a trailing dot, and
+// googlemail.com as gmail.com. It serves keys that stand for every
+// address of a domain, such as a frequency cap's.
+func NormaliseEmailDomain(domain string) (string, error) {
+	a, reason := asciiDomain(strings.TrimSpace(domain))
+	if reason != "" {
+		return "", invalid(KindEmail, reason)
+	}
+	return mailDomain(a), nil
+}
+
+// mailDomain reads googlemail.com as gmail.com: one mailbox.
+func mailDomain(ascii string) string {
+	if gmailDomains[ascii] {
+		return gmailDomain
+	}
+	return ascii
 }
 
 // splitAddress splits at the last '@': a local part may not hold an

@@ -80,11 +80,15 @@ func (k Kind) Hashed() bool {
 type ValueError struct {
 	Kind   Kind
 	Reason string
+	err    error // a sentinel such as ErrReroutable, or nil
 }
 
 func (e *ValueError) Error() string {
 	return "invalid " + e.Kind.String() + ": " + e.Reason
 }
+
+// Unwrap returns the sentinel the error is a case of, if any.
+func (e *ValueError) Unwrap() error { return e.err }
 
 func invalid(k Kind, reason string) error {
 	return &ValueError{Kind: k, Reason: reason}

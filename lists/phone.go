@@ -7,6 +7,8 @@ import (
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/dncgate/dncgate/country"
 )
 
 // Limits on a phone value before parsing: E.164 numbers have at most 15
@@ -20,9 +22,6 @@ const (
 // phoneSeparators are the characters people put between digit groups;
 // they carry no meaning and are dropped.
 const phoneSeparators = " \t\u00a0.-()/"
-
-// regionAliases maps names people use that are not ISO 3166 codes.
-var regionAliases = map[string]string{"UK": "GB"}
 
 // PhoneNormaliser turns phone numbers the way lists and CRM exports write
 // them into E.164 ("+33612345678"), reading national numbers in the
@@ -44,14 +43,17 @@ func NewPhoneNormaliser(region string) (*PhoneNormaliser, error) {
 }
 
 func phoneRegion(region string) (string, error) {
-	r := strings.ToUpper(strings.TrimSpace(region))
-	if a, ok := regionAliases[r]; ok {
-		r = a
+	if strings.TrimSpace(region) == "" {
+		return "", nil
 	}
-	if r != "" && !phonenumbers.GetSupportedRegions()[r] {
-		return "", fmt.Errorf("unknown country %q for phone numbers; want an ISO 3166 code such as FR", region)
+	cc, err := country.Parse(region)
+	if err != nil {
+		return "", fmt.Errorf("phone numbers: %w", err)
 	}
-	return r, nil
+	if !phonenumbers.GetSupportedRegions()[cc.String()] {
+		return "", fmt.Errorf("phone numbers: no numbering plan for country %s", cc)
+	}
+	return cc.String(), nil
 }
 
 // Region returns the region national numbers are read in ("" for none).

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/country/countrytest"
 )
 
 func TestNormalisePhone(t *testing.T) {
@@ -116,5 +119,25 @@ func TestNewPhoneNormaliserRegion(t *testing.T) {
 	p, err := NewPhoneNormaliser(" uk ")
 	if err != nil || p.Region() != "GB" {
 		t.Errorf("region uk: %v, %v; want GB", p, err)
+	}
+}
+
+// TestPhoneRegionTable: a list's or a contact's region reads as package
+// country reads a code (the shared table); "" is no region.
+func TestPhoneRegionTable(t *testing.T) {
+	for _, c := range countrytest.Codes {
+		got, err := phoneRegion(c.In)
+		switch {
+		case c.In == "":
+			if err != nil || got != "" {
+				t.Errorf("phoneRegion(%q) = %q, %v; want none", c.In, got, err)
+			}
+		case c.Want == country.None:
+			if err == nil {
+				t.Errorf("phoneRegion(%q) = %q, want an error", c.In, got)
+			}
+		case err != nil || got != c.Want.String():
+			t.Errorf("phoneRegion(%q) = %q, %v; want %s", c.In, got, err, c.Want)
+		}
 	}
 }

@@ -2,16 +2,13 @@ package relay
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/auth"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"golang.org/x/crypto/bcrypt"
 )
 
 const (
@@ -102,101 +99,38 @@ func (s *session) authPlain(identity, username, password string) error {
 	return s.authenticate(username, password)
 }
 
-// authenticate checks a login and makes it the session's user. Failures all
-// read alike to the client; the log tells them apart.
+// authenticate checks a login through the shared Authenticator and makes
+// it the session's user. Failures all read alike to the client; the log
+// tells them apart.
 func (s *session) authenticate(username, password string) error {
-	name := strings.ToLower(strings.TrimSpace(username))
-	keys := newAuthKeys(s.peer, name)
 	ctx, cancel := context.WithTimeout(s.ctx, authLookupTimeout)
 	defer cancel()
-	if err := s.srv.thr.before(ctx, keys); err != nil {
-		s.log.Warn("auth refused", "user", logName(name), "reason", "throttled")
-		return toSMTP(err, "", s.log)
+	r := s.srv.login.Login(ctx, auth.Attempt{User: username, Password: password, Client: s.peer})
+	if r.Outcome != auth.Accepted {
+		s.log.Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
+		return toSMTP(loginRefusal(r.Outcome), "", s.log)
 	}
-	u, err := s.srv.verify(ctx, name, password)
-	if err != nil {
-		return s.authFailed(ctx, keys, name, err)
-	}
-	s.srv.thr.succeeded(ctx, keys)
-	s.setUser(u, "auth")
-	s.log.Info("auth ok", "user", u.Email)
+	s.setUser(r.User, "auth")
+	s.log.Info("auth ok", "user", r.User.Email)
 	return nil
 }
 
-func (s *session) authFailed(ctx context.Context, keys authKeys, name string, err error) error {
-	var re *replyError
-	if errors.As(err, &re) && re.st == stAuthFailed {
-		s.srv.thr.failed(ctx, keys)
+// loginRefusal is the reply to a login that did not succeed: 535 for
+// wrong credentials, 454 for a lock-out or a store that cannot answer
+// (RFC 4954 §6), which the client may retry later.
+func loginRefusal(o auth.Outcome) error {
+	switch o {
+	case auth.Refused:
+		return refuse(stAuthFailed, "auth", "Authentication credentials invalid", nil)
+	case auth.Locked:
+		return refuse(stAuthTemp, "auth-throttle", "Too many authentication failures, try later", nil)
 	}
-	s.log.Warn("auth failed", "user", logName(name), "err", err)
-	return toSMTP(err, "", s.log)
+	return refuse(stAuthTemp, "auth-store", "Temporary authentication failure", nil)
 }
 
 // logName bounds what a client typed as a user name before it is logged.
 func logName(name string) string {
 	return safeAddr(clientText(name, 64))
-}
-
-// Causes of a 535, told apart in the log only.
-var (
-	errUnknownUser   = errors.New("unknown user")
-	errWrongPassword = errors.New("password does not match")
-)
-
-// verify returns the user when the password matches. An unknown user costs
-// one bcrypt comparison too, against a dummy hash of the same cost, so that
-// timing does not reveal which accounts exist.
-func (s *Server) verify(ctx context.Context, name, password string) (store.User, error) {
-	failed := func(cause error) error {
-		return refuse(stAuthFailed, "auth", "Authentication credentials invalid", cause)
-	}
-	u, err := s.users.User(ctx, name)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && len(u.PasswordHash) == 0) {
-		_ = bcrypt.CompareHashAndPassword(s.dummy.hash(), []byte(password))
-		return store.User{}, failed(errUnknownUser)
-	}
-	if err != nil {
-		return store.User{}, refuse(stAuthTemp, "auth-store", "Temporary authentication failure", err)
-	}
-	s.dummy.seen(u.PasswordHash)
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
-		return store.User{}, failed(errWrongPassword)
-	}
-	return u, nil
-}
-
-// dummyHash holds a bcrypt hash of a random password at the cost the real
-// hashes use (the last one seen), made on first need.
-type dummyHash struct {
-	mu     sync.Mutex
-	cost   int
-	hashes map[int][]byte
-}
-
-func newDummyHash() *dummyHash {
-	return &dummyHash{cost: bcrypt.DefaultCost, hashes: map[int][]byte{}}
-}
-
-func (d *dummyHash) seen(hash []byte) {
-	if c, err := bcrypt.Cost(hash); err == nil {
-		d.mu.Lock()
-		d.cost = c
-		d.mu.Unlock()
-	}
-}
-
-func (d *dummyHash) hash() []byte {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if h, ok := d.hashes[d.cost]; ok {
-		return h
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(newRef()+newRef()), d.cost)
-	if err != nil {
-		h = []byte{} // comparison then fails fast; still refuses
-	}
-	d.hashes[d.cost] = h
-	return h
 }
 
 // loginServer is the server side of the LOGIN mechanism

@@ -94,7 +94,7 @@ func TestAuthStoreDown(t *testing.T) {
 	if got := c.auth(repEmail, repPassword); got != "454 4.7.0 Temporary authentication failure" {
 		t.Errorf("got %q", got)
 	}
-	if n := e.counters.get("auth:ip:127.0.0.1/32"); n != 0 {
+	if n := e.attempts.get("auth:client:127.0.0.1/32"); n != 0 {
 		t.Errorf("a store failure counted as %d auth failures", n)
 	}
 }
@@ -171,20 +171,21 @@ func TestAuthThrottle(t *testing.T) {
 	if got := c.auth(repEmail, repPassword); got != blocked {
 		t.Fatalf("right password while blocked: %q", got)
 	}
-	if n := e.counters.get("auth:user:" + repEmail); n != 4 {
-		t.Errorf("user failures %d, want 4", n)
+	if n := e.attempts.get("auth:pair:127.0.0.1/32|" + repEmail); n != 4 {
+		t.Errorf("failures of the user from this client %d, want 4", n)
 	}
-	if !strings.Contains(e.logs.String(), "reason=throttled") {
+	if !strings.Contains(e.logs.String(), "reason=locked") {
 		t.Errorf("blocked attempt not logged")
 	}
-	e.counters.advance(time.Hour)
+	e.attempts.advance(time.Hour)
 	if got := c.auth(repEmail, repPassword); !strings.HasPrefix(got, "235 ") {
 		t.Fatalf("after the window: %q", got)
 	}
 }
 
-// A success forgets the user's failures but not the address's.
-func TestAuthSuccessResetsUser(t *testing.T) {
+// A success forgets the failures of the user from this client, not those
+// of the address or of the name.
+func TestAuthSuccessResetsPair(t *testing.T) {
 	e := testServer(t)
 	c := dialRaw(t, e.addr(0))
 	c.ehlo()
@@ -192,34 +193,10 @@ func TestAuthSuccessResetsUser(t *testing.T) {
 	if got := c.auth(repEmail, repPassword); !strings.HasPrefix(got, "235 ") {
 		t.Fatalf("AUTH: %q", got)
 	}
-	if n := e.counters.get("auth:user:" + repEmail); n != 0 {
-		t.Errorf("user count %d after success", n)
+	if n := e.attempts.get("auth:pair:127.0.0.1/32|" + repEmail); n != 0 {
+		t.Errorf("pair count %d after success", n)
 	}
-	if n := e.counters.get("auth:ip:127.0.0.1/32"); n != 1 {
-		t.Errorf("address count %d, want 1", n)
-	}
-}
-
-func TestThrottleDelay(t *testing.T) {
-	th := &throttle{cfg: Throttle{SlowAfter: 3, BlockAfter: 10, MaxDelay: 5 * time.Second}}
-	want := map[int64]time.Duration{0: 0, 2: 0, 3: time.Second, 4: 2 * time.Second, 5: 4 * time.Second, 6: 5 * time.Second, 60: 5 * time.Second}
-	for n, d := range want {
-		if got := th.delay(n); got != d {
-			t.Errorf("delay(%d) = %v, want %v", n, got, d)
-		}
-	}
-	th.cfg.MaxDelay = 300 * time.Millisecond
-	if got := th.delay(3); got != 300*time.Millisecond {
-		t.Errorf("small MaxDelay: %v", got)
-	}
-}
-
-func TestAuthKeys(t *testing.T) {
-	k := newAuthKeys(netip.MustParseAddr("2001:db8:1:2:3:4:5:6"), "rep@acme.fr")
-	if k.ip != "auth:ip:2001:db8:1:2::/64" || k.user != "auth:user:rep@acme.fr" {
-		t.Errorf("keys %+v", k)
-	}
-	if k := newAuthKeys(netip.MustParseAddr("192.0.2.1"), strings.Repeat("x", 300)); k.user != "" || len(k.all()) != 1 {
-		t.Errorf("overlong name gave keys %+v", k)
+	if n, m := e.attempts.get("auth:client:127.0.0.1/32"), e.attempts.get("auth:user:"+repEmail); n != 1 || m != 1 {
+		t.Errorf("address count %d, name count %d, want 1 each", n, m)
 	}
 }

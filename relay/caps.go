@@ -2,10 +2,14 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
 )
 
@@ -18,7 +22,7 @@ const capStoreTimeout = 5 * time.Second
 // one of a *caps.Checker. A nil ticket with a nil refusal and error means
 // no cap applied.
 type Capper interface {
-	Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (CapTicket, *caps.Refusal, error)
+	Reserve(ctx context.Context, rep, rcpt string, cc country.Code, msgID string, now time.Time) (CapTicket, *caps.Refusal, error)
 }
 
 // CapTicket is one recipient's reservations: committed once the upstream
@@ -60,8 +64,8 @@ func checkerTickets(ts []CapTicket) []*caps.Ticket {
 	return out
 }
 
-func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt, country, msgID string, now time.Time) (CapTicket, *caps.Refusal, error) {
-	t, r, err := a.c.Reserve(ctx, rep, rcpt, country, msgID, now)
+func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt string, cc country.Code, msgID string, now time.Time) (CapTicket, *caps.Refusal, error) {
+	t, r, err := a.c.Reserve(ctx, rep, rcpt, cc, msgID, now)
 	if t == nil { // no typed nil inside the interface
 		return nil, r, err
 	}
@@ -79,15 +83,18 @@ var (
 // reserveCaps takes the recipient's cap slots; caps limited to countries
 // apply when the recipient check found the recipient's country. A store
 // failure refuses the recipient for now: the gateway never sends unchecked.
-func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, error) {
+func (s *session) reserveCaps(tx *transaction, to string, cc country.Code) (CapTicket, error) {
 	capper := s.srv.opts.Caps
 	if capper == nil {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, capStoreTimeout)
 	defer cancel()
-	t, r, err := capper.Reserve(ctx, s.user.Email, to, country, tx.ref, s.srv.opts.Now())
+	t, r, err := capper.Reserve(ctx, s.user.Email, to, cc, tx.ref, s.srv.opts.Now())
+	var ae *caps.AddressError
 	switch {
+	case errors.As(err, &ae):
+		return nil, capAddressRefusal(ae, to)
 	case err != nil:
 		return nil, refuse(stLocal, "cap-store", "Frequency caps unavailable, try again later", err)
 	case r != nil:
@@ -98,6 +105,23 @@ func (s *session) reserveCaps(tx *transaction, to, country string) (CapTicket, e
 		return nil, refuse(st, "cap "+r.Cap, fmt.Sprintf("<%s>: %s", safeAddr(to), r.Text()), nil)
 	}
 	return t, nil
+}
+
+// capAddressRefusal answers for an address no cap can count, having no
+// normalised form (the recipient check refuses such a recipient first,
+// when there is one). A recipient is refused as an address in error; a
+// rep's account address is the administrator's to fix.
+func capAddressRefusal(ae *caps.AddressError, to string) error {
+	reason := ae.Err.Error()
+	var ve *lists.ValueError
+	if errors.As(ae.Err, &ve) {
+		reason = ve.Reason
+	}
+	if ae.Role == "rep" {
+		return refuse(stMisconfigured, "cap-rep", "Your account's address cannot be counted by the frequency caps; ask the administrator", ae)
+	}
+	return refuse(stRcptBadKey, suppression.CodeAddress, fmt.Sprintf("<%s>: cannot be counted by the frequency caps: %s [%s]",
+		safeAddr(to), clientText(reason, maxReplyText), suppression.CodeAddress), ae)
 }
 
 // settleCaps commits the tickets of the recipients the upstream accepted

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/country"
 )
 
 // fakeCapper refuses or fails chosen recipients and records every reserve,
@@ -27,11 +28,11 @@ func newFakeCapper() *fakeCapper {
 	return &fakeCapper{refuse: map[string]*caps.Refusal{}, fail: map[string]error{}, noTicket: map[string]bool{}}
 }
 
-func (f *fakeCapper) Reserve(_ context.Context, rep, rcpt, country, msgID string, _ time.Time) (CapTicket, *caps.Refusal, error) {
+func (f *fakeCapper) Reserve(_ context.Context, rep, rcpt string, cc country.Code, msgID string, _ time.Time) (CapTicket, *caps.Refusal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "reserve "+rcpt)
-	f.reps = append(f.reps, rep+"|"+country+"|"+msgID)
+	f.reps = append(f.reps, rep+"|"+cc.String()+"|"+msgID)
 	switch {
 	case f.fail[rcpt] != nil:
 		return nil, nil, f.fail[rcpt]

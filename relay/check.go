@@ -2,10 +2,13 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
@@ -52,7 +55,29 @@ var (
 	stRcptRefused = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}
 	stRcptBadKey  = status{codeRefused, smtp.EnhancedCode{5, 1, 3}}
 	stRcptHeld    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
+	// stRcptRoute refuses an address a mail server could reroute: the
+	// mailbox name is not allowed (RFC 5321 §4.2.3 553; RFC 3463 X.1.3 bad
+	// destination mailbox address syntax), answered at RCPT whatever the
+	// listener's on_refusal, as for any address in error.
+	stRcptRoute = status{codeMailboxNotAllow, smtp.EnhancedCode{5, 1, 3}}
 )
+
+// recipientKey names the recipient to within the transaction by its
+// normalised address, refusing an address a mail server could reroute
+// (lists.Recipients). An address with no normalised form keeps its
+// lower-cased spelling here: the recipient check refuses it, and no
+// store key is made of it.
+func recipientKey(r *lists.Recipients, to string) (string, error) {
+	key, err := r.Normalise(to)
+	var ve *lists.ValueError
+	switch {
+	case err == nil:
+		return key, nil
+	case errors.Is(err, lists.ErrReroutable) && errors.As(err, &ve):
+		return "", refuse(stRcptRoute, "rcpt-route", fmt.Sprintf("<%s>: %s", safeAddr(to), ve.Reason), nil)
+	}
+	return strings.ToLower(to), nil
+}
 
 // dropped is a recipient left out in drop-and-notify mode.
 type dropped struct {
@@ -61,25 +86,25 @@ type dropped struct {
 }
 
 // checkRecipient runs the recipient check. It returns the country the
-// check found ("" when none ran) and, for a recipient that may not be
+// check found (None when none ran) and, for a recipient that may not be
 // written to, the refusal to answer at RCPT.
-func (s *session) checkRecipient(tx *transaction, to string) (string, *replyError) {
+func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *replyError) {
 	chk := s.srv.opts.Check
 	if chk == nil {
-		return "", nil
+		return country.None, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, checkTimeout)
 	defer cancel()
 	v, err := chk.Decide(ctx, s.user.Email, to, s.srv.opts.Now())
 	if err != nil {
-		return "", refuse(stLocal, "recipient-check", "Recipient check unavailable, try again later", err)
+		return country.None, refuse(stLocal, "recipient-check", "Recipient check unavailable, try again later", err)
 	}
 	s.logVerdict(tx.ref, to, v)
 	switch v.Outcome {
 	case suppression.Allowed:
 		return v.Country, nil
 	case suppression.TempFailed:
-		return "", refuse(stRcptHeld, v.Code, rcptText(to, v), nil)
+		return country.None, refuse(stRcptHeld, v.Code, rcptText(to, v), nil)
 	}
 	st := stRcptRefused
 	if v.Code == suppression.CodeAddress {
@@ -109,7 +134,7 @@ func (s *session) logVerdict(ref, to string, v suppression.Verdict) {
 		return // the common case, on every recipient: build nothing
 	}
 	attrs := []any{"ref", ref, "rcpt", safeAddr(lists.MaskEmail(to)), "rep", s.user.Email, "verdict", v.Outcome.String(),
-		"code", v.Code, "country", v.Country, "country_from", v.CountryFrom, "type", string(v.Type)}
+		"code", v.Code, "country", v.Country.String(), "country_from", v.CountryFrom, "type", string(v.Type)}
 	if v.List != "" {
 		attrs = append(attrs, "list", v.List, "version", v.Version, "key_kind", v.KeyKind)
 	}

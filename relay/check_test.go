@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
@@ -268,7 +269,7 @@ func TestNoReportWhileRetrying(t *testing.T) {
 // recordingStamper records the country each copy was made for.
 type recordingStamper struct {
 	mu        sync.Mutex
-	countries map[string]string
+	countries map[string]country.Code
 	refuse    error
 }
 
@@ -281,11 +282,11 @@ func (s *recordingStamper) Prepare(body []byte, rep string) (Stamped, error) {
 
 func (s *recordingStamper) MessageID() string { return "<added@relay.test>" }
 
-func (s *recordingStamper) For(rcpt, country string) ([]byte, error) {
+func (s *recordingStamper) For(rcpt string, cc country.Code) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.countries[rcpt] = country
-	return []byte("X-Stamped: " + country + "\r\n"), nil
+	s.countries[rcpt] = cc
+	return []byte("X-Stamped: " + cc.String() + "\r\n"), nil
 }
 
 // TestStamperGetsCheckedCountry: each copy is made for the country the
@@ -293,7 +294,7 @@ func (s *recordingStamper) For(rcpt, country string) ([]byte, error) {
 func TestStamperGetsCheckedCountry(t *testing.T) {
 	chk := newTableCheck()
 	chk.answers["jan@firma.be"] = suppression.Verdict{Outcome: suppression.Allowed, Code: suppression.CodeAllowed, Country: "BE"}
-	st := &recordingStamper{countries: map[string]string{}}
+	st := &recordingStamper{countries: map[string]country.Code{}}
 	e := testServer(t, withCheck(chk), func(o *Options) { o.Stamper = st })
 	c := e.login(t)
 	startData(t, c, "jan@firma.be", "ok@firma.fr")
@@ -315,7 +316,7 @@ func TestStamperGetsCheckedCountry(t *testing.T) {
 // Message-ID, that is the id replies will name, so it is the one kept.
 func TestAddedMessageIDIsRemembered(t *testing.T) {
 	sent := newFakeSent()
-	st := &recordingStamper{countries: map[string]string{}}
+	st := &recordingStamper{countries: map[string]country.Code{}}
 	e := testServer(t, withReplies(sent, true), func(o *Options) { o.Stamper = st })
 	c := e.login(t)
 	startData(t, c, "ok@firma.fr")

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/internal/testcert"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
@@ -71,8 +72,9 @@ func (f *fakeUsers) User(_ context.Context, email string) (store.User, error) {
 	return u, nil
 }
 
-// fakeCounters is an in-memory Counters on a clock the test moves.
-type fakeCounters struct {
+// fakeAttempts is an in-memory store.Attempts on a clock the test moves
+// (the stores' own are checked by the store contract).
+type fakeAttempts struct {
 	mu  sync.Mutex
 	now time.Time
 	m   map[string]fakeCount
@@ -83,47 +85,64 @@ type fakeCount struct {
 	end time.Time
 }
 
-func newFakeCounters() *fakeCounters {
-	return &fakeCounters{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), m: map[string]fakeCount{}}
+func newFakeAttempts() *fakeAttempts {
+	return &fakeAttempts{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), m: map[string]fakeCount{}}
 }
 
-func (f *fakeCounters) Hit(_ context.Context, key string, window time.Duration) (int64, error) {
+func (f *fakeAttempts) ReserveAttempt(_ context.Context, keys []store.AttemptKey, window time.Duration) ([]int64, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.m[key]
-	if !f.now.Before(c.end) {
-		c = fakeCount{end: f.now.Add(window)}
+	counts := make([]int64, len(keys))
+	ok := true
+	for i, k := range keys {
+		counts[i] = f.live(k.Key).n
+		ok = ok && counts[i] < k.Limit
 	}
-	c.n++
-	f.m[key] = c
-	return c.n, nil
-}
-
-func (f *fakeCounters) Count(_ context.Context, key string) (int64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if c := f.m[key]; f.now.Before(c.end) {
-		return c.n, nil
+	for _, k := range keys {
+		if ok {
+			c := f.live(k.Key)
+			if c.n == 0 {
+				c.end = f.now.Add(window)
+			}
+			c.n++
+			f.m[k.Key] = c
+		}
 	}
-	return 0, nil
+	return counts, ok, nil
 }
 
-func (f *fakeCounters) ResetCount(_ context.Context, key string) error {
+func (f *fakeAttempts) SettleAttempt(_ context.Context, reset, release []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.m, key)
+	for _, k := range reset {
+		delete(f.m, k)
+	}
+	for _, k := range release {
+		if c := f.live(k); c.n > 0 {
+			c.n--
+			f.m[k] = c
+		}
+	}
 	return nil
 }
 
-func (f *fakeCounters) advance(d time.Duration) {
+func (f *fakeAttempts) live(key string) fakeCount {
+	if c := f.m[key]; f.now.Before(c.end) {
+		return c
+	}
+	return fakeCount{}
+}
+
+func (f *fakeAttempts) advance(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.now = f.now.Add(d)
 }
 
-func (f *fakeCounters) get(key string) int64 {
-	n, _ := f.Count(context.Background(), key)
-	return n
+func (f *fakeAttempts) get(key string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.live(key).n
 }
 
 // fakeForwarder records what it is given and fails chosen recipients.
@@ -209,7 +228,7 @@ func (s *syncBuffer) String() string {
 type testEnv struct {
 	srv      *Server
 	users    *fakeUsers
-	counters *fakeCounters
+	attempts *fakeAttempts
 	fwd      *fakeForwarder
 	logs     *syncBuffer
 	waits    *waitRecorder
@@ -234,25 +253,37 @@ func (w *waitRecorder) got() []time.Duration {
 	return append([]time.Duration(nil), w.delays...)
 }
 
+// testLogin is the authenticator of the tests: window 1h, slow after 2
+// failures, blocked after 4, delays up to 4s (recorded by wait).
+func testLogin(t *testing.T, users Users, attempts *fakeAttempts, wait func(context.Context, time.Duration) error) *auth.Authenticator {
+	t.Helper()
+	login, err := auth.New(auth.Options{
+		Users: users, Attempts: attempts, Cost: bcrypt.MinCost, Wait: wait,
+		Limits: auth.Limits{Window: time.Hour, SlowAfter: 2, BlockAfter: 4, MaxDelay: 4 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return login
+}
+
 type option func(*Options)
 
 // testServer starts a Server on 127.0.0.1:0 with one plain listener (unless
 // an option sets others) and stops it at the end of the test.
 func testServer(t *testing.T, opts ...option) *testEnv {
 	t.Helper()
-	e := &testEnv{users: newFakeUsers(t), counters: newFakeCounters(), fwd: newFakeForwarder(),
+	e := &testEnv{users: newFakeUsers(t), attempts: newFakeAttempts(), fwd: newFakeForwarder(),
 		logs: &syncBuffer{}, waits: &waitRecorder{}}
 	o := Options{
 		Hostname:  "relay.test",
 		Listeners: []Listener{{Name: "plain", Addr: "127.0.0.1:0", TLS: testTLS(t)}},
-		AuthThrottle: Throttle{Window: time.Hour, SlowAfter: 2, BlockAfter: 4, MaxDelay: 4 * time.Second,
-			Wait: e.waits.wait},
 	}
 	for _, f := range opts {
 		f(&o)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := New(o, e.users, e.counters, e.fwd, log)
+	srv, err := New(o, e.users, testLogin(t, e.users, e.attempts, e.waits.wait), e.fwd, log)
 	if err != nil {
 		t.Fatal(err)
 	}

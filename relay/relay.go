@@ -11,6 +11,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/dncgate/dncgate/auth"
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
 )
@@ -44,22 +47,26 @@ func (m TLSMode) String() string {
 
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
-	Hostname        string        // greeting and EHLO domain; default "localhost"
-	Listeners       []Listener    // at least one
-	MaxMessageBytes int64         // SIZE advertised and enforced; default 25 MiB
-	MaxRecipients   int           // per message; default 100 (RFC 5321 §4.5.3.1.8)
-	MaxLineLength   int           // bytes per line, commands and data; default 2000
-	ReadTimeout     time.Duration // idle time allowed between bytes; default 5 min (RFC 5321 §4.5.3.2.7)
-	WriteTimeout    time.Duration // per reply; default 1 min
-	SessionTimeout  time.Duration // whole connection lifetime cap; default 30 min
-	MaxConnsPerIP   int           // simultaneous connections per client IP; default 50
-	ForwardTimeout  time.Duration // deadline given to the Forwarder; default 5 min
-	AuthThrottle    Throttle
-	Caps            Capper           // frequency caps checked at RCPT; nil checks none
-	Replies         Replies          // sent Message-IDs, and the exemption of replies from Caps
-	Stamper         Stamper          // each recipient's footer and unsubscribe headers; nil sends the message as written
-	Check           RecipientCheck   // opt-outs, lists and country policy at RCPT; nil checks nothing
-	Now             func() time.Time // default time.Now; socket deadlines stay wall-clock
+	Hostname        string         // greeting and EHLO domain; default "localhost"
+	Listeners       []Listener     // at least one
+	MaxMessageBytes int64          // SIZE advertised and enforced; default 25 MiB
+	MaxRecipients   int            // per message; default 100 (RFC 5321 §4.5.3.1.8)
+	MaxLineLength   int            // bytes per line, commands and data; default 2000
+	ReadTimeout     time.Duration  // idle time allowed between bytes; default 5 min (RFC 5321 §4.5.3.2.7)
+	WriteTimeout    time.Duration  // per reply; default 1 min
+	SessionTimeout  time.Duration  // whole connection lifetime cap; default 30 min
+	MaxConnsPerIP   int            // simultaneous connections per client IP; default 50
+	ForwardTimeout  time.Duration  // deadline given to the Forwarder; default 5 min
+	Caps            Capper         // frequency caps checked at RCPT; nil checks none
+	Replies         Replies        // sent Message-IDs, and the exemption of replies from Caps
+	Stamper         Stamper        // each recipient's footer and unsubscribe headers; nil sends the message as written
+	Check           RecipientCheck // opt-outs, lists and country policy at RCPT; nil checks nothing
+	TrustedProxies  []netip.Prefix // the load balancers a ProxyProtocol listener takes headers from
+	// Recipients is what may be a recipient at all: an address a mail
+	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
+	// says, except at its reroute-ok domains; nil names none.
+	Recipients *lists.Recipients
+	Now        func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
 // Listener is one listening socket and its policy.
@@ -71,6 +78,11 @@ type Listener struct {
 	AllowInsecureAuth bool        // AUTH without TLS; loopback peers always may; not allowed with ModeStartTLS
 	Trusted           []TrustedNet
 	OnRefusal         RefusalMode // recipients the check or a cap refuses; default Reject
+	// ProxyProtocol reads a PROXY header (v1 or v2) from each connection,
+	// sent by one of Options.TrustedProxies; the client it names is the
+	// client for AUTH, limits, trusted networks and logs. Connections
+	// without one, or from anyone else, are closed.
+	ProxyProtocol bool
 }
 
 // TrustedNet lets clients from Net send without AUTH, as the user Identity
@@ -80,29 +92,16 @@ type TrustedNet struct {
 	Identity string
 }
 
-// Throttle slows and then refuses repeated AUTH failures, counted per client
-// address and per user name over Window in the shared Counters.
-type Throttle struct {
-	Window     time.Duration // default 15 min
-	SlowAfter  int           // failures after which every AUTH reply is delayed; default 3
-	BlockAfter int           // failures after which AUTH is refused; default 10
-	MaxDelay   time.Duration // cap of the growing delay; default 8 s
-	// Wait pauses for d or until ctx ends. Default: a timer. Tests replace it
-	// to record the delays instead of sleeping.
-	Wait func(ctx context.Context, d time.Duration) error
-}
-
 // Users finds accounts by their (lower-cased) email; store.ErrNotFound when
 // absent.
 type Users interface {
 	User(ctx context.Context, email string) (store.User, error)
 }
 
-// Counters are the shared fixed-window counters behind the AUTH throttle.
-type Counters interface {
-	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
-	Count(ctx context.Context, key string) (int64, error)
-	ResetCount(ctx context.Context, key string) error
+// Authenticator checks logins (package auth): SMTP AUTH shares its
+// lock-out with every other door of the gateway.
+type Authenticator interface {
+	Login(ctx context.Context, a auth.Attempt) auth.Result
 }
 
 // Stamper prepares each recipient's copy of a message: privacy notice,
@@ -117,10 +116,10 @@ type Stamper interface {
 
 // Stamped is one prepared message.
 type Stamped interface {
-	// For returns rcpt's copy. country is the recipient's country as the
-	// recipient check found it, "" when unknown; the footer's language
-	// follows it.
-	For(rcpt, country string) ([]byte, error)
+	// For returns rcpt's copy. cc is the recipient's country as the
+	// recipient check found it, None when unknown; the footer's language
+	// follows it, and the unsubscribe link carries that language.
+	For(rcpt string, cc country.Code) ([]byte, error)
 	// MessageID is the Message-ID every copy got because the message had
 	// none, "" when it had one: replies will name it.
 	MessageID() string
@@ -143,10 +142,6 @@ const (
 	defaultSessionTimeout  = 30 * time.Minute
 	defaultMaxConnsPerIP   = 50
 	defaultForwardTimeout  = 5 * time.Minute // below the client's 10 min DATA wait (RFC 5321 §4.5.3.2.6)
-	defaultThrottleWindow  = 15 * time.Minute
-	defaultSlowAfter       = 3
-	defaultBlockAfter      = 10
-	defaultMaxDelay        = 8 * time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -162,19 +157,7 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	o.AuthThrottle = o.AuthThrottle.withDefaults()
 	return o
-}
-
-func (t Throttle) withDefaults() Throttle {
-	setDefault(&t.Window, defaultThrottleWindow)
-	setDefault(&t.SlowAfter, defaultSlowAfter)
-	setDefault(&t.BlockAfter, defaultBlockAfter)
-	setDefault(&t.MaxDelay, defaultMaxDelay)
-	if t.Wait == nil {
-		t.Wait = sleepCtx
-	}
-	return t
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -197,11 +180,11 @@ func (o Options) validate() error {
 	if err := o.Replies.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if t := o.AuthThrottle; t.BlockAfter < t.SlowAfter || t.SlowAfter < 0 {
-		errs = append(errs, errors.New("relay: auth throttle needs 0 <= SlowAfter <= BlockAfter"))
-	}
 	for i, l := range o.Listeners {
 		errs = append(errs, l.validate(i)...)
+		if l.ProxyProtocol && len(o.TrustedProxies) == 0 {
+			errs = append(errs, fmt.Errorf("relay: listener %d (%q): ProxyProtocol needs TrustedProxies", i, l.Name))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -229,16 +212,4 @@ func (l Listener) validate(i int) []error {
 		}
 	}
 	return errs
-}
-
-// sleepCtx waits d, or less when ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -222,7 +222,7 @@ func TestOptionsValidate(t *testing.T) {
 		{Name: "a"},
 		{Name: "b", Addr: "127.0.0.1:0", Mode: ModeStartTLS, AllowInsecureAuth: true},
 		{Name: "c", Addr: "127.0.0.1:0", Trusted: []TrustedNet{{}}},
-	}}, newFakeUsers(t), newFakeCounters(), newFakeForwarder(), slog.New(slog.DiscardHandler))
+	}}, newFakeUsers(t), testLogin(t, newFakeUsers(t), newFakeAttempts(), nil), newFakeForwarder(), slog.New(slog.DiscardHandler))
 	for _, want := range []string{`("a"): no address`, `("b"): mode starttls needs a TLS config`, `("b"): AllowInsecureAuth`, `("c"): trusted network`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %q", err, want)

@@ -12,19 +12,19 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/dncgate/dncgate/internal/proxied"
 	"github.com/emersion/go-smtp"
 )
 
 // Server is the submission relay: one go-smtp server per listener, sharing
-// users, counters, connection limits and the forwarder.
+// users, the authenticator, connection limits and the forwarder.
 type Server struct {
 	opts     Options
 	users    Users
 	trusted  *identityCache // the accounts trusted networks act as
 	fwd      Forwarder
 	log      *slog.Logger
-	thr      *throttle
-	dummy    *dummyHash
+	login    Authenticator
 	conns    *connTable
 	lsts     []*listener
 	ctx      context.Context // parent of every session's; cancelled when Shutdown gives up
@@ -42,20 +42,19 @@ type listener struct {
 
 // New checks the options, applies defaults and opens every listening socket
 // (so that Addrs is known before Serve).
-func New(o Options, users Users, counters Counters, fwd Forwarder, log *slog.Logger) (*Server, error) {
+func New(o Options, users Users, login Authenticator, fwd Forwarder, log *slog.Logger) (*Server, error) {
 	o = o.withDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if users == nil || counters == nil || fwd == nil || log == nil {
-		return nil, errors.New("relay: users, counters, forwarder and logger are required")
+	if users == nil || login == nil || fwd == nil || log == nil {
+		return nil, errors.New("relay: users, authenticator, forwarder and logger are required")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		opts: o, users: users, fwd: fwd, log: log,
 		trusted: newIdentityCache(users, o.Now),
-		thr:     &throttle{cfg: o.AuthThrottle, counters: counters, log: log},
-		dummy:   newDummyHash(), conns: newConnTable(o), ctx: ctx, cancel: cancel,
+		login:   login, conns: newConnTable(o), ctx: ctx, cancel: cancel,
 	}
 	for _, lc := range o.Listeners {
 		l, err := s.listen(lc)
@@ -74,6 +73,9 @@ func (s *Server) listen(lc Listener) (*listener, error) {
 	raw, err := net.Listen("tcp", lc.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("relay: listener %q: %w", lc.Name, err)
+	}
+	if lc.ProxyProtocol {
+		raw = proxied.Listen(raw, proxied.Options{Trusted: s.opts.TrustedProxies, Log: s.log.With("listener", lc.Name)})
 	}
 	l := &listener{cfg: lc}
 	l.cfg.TLS = tlsFloor(lc.TLS)
@@ -120,7 +122,7 @@ func (s *Server) smtpServer(l *listener) *smtp.Server {
 
 func (s *Server) logListener(l *listener) {
 	s.log.Info("listening", "listener", l.cfg.Name, "addr", l.ln.Addr().String(), "mode", l.cfg.Mode.String(),
-		"insecure_auth", l.cfg.AllowInsecureAuth)
+		"insecure_auth", l.cfg.AllowInsecureAuth, "proxy_protocol", l.cfg.ProxyProtocol)
 	for _, t := range l.cfg.Trusted {
 		s.log.Info("trusted network: mail accepted without AUTH", "listener", l.cfg.Name,
 			"net", t.Net.String(), "identity", t.Identity)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
 	"github.com/emersion/go-smtp"
@@ -60,7 +61,7 @@ type transaction struct {
 	seen    map[string]bool
 	// country is each accepted recipient's country as the recipient check
 	// found it (by address as given at RCPT); the footer's language follows.
-	country map[string]string
+	country map[string]country.Code
 	// dropped are the recipients left out in drop-and-notify mode, reported
 	// to the rep once the message is through.
 	dropped []dropped
@@ -144,7 +145,7 @@ func (s *session) setUser(u store.User, how string) {
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
-	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}, country: map[string]string{}}
+	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}, country: map[string]country.Code{}}
 	s.inTx.Store(true)
 }
 
@@ -171,11 +172,13 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if tx == nil {
 		return toSMTP(refuse(stBadSequence, "sequence", "MAIL first", nil), "", s.log)
 	}
-	if err := s.checkRcpt(tx, to); err != nil {
+	key, err := s.checkRcpt(tx, to)
+	if err != nil {
 		return toSMTP(err, tx.ref, s.log.With("rcpt", safeAddr(to)))
 	}
-	key := strings.ToLower(to)
-	if tx.seen[key] { // a repeated RCPT must not mean a second copy, nor a second slot
+	// A person named again, in any spelling, must not mean a second copy,
+	// nor a second slot: the key is their one normalised address.
+	if tx.seen[key] {
 		return nil
 	}
 	country, ticket, rerr := s.admit(tx, to)
@@ -191,16 +194,16 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 
 // admit runs the recipient check, then takes the recipient's cap slots
 // with the country the check found.
-func (s *session) admit(tx *transaction, to string) (string, CapTicket, error) {
-	country, rerr := s.checkRecipient(tx, to)
+func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, error) {
+	cc, rerr := s.checkRecipient(tx, to)
 	if rerr != nil {
-		return "", nil, rerr
+		return country.None, nil, rerr
 	}
-	ticket, err := s.reserveCaps(tx, to, country)
+	ticket, err := s.reserveCaps(tx, to, cc)
 	if err != nil {
 		return "", nil, err
 	}
-	return country, ticket, nil
+	return cc, ticket, nil
 }
 
 // refuseRcpt answers for a recipient that may not be written to. In
@@ -219,14 +222,21 @@ func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
 	return toSMTP(err, tx.ref, log)
 }
 
-func (s *session) checkRcpt(tx *transaction, to string) error {
+// checkRcpt runs the guards every recipient passes before the check:
+// syntax, the rerouting rule, the recipient limit. It returns the key
+// that names the recipient in the transaction.
+func (s *session) checkRcpt(tx *transaction, to string) (string, error) {
 	if err := checkAddr(to, tx.opts.UTF8, stBadAddress, "rcpt-syntax"); err != nil {
-		return err
+		return "", err
+	}
+	key, err := recipientKey(s.srv.opts.Recipients, to)
+	if err != nil {
+		return "", err
 	}
 	if max := s.srv.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
-		return refuse(stTooManyRcpts, "rcpt-limit", fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
+		return "", refuse(stTooManyRcpts, "rcpt-limit", fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
 	}
-	return nil
+	return key, nil
 }
 
 // Data implements smtp.Session: read with the limits and the line-ending

@@ -1,5 +1,5 @@
 // Package store defines the persistence that every dncgate instance shares:
-// users, delivered-recipient markers and throttle counters. Two
+// users, delivered-recipient markers, throttle counters and login attempts. Two
 // implementations satisfy it: an embedded single-file store (package
 // store/embedded) and Redis (package store/redisstore).
 package store
@@ -77,6 +77,29 @@ type Counters interface {
 	ResetCount(ctx context.Context, key string) error
 }
 
+// AttemptKey is one counter a login attempt is counted against, with the
+// count at which it refuses further attempts.
+type AttemptKey struct {
+	Key   string
+	Limit int64 // attempts refused once the count reaches it; 0 only reads the counts
+}
+
+// Attempts reserve login attempts before their password is checked, so
+// that attempts made in parallel cannot all be checked before any of them
+// is counted.
+type Attempts interface {
+	// ReserveAttempt counts one attempt against every key in one atomic
+	// step, unless a key's count has reached its Limit: then it counts
+	// none and ok is false. counts are the keys' counts before this
+	// attempt, in the order of keys. A key's window starts at its first
+	// count and lasts window (a fixed window); the count vanishes then.
+	ReserveAttempt(ctx context.Context, keys []AttemptKey, window time.Duration) (counts []int64, ok bool, err error)
+	// SettleAttempt gives back a reserved attempt that did not fail: it
+	// deletes the counters in reset and takes one off each of release,
+	// never below zero, keeping their windows.
+	SettleAttempt(ctx context.Context, reset, release []string) error
+}
+
 // Store is everything the gateway persists. Implementations are safe for
 // concurrent use by many goroutines and, for the embedded store, by several
 // processes on the same file.
@@ -85,6 +108,7 @@ type Store interface {
 	Deliveries
 	Counters
 	Identities
+	Attempts
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -29,6 +29,9 @@ type Options struct {
 	Contacts Contacts // nil: no contacts; phone lists then match nothing
 	Policy   *Policy
 	Key      []byte // the digest key the lists were imported with
+	// Recipients is the rule of what may be a recipient; nil refuses every
+	// address a mail server could reroute, at every domain.
+	Recipients *lists.Recipients
 	// ListsFor is how long the lists' descriptions are reused before they
 	// are read again: a new list or version is noticed within this time.
 	// Entries are never cached. Default 1s.
@@ -63,7 +66,7 @@ func New(o Options) (*Checker, error) {
 // failure), never treat it as allowed. sender is recorded by the caller
 // with the verdict; the decision does not depend on it today.
 func (c *Checker) Decide(ctx context.Context, sender, rcpt string, now time.Time) (Verdict, error) {
-	norm, v, ok := normalise(rcpt)
+	norm, v, ok := normalise(c.o.Recipients, rcpt)
 	if !ok {
 		return v, nil
 	}
@@ -88,9 +91,10 @@ func (c *Checker) Decide(ctx context.Context, sender, rcpt string, now time.Time
 }
 
 // normalise returns the key of rcpt, or the refusal of an address no list
-// could be checked against.
-func normalise(rcpt string) (string, Verdict, bool) {
-	norm, err := lists.NormaliseEmail(rcpt)
+// could be checked against or a mail server could reroute (its text is
+// then the reason alone: the address itself is refused).
+func normalise(r *lists.Recipients, rcpt string) (string, Verdict, bool) {
+	norm, err := r.Normalise(rcpt)
 	if err == nil {
 		return norm, Verdict{}, true
 	}
@@ -99,7 +103,10 @@ func normalise(rcpt string) (string, Verdict, bool) {
 	if errors.As(err, &ve) {
 		text = ve.Reason
 	}
-	return "", Verdict{Outcome: Refused, Code: CodeAddress, Text: "cannot be checked: " + text}, false
+	if !errors.Is(err, lists.ErrReroutable) {
+		text = "cannot be checked: " + text
+	}
+	return "", Verdict{Outcome: Refused, Code: CodeAddress, Text: text}, false
 }
 
 // classify finds the recipient's contact, country, type and the policy

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
@@ -245,6 +246,33 @@ func TestConsentPolicy(t *testing.T) {
 	})
 }
 
+// TestUnknownCountryFailsClosed: with no default_country, a recipient
+// whose country cannot be learnt (no contact, a .com address) falls under
+// the "*" preset: a consumer needs consent unless a clearance list for
+// every country holds them; a business address follows the "*" rule's
+// business setting, the preset's or the admin's.
+func TestUnknownCountryFailsClosed(t *testing.T) {
+	eachStore(t, func(t *testing.T, st backend) {
+		f := newFixture(t, st, config.Policy{Presets: true})
+		f.list(listdb.Meta{Name: "consent-all", Kind: "email", Model: "clearance"}, "cleared@gmail.com")
+		at := t0.Add(time.Hour)
+		v := f.decide("someone@gmail.com", at)
+		want(t, "unknown consumer", v, suppression.Refused, suppression.CodeConsentRequired, "default rule: consumers need consent or clearance")
+		if v.Country != country.None || v.Type != suppression.Consumer {
+			t.Errorf("verdict %+v: want a consumer of no known country", v)
+		}
+		want(t, "cleared consumer", f.decide("cleared@gmail.com", at), suppression.Allowed, suppression.CodeAllowed, "cleared by list consent-all")
+		want(t, "unknown business", f.decide("jean.dupont@acme.com", at), suppression.Allowed, suppression.CodeAllowed, "")
+
+		strict := newFixture(t, st, config.Policy{Presets: true, Rules: []config.PolicyRule{
+			{Country: "*", Business: config.PolicyConsent},
+		}})
+		want(t, "admin's * business", strict.decide("jean.dupont@acme.com", at), suppression.Refused, suppression.CodeConsentRequired, "rule for other countries: business contacts need consent")
+		want(t, "preset * consumer under the admin's *", strict.decide("someone@gmail.com", at), suppression.Refused, suppression.CodeConsentRequired, "default rule")
+		want(t, "a known country keeps its preset", strict.decide("jean.dupont@acme.fr", at), suppression.Allowed, suppression.CodeAllowed, "")
+	})
+}
+
 // TestPolicyRefuse: a rule may refuse a country outright, from a date.
 func TestPolicyRefuse(t *testing.T) {
 	eachStore(t, func(t *testing.T, st backend) {
@@ -287,6 +315,52 @@ func TestOptOutListGoneFailsClosed(t *testing.T) {
 		v, err = f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0.Add(time.Minute))
 		if err == nil {
 			t.Fatalf("without the opt-out list, descriptions read again: %+v; want an error", v)
+		}
+	})
+}
+
+// TestReroutableAddressesRefused: the spellings a relay would reroute to
+// an opted-out person are refused as addresses, naming the reason; at a
+// domain configured for them, '%' is an ordinary character.
+func TestReroutableAddressesRefused(t *testing.T) {
+	eachStore(t, func(t *testing.T, st backend) {
+		f := newFixture(t, st, noPresets)
+		if err := st.AddEntry(t.Context(), suppression.OptOutList, listdb.Key(testKey, "email", "suppressed@example.net")); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(time.Hour)
+		for rcpt, char := range map[string]string{
+			"suppressed%example.net@mail.acme.example":   "'%'",
+			"example.net!suppressed@mail.acme.example":   "'!'",
+			"suppressed+x%example.net@mail.acme.example": "'%'",
+		} {
+			v := f.decide(rcpt, at)
+			want(t, rcpt, v, suppression.Refused, suppression.CodeAddress, "local part contains "+char+", which a mail server may reroute")
+			if strings.Contains(v.Text, "cannot be checked") {
+				t.Errorf("%s: text %q; want the reason alone", rcpt, v.Text)
+			}
+		}
+		want(t, "the address itself", f.decide("suppressed@example.net", at), suppression.Refused, suppression.CodeOptOut, "")
+
+		p, err := suppression.NewPolicy(noPresets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := lists.NewRecipients([]string{"mail.acme.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chk, err := suppression.New(suppression.Options{Lists: st, Contacts: st.Contacts(), Policy: p, Key: testKey, Recipients: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := chk.Decide(t.Context(), "rep@acme.example", "Dept%Sales@mail.acme.example", at)
+		if err != nil || v.Outcome != suppression.Allowed {
+			t.Fatalf("%% at a reroute-ok domain: %+v, %v; want allowed", v, err)
+		}
+		v, err = chk.Decide(t.Context(), "rep@acme.example", "suppressed%example.net@relay.acme.example", at)
+		if err != nil || v.Code != suppression.CodeAddress {
+			t.Fatalf("%% at another domain: %+v, %v; want refused as an address", v, err)
 		}
 	})
 }

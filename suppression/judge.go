@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/listdb"
 )
 
@@ -63,23 +64,17 @@ var optOutDefault = listdb.Info{Meta: OptOutMeta}
 // governs reports whether a list for countries applies to a recipient in
 // country: a list for every country always does, a national list only
 // when the recipient's country is known to be one of its own.
-func governs(countries []string, country string) bool {
+func governs(countries []string, cc country.Code) bool {
 	if len(countries) == 0 {
 		return true
 	}
-	return country != "" && slices.ContainsFunc(countries, func(c string) bool {
-		return canonCountry(c) == country || strings.EqualFold(c, "all")
+	return slices.ContainsFunc(countries, func(c string) bool {
+		if strings.EqualFold(c, "all") {
+			return true
+		}
+		got, err := country.Parse(c)
+		return err == nil && cc.Known() && got == cc
 	})
-}
-
-// canonCountry reads a country code as the policy writes it: upper case,
-// with the United Kingdom as GB.
-func canonCountry(c string) string {
-	c = strings.ToUpper(strings.TrimSpace(c))
-	if c == "UK" {
-		return "GB"
-	}
-	return c
 }
 
 // isStale reports whether a list with a max age is past it, counting a list

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/country"
 )
 
 // Action is what a policy rule gives a recipient type.
@@ -37,7 +38,7 @@ type Rule struct {
 // Policy answers, for a recipient, its country, its type and the rule in
 // force. It holds no store and is safe for concurrent use once built.
 type Policy struct {
-	defaultCountry string
+	defaultCountry country.Code
 	admin          map[string][]ruleSet // by country, "*" included; latest Since first
 	presets        map[string][]ruleSet // nil when presets are off
 	consumer       map[string]bool      // consumer mailbox domains, ASCII lower case
@@ -63,9 +64,9 @@ func NewPolicy(c config.Policy) (*Policy, error) {
 		roles:    map[string]bool{},
 	}
 	if c.DefaultCountry != "" {
-		cc, ok := isoCountry(c.DefaultCountry)
-		if !ok {
-			return nil, fmt.Errorf("policy: default country %q is not an ISO 3166-1 alpha-2 code", c.DefaultCountry)
+		cc, err := country.Parse(c.DefaultCountry)
+		if err != nil {
+			return nil, fmt.Errorf("policy: default country: %w", err)
 		}
 		p.defaultCountry = cc
 	}
@@ -103,13 +104,13 @@ func (p *Policy) addRules(rules []config.PolicyRule) error {
 
 func newRuleSet(r config.PolicyRule) (ruleSet, error) {
 	rs := ruleSet{since: r.Since.Time, actions: map[RecipientType]Action{}}
-	rs.country = normCountry(r.Country)
+	rs.country = strings.TrimSpace(r.Country)
 	if rs.country != AnyCountry {
-		cc, ok := isoCountry(r.Country)
-		if !ok {
-			return rs, fmt.Errorf("country %q is neither an ISO 3166-1 alpha-2 code nor %q", r.Country, AnyCountry)
+		cc, err := country.Parse(r.Country)
+		if err != nil {
+			return rs, fmt.Errorf("%w, nor %q", err, AnyCountry)
 		}
-		rs.country = cc
+		rs.country = cc.String()
 	}
 	for typ, a := range r.Actions() {
 		switch Action(a) {
@@ -147,11 +148,12 @@ func (p *Policy) addNames(c config.Policy) error {
 
 // Rule returns the rule in force at `at` for that country and type: the
 // admin's rules for the country first, then its preset (when presets are
-// on), then the admin's "*" rules, then the built-in fallback, Allow. Among
-// one country's rules the one with the latest Since <= at that sets the
-// type wins. An unknown country ("") gets the "*" rules.
-func (p *Policy) Rule(country string, t RecipientType, at time.Time) Rule {
-	if cc := normCountry(country); cc != "" && cc != AnyCountry {
+// on), then the admin's "*" rules, then the "*" preset, then the built-in
+// fallback, Allow (reached only with presets off). Among one country's
+// rules the one with the latest Since <= at that sets the type wins. An
+// unknown country (None) gets the "*" rules.
+func (p *Policy) Rule(c country.Code, t RecipientType, at time.Time) Rule {
+	if cc := c.String(); c.Known() {
 		if r, ok := pick(p.admin[cc], t, at); ok {
 			return r
 		}
@@ -160,6 +162,9 @@ func (p *Policy) Rule(country string, t RecipientType, at time.Time) Rule {
 		}
 	}
 	if r, ok := pick(p.admin[AnyCountry], t, at); ok {
+		return r
+	}
+	if r, ok := pick(p.presets[AnyCountry], t, at); ok {
 		return r
 	}
 	// Not written by the admin: the shipped fallback.

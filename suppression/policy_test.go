@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/country"
 )
 
 func date(s string) config.Date {
@@ -43,12 +44,12 @@ func TestPresets(t *testing.T) {
 		"BE": {C, C, C, A},
 		"NL": {C, C, C, C},
 		"IT": {C, C, A, A},
-		"US": {A, A, A, A}, // no preset: the fallback
-		"":   {A, A, A, A},
+		"US": {C, C, A, A}, // no preset of its own: the "*" preset
+		"":   {C, C, A, A},
 	}
 	for cc, actions := range want {
 		for i, typ := range recipientTypes {
-			r := p.Rule(cc, typ, onDay)
+			r := p.Rule(country.Code(cc), typ, onDay)
 			if r.Action != actions[i] {
 				t.Errorf("%q %s: %s, want %s", cc, typ, r.Action, actions[i])
 			}
@@ -60,7 +61,7 @@ func TestPresets(t *testing.T) {
 			}
 		}
 	}
-	if r := p.Rule("uk", Consumer, onDay); r.Country != "GB" || r.Action != Consent {
+	if r := p.Rule(country.MustParse("uk"), Consumer, onDay); r.Country != "GB" || r.Action != Consent {
 		t.Errorf("uk consumer = %+v, want the GB preset", r)
 	}
 }
@@ -108,7 +109,7 @@ func TestRulePrecedenceAndDates(t *testing.T) {
 		{"US", Business, onDay, Rule{Country: "*", Action: Allow, Preset: true}},
 	}
 	for _, c := range cases {
-		if got := p.Rule(c.cc, c.typ, c.at); got != c.want {
+		if got := p.Rule(country.Code(c.cc), c.typ, c.at); got != c.want {
 			t.Errorf("Rule(%q, %s, %s) = %+v, want %+v", c.cc, c.typ, c.at.Format(time.DateOnly), got, c.want)
 		}
 	}

@@ -47,5 +47,11 @@ func presets() []ruleSet {
 		// 2002/58/EC art. 13): consent for private people, sole traders
 		// included; businesses and role addresses allowed with an opt-out.
 		{country: "IT", actions: both(Consent, Allow)},
+		// Every other country, and a recipient whose country cannot be
+		// learnt (a .com address, no contact, no default_country): the
+		// ePrivacy baseline (Directive 2002/58/EC art. 13) of consent for
+		// private people, so that nothing unknown fails open; businesses
+		// and role addresses allowed with an opt-out.
+		{country: AnyCountry, actions: both(Consent, Allow)},
 	}
 }

@@ -1,6 +1,10 @@
 package suppression
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/dncgate/dncgate/country"
+)
 
 // Outcome is what the check says of one recipient.
 type Outcome int
@@ -55,7 +59,7 @@ type Verdict struct {
 	Version string
 	KeyKind string
 
-	Country     string        // the recipient's country, "" when unknown
+	Country     country.Code  // the recipient's country, None when unknown
 	CountryFrom string        // "contact", "tld" or "default"
 	Type        RecipientType // consumer, sole-trader, business or role
 	Rule        Rule          // the policy rule in force for Country and Type

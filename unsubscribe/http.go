@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/dncgate/dncgate/internal/ratelimit"
@@ -49,13 +50,20 @@ type OptOuts interface {
 type Options struct {
 	Keyring *token.Keyring
 	// Org is the organisation id tokens must name; a token sealed for
-	// another organisation is refused as invalid.
+	// another organisation is refused as invalid. Keys.Org, fixed in the
+	// key file, rather than the host name, so a rename breaks no link.
 	Org string
+	// EarlierOrgs are organisations tokens were sealed to before Org, still
+	// accepted (Keys.Earlier).
+	EarlierOrgs []string
 	// Company is the name the pages show; Org when empty.
 	Company string
-	// Contact is shown on the expired-link page (an address or URL where
-	// the recipient can still ask to be removed); optional.
+	// Contact is shown on the expired- and invalid-link pages (an address
+	// or URL where the recipient can still ask to be removed); optional.
 	Contact string
+	// MailtoDomain, when the links come with a mailto address, is named
+	// on the invalid-link page as another way to opt out.
+	MailtoDomain string
 	// MaxAge is how old a token may be; 0 accepts any age.
 	MaxAge  time.Duration
 	OptOuts OptOuts
@@ -66,8 +74,8 @@ type Options struct {
 	// counts per /64); DefaultRatePerMinute when 0.
 	RatePerMinute int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
-	// the client; DefaultTrustedProxies (loopback) when nil, none when
-	// empty. Behind a proxy not listed, every client shares its address.
+	// the client; none when empty. Behind a proxy not listed, every
+	// client shares its address.
 	TrustedProxies []netip.Prefix
 	// CSRFKey keys the confirmation form's CSRF field. Every instance
 	// behind one URL needs the same key, or a form served by one would
@@ -99,9 +107,6 @@ func NewHandler(o Options) (*Handler, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.TrustedProxies == nil {
-		o.TrustedProxies = DefaultTrustedProxies
-	}
 	if o.RatePerMinute == 0 {
 		o.RatePerMinute = DefaultRatePerMinute
 	}
@@ -113,7 +118,7 @@ func NewHandler(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{o: o, opener: opener{o.Keyring, o.Org, o.MaxAge, o.Now}, csrf: csrf{key: o.CSRFKey}, limit: ratelimit.New(o.RatePerMinute, rateWindow), pages: pg, mux: http.NewServeMux()}
+	h := &Handler{o: o, opener: opener{o.Keyring, append([]string{o.Org}, o.EarlierOrgs...), o.MaxAge, o.Now}, csrf: csrf{key: o.CSRFKey}, limit: ratelimit.New(o.RatePerMinute, rateWindow), pages: pg, mux: http.NewServeMux()}
 	h.mux.HandleFunc(PathPrefix+"{token}", h.serveToken)
 	return h, nil
 }
@@ -144,28 +149,36 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		// Never a silent success: the recipient is told how to reach the
 		// company instead, and a mail provider sees a failure.
 		h.o.Log.Info("unsubscribe: expired link", "rcpt", lists.MaskEmail(c.Recipient), "issued", c.Issued)
-		h.render(w, r, http.StatusGone, pageExpired, c.Recipient, "")
+		h.render(w, r, http.StatusGone, pageExpired, c, "")
 		return
 	}
 	if err != nil {
 		h.o.Log.Info("unsubscribe: invalid link", "client", ratelimit.ClientKey(r, h.o.TrustedProxies))
-		plainError(w, http.StatusBadRequest)
+		if r.Method == http.MethodPost {
+			// A mail provider's one-click POST gets a status, not a page.
+			plainError(w, http.StatusBadRequest)
+			return
+		}
+		// A person gets the other ways to opt out, in their browser's
+		// language: nothing in the link can be trusted to say theirs. The
+		// page is the same whichever check failed.
+		h.render(w, r, http.StatusBadRequest, pageInvalid, token.Claims{}, "")
 		return
 	}
 	if r.Method == http.MethodPost {
-		h.post(w, r, tok, c.Recipient)
+		h.post(w, r, tok, c)
 		return
 	}
 	// A GET alone never opts out: link scanners and previews follow GETs
 	// (RFC 8058 §1).
-	h.render(w, r, http.StatusOK, pageConfirm, c.Recipient, h.csrf.field(tok))
+	h.render(w, r, http.StatusOK, pageConfirm, c, h.csrf.field(tok))
 }
 
 // opener authenticates tokens and checks their organisation and age; the
 // endpoint and the mailto listener share it.
 type opener struct {
 	kr     *token.Keyring
-	org    string
+	orgs   []string // the first seals new tokens; all are accepted
 	maxAge time.Duration
 	now    func() time.Time
 }
@@ -183,7 +196,7 @@ func (o opener) open(tok string) (token.Claims, error) {
 	}
 	// A token of another organisation sharing the keys is no better than
 	// a forged one here.
-	if c.Org != o.org {
+	if !slices.Contains(o.orgs, c.Org) {
 		return token.Claims{}, token.ErrInvalid
 	}
 	if o.maxAge > 0 && o.now().Sub(c.Issued) > o.maxAge {
@@ -194,7 +207,8 @@ func (o opener) open(tok string) (token.Claims, error) {
 
 // post opts the recipient out when the request is an RFC 8058 one-click
 // POST or the confirmation form with a valid CSRF field.
-func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok, rcpt string) {
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok string, c token.Claims) {
+	rcpt := c.Recipient
 	kind, status := h.classify(w, r, tok)
 	if status != 0 {
 		plainError(w, status)
@@ -210,5 +224,5 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, tok, rcpt string)
 	}
 	h.o.Log.Info("unsubscribed", "rcpt", lists.MaskEmail(rcpt), "via", kind)
 	// 200 with the page itself, never a redirect (RFC 8058 §3.2).
-	h.render(w, r, http.StatusOK, pageDone, rcpt, "")
+	h.render(w, r, http.StatusOK, pageDone, c, "")
 }

@@ -79,6 +79,23 @@ func do(t *testing.T, method, u, contentType string, body io.Reader) reply {
 	return reply{resp.StatusCode, resp.Header, string(b)}
 }
 
+// doLang GETs u as a browser asking for languages.
+func doLang(t *testing.T, u, acceptLanguage string) reply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept-Language", acceptLanguage)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header, string(b)}
+}
+
 func postForm(t *testing.T, u string, v url.Values) reply {
 	return do(t, http.MethodPost, u, "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
 }
@@ -212,13 +229,25 @@ func checkRefusals(t *testing.T, s *site) {
 		"garbage":   "not-a-token",
 		"too long":  strings.Repeat("A", 5000),
 	}
+	pages := map[string]bool{}
 	for name, tok := range bad {
-		for _, m := range []string{http.MethodGet, http.MethodPost} {
-			r := do(t, m, s.URL+unsubscribe.PathPrefix+tok, "", nil)
-			if r.code != http.StatusBadRequest || r.body != "Bad Request\n" {
-				t.Errorf("%s %s token: %d %q, want 400 with no detail", m, name, r.code, r.body)
-			}
+		// A mail provider's POST gets a bare status.
+		r := do(t, http.MethodPost, s.URL+unsubscribe.PathPrefix+tok, "", nil)
+		if r.code != http.StatusBadRequest || r.body != "Bad Request\n" {
+			t.Errorf("POST %s token: %d %q, want 400 with no detail", name, r.code, r.body)
 		}
+		// A person gets a page with the other ways out, in the browser's
+		// language, the same whichever check failed.
+		g := doLang(t, s.URL+unsubscribe.PathPrefix+tok, "de-CH,de;q=0.9")
+		g.want(t, http.StatusBadRequest, `<html lang="de">`, `id="invalid"`, "ACME Corp")
+		if g.header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("GET %s token: Content-Type %q", name, g.header.Get("Content-Type"))
+		}
+		wantSecurityHeaders(t, g.header)
+		pages[g.body] = true
+	}
+	if len(pages) != 1 {
+		t.Errorf("the invalid-link pages differ between causes: %d versions", len(pages))
 	}
 	if optedOut(t, s.stores.other, "victim@example.fr") {
 		t.Error("an invalid token opted out")
@@ -268,7 +297,10 @@ func TestRateLimit(t *testing.T) {
 // TestRateLimitBehindProxy: behind a trusted proxy each client counts on
 // its own, by the last X-Forwarded-For hop that is no trusted proxy.
 func TestRateLimitBehindProxy(t *testing.T) {
-	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) { o.RatePerMinute = 2 })
+	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) {
+		o.RatePerMinute = 2
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
 	u := s.link("someone@example.nl")
 	get := func(xff string) int {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
@@ -302,13 +334,11 @@ func TestRateLimitBehindProxy(t *testing.T) {
 	}
 }
 
-// TestForwardedForNotTrusted: with no trusted proxy, X-Forwarded-For is
-// ignored, so a client cannot dodge the limit by sending one.
+// TestForwardedForNotTrusted: with no trusted proxy (the default, even
+// for a loopback peer), X-Forwarded-For is ignored, so a client cannot
+// dodge the limit by sending one.
 func TestForwardedForNotTrusted(t *testing.T) {
-	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) {
-		o.RatePerMinute = 1
-		o.TrustedProxies = []netip.Prefix{}
-	})
+	s := newSite(t, embeddedPair(t), func(o *unsubscribe.Options) { o.RatePerMinute = 1 })
 	u := s.link("someone@example.nl")
 	for i, want := range []int{200, 429} {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)

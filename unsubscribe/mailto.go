@@ -57,10 +57,12 @@ type MailtoOptions struct {
 	Hostname string // for the greeting; Domain when empty
 	Keyring  *token.Keyring
 	Org      string
-	MaxAge   time.Duration // 0 accepts any age
-	OptOuts  OptOuts
-	Now      func() time.Time
-	Log      *slog.Logger
+	// EarlierOrgs are still accepted, as by the web endpoint.
+	EarlierOrgs []string
+	MaxAge      time.Duration // 0 accepts any age
+	OptOuts     OptOuts
+	Now         func() time.Time
+	Log         *slog.Logger
 	// MaxConns bounds concurrent connections (DefaultMailtoConns when 0);
 	// more are answered 421 and closed.
 	MaxConns int
@@ -90,7 +92,7 @@ func NewMailto(o MailtoOptions) (*Mailto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unsubscribe: mailto listener: %w", err)
 	}
-	m := &Mailto{o: o, opener: opener{o.Keyring, o.Org, o.MaxAge, o.Now}, ln: newLimitListener(ln, o.MaxConns)}
+	m := &Mailto{o: o, opener: opener{o.Keyring, append([]string{o.Org}, o.EarlierOrgs...), o.MaxAge, o.Now}, ln: newLimitListener(ln, o.MaxConns)}
 	s := smtp.NewServer(smtp.BackendFunc(m.newSession))
 	s.Domain = o.Hostname
 	s.MaxRecipients = mailtoMaxRecipients

@@ -9,13 +9,14 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/text/language"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/unsubscribe/token"
 )
 
 // The pages, each defined in every language's template file.
@@ -23,6 +24,7 @@ const (
 	pageConfirm = "confirm"
 	pageDone    = "done"
 	pageExpired = "expired"
+	pageInvalid = "invalid"
 )
 
 // Languages are the languages the pages are written in; the first is the
@@ -53,6 +55,7 @@ type pageData struct {
 	Masked  string // the recipient, masked: j***@acme.fr
 	Company string
 	Contact string
+	Mailto  string // the domain of the mailto unsubscribe address, "" for none
 	CSRF    string
 }
 
@@ -70,7 +73,7 @@ func loadPages() (*pages, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unsubscribe: page templates for %s: %w", lang, err)
 		}
-		for _, name := range []string{pageConfirm, pageDone, pageExpired} {
+		for _, name := range []string{pageConfirm, pageDone, pageExpired, pageInvalid} {
 			if t.Lookup(name) == nil {
 				return nil, fmt.Errorf("unsubscribe: the %s templates have no %q page", lang, name)
 			}
@@ -82,11 +85,16 @@ func loadPages() (*pages, error) {
 	return p, nil
 }
 
-// language picks the page language: the one of the country of the
-// recipient's domain (its country-code TLD) when the templates have it,
-// else the browser's Accept-Language (RFC 9110 §12.5.4), else English.
-func (p *pages) language(rcpt, acceptLanguage string) string {
-	if lang := footer.LanguageFor(countryOf(rcpt)); lang != footer.DefaultLanguage {
+// language picks the page language: the footer's, which the token
+// carries, when the pages have it; for a token sealed before tokens did,
+// the one of the country the recipient's domain names; else the browser's
+// Accept-Language (RFC 9110 §12.5.4), else English.
+func (p *pages) language(c token.Claims, acceptLanguage string) string {
+	if _, ok := p.byLang[c.Lang]; ok {
+		return c.Lang
+	}
+	cc, _ := country.FromAddress(c.Recipient)
+	if lang := footer.LanguageFor(cc); lang != footer.DefaultLanguage {
 		return lang
 	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
@@ -100,30 +108,13 @@ func (p *pages) language(rcpt, acceptLanguage string) string {
 	return Languages[i]
 }
 
-// countryOf returns the ISO 3166-1 code of the country-code TLD of addr's
-// domain ("UK" read as "GB"), or "" for a generic TLD.
-func countryOf(addr string) string {
-	dot := strings.LastIndexByte(addr, '.')
-	if dot < strings.LastIndexByte(addr, '@') || len(addr)-dot != 3 {
-		return ""
-	}
-	cc := strings.ToUpper(addr[dot+1:])
-	if cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
-		return ""
-	}
-	if cc == "UK" {
-		return "GB"
-	}
-	return cc
-}
-
-// render writes page name for rcpt in the recipient's language.
-func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, rcpt, csrfValue string) {
-	lang := h.pages.language(rcpt, r.Header.Get("Accept-Language"))
+// render writes page name for the token's recipient in their language.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, c token.Claims, csrfValue string) {
+	lang, rcpt := h.pages.language(c, r.Header.Get("Accept-Language")), c.Recipient
 	var buf bytes.Buffer
 	err := h.pages.byLang[lang].ExecuteTemplate(&buf, name, pageData{
 		Lang: lang, Style: template.CSS(style), Masked: lists.MaskEmail(rcpt),
-		Company: h.o.Company, Contact: h.o.Contact, CSRF: csrfValue,
+		Company: h.o.Company, Contact: h.o.Contact, Mailto: h.o.MailtoDomain, CSRF: csrfValue,
 	})
 	if err != nil {
 		h.o.Log.Error("unsubscribe: rendering a page", "page", name, "lang", lang, "err", err)

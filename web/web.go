@@ -67,6 +67,10 @@ func New(addr string, store Pinger, log *slog.Logger, mounts ...Mount) (*Server,
 	return &Server{srv: srv, ln: ln, log: log}, nil
 }
 
+// Wrap replaces the listener by wrap(listener), before Serve: for a
+// listener behind a load balancer that reads PROXY headers.
+func (s *Server) Wrap(wrap func(net.Listener) net.Listener) { s.ln = wrap(s.ln) }
+
 // Addr is the address actually listened on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 

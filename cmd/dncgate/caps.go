@@ -94,7 +94,10 @@ type capUsage struct {
 func capUsages(ctx context.Context, chk *caps.Checker, key string, now time.Time) ([]capUsage, error) {
 	var rows []capUsage
 	for _, r := range chk.Rules() {
-		subject, ok := capSubject(r, key)
+		subject, ok, err := capSubject(r, key)
+		if err != nil {
+			return nil, err
+		}
 		if !ok {
 			continue
 		}
@@ -121,26 +124,42 @@ func writeUsages(w io.Writer, rows []capUsage) error {
 }
 
 // capSubject returns the subject r counts for key, as caps.Key builds it
-// at RCPT, and whether key is of the kind r's scope counts.
-func capSubject(r caps.Rule, key string) (string, bool) {
+// at RCPT (an address normalised: any spelling of a person finds their
+// count), and whether key is of the kind r's scope counts. A key of that
+// kind which does not normalise is an error.
+func capSubject(r caps.Rule, key string) (string, bool, error) {
 	key = strings.TrimSpace(key)
 	rep, domain, pair := strings.Cut(key, "|")
 	isAddr := !pair && strings.Contains(key, "@")
 	isDomain := !pair && !isAddr && key != "" && !strings.EqualFold(key, "org")
+	var subject string
+	var fits bool
+	var err error
 	switch r.Scope {
 	case caps.ScopeRecipient:
-		return caps.Key(r, "", key), isAddr
+		if fits = isAddr; fits {
+			subject, err = caps.Key(r, "", key)
+		}
 	case caps.ScopeRep:
-		return caps.Key(r, key, ""), isAddr
+		if fits = isAddr; fits {
+			subject, err = caps.Key(r, key, "")
+		}
 	case caps.ScopeRecipientDomain:
-		return caps.Key(r, "", "@"+key), isDomain
+		if fits = isDomain; fits {
+			subject, err = caps.DomainKey(r, "", key)
+		}
 	case caps.ScopeRepDomain:
-		ok := pair && strings.Contains(rep, "@") && domain != "" && !strings.Contains(domain, "@")
-		return caps.Key(r, rep, "@"+domain), ok
+		if fits = pair && strings.Contains(rep, "@") && domain != "" && !strings.Contains(domain, "@"); fits {
+			subject, err = caps.DomainKey(r, rep, domain)
+		}
 	case caps.ScopeOrg:
-		return caps.Key(r, "", ""), strings.EqualFold(key, "org")
+		fits = strings.EqualFold(key, "org")
+		subject, err = caps.Key(r, "", "")
 	}
-	return "", false
+	if err != nil {
+		return "", true, fmt.Errorf("%q: %w", key, err)
+	}
+	return subject, fits, nil
 }
 
 func (a *app) capsReset(ctx context.Context, args []string) error {
@@ -161,7 +180,10 @@ func (a *app) capsReset(ctx context.Context, args []string) error {
 		if err != nil {
 			return c.fs.usageError("%v", err)
 		}
-		subject, ok := capSubject(r, key)
+		subject, ok, err := capSubject(r, key)
+		if err != nil {
+			return c.fs.usageError("%v", err)
+		}
 		if !ok {
 			return c.fs.usageError("cap %s has scope %s, which does not count %q; %s", r.Name, r.Scope, key, capsKeyHelp)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 )
@@ -21,11 +22,24 @@ func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, 
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	o := suppression.Options{Lists: db, Policy: pol, Key: key}
+	rcpts, err := recipientRule(cfg)
+	if err != nil {
+		return nil, err
+	}
+	o := suppression.Options{Lists: db, Policy: pol, Key: key, Recipients: rcpts}
 	if cs, ok := st.(contactKeeper); ok {
 		o.Contacts = cs.Contacts()
 	}
 	return suppression.New(o)
+}
+
+// recipientRule is what may be a recipient, for the relay and the check.
+func recipientRule(cfg *config.Config) (*lists.Recipients, error) {
+	r, err := lists.NewRecipients(cfg.Relay.RerouteOKDomains)
+	if err != nil {
+		return nil, fmt.Errorf("relay.reroute_ok_domains: %w", err)
+	}
+	return r, nil
 }
 
 // listsOf is the store's lists. It writes nothing: the opt-out list and

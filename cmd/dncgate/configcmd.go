@@ -26,5 +26,8 @@ func (a *app) configCheck(_ context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprint(a.stdout, cfg.Masked())
+	for _, w := range append(cfg.PolicyWarnings(), cfg.FooterWarnings()...) {
+		fmt.Fprintln(a.stderr, "dncgate: warning:", w)
+	}
 	return nil
 }

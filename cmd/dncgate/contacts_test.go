@@ -108,7 +108,7 @@ func checkContactsCommands(t *testing.T, cfg string) {
 		want(t, 0, "stdout", "imported contacts: version", "rows:       8", "valid:      4", "invalid:    4",
 			"duplicates: 1", "entries:    3",
 			"line 4, E-Mail: invalid email", "line 5, Téléphone: invalid phone",
-			`line 6, Pays: country "FRANCE"`, `line 7, Segment: recipient type "prospect"`)
+			`line 6, Pays: "France" is not an ISO 3166-1 alpha-2 country code`, `line 7, Segment: recipient type "prospect"`)
 	checkStored(t, cfg, map[string]wantContact{
 		"ann@acme.test": {true, "FR", contactdb.TypeConsumer, []string{"+33612345678"}},
 		"bob@firm.test": {true, "GB", contactdb.TypeBusiness, []string{"+442079460958"}},
@@ -193,7 +193,7 @@ func TestContactsCommandErrors(t *testing.T) {
 		{"no email column", []string{"import", noEmail}, 1, "no column of the header row (name, phone) looks like an e-mail column; name it with --email-column"},
 		{"two email columns", []string{"import", twoEmails}, 1, `columns "email" (1) and "mail" (2) both look like an e-mail column`},
 		{"unknown column", []string{"import", good, "--phone-column", "fax"}, 1, `--phone-column: no column "fax"`},
-		{"bad region", []string{"import", good, "--region", "Belgium"}, 2, `--region: country "BELGIUM"`},
+		{"bad region", []string{"import", good, "--region", "Belgium"}, 2, `--region: "Belgium" is not an ISO 3166-1 alpha-2 country code`},
 		{"bad encoding", []string{"import", good, "--encoding", "ebcdic"}, 2, "ebcdic"},
 		{"missing file", []string{"import", filepath.Join(data, "none.csv")}, 1, "no such file"},
 		{"bad address", []string{"show", "nobody"}, 2, `"nobody"`},

@@ -72,13 +72,13 @@ func (a *app) contactsImport(ctx context.Context, args []string) error {
 	}
 	region, err := contactdb.ParseCountry(o.region)
 	if err == nil {
-		_, err = lists.NewPhoneNormaliser(region)
+		_, err = lists.NewPhoneNormaliser(region.String())
 	}
 	if err != nil {
 		return c.fs.usageError("--region: %v", err)
 	}
 	return c.withStore(ctx, true, func(env contactsEnv) error {
-		im := newContactImporter(a, env, pos[0], region)
+		im := newContactImporter(a, env, pos[0], region.String())
 		im.dryRun, im.by = o.dryRun, operator(o.by)
 		return im.run(ctx, ro, &o)
 	})

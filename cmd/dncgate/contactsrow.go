@@ -22,9 +22,11 @@ func (im *contactImporter) record(row lists.Row) (contactdb.Record, error) {
 		return rec, lineError(row, im.cols.email, err)
 	}
 	rec.Email = im.emails.Digest(email)
-	if rec.Country, err = contactdb.ParseCountry(optionalValue(row, im.cols.country)); err != nil {
+	cc, err := contactdb.ParseCountry(optionalValue(row, im.cols.country))
+	if err != nil {
 		return rec, lineError(row, *im.cols.country, err)
 	}
+	rec.Country = cc.String()
 	if rec.Type, err = contactdb.ParseType(optionalValue(row, im.cols.rtype)); err != nil {
 		return rec, lineError(row, *im.cols.rtype, err)
 	}

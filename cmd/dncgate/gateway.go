@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
+	"net"
 	"time"
 
-	"github.com/dncgate/dncgate/checkapi"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/checkapi"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/internal/proxied"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
@@ -47,7 +50,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 	if err != nil {
 		return err
 	}
-	api, err := checkapi.New(checkapi.Options{Check: opts.Check, Users: st, Log: log})
+	login, err := newAuthenticator(ctx, cfg, st)
+	if err != nil {
+		optOut.stop(context.Background())
+		return err
+	}
+	api, err := checkapi.New(checkapi.Options{Check: opts.Check, Login: login, TrustedProxies: cfg.Proxies(), Log: log})
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
@@ -59,7 +67,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		return err
 	}
 	stopWeb := func(ctx context.Context) { stopHTTP(ctx); optOut.stop(ctx) }
-	srv, err := relay.New(opts, st, st, fwd, log)
+	srv, err := relay.New(opts, st, login, fwd, log)
 	if err != nil {
 		stopWeb(context.Background())
 		return err
@@ -95,8 +103,14 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 		return opts, err
 	}
 	opts.Replies = replies(cfg, st, key)
+	if opts.Recipients, err = recipientRule(cfg); err != nil {
+		return opts, err
+	}
 	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
 		return opts, err
+	}
+	for _, w := range cfg.PolicyWarnings() {
+		log.Warn(w)
 	}
 	opts.Stamper, err = newStamper(ctx, cfg, st, key, log)
 	return opts, err
@@ -137,12 +151,7 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 		ReadTimeout:     cfg.Limits.IdleTimeout.Duration,
 		SessionTimeout:  cfg.Limits.SessionTimeout.Duration,
 		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
-		AuthThrottle: relay.Throttle{
-			Window:     cfg.Auth.FailWindow.Duration,
-			SlowAfter:  never(cfg.Auth.SlowAfter),
-			BlockAfter: never(cfg.Auth.BlockAfter),
-			MaxDelay:   cfg.Auth.MaxDelay.Duration,
-		},
+		TrustedProxies:  cfg.Proxies(),
 	}
 	for _, l := range cfg.Listeners {
 		rl, err := relayListener(l)
@@ -208,7 +217,7 @@ func capRules(cfgCaps []config.Cap) []caps.Rule {
 			Limit:     c.Limit,
 			Window:    c.Window.Duration,
 			Count:     caps.Count(c.Count),
-			Countries: c.Countries,
+			Countries: c.CountryCodes(),
 			Temporary: c.Mode == config.CapTempfail,
 			Hold:      c.Hold.Duration,
 		})
@@ -216,17 +225,58 @@ func capRules(cfgCaps []config.Cap) []caps.Rule {
 	return rules
 }
 
+// newAuthenticator is the one login check of SMTP AUTH and the HTTP side,
+// its stand-in hash at the cost the stored users have.
+func newAuthenticator(ctx context.Context, cfg *config.Config, st store.Store) (*auth.Authenticator, error) {
+	a := cfg.Auth
+	return auth.New(auth.Options{
+		Users: st, Attempts: st, Cost: storedCost(ctx, st), Remember: rememberLogins,
+		Limits: auth.Limits{
+			Window:           a.FailWindow.Duration,
+			SlowAfter:        never(a.SlowAfter),
+			BlockAfter:       never(a.BlockAfter),
+			ClientBlockAfter: never(a.ClientBlockAfter),
+			UserBlockAfter:   never(a.UserBlockAfter),
+			MaxDelay:         a.MaxDelay.Duration,
+		},
+	})
+}
+
+// rememberLogins is how long a successful login is remembered, so that an
+// integration calling every second, or a mail client connecting for each
+// message, does not pay a bcrypt comparison each time.
+const rememberLogins = 2 * time.Minute
+
+// storedCost is the bcrypt cost most stored users have, auth.DefaultCost
+// (what users add writes) when there are none or they cannot be read.
+func storedCost(ctx context.Context, st store.Users) int {
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return auth.DefaultCost
+	}
+	seen := map[int]int{}
+	best := auth.DefaultCost
+	for _, u := range users {
+		if c, err := bcrypt.Cost(u.PasswordHash); err == nil {
+			if seen[c]++; seen[c] > seen[best] {
+				best = c
+			}
+		}
+	}
+	return best
+}
+
 // never maps the config's "0 turns it off" onto a count no client reaches
-// (the relay reads zero as "use the default").
+// (auth reads zero as "use the default").
 func never(n int) int {
 	if n == 0 {
-		return math.MaxInt32
+		return auth.Never
 	}
 	return n
 }
 
 func relayListener(l config.Listener) (relay.Listener, error) {
-	rl := relay.Listener{Name: l.Label(), Addr: l.Address, AllowInsecureAuth: l.AllowInsecureAuth}
+	rl := relay.Listener{Name: l.Label(), Addr: l.Address, AllowInsecureAuth: l.AllowInsecureAuth, ProxyProtocol: l.ProxyProtocol}
 	switch l.TLS {
 	case config.TLSStartTLS:
 		rl.Mode = relay.ModeStartTLS
@@ -260,6 +310,11 @@ func startWeb(cfg *config.Config, st store.Store, log *slog.Logger, errc chan<- 
 	w, err := web.New(cfg.Web.Listen, st, log, mounts...)
 	if err != nil {
 		return nil, fmt.Errorf("web listener: %w", err)
+	}
+	if cfg.Web.ProxyProtocol {
+		w.Wrap(func(ln net.Listener) net.Listener {
+			return proxied.Listen(ln, proxied.Options{Trusted: cfg.Proxies(), Log: log.With("listener", "web")})
+		})
 	}
 	go func() {
 		if err := w.Serve(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store"
@@ -104,20 +105,17 @@ func parseMaxAge(s string) (time.Duration, error) {
 func parseCountries(given []string) ([]string, error) {
 	var out []string
 	for _, cc := range given {
-		cc = strings.ToUpper(strings.TrimSpace(cc))
-		if strings.EqualFold(cc, allCountries) {
+		if strings.EqualFold(strings.TrimSpace(cc), allCountries) {
 			if len(given) > 1 {
 				return nil, errors.New(`--country all cannot be combined with country codes`)
 			}
 			return nil, nil
 		}
-		if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
-			return nil, fmt.Errorf("country %q is not an ISO 3166-1 alpha-2 code (such as FR, DE, GB) or all", cc)
+		c, err := country.Parse(cc)
+		if err != nil {
+			return nil, fmt.Errorf(`%w, or "all"`, err)
 		}
-		if cc == "UK" {
-			cc = "GB"
-		}
-		out = append(out, cc)
+		out = append(out, c.String())
 	}
 	return out, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/country/countrytest"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
@@ -215,4 +217,21 @@ func BenchmarkDigest(b *testing.B) {
 	}
 	_ = sink
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "digests/s")
+}
+
+// TestParseCountriesTable: lists import --country reads the shared table
+// as every other caller of package country does.
+func TestParseCountriesTable(t *testing.T) {
+	for _, c := range countrytest.Codes {
+		got, err := parseCountries([]string{c.In})
+		if c.Want == country.None {
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.In)) {
+				t.Errorf("--country %q = %v, %v; want an error naming it", c.In, got, err)
+			}
+			continue
+		}
+		if err != nil || len(got) != 1 || got[0] != c.Want.String() {
+			t.Errorf("--country %q = %v, %v; want [%s]", c.In, got, err, c.Want)
+		}
+	}
 }

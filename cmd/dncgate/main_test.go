@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/store"
@@ -201,8 +202,8 @@ func TestUsersLifecycle(t *testing.T) {
 	if !ok || bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
 		t.Fatalf("stored hash does not verify the password (user found: %v)", ok)
 	}
-	if cost, _ := bcrypt.Cost(hash); cost != bcryptCost {
-		t.Errorf("bcrypt cost %d, want %d", cost, bcryptCost)
+	if cost, _ := bcrypt.Cost(hash); cost != auth.DefaultCost {
+		t.Errorf("bcrypt cost %d, want %d", cost, auth.DefaultCost)
 	}
 	if strings.Join(sendAs, " ") != "rep@acme.test @sales.acme.test" {
 		t.Errorf("send-as %v", sendAs)
@@ -313,4 +314,23 @@ func openTestStore(t *testing.T, cfgPath string) (*config.Config, store.Store, [
 		t.Fatal(err)
 	}
 	return cfg, st, key
+}
+
+// TestConfigCheckWarnsWithoutDefaultCountry: config check names the
+// fallback a recipient of unknown country gets when default_country is
+// unset, and says nothing of it once it is set.
+func TestConfigCheckWarnsWithoutDefaultCountry(t *testing.T) {
+	dir := t.TempDir()
+	unset := writeFile(t, dir, "unset.toml", "[server]\nhostname = \"gw.test\"\n")
+	dncgate(t, "", "config", "check", "--config", unset).want(t, 0, "stderr",
+		`dncgate: warning: policy.default_country is not set`, `falls under the "*" rule`)
+	off := writeFile(t, dir, "off.toml", "[policy]\npresets = false\n")
+	dncgate(t, "", "config", "check", "--config", off).want(t, 0, "stderr",
+		`policy.default_country is not set and no "*" rule applies`, "is allowed")
+	set := writeFile(t, dir, "set.toml", "[policy]\ndefault_country = \"uk\"\n")
+	r := dncgate(t, "", "config", "check", "--config", set)
+	r.want(t, 0, "stdout", `default_country = "uk"`)
+	if strings.Contains(r.stderr, "default_country") {
+		t.Errorf("config check warned with a default country set:\n%s", r.stderr)
+	}
 }

@@ -193,7 +193,10 @@ func forgetCapCounts(ctx context.Context, env optoutEnv) (int, error) {
 		if r.Scope != caps.ScopeRecipient {
 			continue
 		}
-		subject, _ := capSubject(r, env.addr)
+		subject, _, err := capSubject(r, env.addr)
+		if err != nil {
+			return n, err
+		}
 		if err := chk.Reset(ctx, r.Name, subject); err != nil {
 			return n, fmt.Errorf("resetting cap %s: %w", r.Name, err)
 		}

@@ -111,6 +111,38 @@ func TestOptoutEraseForgetsCapCounts(t *testing.T) {
 	}
 }
 
+// checkEraseResetsEverySpelling: sends to two spellings of one person
+// fill their recipient cap (limit 2), every spelling shows the count, and
+// erasing a third spelling resets it for all of them.
+func checkEraseResetsEverySpelling(t *testing.T, storeTOML string) {
+	cfg := writeFile(t, t.TempDir(), "dncgate.toml", capsConfig(storeTOML))
+	now := time.Now().UTC()
+	sendAs(t, cfg, "rep@acme.test", "Jean.Dupont+1@gmail.com", "m1", now)
+	sendAs(t, cfg, "rep@acme.test", "jeandupont@googlemail.com", "m2", now)
+	spellings := []string{"j.e.a.n.dupont+promo@GMAIL.com", "JeanDupont@gmail.com", "jean.dupont+2@googlemail.com"}
+	for _, s := range spellings {
+		if got := row(t, dncgate(t, "", "caps", "show", s, "--config", cfg).stdout, "recipient-30d"); got[2] != "jeandupont@gmail.com" || got[3] != "2" {
+			t.Fatalf("before erase, caps show %s: row %v, want jeandupont@gmail.com at 2", s, got)
+		}
+	}
+	dncgate(t, "", "optout", "erase", spellings[0], "--config", cfg, "--reason", "erasure request").
+		want(t, 0, "stdout", "recipient cap counts reset: 1")
+	for _, s := range append(spellings, "Jean.Dupont+1@gmail.com", "jeandupont@googlemail.com") {
+		if got := row(t, dncgate(t, "", "caps", "show", s, "--config", cfg).stdout, "recipient-30d"); got[3] != "0" {
+			t.Errorf("after erase, caps show %s: row %v, want count 0", s, got)
+		}
+	}
+	dncgate(t, "", "optout", "check", "jean.dupont+x@googlemail.com", "--config", cfg).want(t, 0, "stdout", "jeandupont@gmail.com: opted out")
+}
+
+func TestOptoutEraseResetsEverySpellingEmbedded(t *testing.T) {
+	checkEraseResetsEverySpelling(t, fmt.Sprintf("[store]\npath = %q", filepath.Join(t.TempDir(), "dncgate.db")))
+}
+
+func TestOptoutEraseResetsEverySpellingRedis(t *testing.T) {
+	checkEraseResetsEverySpelling(t, fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"", testredis.Start(t)))
+}
+
 func TestOptoutCommandsEmbedded(t *testing.T) {
 	checkOptoutCommands(t, optoutConfig(t, fmt.Sprintf("[store]\npath = %q", filepath.Join(t.TempDir(), "dncgate.db"))))
 }

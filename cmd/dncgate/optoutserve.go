@@ -12,7 +12,6 @@ import (
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/unsubscribe"
-	"github.com/dncgate/dncgate/unsubscribe/token"
 	"github.com/dncgate/dncgate/web"
 )
 
@@ -42,53 +41,57 @@ func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []
 	if cfg.Web.Listen == "" && cfg.Unsubscribe.MailtoListen == "" {
 		return side, nil
 	}
-	kr, _, err := unsubscribeKeys(ctx, cfg, st, false)
+	keys, _, err := unsubscribeKeys(ctx, cfg, st, false)
 	if err != nil {
 		return nil, err
 	}
 	outs := suppression.NewOptOuts(db, key)
 	if cfg.Web.Listen != "" {
-		h, err := unsubscribe.NewHandler(handlerOptions(cfg, kr, outs, key, log))
+		h, err := unsubscribe.NewHandler(handlerOptions(cfg, keys, outs, key, log))
 		if err != nil {
 			return nil, err
 		}
 		side.mounts = []web.Mount{{Pattern: unsubscribe.PathPrefix, Handler: h}}
 	}
 	if cfg.Unsubscribe.MailtoListen != "" {
-		if side.mailto, err = startMailto(cfg, kr, outs, log, errc); err != nil {
+		if side.mailto, err = startMailto(cfg, keys, outs, log, errc); err != nil {
 			return nil, err
 		}
 	}
 	return side, nil
 }
 
-func handlerOptions(cfg *config.Config, kr *token.Keyring, outs unsubscribe.OptOuts, key []byte, log *slog.Logger) unsubscribe.Options {
+func handlerOptions(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.OptOuts, key []byte, log *slog.Logger) unsubscribe.Options {
 	f, _ := cfg.FooterDetails()
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(csrfKeyInfo))
 	return unsubscribe.Options{
-		Keyring:       kr,
-		Org:           cfg.UnsubscribeOrg(),
-		Company:       f.Company,
-		Contact:       f.PrivacyContact,
-		MaxAge:        cfg.Unsubscribe.TokenMaxAge.Duration,
-		OptOuts:       outs,
-		Log:           log,
-		RatePerMinute: cfg.UnsubscribeRate(),
-		CSRFKey:       mac.Sum(nil),
+		Keyring:        keys.Ring,
+		Org:            keys.Org,
+		EarlierOrgs:    keys.Earlier,
+		Company:        f.Company,
+		Contact:        f.PrivacyContact,
+		MailtoDomain:   cfg.Unsubscribe.MailtoDomain,
+		MaxAge:         cfg.Unsubscribe.TokenMaxAge.Duration,
+		OptOuts:        outs,
+		Log:            log,
+		RatePerMinute:  cfg.UnsubscribeRate(),
+		TrustedProxies: cfg.Proxies(),
+		CSRFKey:        mac.Sum(nil),
 	}
 }
 
-func startMailto(cfg *config.Config, kr *token.Keyring, outs unsubscribe.OptOuts, log *slog.Logger, errc chan<- error) (*unsubscribe.Mailto, error) {
+func startMailto(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.OptOuts, log *slog.Logger, errc chan<- error) (*unsubscribe.Mailto, error) {
 	m, err := unsubscribe.NewMailto(unsubscribe.MailtoOptions{
-		Addr:     cfg.Unsubscribe.MailtoListen,
-		Domain:   cfg.Unsubscribe.MailtoDomain,
-		Hostname: cfg.Server.Hostname,
-		Keyring:  kr,
-		Org:      cfg.UnsubscribeOrg(),
-		MaxAge:   cfg.Unsubscribe.TokenMaxAge.Duration,
-		OptOuts:  outs,
-		Log:      log,
+		Addr:        cfg.Unsubscribe.MailtoListen,
+		Domain:      cfg.Unsubscribe.MailtoDomain,
+		Hostname:    cfg.Server.Hostname,
+		Keyring:     keys.Ring,
+		Org:         keys.Org,
+		EarlierOrgs: keys.Earlier,
+		MaxAge:      cfg.Unsubscribe.TokenMaxAge.Duration,
+		OptOuts:     outs,
+		Log:         log,
 	})
 	if err != nil {
 		return nil, err

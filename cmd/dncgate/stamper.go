@@ -13,6 +13,7 @@ import (
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/stamp"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/unsubscribe"
 )
 
 // newStamper builds what gives each recipient's copy its footer,
@@ -51,24 +52,40 @@ func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities,
 	if err != nil {
 		return err
 	}
-	kr, created, err := unsubscribeKeys(ctx, cfg, st, true)
+	keys, created, err := unsubscribeKeys(ctx, cfg, st, true)
 	if err != nil {
 		return err
 	}
+	warnKeysOrg(cfg, keys, log)
 	if created && cfg.Store.Backend == config.BackendRedis {
 		// Another instance's endpoint could not open this one's links.
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
-	o.Templates, o.Keyring = tpl, kr
+	o.Templates, o.Keyring = tpl, keys.Ring
 	o.Details = footer.Vars{
 		Company: f.Company, PostalAddress: f.PostalAddress, PrivacyURL: f.PrivacyURL,
 		PrivacyContact: f.PrivacyContact, Source: f.Source, Purpose: f.Purpose, LegalBasis: f.LegalBasis,
 	}
-	o.Org, o.BaseURL, o.MailtoDomain = cfg.UnsubscribeOrg(), cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
+	o.Org, o.BaseURL, o.MailtoDomain = keys.Org, cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
 	if f.Signed == config.SignedRefuse {
 		o.Signed = rewrite.Refuse
 	}
 	return nil
+}
+
+// warnKeysOrg says which organisation tokens are sealed to when it is not
+// the configured one, and warns about a key file that names none (made
+// before key files did), whose links a rename would break.
+func warnKeysOrg(cfg *config.Config, keys unsubscribe.Keys, log *slog.Logger) {
+	file := cfg.UnsubscribeKeysPath()
+	switch {
+	case !keys.Pinned:
+		log.Warn("the unsubscribe key file names no organisation: renaming the server would break every link sent; add the line \"org "+keys.Org+"\" to it",
+			"file", file, "org", keys.Org)
+	case keys.Org != cfg.UnsubscribeOrg():
+		log.Info("unsubscribe tokens are sealed to the key file's organisation, not the configured one", "file", file,
+			"org", keys.Org, "configured", cfg.UnsubscribeOrg())
+	}
 }
 
 func dkimSigner(c config.DKIM) (*stamp.DKIM, error) {

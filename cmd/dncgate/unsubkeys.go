@@ -10,7 +10,6 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/unsubscribe"
-	"github.com/dncgate/dncgate/unsubscribe/token"
 )
 
 // unsubscribeKeys loads the unsubscribe key file. A missing file is made
@@ -18,26 +17,26 @@ import (
 // break every link already in the recipients' mailboxes, so it is
 // refused. sealing says the gateway is about to stamp links with it,
 // which the store then records. created reports a file made here.
-func unsubscribeKeys(ctx context.Context, cfg *config.Config, st store.Identities, sealing bool) (kr *token.Keyring, created bool, err error) {
+func unsubscribeKeys(ctx context.Context, cfg *config.Config, st store.Identities, sealing bool) (keys unsubscribe.Keys, created bool, err error) {
 	path := cfg.UnsubscribeKeysPath()
 	id, err := st.Identity(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("unsubscribe keys: %w", err)
+		return keys, false, fmt.Errorf("unsubscribe keys: %w", err)
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if id.LinksSent {
-			return nil, false, fmt.Errorf("the unsubscribe key file %s is missing, and this store has sent unsubscribe links sealed with it: "+
+			return keys, false, fmt.Errorf("the unsubscribe key file %s is missing, and this store has sent unsubscribe links sealed with it: "+
 				"restore it from the backup (or copy it from another instance sharing the store); a new key would break every link already sent", path)
 		}
 		created = true
 	}
-	if kr, err = unsubscribe.LoadKeyring(path, true); err != nil {
-		return nil, false, err
+	if keys, err = unsubscribe.LoadKeys(path, true, cfg.UnsubscribeOrg()); err != nil {
+		return keys, false, err
 	}
 	if sealing && !id.LinksSent {
 		if err := st.MarkLinksSent(ctx); err != nil {
-			return nil, false, fmt.Errorf("unsubscribe keys: %w", err)
+			return keys, false, fmt.Errorf("unsubscribe keys: %w", err)
 		}
 	}
-	return kr, created, nil
+	return keys, created, nil
 }

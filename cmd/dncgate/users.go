@@ -12,13 +12,10 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/store"
 )
-
-// bcryptCost is the work factor of stored password hashes: about a quarter
-// of a second per login check on current hardware.
-const bcryptCost = 12
 
 func (a *app) users(ctx context.Context, args []string) error {
 	return a.dispatch(ctx, "dncgate users", []command{
@@ -110,7 +107,7 @@ func (a *app) newPasswordHash(fromStdin bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	return bcrypt.GenerateFromPassword([]byte(pw), auth.DefaultCost)
 }
 
 func (a *app) usersList(ctx context.Context, args []string) error {

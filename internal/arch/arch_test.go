@@ -27,7 +27,19 @@ var forbidden = map[string][]string{
 	"contactdb":   {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"checkapi":    {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"web":         {"relay", "store", "cmd/"},
+	// One login check for every door: it knows neither SMTP nor HTTP.
+	"auth": {"relay", "checkapi", "web", "unsubscribe", "store/embedded", "store/redisstore", "cmd/"},
 }
+
+// foreign maps a package to imports from outside the module it must never
+// have, directly or through others.
+var foreign = map[string][]string{
+	"auth": {"net/http", "github.com/emersion/go-smtp"},
+}
+
+// leaves are packages that import nothing of the module, so anything may
+// ask them (the configuration's value parsers among others).
+var leaves = []string{"country"}
 
 type pkg struct {
 	ImportPath string
@@ -46,6 +58,17 @@ func TestImportRules(t *testing.T) {
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
 		}
+		for _, leaf := range leaves {
+			if p.ImportPath != module+leaf {
+				continue
+			}
+			checked++
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, module) {
+					t.Errorf("%s imports %s; it must stay a leaf", p.ImportPath, d)
+				}
+			}
+		}
 		for owner, bans := range forbidden {
 			if !within(p.ImportPath, owner) || (owner == "store" && isStoreImpl(p.ImportPath)) {
 				continue
@@ -55,6 +78,11 @@ func TestImportRules(t *testing.T) {
 				for _, ban := range bans {
 					if within(d, ban) {
 						t.Errorf("%s imports %s; DESIGN.md keeps %s away from %s", p.ImportPath, d, owner, ban)
+					}
+				}
+				for _, ban := range foreign[owner] {
+					if d == ban {
+						t.Errorf("%s imports %s; %s must stay free of it", p.ImportPath, d, owner)
 					}
 				}
 			}

@@ -1,5 +1,6 @@
 // Package ratelimit counts requests per client in fixed windows, for the
-// HTTP endpoints that anyone on the network can reach.
+// HTTP endpoints that anyone on the network can reach. X-Forwarded-For is
+// believed only from the proxies the caller trusts, none by default.
 package ratelimit
 
 import (
@@ -11,10 +12,10 @@ import (
 	"time"
 )
 
-// maxTracked bounds the clients counted in one window. Past it, new
-// clients are let through uncounted: the limit protects the store from
-// one busy client, and a flood from that many addresses would get past a
-// per-address limit anyway.
+// maxTracked bounds the clients counted one by one in a window. Past it,
+// every client not yet counted shares one count with the same limit: a
+// full table (which takes no credentials to fill) makes newcomers share a
+// strict limit, never go uncounted.
 const maxTracked = 1 << 16
 
 // Limiter allows a number of requests per client and window. Windows are
@@ -24,9 +25,10 @@ type Limiter struct {
 	rate   int
 	window time.Duration
 
-	mu     sync.Mutex
-	start  time.Time // of the current window
-	counts map[string]int
+	mu       sync.Mutex
+	start    time.Time // of the current window
+	counts   map[string]int
+	overflow int // requests of the clients past maxTracked, together
 }
 
 // New allows rate requests per client in each window.
@@ -43,23 +45,18 @@ func (l *Limiter) Allow(client string, now time.Time) (time.Duration, bool) {
 	if !start.Equal(l.start) {
 		l.start = start
 		clear(l.counts)
+		l.overflow = 0
 	}
 	n, seen := l.counts[client]
+	count := func(n int) { l.counts[client] = n }
 	if !seen && len(l.counts) >= maxTracked {
-		return 0, true
+		n, count = l.overflow, func(n int) { l.overflow = n }
 	}
 	if n >= l.rate {
 		return start.Add(l.window).Sub(now), false
 	}
-	l.counts[client] = n + 1
+	count(n + 1)
 	return 0, true
-}
-
-// LocalProxies are the proxies whose X-Forwarded-For is believed by
-// default: a reverse proxy on the same host.
-var LocalProxies = []netip.Prefix{
-	netip.MustParsePrefix("127.0.0.0/8"),
-	netip.MustParsePrefix("::1/128"),
 }
 
 // ClientKey is what a limit counts a request by: the client's IP
@@ -75,6 +72,13 @@ func ClientKey(r *http.Request, trusted []netip.Prefix) string {
 		return p.String()
 	}
 	return ip.String()
+}
+
+// ClientAddr is the client's address as ClientKey finds it; the zero
+// Addr when the peer's cannot be read.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ip, _ := clientAddr(r, trusted)
+	return ip
 }
 
 // clientAddr is the peer's address or, when the peer is a trusted proxy,

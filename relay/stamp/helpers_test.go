@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
@@ -77,18 +78,18 @@ func newStamper(t testing.TB, edit ...func(*Options)) *Stamper {
 }
 
 // stampFor prepares msg and returns rcpt's copy.
-func stampFor(t *testing.T, s *Stamper, msg, rcpt, country string) []byte {
+func stampFor(t *testing.T, s *Stamper, msg, rcpt string, cc country.Code) []byte {
 	t.Helper()
 	p, err := s.Prepare([]byte(msg), "rep@acme.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return forRcpt(t, p, rcpt, country)
+	return forRcpt(t, p, rcpt, cc)
 }
 
-func forRcpt(t *testing.T, p relay.Stamped, rcpt, country string) []byte {
+func forRcpt(t *testing.T, p relay.Stamped, rcpt string, cc country.Code) []byte {
 	t.Helper()
-	out, err := p.For(rcpt, country)
+	out, err := p.For(rcpt, cc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay"
@@ -43,12 +44,14 @@ const (
 // Reply codes of a refused message (RFC 5321 §4.2.3, RFC 3463).
 const (
 	codeRefused = 550
+	codeBadAddr = 553
 	codeBadMsg  = 554
 )
 
 var (
-	ecSigned = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
-	ecBadMsg = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
+	ecSigned  = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
+	ecBadMsg  = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
+	ecBadAddr = smtp.EnhancedCode{5, 1, 3} // bad destination mailbox address syntax
 )
 
 // Options configure a Stamper. Templates, Keyring, BaseURL and Key are
@@ -193,19 +196,30 @@ func (p *Prepared) MessageID() string {
 	return p.msg.MessageID()
 }
 
-// For returns rcpt's copy. country is the recipient's country when known;
-// else the address's country-code TLD decides the footer's language.
-func (p *Prepared) For(rcpt, country string) ([]byte, error) {
+// For returns rcpt's copy. cc is the recipient's country when known;
+// else the address's country-code TLD decides the footer's language. The
+// token of the unsubscribe link carries that language, so the page the
+// link opens speaks it too. The token names rcpt's normalised form, the
+// key of the opt-out list: an address that has none is refused (553
+// 5.1.3), never given a token under another key.
+func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 	if p.s.o.NoFooter {
 		return p.s.sign(p.raw)
 	}
-	who := normalise(rcpt)
-	tok := p.s.o.Keyring.Seal(who, p.s.o.Org, p.s.o.Now())
+	who, err := lists.NormaliseEmail(rcpt)
+	if err != nil {
+		// The recipient check refuses such an address before DATA; a
+		// token under any other key would opt out someone else.
+		return nil, &upstream.Error{Code: codeBadAddr, Enhanced: ecBadAddr, Cause: err,
+			Message: "Recipient address has no normalised form; no unsubscribe link can be made for it"}
+	}
+	lang := p.s.Language(rcpt, cc)
+	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: lang})
 	msg, err := p.messageFor(who)
 	if err != nil {
 		return nil, err
 	}
-	f, err := p.footerFor(tok, country, rcpt)
+	f, err := p.s.renderFooter(lang, p.repName, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -233,11 +247,14 @@ func (p *Prepared) messageFor(who string) (*rewrite.Message, error) {
 	return p.kept, nil
 }
 
-func (p *Prepared) footerFor(tok, country, rcpt string) (rewrite.Footer, error) {
-	if country == "" {
-		country = CountryOfAddress(rcpt)
+// Language is the language of rcpt's footer: the one of cc, the country
+// the recipient check found, else of the country the address's TLD names,
+// as the footer templates have it. It is decided here, once a copy.
+func (s *Stamper) Language(rcpt string, cc country.Code) string {
+	if !cc.Known() {
+		cc, _ = country.FromAddress(rcpt)
 	}
-	return p.s.renderFooter(footer.LanguageFor(country), p.repName, tok)
+	return s.o.Templates.Resolve(footer.LanguageFor(cc))
 }
 
 func (s *Stamper) unsubURL(tok string) string { return s.o.BaseURL + unsubPath + tok }
@@ -251,14 +268,6 @@ func (s *Stamper) headers(tok string) []rewrite.Header {
 		v += ", <mailto:" + mailtoLocal + "+" + tok + "@" + s.o.MailtoDomain + ">"
 	}
 	return []rewrite.Header{{Key: hdrListUnsub, Value: v}, {Key: hdrListUnsubPost, Value: oneClick}}
-}
-
-// normalise names the recipient in tokens as the opt-out list keys them.
-func normalise(rcpt string) string {
-	if n, err := lists.NormaliseEmail(rcpt); err == nil {
-		return n
-	}
-	return strings.ToLower(strings.TrimSpace(rcpt))
 }
 
 // fromName is the display name of the message's From address, or "".

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/country/countrytest"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/upstream"
 )
@@ -35,6 +37,27 @@ func TestOneURLInHeadersAndBodies(t *testing.T) {
 	}
 }
 
+// TestNoTokenWithoutNormalisedForm: every spelling of one person gets a
+// token naming the one key; an address with no normalised form gets no
+// copy rather than a token under some other key.
+func TestNoTokenWithoutNormalisedForm(t *testing.T) {
+	p, err := newStamper(t).Prepare([]byte(plainMsg), "rep@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rcpt := range []string{"Jean.Dupont+1@gmail.com", "jeandupont@googlemail.com"} {
+		_, tok := unsubURL(t, readMsg(t, forRcpt(t, p, rcpt, "")))
+		if c, err := testKeyring(t).OpenFresh(tok, testNow, 1); err != nil || c.Recipient != "jeandupont@gmail.com" {
+			t.Errorf("%s: token opens to %+v, %v; want jeandupont@gmail.com", rcpt, c, err)
+		}
+	}
+	out, err := p.For("jean dupont@acme.fr", "")
+	var ue *upstream.Error
+	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || out != nil {
+		t.Fatalf("For an address without a normalised form = %d bytes, %v; want a 553 5.1.3", len(out), err)
+	}
+}
+
 func TestNoMailtoWithoutDomain(t *testing.T) {
 	s := newStamper(t, func(o *Options) { o.MailtoDomain = "" })
 	got := readMsg(t, stampFor(t, s, plainMsg, "jean@acme.fr", "")).Header.Get("List-Unsubscribe")
@@ -57,7 +80,11 @@ func TestEachRecipientHasItsOwnToken(t *testing.T) {
 
 func TestLanguageByCountry(t *testing.T) {
 	s := newStamper(t)
-	for _, c := range []struct{ rcpt, country, want string }{
+	for _, c := range []struct {
+		rcpt    string
+		country country.Code
+		want    string
+	}{
 		{"jean@acme.fr", "", "Pour ne plus recevoir"},     // from the ccTLD
 		{"jean@acme.com", "DE", "keine weiteren E-Mails"}, // the given country wins
 		{"jean@acme.com", "", "To stop receiving"},        // unknown: the fallback
@@ -65,9 +92,16 @@ func TestLanguageByCountry(t *testing.T) {
 		{"john@acme.co.uk", "", "To stop receiving"},      // .uk is GB, English
 		{"anna@acme.de", "IT", "Per non ricevere"},        // country beats TLD
 	} {
-		text := bodies(t, stampFor(t, s, plainMsg, c.rcpt, c.country))["text/plain"]
+		out := stampFor(t, s, plainMsg, c.rcpt, c.country)
+		text := bodies(t, out)["text/plain"]
 		if !strings.Contains(text, c.want) {
 			t.Errorf("%s (%q): footer lacks %q:\n%s", c.rcpt, c.country, c.want, text)
+		}
+		// The link carries the footer's language, for the page.
+		_, tok := unsubURL(t, readMsg(t, out))
+		claims, err := testKeyring(t).Open(tok)
+		if want := s.Language(c.rcpt, c.country); err != nil || claims.Lang != want {
+			t.Errorf("%s (%q): token %+v, %v; want language %s", c.rcpt, c.country, claims, err, want)
 		}
 	}
 }
@@ -192,13 +226,17 @@ func TestNewRefusesIncompleteOptions(t *testing.T) {
 	}
 }
 
-func TestCountryOfAddress(t *testing.T) {
-	for addr, want := range map[string]string{
-		"a@b.fr": "FR", "a@b.co.uk": "GB", "a@B.DE.": "DE", "a@b.com": "", "a@b.io": "",
-		"a@b.eu": "", "nobody": "", "a@localhost": "", "<a@b.nl>": "NL",
-	} {
-		if got := CountryOfAddress(addr); got != want {
-			t.Errorf("CountryOfAddress(%q) = %q, want %q", addr, got, want)
+// TestLanguageTable: with no country from the check, the footer's
+// language follows the shared table of domains; a contact's country, from
+// the check, wins over the domain.
+func TestLanguageTable(t *testing.T) {
+	s := newStamper(t)
+	for _, c := range countrytest.Domains {
+		if got, want := s.Language("jean@"+c.In, country.None), countrytest.LanguageOf(c.In); got != want {
+			t.Errorf("Language(jean@%s) = %q, want %q", c.In, got, want)
+		}
+		if got := s.Language("jean@"+c.In, "FR"); got != "fr" {
+			t.Errorf("Language(jean@%s, FR) = %q, want fr", c.In, got)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/dncgate/dncgate/lists"
 )
 
 // Envelope is one accepted message's SMTP envelope.
@@ -250,10 +252,18 @@ func (f *Forwarder) msgKey(from string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// rcptKey identifies a recipient, case-insensitively.
+// rcptKey identifies a recipient by the one normalised form of the person
+// (lists.NormaliseEmail), so that a retry naming them another way does not
+// send a second copy. The gateway forwards no address without that form
+// (its recipient check refuses them); for other callers such an address
+// names its marker lower-cased, a key of that one spelling.
 func (f *Forwarder) rcptKey(addr string) string {
+	who, err := lists.NormaliseEmail(addr)
+	if err != nil {
+		who = strings.ToLower(addr)
+	}
 	h := hmac.New(sha256.New, f.o.DigestKey)
 	h.Write([]byte("rcpt\x00"))
-	h.Write([]byte(strings.ToLower(addr)))
+	h.Write([]byte(who))
 	return hex.EncodeToString(h.Sum(nil))
 }

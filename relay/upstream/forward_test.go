@@ -267,12 +267,19 @@ func TestForwardTransformError(t *testing.T) {
 }
 
 // The store sees keyed digests only: no address, no body, and a different
-// key gives different digests. The recipient digest ignores case.
+// key gives different digests. The recipient digest names the person,
+// whatever the spelling.
 func TestForwardDigests(t *testing.T) {
 	a := NewForwarder(nil, nil, ForwarderOptions{DigestKey: []byte("k1")}, nil)
 	b := NewForwarder(nil, nil, ForwarderOptions{DigestKey: []byte("k2")}, nil)
 	if a.rcptKey("Ann@Example.com") != a.rcptKey("ann@example.com") {
 		t.Error("recipient digest depends on case")
+	}
+	if a.rcptKey("Jean.Dupont+1@gmail.com") != a.rcptKey("jeandupont@googlemail.com") {
+		t.Error("recipient digest depends on how the person is spelt")
+	}
+	if a.rcptKey("ann@example.com") == a.rcptKey("bob@example.com") {
+		t.Error("two people share a recipient digest")
 	}
 	if a.rcptKey("ann@example.com") == b.rcptKey("ann@example.com") {
 		t.Error("recipient digest does not depend on the key")

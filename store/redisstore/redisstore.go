@@ -9,12 +9,16 @@
 //	dlv:{MSG}          hash: one field per delivered rcpt digest, with a TTL
 //	cnt:{KEY}          integer counter, with the window as TTL
 //	identity:{opt-out} hash: the store's identity (identity.go)
+//	{login}:KEY        login attempt counter, with the window as TTL
 //
 // Every user key carries the same hash tag, so in a cluster they all live
 // in one slot and a user and the index change together in one script.
 // There are a few hundred users at most, read once per login, so the one
 // slot is never hot. Deliveries and counters are single keys, tagged by
-// their own name so they spread over the cluster.
+// their own name so they spread over the cluster. Login attempt counters
+// share the {login} tag, so that one script counts an attempt against its
+// user and client pair, its client and its user together; logins are
+// rare next to messages, and each client's limits bound its attempts.
 package redisstore
 
 import (
@@ -170,3 +174,4 @@ func (k keys) userIndex() string           { return k.prefix + "{users}" }
 func (k keys) user(email string) string    { return k.prefix + "{users}:" + email }
 func (k keys) delivered(msg string) string { return k.prefix + "dlv:{" + msg + "}" }
 func (k keys) counter(key string) string   { return k.prefix + "cnt:{" + key + "}" }
+func (k keys) attempt(key string) string   { return k.prefix + "{login}:" + key }

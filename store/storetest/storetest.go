@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 	t.Run("Counters", func(t *testing.T) { runCounters(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { runConcurrency(t, open) })
 	t.Run("Identity", func(t *testing.T) { runIdentity(t, open) })
+	t.Run("Attempts", func(t *testing.T) { runAttempts(t, open) })
 	t.Run("Ping", func(t *testing.T) {
 		if err := open(t).Store.Ping(t.Context()); err != nil {
 			t.Fatalf("Ping: %v", err)

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -43,14 +44,36 @@ type Claims struct {
 	Recipient string // normalised address, as given to Seal
 	Org       string // organisation id
 	Issued    time.Time
+	// Lang is the language of the footer the link was sent in, so the
+	// page speaks it too; "" in tokens sealed before it was added.
+	Lang string
 }
 
-// Seal returns a token for rcpt in org, issued at now. rcpt should already
-// be normalised so that every token for one person names them the same way.
+// maxLang bounds a language tag in a token: the footer's languages are
+// two or three letters, a region subtag at most adds a few more.
+const maxLang = 12
+
+// langSep ends the recipient when a language follows. No address holds a
+// NUL (RFC 5321 §4.1.2, RFC 6531 §3.3), so a token sealed before the
+// language was added, which ends with the recipient, never has one.
+const langSep = 0
+
+// Seal returns a token for rcpt in org, issued at now, without a
+// language. rcpt should already be normalised so that every token for one
+// person names them the same way.
+func (kr *Keyring) Seal(rcpt, org string, now time.Time) string {
+	return kr.SealClaims(Claims{Recipient: rcpt, Org: org, Issued: now})
+}
+
+// SealClaims returns a token saying c. A Lang longer than maxLang or
+// holding anything but letters and '-' is left out rather than sealed.
 // Nonces are random: rotate the key well before it has sealed 2^32 tokens
 // (NIST SP 800-38D §8.3).
-func (kr *Keyring) Seal(rcpt, org string, now time.Time) string {
-	payload := marshal(Claims{Recipient: rcpt, Org: org, Issued: now})
+func (kr *Keyring) SealClaims(c Claims) string {
+	if !validLang(c.Lang) {
+		c.Lang = ""
+	}
+	payload := marshal(c)
 	raw := make([]byte, idLen+nonceLen, idLen+nonceLen+len(payload)+tagLen)
 	raw[0] = kr.current
 	rand.Read(raw[idLen:]) // never fails (crypto/rand, Go 1.24+)
@@ -107,7 +130,11 @@ func marshal(c Claims) []byte {
 	b = binary.AppendUvarint(b, uint64(c.Issued.Unix()))
 	b = binary.AppendUvarint(b, uint64(len(c.Org)))
 	b = append(b, c.Org...)
-	return append(b, c.Recipient...)
+	b = append(b, c.Recipient...)
+	if c.Lang != "" {
+		b = append(append(b, langSep), c.Lang...)
+	}
+	return b
 }
 
 func unmarshal(b []byte) (Claims, bool) {
@@ -121,9 +148,30 @@ func unmarshal(b []byte) (Claims, bool) {
 		return Claims{}, false
 	}
 	b = b[n:]
-	return Claims{
-		Org:       string(b[:orgLen]),
-		Recipient: string(b[orgLen:]),
-		Issued:    time.Unix(int64(secs), 0).UTC(),
-	}, true
+	c := Claims{Org: string(b[:orgLen]), Issued: time.Unix(int64(secs), 0).UTC()}
+	rest := b[orgLen:]
+	if i := bytes.IndexByte(rest, langSep); i >= 0 {
+		c.Lang = string(rest[i+1:])
+		if c.Lang == "" || !validLang(c.Lang) {
+			return Claims{}, false
+		}
+		rest = rest[:i]
+	}
+	c.Recipient = string(rest)
+	return c, true
+}
+
+// validLang accepts "" and short tags of ASCII letters and '-' (BCP 47
+// shapes such as "fr" or "pt-BR").
+func validLang(s string) bool {
+	if len(s) > maxLang {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -229,3 +229,40 @@ func assertInvalid(t *testing.T, kr *Keyring, tok string) {
 		t.Fatalf("Open(%q) = %+v, %v; want ErrInvalid", tok, c, err)
 	}
 }
+
+// TestLanguage: a language sealed into a token comes back; tokens sealed
+// before there was one (the fuzz seeds) still open, with no language; a
+// language that is no tag is left out, never sealed.
+func TestLanguage(t *testing.T) {
+	kr := mustRing(t, mustKey(t, 1, secret1), mustKey(t, 2, secret2))
+	for _, lang := range []string{"fr", "nl", "pt-BR"} {
+		want := Claims{Recipient: "jean@acme.be", Org: "acme", Issued: issued, Lang: lang}
+		tok := kr.SealClaims(want)
+		if got, err := kr.Open(tok); err != nil || got != want {
+			t.Errorf("Open(SealClaims(%+v)) = %+v, %v", want, got, err)
+		}
+		if plain := kr.Seal("jean@acme.be", "acme", issued); len(tok)-len(plain) > (len(lang)+1)*4/3+2 {
+			t.Errorf("the language %q makes the token %d characters longer", lang, len(tok)-len(plain))
+		}
+	}
+	for tok, want := range validSeeds {
+		if got, err := kr.Open(tok); err != nil || got != want || got.Lang != "" {
+			t.Errorf("old token %q = %+v, %v; want %+v", tok, got, err, want)
+		}
+	}
+	for _, bad := range []string{"f\x00r", "fr;", "a-very-long-language-tag", "fr\n"} {
+		got, err := kr.Open(kr.SealClaims(Claims{Recipient: "a@b.fr", Org: "acme", Issued: issued, Lang: bad}))
+		if err != nil || got.Lang != "" || got.Recipient != "a@b.fr" {
+			t.Errorf("language %q: %+v, %v; want it left out", bad, got, err)
+		}
+	}
+	// A payload whose language part is empty or no tag does not open.
+	for _, payload := range [][]byte{
+		append(marshal(Claims{Recipient: "a@b.fr", Org: "acme", Issued: issued}), langSep),
+		append(append(marshal(Claims{Recipient: "a@b.fr", Org: "acme", Issued: issued}), langSep), "f;r"...),
+	} {
+		if c, ok := unmarshal(payload); ok {
+			t.Errorf("unmarshal(%q) = %+v, want a refusal", payload, c)
+		}
+	}
+}
