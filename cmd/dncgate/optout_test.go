@@ -115,7 +115,7 @@ func TestOptoutEraseForgetsCapCounts(t *testing.T) {
 // fill their recipient cap (limit 2), every spelling shows the count, and
 // erasing a third spelling resets it for all of them.
 func checkEraseResetsEverySpelling(t *testing.T, storeTOML string) {
-	cfg := writeFile(t, t.TempDir(), "dncgate.toml", capsConfig(storeTOML))
+	cfg := initConfig(t, t.TempDir(), capsConfig(storeTOML))
 	now := time.Now().UTC()
 	sendAs(t, cfg, "rep@acme.test", "Jean.Dupont+1@gmail.com", "m1", now)
 	sendAs(t, cfg, "rep@acme.test", "jeandupont@googlemail.com", "m2", now)
