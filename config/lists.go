@@ -21,6 +21,9 @@ type ListDecl struct {
 	MaxAge    Age      `toml:"max_age"`   // 0: never stale
 	OnStale   string   `toml:"on_stale"`  // refuse | warn; "" is refuse
 	Source    string   `toml:"source"`
+	// MaxRemoval is the largest share of the entries in force an import
+	// may remove; unset takes the import's default.
+	MaxRemoval Share `toml:"max_removal"`
 }
 
 // The values of the string keys of a [[lists]] table.
@@ -73,6 +76,51 @@ func (a *Age) UnmarshalText(b []byte) error {
 		a.Duration = d
 	}
 	return nil
+}
+
+// Share is a proportion from 0 to 1, written "20%" or 0.2; Set says it
+// was written at all.
+type Share struct {
+	Fraction float64
+	Set      bool
+}
+
+// ParseShare reads a share: a percentage ("20%", "12.5%") or a fraction
+// from 0 to 1 ("0.2"); "" is not set.
+func ParseShare(s string) (Share, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return Share{}, nil
+	}
+	pct, isPct := strings.CutSuffix(t, "%")
+	f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+	if isPct {
+		f /= 100
+	}
+	if err != nil || f < 0 || f > 1 || f != f {
+		return Share{}, fmt.Errorf("invalid share %q (write a percentage such as \"20%%\", or a fraction from 0 to 1 such as 0.2)", s)
+	}
+	return Share{Fraction: f, Set: true}, nil
+}
+
+// UnmarshalText reads a share as ParseShare does.
+func (s *Share) UnmarshalText(b []byte) error {
+	v, err := ParseShare(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// MarshalText writes a share as a percentage; "" when not set.
+func (s Share) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s Share) String() string {
+	if !s.Set {
+		return ""
+	}
+	return strconv.FormatFloat(s.Fraction*100, 'g', -1, 64) + "%"
 }
 
 // maxAgeDays keeps days*24h inside a time.Duration.

@@ -111,7 +111,8 @@ func decodeValue(col *collector, path string, v any, f reflect.Value) {
 	}
 }
 
-// decodeText feeds strings (and integers, for plain byte counts) to u.
+// decodeText feeds strings (and numbers, for plain byte counts and
+// shares) to u.
 func decodeText(col *collector, path string, v any, u encoding.TextUnmarshaler) {
 	var text string
 	switch t := v.(type) {
@@ -119,6 +120,8 @@ func decodeText(col *collector, path string, v any, u encoding.TextUnmarshaler) 
 		text = t
 	case int64:
 		text = strconv.FormatInt(t, 10)
+	case float64: // a share written as a fraction
+		text = strconv.FormatFloat(t, 'g', -1, 64)
 	default:
 		col.add(path, "want a string, got %s", typeName(v))
 		return

@@ -115,6 +115,22 @@ type Store interface {
 	RemoveEntry(ctx context.Context, name string, d Digest) error
 }
 
+// Manual is what the entries added and removed by hand come to.
+type Manual struct {
+	// Added and Removed count the digests whose last decision by hand
+	// put them on the list, or took them off.
+	Added, Removed int64
+}
+
+// ManualCounter is a Store that counts its manual entries: what lists ls
+// and show add to a version's entries (the opt-out list holds little
+// else).
+type ManualCounter interface {
+	// Manual counts list name's manual entries; ErrNotFound when the
+	// list does not exist.
+	Manual(ctx context.Context, name string) (Manual, error)
+}
+
 // Writer fills one new version. It is not safe for concurrent use. A
 // writer may hold a bounded number of digests (a few MiB) to sort or group
 // them before writing: nothing is visible before Commit anyway.

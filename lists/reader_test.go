@@ -110,7 +110,7 @@ func TestReaderEncodingErrors(t *testing.T) {
 		{"BOM against declaration", []byte("\xef\xbb\xbfname,email\n"), EncodingWindows1252,
 			"the file starts with a utf-8 byte-order mark but windows-1252 was declared; leave the encoding out"},
 		{"UTF-16 without BOM", utf16Bytes("name,email\n", false, false), EncodingUTF8,
-			"the file holds NUL bytes: it is binary, UTF-32, or UTF-16 without a byte-order mark (declare utf-16le or utf-16be)"},
+			"the file holds NUL bytes: it is binary, UTF-32, or UTF-16 without a byte-order mark (name it with --encoding utf-16le or --encoding utf-16be)"},
 	}
 	for _, tt := range tests {
 		_, _, _, err := readRows(t, tt.data, ReadOptions{Header: true, Encoding: tt.enc})

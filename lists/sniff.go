@@ -43,7 +43,7 @@ func checkSample(sample []byte, atEOF bool) error {
 	case atEOF && len(bytes.TrimSpace(sample)) == 0:
 		return ErrEmptyFile
 	case bytes.IndexByte(sample, 0) >= 0:
-		return errors.New("the file holds NUL bytes: it is binary, UTF-32, or UTF-16 without a byte-order mark (declare utf-16le or utf-16be)")
+		return errors.New("the file holds NUL bytes: it is binary, UTF-32, or UTF-16 without a byte-order mark (name it with --encoding utf-16le or --encoding utf-16be)")
 	case bytes.IndexByte(sample, '\n') < 0 && bytes.Count(bytes.TrimRight(sample, "\r"), []byte{'\r'}) > 0:
 		return errors.New("lines end with a bare CR (old Mac format); convert the line ends to LF or CRLF")
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -101,7 +100,7 @@ func (a *app) scrub(ctx context.Context, args []string) error {
 	c.register(fs)
 	fs.StringVar(&c.column, "email-column", "email", "the addresses' column: header `NAME` or position N")
 	fs.StringVar(&c.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
-	fs.StringVar(&c.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1")
+	fs.StringVar(&c.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1, utf-16le, utf-16be")
 	fs.StringVar(&c.out, "out", "", "write to `FILE` instead of standard output")
 	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
@@ -128,30 +127,21 @@ func (c scrubFlags) readOptions() (lists.ReadOptions, error) {
 	return ro, err
 }
 
-// scrubFile streams the file through the check: memory stays flat
-// whatever its size. The output is written to a temporary file renamed at
-// the end, so a failed run leaves no half-written result behind.
+// scrubFile checks the file through the recipient check. The output is
+// written to a temporary file renamed at the end, so a failed run leaves
+// no half-written result behind.
 func (a *app) scrubFile(ctx context.Context, chk *suppression.Checker, c scrubFlags, path string, ro lists.ReadOptions) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	rd, err := lists.NewReader(f, ro)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	defer rd.Close()
-	col, err := rd.Column(c.column)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
 	out, commit, err := a.scrubOutput(c.out)
 	if err != nil {
 		return err
 	}
 	defer commit(false)
-	counts, err := scrubRows(ctx, chk, c.from, rd, col, out)
+	counts, err := chk.Scrub(ctx, f, out, suppression.ScrubOptions{Read: ro, Column: c.column, From: c.from})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -159,40 +149,8 @@ func (a *app) scrubFile(ctx context.Context, chk *suppression.Checker, c scrubFl
 		return err
 	}
 	fmt.Fprintf(a.stderr, "scrub: %d rows: %d allowed, %d refused, %d tempfail, %d invalid\n",
-		counts[0]+counts[1]+counts[2]+counts[3], counts[0], counts[1], counts[2], counts[3])
+		counts.Rows(), counts.Allowed, counts.Refused, counts.TempFailed, counts.Invalid)
 	return nil
-}
-
-// scrubRows writes the header and every row with its verdict; counts are
-// allowed, refused, tempfail, invalid.
-func scrubRows(ctx context.Context, chk *suppression.Checker, from string, rd *lists.Reader, col lists.Column, out io.Writer) ([4]int, error) {
-	var counts [4]int
-	w := csv.NewWriter(out)
-	w.Comma = rd.Delimiter()
-	if err := w.Write(append(append([]string(nil), rd.Header()...), "verdict", "reason")); err != nil {
-		return counts, err
-	}
-	for row, err := range rd.All() {
-		if err != nil {
-			return counts, err
-		}
-		rec := append([]string(nil), row.Fields...)
-		addr, verr := row.Value(col)
-		if verr != nil {
-			counts[3]++
-			rec = append(rec, "invalid", verr.Error())
-		} else if v, err := chk.Decide(ctx, from, addr, time.Now()); err != nil {
-			return counts, fmt.Errorf("line %d: %w", row.Line, err)
-		} else {
-			counts[int(v.Outcome)-1]++
-			rec = append(rec, v.Outcome.String(), v.Explain())
-		}
-		if err := w.Write(rec); err != nil {
-			return counts, err
-		}
-	}
-	w.Flush()
-	return counts, w.Error()
 }
 
 // scrubOutput opens where scrub writes; commit(true) makes the result

@@ -2,24 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
-	"time"
 
 	"github.com/dncgate/dncgate/contactdb"
-	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/contactimport"
 	"github.com/dncgate/dncgate/lists"
-)
-
-const (
-	// contactImportBatch is how many records go to Writer.Add at once.
-	contactImportBatch = 16 << 10
-	// contactShownInvalid is how many invalid rows the summary lists.
-	contactShownInvalid = 20
 )
 
 // contactFlags are the flags of contacts import.
@@ -36,7 +27,7 @@ func (o *contactFlags) register(fs *flagSet) {
 	fs.StringVar(&o.typeColumn, "type-column", "", "the recipient type column: header `NAME`, position N or none (default: found by header: type, recipient_type, segment, …)")
 	fs.StringVar(&o.region, "region", "", "country `CC` national phone numbers are read in when the row has no country (default: only international numbers)")
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
-	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1")
+	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1, utf-16le, utf-16be")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and check the file, write nothing")
 	fs.StringVar(&o.by, "by", "", "`NAME` of who imports (default: $SUDO_USER, else $USER)")
 }
@@ -78,147 +69,40 @@ func (a *app) contactsImport(ctx context.Context, args []string) error {
 		return c.fs.usageError("--region: %v", err)
 	}
 	return c.withStore(ctx, true, func(env contactsEnv) error {
-		im := newContactImporter(a, env, pos[0], region.String())
-		im.dryRun, im.by = o.dryRun, operator(o.by)
-		return im.run(ctx, ro, &o)
+		return a.importContacts(ctx, env, contactimport.Options{Key: env.key, File: pos[0], Read: ro,
+			Columns: contactimport.Columns{Email: o.emailColumn, Phones: o.phoneColumns, Country: o.countryColumn, Type: o.typeColumn},
+			Region:  region.String(), DryRun: o.dryRun, By: operator(o.by)})
 	})
 }
 
-// contactImporter reads one file into a new version of the contacts.
-type contactImporter struct {
-	a      *app
-	env    contactsEnv
-	file   string
-	region string // for national numbers of rows without a country
-	dryRun bool
-	by     string
-
-	cols   contactColumns
-	counts contactdb.Version
-	shown  []string // the first invalid rows, "line N: reason"
-	batch  []contactdb.Record
-	writer contactdb.Writer // nil on a dry run
-	emails *listdb.Digester
-	phones *listdb.Digester
-	plans  map[string]*lists.PhoneNormaliser // by region
-}
-
-func newContactImporter(a *app, env contactsEnv, file, region string) *contactImporter {
-	return &contactImporter{a: a, env: env, file: file, region: region,
-		emails: listdb.NewDigester(env.key, lists.KindEmail.String()),
-		phones: listdb.NewDigester(env.key, lists.KindPhone.String()),
-		plans:  map[string]*lists.PhoneNormaliser{}}
-}
-
-func (im *contactImporter) run(ctx context.Context, ro lists.ReadOptions, o *contactFlags) error {
-	f, err := os.Open(im.file)
+// importContacts opens the file, runs the import, and logs and prints what
+// it did; a file with no valid row gets its counts printed too.
+func (a *app) importContacts(ctx context.Context, env contactsEnv, opts contactimport.Options) error {
+	f, err := os.Open(opts.File)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	sum := sha256.New()
-	src := io.TeeReader(f, sum)
-	rd, err := lists.NewReader(src, ro)
+	rep, err := contactimport.Import(ctx, env.db, f, opts)
+	if errors.Is(err, lists.ErrNoValidRow) {
+		writeContactsReport(a.stdout, rep)
+	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", im.file, err)
+		return err
 	}
-	defer rd.Close()
-	if im.cols, err = pickContactColumns(rd, o); err != nil {
-		return fmt.Errorf("%s: %w", im.file, err)
-	}
-	if !im.dryRun {
-		if im.writer, err = im.env.db.BeginImport(ctx, 0); err != nil {
-			return fmt.Errorf("contacts: starting the import: %w", err)
-		}
-	}
-	if err := im.readAll(ctx, rd); err != nil {
-		return im.fail(ctx, err)
-	}
-	// The checksum is of the whole file, also past a compressed stream.
-	if _, err := io.Copy(io.Discard, src); err != nil {
-		return im.fail(ctx, fmt.Errorf("%s: %w", im.file, err))
-	}
-	im.counts.FileSHA256 = hex.EncodeToString(sum.Sum(nil))
-	if im.counts.Valid == 0 && im.counts.Rows > 0 {
-		// Likely a wrong column, delimiter or encoding, not a CRM that
-		// lost every contact: replacing the set with nothing would drop
-		// every recipient's phones, country and type at once.
-		im.summary(im.counts)
-		return im.fail(ctx, fmt.Errorf("%s: none of its %d rows is valid", im.file, im.counts.Rows))
-	}
-	return im.finish(ctx)
-}
-
-// fail undoes what the import wrote, so the current contacts stay in
-// force, and returns err.
-func (im *contactImporter) fail(ctx context.Context, err error) error {
-	if im.writer != nil {
-		if aerr := im.writer.Abort(context.WithoutCancel(ctx)); aerr != nil {
-			err = fmt.Errorf("%w (and aborting the import: %v)", err, aerr)
-		}
-	}
-	return fmt.Errorf("contacts not imported, the current ones stay in force: %w", err)
-}
-
-func (im *contactImporter) readAll(ctx context.Context, rd *lists.Reader) error {
-	for row, err := range rd.All() {
-		if err != nil {
-			return fmt.Errorf("%s: %w", im.file, err)
-		}
-		im.counts.Rows++
-		rec, err := im.record(row)
-		if err != nil {
-			im.counts.Invalid++
-			if len(im.shown) < contactShownInvalid {
-				im.shown = append(im.shown, err.Error())
-			}
-			continue
-		}
-		im.counts.Valid++
-		if im.writer == nil {
-			continue
-		}
-		if im.batch = append(im.batch, rec); len(im.batch) == contactImportBatch {
-			if err := im.flush(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	return im.flush(ctx)
-}
-
-func (im *contactImporter) flush(ctx context.Context) error {
-	if len(im.batch) == 0 {
-		return nil
-	}
-	if err := im.writer.Add(ctx, im.batch); err != nil {
-		return fmt.Errorf("contacts: storing records: %w", err)
-	}
-	im.batch = im.batch[:0]
-	return nil
-}
-
-func (im *contactImporter) finish(ctx context.Context) error {
-	im.counts.ImportedAt, im.counts.ImportedBy = time.Now().UTC(), im.by
-	v := im.counts
-	if !im.dryRun {
-		var err error
-		if v, err = im.writer.Commit(ctx, im.counts); err != nil {
-			im.writer = nil // a failed commit leaves nothing to abort
-			return im.fail(ctx, fmt.Errorf("committing: %w", err))
-		}
-		newLogger(im.env.cfg.Log, im.a.stderr).Info("contacts imported", "version", v.ID, "by", im.by,
+	if v := rep.Version; !rep.DryRun {
+		newLogger(env.cfg.Log, a.stderr).Info("contacts imported", "version", v.ID, "by", v.ImportedBy,
 			"sha256", v.FileSHA256, "rows", v.Rows, "valid", v.Valid, "invalid", v.Invalid,
 			"duplicates", v.Duplicates, "entries", v.Entries)
 	}
-	im.summary(v)
+	writeContactsReport(a.stdout, rep)
 	return nil
 }
 
-func (im *contactImporter) summary(v contactdb.Version) {
-	w := im.a.stdout
+func writeContactsReport(w io.Writer, rep contactimport.Report) {
+	v := rep.Version
 	switch {
-	case im.dryRun:
+	case rep.DryRun:
 		fmt.Fprintln(w, "dry run: contacts not changed")
 	case v.ID == "":
 		fmt.Fprintln(w, "contacts not imported")
@@ -226,15 +110,10 @@ func (im *contactImporter) summary(v contactdb.Version) {
 		fmt.Fprintf(w, "imported contacts: version %s\n", v.ID)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintf(tw, "file:\t%s\nsha-256:\t%s\nrows:\t%d\nvalid:\t%d\ninvalid:\t%d\n", im.file, v.FileSHA256, v.Rows, v.Valid, v.Invalid)
+	fmt.Fprintf(tw, "file:\t%s\nsha-256:\t%s\nrows:\t%d\nvalid:\t%d\ninvalid:\t%d\n", rep.File, v.FileSHA256, v.Rows, v.Valid, v.Invalid)
 	if v.ID != "" {
 		fmt.Fprintf(tw, "duplicates:\t%d\nentries:\t%d\n", v.Duplicates, v.Entries)
 	}
 	tw.Flush()
-	if len(im.shown) > 0 {
-		fmt.Fprintf(w, "invalid rows (first %d):\n", len(im.shown))
-		for _, s := range im.shown {
-			fmt.Fprintf(w, "  %s\n", s)
-		}
-	}
+	writeInvalidRows(w, rep.Invalid)
 }

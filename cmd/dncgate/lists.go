@@ -147,19 +147,49 @@ func (a *app) listsLs(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("reading the lists: %w", err)
 		}
-		return writeLists(a.stdout, infos, time.Now())
+		manual := make([]listdb.Manual, len(infos))
+		for i, in := range infos {
+			if manual[i], err = manualOf(ctx, env.db, in.Meta.Name); err != nil {
+				return err
+			}
+		}
+		return writeLists(a.stdout, infos, manual, time.Now())
 	})
 }
 
-func writeLists(w io.Writer, infos []listdb.Info, now time.Time) error {
+// manualOf counts the list's entries by hand, when the store keeps count.
+func manualOf(ctx context.Context, db listdb.Store, name string) (listdb.Manual, error) {
+	mc, ok := db.(listdb.ManualCounter)
+	if !ok {
+		return listdb.Manual{}, nil
+	}
+	m, err := mc.Manual(ctx, name)
+	if err != nil {
+		return m, fmt.Errorf("list %s: %w", name, err)
+	}
+	return m, nil
+}
+
+// writeLists writes the table of lists; manual holds each one's entries
+// by hand.
+func writeLists(w io.Writer, infos []listdb.Info, manual []listdb.Manual, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tMODEL\tCOUNTRIES\tENTRIES\tVERSION\tIMPORTED (UTC)\tAGE\tSTATE")
-	for _, in := range infos {
+	for i, in := range infos {
 		m, v := in.Meta, in.Current
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", m.Name, m.Kind, m.Model, countriesText(m.Countries),
-			v.Entries, orDash(v.ID), importedText(v), ageText(v, now), freshness(m, v, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Kind, m.Model, countriesText(m.Countries),
+			entriesText(v, manual[i]), orDash(v.ID), importedText(v), ageText(v, now), freshness(m, v, manual[i], now))
 	}
 	return tw.Flush()
+}
+
+// entriesText is the version's entries, "+N" for those added by hand:
+// the two may overlap, so they are not summed.
+func entriesText(v listdb.Version, man listdb.Manual) string {
+	if man.Added == 0 {
+		return strconv.FormatInt(v.Entries, 10)
+	}
+	return fmt.Sprintf("%d+%d", v.Entries, man.Added)
 }
 
 func countriesText(cc []string) string {
@@ -196,11 +226,14 @@ func ageText(v listdb.Version, now time.Time) string {
 
 // freshness says whether a list may be relied on: one older than its max
 // age is stale, and so is one with a max age never imported; a list
-// without a max age never imported is empty. A stale list set to warn
+// without a max age never imported is empty, unless it holds entries by
+// hand. A stale list set to warn
 // only says so, since the gateway then still sends.
-func freshness(m listdb.Meta, v listdb.Version, now time.Time) string {
+func freshness(m listdb.Meta, v listdb.Version, man listdb.Manual, now time.Time) string {
 	var why []string
 	switch {
+	case v.ID == "" && m.MaxAge == 0 && man.Added > 0:
+		return "fresh" // entries by hand, such as opt-outs, never age
 	case v.ID == "" && m.MaxAge == 0:
 		return "empty"
 	case v.ID == "":
@@ -228,12 +261,16 @@ func (a *app) listsShow(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("list %s: %w", pos[0], err)
 		}
-		writeList(a.stdout, m, v, time.Now())
+		man, err := manualOf(ctx, env.db, pos[0])
+		if err != nil {
+			return err
+		}
+		writeList(a.stdout, m, v, man, time.Now())
 		return nil
 	})
 }
 
-func writeList(w io.Writer, m listdb.Meta, v listdb.Version, now time.Time) {
+func writeList(w io.Writer, m listdb.Meta, v listdb.Version, man listdb.Manual, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	maxAge := "none"
 	switch {
@@ -244,12 +281,13 @@ func writeList(w io.Writer, m listdb.Meta, v listdb.Version, now time.Time) {
 	}
 	fmt.Fprintf(tw, "name:\t%s\nkind:\t%s\nmodel:\t%s\ncountries:\t%s\nmax age:\t%s\non stale:\t%s\nsource:\t%s\n",
 		m.Name, m.Kind, m.Model, countriesText(m.Countries), maxAge, onStaleText(m), orDash(m.Source))
-	fmt.Fprintf(tw, "state:\t%s\nversion:\t%s\n", freshness(m, v, now), orDash(v.ID))
+	fmt.Fprintf(tw, "state:\t%s\nversion:\t%s\n", freshness(m, v, man, now), orDash(v.ID))
 	if v.ID != "" {
 		fmt.Fprintf(tw, "imported:\t%s UTC by %s (age %s)\nfile sha-256:\t%s\n", importedText(v), orDash(v.ImportedBy), ageText(v, now), v.FileSHA256)
 		fmt.Fprintf(tw, "rows:\t%d\nvalid:\t%d\ninvalid:\t%d\nduplicates:\t%d\nentries:\t%d\n",
 			v.Rows, v.Valid, v.Invalid, v.Duplicates, v.Entries)
 	}
+	fmt.Fprintf(tw, "by hand:\t%d added, %d removed\n", man.Added, man.Removed)
 	tw.Flush()
 }
 
@@ -266,6 +304,9 @@ func onStaleText(m listdb.Meta) string {
 	}
 	return onStaleRefuse
 }
+
+// errNotOnList refuses to remove a value the list does not hold.
+var errNotOnList = errors.New("not on the list")
 
 // entryCmd is lists add and lists remove: one value, by hand.
 type entryCmd struct {
@@ -309,7 +350,9 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string,
 			return c.fs.usageError("%q: %v", value, err)
 		}
 		d := listdb.Key(env.key, kind.String(), key)
-		if err := change(env.db, name, d); err != nil {
+		if err := change(env.db, name, d); errors.Is(err, errNotOnList) {
+			return fmt.Errorf("%s is not on the list %s: nothing removed", key, name)
+		} else if err != nil {
 			return fmt.Errorf("list %s: %w", name, err)
 		}
 		newLogger(env.cfg.Log, a.stderr).Info("list entry "+verb, "list", name,
@@ -332,8 +375,19 @@ func (a *app) listsAdd(ctx context.Context, args []string) error {
 
 func (a *app) listsRemove(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("remove", "Take VALUE off list NAME by hand, also when an import holds it; it stays\n"+
-		"off across re-imports until added again. The removal is logged.")
+		"off across re-imports until added again. The reason is logged with who\n"+
+		"removed it, not stored. A value the list does not hold is refused.")
 	return c.run(ctx, a, args, "removed", func(db listdb.Store, name string, d listdb.Digest) error {
+		if strings.TrimSpace(*c.reason) == "" {
+			return errors.New("give the reason for the removal with --reason TEXT")
+		}
+		held, err := db.Contains(ctx, name, d)
+		if err != nil {
+			return err
+		}
+		if !held[0] {
+			return errNotOnList
+		}
 		return db.RemoveEntry(ctx, name, d)
 	})
 }

@@ -108,9 +108,10 @@ func checkListsCommands(t *testing.T, cfg string) {
 		want(t, 0, "stdout", "max age:      5d", "by alice", "rows:         4", "duplicates:   1", "on stale:     refuse")
 	v1 := currentVersion(t, cfg, "dnc")
 
-	// A re-import replaces the entries and keeps the description.
+	// A re-import replaces the entries and keeps the description; it
+	// removes all of them, so it is forced.
 	second := writeFile(t, dir, "second.csv", "c@x.test\n")
-	r = dncgate(t, "", "lists", "import", "dnc", second, "--config", cfg)
+	r = dncgate(t, "", "lists", "import", "dnc", second, "--config", cfg, "--force")
 	r.want(t, 0, "stdout", "imported list dnc")
 	wantSummary(t, r.stdout, map[string]string{"duplicates": "0", "entries": "1", "added": "1 (against version " + v1 + ")", "removed": "2"})
 	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": false, "c@x.test": true})
@@ -130,7 +131,7 @@ func checkListsCommands(t *testing.T, cfg string) {
 	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true, "d@x.test": false})
 
 	// A dry run writes nothing, not even a new list.
-	r = dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--dry-run", "--header")
+	r = dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--dry-run", "--header", "--force")
 	r.want(t, 0, "stdout", "dry run: list dnc not changed")
 	wantSummary(t, r.stdout, map[string]string{"valid": "3", "entries": "2", "added": "2 (against version " + v2 + ")", "removed": "1"})
 	if v := currentVersion(t, cfg, "dnc"); v != v2 {
@@ -143,8 +144,17 @@ func checkListsCommands(t *testing.T, cfg string) {
 	// By hand: additions and removals.
 	dncgate(t, "", "lists", "add", "dnc", "Z@X.test", "--config", cfg, "--reason", "asked by phone", "--by", "bob").
 		want(t, 0, "stdout", "added z@x.test to dnc (by bob)")
-	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 0, "stdout", "removed c@x.test from dnc")
+	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
+	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true})
+	dncgate(t, "", "lists", "remove", "dnc", "C@x.test", "--config", cfg, "--reason", "wrongly listed").want(t, 0, "stdout", "removed c@x.test from dnc")
 	wantOnList(t, cfg, "dnc", map[string]bool{"z@x.test": true, "c@x.test": false})
+	for _, v := range []string{"c@x.test", "never@x.test"} {
+		dncgate(t, "", "lists", "remove", "dnc", v, "--config", cfg, "--reason", "again").
+			want(t, 1, "stderr", v+" is not on the list dnc: nothing removed")
+	}
+	// Added back by hand after the removal: on again.
+	dncgate(t, "", "lists", "add", "dnc", "c@x.test", "--config", cfg, "--reason", "asked again").want(t, 0, "stdout", "added c@x.test")
+	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true})
 
 	dncgate(t, "", "lists", "drop", "dnc", "--config", cfg).want(t, 0, "stdout", "dropped list dnc")
 	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 1, "stderr", "no such list")
@@ -202,6 +212,22 @@ func TestListsCommandErrors(t *testing.T) {
 		want(t, 1, "stderr", "list dnc not imported, it was not created", "line 2")
 	dncgate(t, "", "lists", "show", "dnc", "--config", cfg).want(t, 1, "stderr", "no such list")
 	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "email", "--model", "deny").want(t, 0, "stdout", "imported")
+	// A binary file, and the same read as the error text suggests: refused.
+	binary := writeFile(t, data, "l.bin", "\x00\x01\x02\x00\xfe\xff\x00\x10\n\x00\x20\x30")
+	dncgate(t, "", "lists", "import", "bin", binary, "--config", cfg, "--kind", "email", "--model", "deny").
+		want(t, 1, "stderr", "it is binary", "--encoding utf-16le")
+	dncgate(t, "", "lists", "import", "bin", binary, "--config", cfg, "--kind", "email", "--model", "deny", "--encoding", "utf-16le").
+		want(t, 1, "stderr", "list bin not imported, it was not created", "rows is valid")
+	dncgate(t, "", "lists", "show", "bin", "--config", cfg).want(t, 1, "stderr", "no such list")
+	// A file with no valid row would empty the list: refused, the list as it was.
+	none := writeFile(t, data, "none.csv", "not an address\nnor this\n")
+	r := dncgate(t, "", "lists", "import", "dnc", none, "--config", cfg)
+	r.want(t, 1, "stderr", "list dnc not imported, its current version stays in force", none+": none of its 2 rows is valid")
+	r.want(t, 1, "stdout", "list dnc not imported", "invalid rows (first 2)")
+	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": true})
+	if f := row(t, dncgate(t, "", "lists", "ls", "--config", cfg).stdout, "dnc"); f[4] != "1" {
+		t.Errorf("lists ls after a refused import: %v, want 1 entry", f)
+	}
 	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "phone").want(t, 2, "stderr", "holds email entries, not phone")
 	dncgate(t, "", "lists", "add", "dnc", "a@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
 	dncgate(t, "", "lists", "add", "dnc", "nope", "--config", cfg, "--reason", "r").want(t, 2, "stderr", `"nope"`)

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listimport"
 	"github.com/dncgate/dncgate/lists"
 )
 
@@ -41,7 +41,7 @@ func checkImportChanges(t *testing.T, cfg string) {
 	wantSummary(t, dncgate(t, "", "lists", "show", "dups", "--config", cfg).stdout, map[string]string{"duplicates": "2"})
 
 	two := writeFile(t, dir, "two.csv", "c@d.fr\ne@f.fr\ng@h.fr\nG@h.fr\n")
-	r = dncgate(t, "", "lists", "import", "dups", two, "--config", cfg)
+	r = dncgate(t, "", "lists", "import", "dups", two, "--config", cfg, "--max-removal", "50%")
 	r.want(t, 0, "stdout", "imported list dups")
 	wantSummary(t, r.stdout, map[string]string{"valid": "4", "duplicates": "1", "entries": "3",
 		"added": "1 (against version " + v1 + ")", "removed": "1"})
@@ -60,7 +60,7 @@ func checkImportChanges(t *testing.T, cfg string) {
 		"--max-age", "1ns", "--on-stale", "warn").want(t, 0, "stdout", "imported")
 	wantState(t, cfg, "old", "stale (warn only)")
 	dncgate(t, "", "lists", "show", "old", "--config", cfg).want(t, 0, "stdout", "on stale:     warn", "state:        stale (warn only)")
-	dncgate(t, "", "lists", "import", "old", two, "--config", cfg).want(t, 0, "stdout", "imported")
+	dncgate(t, "", "lists", "import", "old", two, "--config", cfg, "--force").want(t, 0, "stdout", "imported")
 	wantState(t, cfg, "old", "stale (warn only)") // kept when not given again
 	dncgate(t, "", "lists", "import", "old", two, "--config", cfg, "--on-stale", "refuse").want(t, 0, "stdout", "imported")
 	wantState(t, cfg, "old", "stale")
@@ -84,6 +84,11 @@ func checkOptOutList(t *testing.T, cfg string) {
 	}
 	dncgate(t, "", "lists", "add", "opt-out", "Kept@X.test", "--config", cfg, "--reason", "asked in person").
 		want(t, 0, "stdout", "added kept@x.test to opt-out")
+	// Opt-outs by hand count before any import: not "empty".
+	if f := row(t, dncgate(t, "", "lists", "ls", "--config", cfg).stdout, "opt-out"); f[4] != "0+1" || f[len(f)-1] != "fresh" {
+		t.Errorf("lists ls: opt-out row %v, want 0+1 entries, fresh", f)
+	}
+	dncgate(t, "", "lists", "show", "opt-out", "--config", cfg).want(t, 0, "stdout", "state:     fresh", "by hand:   1 added, 0 removed")
 	file := writeFile(t, t.TempDir(), "unsubscribed.csv", "one@x.test\nTWO@x.test\nkept@x.test\n")
 	r = dncgate(t, "", "lists", "import", "opt-out", file, "--config", cfg, "--kind", "email", "--country", "all")
 	r.want(t, 0, "stdout", "imported list opt-out")
@@ -94,7 +99,7 @@ func checkOptOutList(t *testing.T, cfg string) {
 	// The version drops two and kept@x.test, which stays on by hand.
 	v := currentVersion(t, cfg, "opt-out")
 	again := writeFile(t, t.TempDir(), "again.csv", "one@x.test\n")
-	r = dncgate(t, "", "lists", "import", "opt-out", again, "--config", cfg)
+	r = dncgate(t, "", "lists", "import", "opt-out", again, "--config", cfg, "--force")
 	r.want(t, 0, "stdout", "imported list opt-out")
 	wantSummary(t, r.stdout, map[string]string{"entries": "1", "added": "0 (against version " + v + ")", "removed": "2"})
 	wantOnList(t, cfg, "opt-out", map[string]bool{"kept@x.test": true, "one@x.test": true, "two@x.test": false})
@@ -118,7 +123,8 @@ func checkImportInputs(t *testing.T, cfg string) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			args := append([]string{"lists", "import", "inputs", c.file, "--config", cfg, "--kind", "email", "--model", "deny"}, c.flags...)
+			// Each file replaces the last one's entries.
+			args := append([]string{"lists", "import", "inputs", c.file, "--config", cfg, "--kind", "email", "--model", "deny", "--force"}, c.flags...)
 			r := dncgate(t, "", args...)
 			r.want(t, 0, "stdout", "imported list inputs")
 			wantSummary(t, r.stdout, map[string]string{"invalid": "0"})
@@ -175,14 +181,12 @@ func utf16File(t *testing.T, dir, name, text string) string {
 func TestImportProgressLines(t *testing.T) {
 	var b bytes.Buffer
 	p := newImportProgress(&b, false, "dnc", 1000)
-	src := strings.NewReader("abc")
-	if p.reader(src) != io.Reader(src) {
-		t.Error("without a terminal the file is read as it is")
-	}
-	p.row(&listdb.Version{Rows: progressEvery - 1})
-	p.row(&listdb.Version{Rows: progressEvery, Valid: progressEvery - 2, Invalid: 2})
+	p.update(listimport.Progress{Rows: progressEvery - 1, Bytes: 10})
+	p.update(listimport.Progress{Rows: progressEvery, Valid: progressEvery - 2, Invalid: 2, Bytes: 20})
+	p.update(listimport.Progress{Stage: listimport.Storing, Rows: progressEvery, Valid: progressEvery - 2})
 	p.done()
-	want := fmt.Sprintf("lists import dnc: %d rows read, %d valid, 2 invalid\n", progressEvery, progressEvery-2)
+	want := fmt.Sprintf("lists import dnc: %d rows read, %d valid, 2 invalid\n", progressEvery, progressEvery-2) +
+		fmt.Sprintf("lists import dnc: %d valid rows read, storing the distinct ones\n", progressEvery-2)
 	if b.String() != want {
 		t.Errorf("progress lines %q, want %q", b.String(), want)
 	}
@@ -191,11 +195,7 @@ func TestImportProgressLines(t *testing.T) {
 func TestImportProgressBar(t *testing.T) {
 	var b bytes.Buffer
 	p := newImportProgress(&b, true, "dnc", 4096)
-	n, err := io.Copy(io.Discard, p.reader(bytes.NewReader(make([]byte, 2048))))
-	if err != nil || n != 2048 {
-		t.Fatalf("reading through the bar: %d, %v", n, err)
-	}
-	p.row(&listdb.Version{Rows: progressEvery})
+	p.update(listimport.Progress{Rows: progressEvery, Bytes: 2048})
 	drawn := b.String()
 	p.done()
 	if !strings.Contains(drawn, "lists import dnc") || !strings.Contains(drawn, "50%") {
@@ -217,91 +217,47 @@ func TestFreshness(t *testing.T) {
 		m    listdb.Meta
 		v    listdb.Version
 		want string
+		man  listdb.Manual
 	}{
-		{listdb.Meta{}, listdb.Version{}, "empty"},
-		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)"},
-		{listdb.Meta{MaxAge: day, WarnStale: true}, listdb.Version{}, "stale (never imported, warn only)"},
-		{listdb.Meta{}, imported, "fresh"},
-		{listdb.Meta{MaxAge: 3 * day}, imported, "fresh"},
-		{listdb.Meta{MaxAge: day}, imported, "stale"},
-		{listdb.Meta{MaxAge: day, WarnStale: true}, imported, "stale (warn only)"},
+		{listdb.Meta{}, listdb.Version{}, "empty", listdb.Manual{}},
+		{listdb.Meta{}, listdb.Version{}, "fresh", listdb.Manual{Added: 1}},
+		{listdb.Meta{}, listdb.Version{}, "empty", listdb.Manual{Removed: 1}},
+		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)", listdb.Manual{Added: 1}},
+		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)", listdb.Manual{}},
+		{listdb.Meta{MaxAge: day, WarnStale: true}, listdb.Version{}, "stale (never imported, warn only)", listdb.Manual{}},
+		{listdb.Meta{}, imported, "fresh", listdb.Manual{}},
+		{listdb.Meta{MaxAge: 3 * day}, imported, "fresh", listdb.Manual{}},
+		{listdb.Meta{MaxAge: day}, imported, "stale", listdb.Manual{}},
+		{listdb.Meta{MaxAge: day, WarnStale: true}, imported, "stale (warn only)", listdb.Manual{}},
 	}
 	for _, c := range cases {
-		if got := freshness(c.m, c.v, now); got != c.want {
+		if got := freshness(c.m, c.v, c.man, now); got != c.want {
 			t.Errorf("freshness(%+v, %+v) = %q, want %q", c.m, c.v, got, c.want)
 		}
 	}
 }
 
-// randomDigests draws n digests among distinct different ones.
-func randomDigests(r *rand.Rand, n, distinct int) []listdb.Digest {
-	pool := make([]listdb.Digest, distinct)
-	for i := range pool {
-		for j := range pool[i] {
-			pool[i][j] = byte(r.IntN(256))
-		}
+// TestImportRemovalLimit imports files that remove more of a list than
+// its limit: by default, by the list's max_removal, by --max-removal, and
+// forced.
+func TestImportRemovalLimit(t *testing.T) {
+	data := t.TempDir()
+	cfg := writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q\n\n"+
+		"[[lists]]\nname = \"strict\"\nkind = \"email\"\nmodel = \"deny\"\ncountries = [\"all\"]\nmax_removal = 0.05", data)))
+	ten := writeFile(t, data, "ten.csv", "a@x.test\nb@x.test\nc@x.test\nd@x.test\ne@x.test\nf@x.test\ng@x.test\nh@x.test\ni@x.test\nj@x.test\n")
+	nine := writeFile(t, data, "nine.csv", "a@x.test\nb@x.test\nc@x.test\nd@x.test\ne@x.test\nf@x.test\ng@x.test\nh@x.test\ni@x.test\n")
+	one := writeFile(t, data, "one.csv", "a@x.test\n")
+	for _, name := range []string{"dnc", "strict"} {
+		dncgate(t, "", "lists", "import", name, ten, "--config", cfg, "--kind", "email", "--model", "deny").want(t, 0, "stdout", "imported")
 	}
-	out := make([]listdb.Digest, n)
-	for i := range out {
-		out[i] = pool[r.IntN(distinct)]
-	}
-	return out
-}
-
-func TestDistinctSet(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	// Runs of 7 spill hundreds of runs, more than one merge takes.
-	for _, runSize := range []int{7, 1000, distinctRun} {
-		t.Run(fmt.Sprint(runSize), func(t *testing.T) {
-			in := randomDigests(r, 3000, 700)
-			want := slices.Clone(in)
-			slices.SortFunc(want, compareDigests)
-			want = slices.Compact(want)
-			s := newDistinctSet(runSize)
-			defer s.close()
-			for _, d := range in {
-				if err := s.add(d); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var got []listdb.Digest
-			n, err := s.each(64, func(b []listdb.Digest) error {
-				if len(b) > 64 {
-					t.Errorf("batch of %d", len(b))
-				}
-				got = append(got, b...)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != int64(len(want)) || !slices.Equal(got, want) {
-				t.Errorf("%d distinct digests given back (%d counted), want %d in order", len(got), n, len(want))
-			}
-		})
-	}
-}
-
-// BenchmarkDistinct measures sorting out the repeats of an import's
-// digests, in memory and spilled to a temporary file.
-func BenchmarkDistinct(b *testing.B) {
-	const n = 1 << 20
-	in := randomDigests(rand.New(rand.NewPCG(3, 4)), n, n/2)
-	for _, runSize := range []int{distinctRun, 1 << 16} {
-		b.Run(fmt.Sprintf("run=%d", runSize), func(b *testing.B) {
-			for b.Loop() {
-				s := newDistinctSet(runSize)
-				for _, d := range in {
-					if err := s.add(d); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if _, err := s.each(importBatch, func([]listdb.Digest) error { return nil }); err != nil {
-					b.Fatal(err)
-				}
-				s.close()
-			}
-			b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "digests/s")
-		})
-	}
+	r := dncgate(t, "", "lists", "import", "dnc", one, "--config", cfg)
+	r.want(t, 1, "stderr", "list dnc not imported, its current version stays in force", one+" would remove 90% of the entries in force, more than the limit of 20%",
+		"(in force 10, in the new file 1, removed 9)", "--force")
+	r.want(t, 1, "stdout", "list dnc not imported", "removed:    9")
+	wantOnList(t, cfg, "dnc", map[string]bool{"j@x.test": true})
+	dncgate(t, "", "lists", "import", "strict", nine, "--config", cfg).want(t, 1, "stderr", "10% of the entries in force, more than the limit of 5%")
+	dncgate(t, "", "lists", "import", "strict", nine, "--config", cfg, "--max-removal", "10%").want(t, 0, "stdout", "imported list strict", "removed:    1")
+	dncgate(t, "", "lists", "import", "dnc", one, "--config", cfg, "--max-removal", "half").want(t, 2, "stderr", `--max-removal: invalid share "half"`)
+	dncgate(t, "", "lists", "import", "dnc", one, "--config", cfg, "--force").want(t, 0, "stdout", "imported list dnc", "removed:    9")
+	wantOnList(t, cfg, "dnc", map[string]bool{"a@x.test": true, "j@x.test": false})
 }

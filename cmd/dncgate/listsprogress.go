@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listimport"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -33,15 +33,17 @@ func isTerminal(w io.Writer) bool {
 // is the size known in advance) with rate and ETA, cleared at the end;
 // elsewhere, where stderr is a log, a line every progressEvery rows.
 type importProgress struct {
-	w    io.Writer
-	name string
-	bar  *progressbar.ProgressBar // nil: lines
+	w        io.Writer
+	name     string
+	terminal bool
+	bar      *progressbar.ProgressBar // nil: lines, or cleared
+	bytes    int64                    // on the bar
 }
 
 // newImportProgress reports on w for list name reading a file of size
 // bytes (0 or less when unknown); terminal chooses the bar.
 func newImportProgress(w io.Writer, terminal bool, name string, size int64) *importProgress {
-	p := &importProgress{w: w, name: name}
+	p := &importProgress{w: w, name: name, terminal: terminal}
 	if !terminal {
 		return p
 	}
@@ -62,18 +64,21 @@ func newImportProgress(w io.Writer, terminal bool, name string, size int64) *imp
 	return p
 }
 
-// reader counts what passes through r on the bar.
-func (p *importProgress) reader(r io.Reader) io.Reader {
-	if p.bar == nil {
-		return r
-	}
-	return io.TeeReader(r, p.bar)
-}
-
-// row is called after each row with the counts so far.
-func (p *importProgress) row(c *listdb.Version) {
-	if p.bar == nil && c.Rows%progressEvery == 0 {
-		fmt.Fprintf(p.w, "lists import %s: %d rows read, %d valid, %d invalid\n", p.name, c.Rows, c.Valid, c.Invalid)
+// update is the import's progress callback: called after each row read,
+// and once when the import starts storing.
+func (p *importProgress) update(pr listimport.Progress) {
+	switch {
+	case pr.Stage == listimport.Storing:
+		if p.terminal || pr.Rows >= progressEvery {
+			p.stage(fmt.Sprintf("%d valid rows read, storing the distinct ones", pr.Valid))
+		}
+	case p.bar != nil:
+		if pr.Bytes != p.bytes {
+			p.bar.Add64(pr.Bytes - p.bytes)
+			p.bytes = pr.Bytes
+		}
+	case !p.terminal && pr.Rows%progressEvery == 0:
+		fmt.Fprintf(p.w, "lists import %s: %d rows read, %d valid, %d invalid\n", p.name, pr.Rows, pr.Valid, pr.Invalid)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
@@ -141,17 +140,15 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		if err := c.needReason(); err != nil {
 			return err
 		}
-		if err := env.outs.OptOut(ctx, env.addr); err != nil {
-			return err
-		}
-		contact, err := forgetContact(ctx, env)
+		e, err := eraser(env)
 		if err != nil {
 			return err
 		}
-		counts, err := forgetCapCounts(ctx, env)
+		done, err := e.Erase(ctx, env.addr)
 		if err != nil {
 			return err
 		}
+		contact, counts := done.Contact, done.CapCounts
 		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts)...)
 		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; recipient cap counts reset: %d; kept: the keyed digest on the %s list (by %s)\n",
 			lists.MaskEmail(env.addr), contact, counts, suppression.OptOutList, operator(*c.by))
@@ -159,48 +156,19 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 	})
 }
 
-// forgetContact deletes the address's contact record and says what it did.
-func forgetContact(ctx context.Context, env optoutEnv) (string, error) {
-	st, ok := env.db.(contactKeeper)
-	if !ok {
-		return "none kept by this store", nil
+// eraser is what an erasure reaches on this store: the opt-out list, the
+// contacts and the recipient caps, each when kept.
+func eraser(env optoutEnv) (suppression.Erasure, error) {
+	e := suppression.Erasure{OptOuts: env.outs}
+	if st, ok := env.db.(contactKeeper); ok {
+		e.Contacts = st.Contacts()
 	}
-	contacts := st.Contacts()
-	_, found, err := contacts.Contact(ctx, env.digest())
-	if err != nil {
-		return "", fmt.Errorf("reading the contact record: %w", err)
-	}
-	if !found {
-		return "none held", nil
-	}
-	if err := contacts.Forget(ctx, env.digest()); err != nil {
-		return "", fmt.Errorf("deleting the contact record: %w", err)
-	}
-	return "deleted", nil
-}
-
-// forgetCapCounts resets the person's counts in every cap that counts
-// recipients, and says in how many. The counts are keyed digests that
-// would expire with each cap's window anyway; the opt-out keeps the
-// person from being written to again, so nothing is lost by it.
-func forgetCapCounts(ctx context.Context, env optoutEnv) (int, error) {
 	chk, err := newChecker(env.cfg, env.st, env.key)
-	if chk == nil || err != nil {
-		return 0, err
+	if err != nil {
+		return e, err
 	}
-	n := 0
-	for _, r := range chk.Rules() {
-		if r.Scope != caps.ScopeRecipient {
-			continue
-		}
-		subject, _, err := capSubject(r, env.addr)
-		if err != nil {
-			return n, err
-		}
-		if err := chk.Reset(ctx, r.Name, subject); err != nil {
-			return n, fmt.Errorf("resetting cap %s: %w", r.Name, err)
-		}
-		n++
+	if chk != nil {
+		e.Caps = chk
 	}
-	return n, nil
+	return e, nil
 }

@@ -5,7 +5,12 @@ package arch
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -29,6 +34,9 @@ var forbidden = map[string][]string{
 	"web":         {"relay", "store", "cmd/"},
 	// One login check for every door: it knows neither SMTP nor HTTP.
 	"auth": {"relay", "checkapi", "web", "unsubscribe", "store/embedded", "store/redisstore", "cmd/"},
+	// The imports get their store through listdb and contactdb.
+	"listimport":    {"relay", "store", "web", "cmd/"},
+	"contactimport": {"relay", "store", "web", "cmd/"},
 }
 
 // foreign maps a package to imports from outside the module it must never
@@ -103,4 +111,70 @@ func within(path, rel string) bool {
 // to their backends; the rule for "store" is about the interface package.
 func isStoreImpl(path string) bool {
 	return within(path, "store/embedded") || within(path, "store/redisstore") || within(path, "store/storetest")
+}
+
+// pipelines are the packages that hold what a web upload needs as much as
+// the CLI: the binary calls them.
+var pipelines = []string{"listimport", "contactimport", "suppression"}
+
+// pipelineCalls are the calls that make an import or a scrub: reading a
+// file row by row, keying values, writing a version, forgetting a
+// contact. None belongs in the binary, which is flags, wiring and
+// printing (STYLE.md 28).
+// Qualified ones are package functions ("lists.NewReader"), the others
+// methods on whatever receiver.
+var pipelineCalls = map[string]bool{
+	"lists.NewReader": true, "listdb.NewDigester": true, "csv.NewWriter": true,
+	"BeginVersion": true, "BeginImport": true, "Commit": true, "Abort": true,
+	"Forget": true, "ForgetRecipient": true,
+}
+
+// TestBinaryHoldsNoPipeline fails when cmd/dncgate stops calling the
+// pipeline packages or runs a pipeline step itself.
+func TestBinaryHoldsNoPipeline(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=Dir,Imports,GoFiles", module+"cmd/dncgate").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var p struct {
+		Dir     string
+		Imports []string
+		GoFiles []string
+	}
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range pipelines {
+		if !slices.Contains(p.Imports, module+want) {
+			t.Errorf("cmd/dncgate does not import %s: the pipeline it holds is back in the binary", want)
+		}
+	}
+	if len(p.GoFiles) == 0 {
+		t.Fatal("cmd/dncgate has no Go files")
+	}
+	fset := token.NewFileSet()
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			name := sel.Sel.Name
+			if x, ok := sel.X.(*ast.Ident); ok && pipelineCalls[x.Name+"."+name] {
+				name = x.Name + "." + name
+			}
+			if pipelineCalls[name] {
+				t.Errorf("%s: cmd/dncgate calls %s: that step belongs in %s", fset.Position(call.Pos()), name, strings.Join(pipelines, ", "))
+			}
+			return true
+		})
+	}
 }

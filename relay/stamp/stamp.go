@@ -44,12 +44,14 @@ const (
 // Reply codes of a refused message (RFC 5321 §4.2.3, RFC 3463).
 const (
 	codeRefused = 550
+	codeTooBig  = 552
 	codeBadAddr = 553
 	codeBadMsg  = 554
 )
 
 var (
 	ecSigned  = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
+	ecTooBig  = smtp.EnhancedCode{5, 3, 4} // message too big for system
 	ecBadMsg  = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
 	ecBadAddr = smtp.EnhancedCode{5, 1, 3} // bad destination mailbox address syntax
 )
@@ -117,7 +119,7 @@ type Prepared struct {
 	raw     []byte
 	msg     *rewrite.Message // the message without any incoming marker
 	marks   marks            // the incoming markers, to verify per recipient
-	repName string
+	repName footer.Text
 
 	keptOnce sync.Once // msg as it came, parsed when a marker verifies
 	kept     *rewrite.Message
@@ -128,12 +130,15 @@ type Prepared struct {
 // rep by the From display name, which is what the recipient sees. A signed
 // message under the refuse policy, or one too deeply nested to rewrite, is
 // refused with an *upstream.Error.
+//
+// Every copy loses the message's Bcc and Resent-Bcc fields, footer or not.
 func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+	body = dropBlind(body)
 	p := &Prepared{s: s, raw: body}
 	if s.o.NoFooter {
 		return p, nil
 	}
-	p.repName = fromName(body)
+	p.repName = footer.NewText(fromName(body))
 	stripped, marks := stripMarkers(body)
 	p.marks = marks
 	msg, err := rewrite.Parse(stripped, s.parseOptions(body, rep))
@@ -174,7 +179,7 @@ func (z *seeded) Read(p []byte) (int, error) {
 	return z.r.Read(p)
 }
 
-// refusal turns a Parse error into the reply the client gets.
+// refusal turns a Parse or Render error into the reply the client gets.
 func refusal(err error) error {
 	switch {
 	case errors.Is(err, rewrite.ErrSigned):
@@ -183,6 +188,12 @@ func refusal(err error) error {
 	case errors.Is(err, rewrite.ErrTooDeep):
 		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
 			Message: "MIME parts nested too deeply to add the opt-out footer"}
+	case errors.Is(err, rewrite.ErrTooManyParts):
+		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
+			Message: fmt.Sprintf("Too many MIME parts to add the opt-out footer (limit %d)", rewrite.DefaultMaxParts)}
+	case errors.Is(err, rewrite.ErrTooLarge):
+		return &upstream.Error{Code: codeTooBig, Enhanced: ecTooBig, Cause: err,
+			Message: "Message would grow too much with the opt-out footer (a body must be re-encoded whole); send it as UTF-8 or quoted-printable"}
 	}
 	return fmt.Errorf("stamp: %w", err)
 }
@@ -223,10 +234,13 @@ func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Room for the largest copy Render allows and the sealed marker, so
+	// the buffer is allocated once.
+	set := p.s.headers(tok)
 	var out bytes.Buffer
-	out.Grow(len(p.raw) + len(f.Text) + 2*len(f.HTML) + 1024)
-	if err := msg.Render(&out, f, p.s.headers(tok)); err != nil {
-		return nil, fmt.Errorf("stamp: %w", err)
+	out.Grow(len(p.raw) + rewrite.Allowance(f, set) + 2*macLen)
+	if err := msg.Render(&out, f, set); err != nil {
+		return nil, refusal(err)
 	}
 	return p.s.sign(p.s.sealMarker(out.Bytes(), who))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/country/countrytest"
+	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/upstream"
 )
@@ -114,6 +115,24 @@ func TestRepNameFromDisplayName(t *testing.T) {
 	text = bodies(t, stampFor(t, newStamper(t), altMsg, "jean@acme.com", ""))["text/plain"]
 	if strings.Contains(text, "sent by") {
 		t.Errorf("footer names a rep the From field does not:\n%s", text)
+	}
+}
+
+// A display name with a bidi override and line separators reaches the
+// notice cleaned (the From field encodes them in RFC 2047 words).
+func TestRepNameCleaned(t *testing.T) {
+	msg := strings.Replace(plainMsg, "From: Sam Rep <", "From: =?utf-8?q?Sam_=E2=80=AEpeR=E2=80=AC=E2=80=A8Evil=C2=85?= <", 1)
+	if msg == plainMsg {
+		t.Fatal("plainMsg has no From: Sam Rep")
+	}
+	out := stampFor(t, newStamper(t), msg, "jean@acme.com", "")
+	for typ, body := range bodies(t, out) {
+		if strings.ContainsAny(body, "\u202e\u202c\u2028\u0085") {
+			t.Errorf("%s footer keeps a format or separator character:\n%q", typ, body)
+		}
+		if !strings.Contains(strings.ReplaceAll(body, "\n", " "), "Sam peR, Evil") {
+			t.Errorf("%s footer lacks the cleaned name:\n%s", typ, body)
+		}
 	}
 }
 
@@ -251,11 +270,11 @@ func TestCachedFooterEqualsRendered(t *testing.T) {
 			for _, rep := range []string{"", "Zoë <Z> & co"} {
 				tok := kr.Seal(rcpt, testOrg, testNow)
 				for range 2 { // a miss, then a hit
-					got, err := s.renderFooter(lang, rep, tok)
+					got, err := s.renderFooter(lang, footer.NewText(rep), tok)
 					if err != nil {
 						t.Fatal(err)
 					}
-					want, _ := s.renderWith(lang, rep, s.unsubURL(tok))
+					want, _ := s.renderWith(lang, footer.NewText(rep), s.unsubURL(tok))
 					if got != want {
 						t.Fatalf("%s %q: cached footer differs:\n%+v\nwant\n%+v", lang, rep, got, want)
 					}

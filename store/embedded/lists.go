@@ -364,6 +364,22 @@ func (s *Store) RemoveEntry(ctx context.Context, name string, d listdb.Digest) e
 	return s.setEntry(ctx, name, d, 0)
 }
 
+// Manual counts the list's entries added and removed by hand.
+func (s *Store) Manual(ctx context.Context, name string) (listdb.Manual, error) {
+	var m listdb.Manual
+	var exists int
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM lists WHERE name = ?),
+		COALESCE(SUM(present), 0), COALESCE(SUM(1 - present), 0) FROM list_manual WHERE list = ?`, name, name).
+		Scan(&exists, &m.Added, &m.Removed)
+	if noListTables(err) || (err == nil && exists == 0) {
+		return m, notFound(name)
+	}
+	if err != nil {
+		return m, fmt.Errorf("embedded: list %s: manual entries: %w", name, err)
+	}
+	return m, nil
+}
+
 func (s *Store) setEntry(ctx context.Context, name string, d listdb.Digest, present int) error {
 	res, err := s.w.ExecContext(ctx, `INSERT INTO list_manual (list, digest, present)
 		SELECT name, ?, ? FROM lists WHERE name = ?

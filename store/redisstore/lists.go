@@ -295,6 +295,30 @@ func (s *Store) RemoveEntry(ctx context.Context, name string, d listdb.Digest) e
 	return s.setEntry(ctx, name, d, "0")
 }
 
+// Manual counts the list's entries added and removed by hand. Both keys
+// share the list's hash tag, so one script reads them on a cluster too.
+func (s *Store) Manual(ctx context.Context, name string) (listdb.Manual, error) {
+	res, err := manualScript.Run(ctx, s.c, []string{s.keys.listMeta(name), s.keys.listManual(name)}).Int64Slice()
+	if err != nil {
+		return listdb.Manual{}, fmt.Errorf("redisstore: list %s: manual entries: %w", name, err)
+	}
+	if res[0] == -1 {
+		return listdb.Manual{}, notFound(name)
+	}
+	return listdb.Manual{Added: res[0], Removed: res[1]}, nil
+}
+
+// manualScript returns {added, removed} of KEYS[2], or {-1, 0} when the
+// list KEYS[1] does not exist.
+var manualScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
+local added, removed = 0, 0
+for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
+  if v == '1' then added = added + 1 else removed = removed + 1 end
+end
+return {added, removed}
+`)
+
 func (s *Store) setEntry(ctx context.Context, name string, d listdb.Digest, present string) error {
 	n, err := setEntryScript.Run(ctx, s.c, []string{s.keys.listMeta(name), s.keys.listManual(name)},
 		string(d[:]), present).Int64()

@@ -449,11 +449,31 @@ func testListManual(t *testing.T, h ListHarness) {
 		t.Fatal(err)
 	}
 	check(true, false, false, true, true)
+	wantManual(t, s, "l", listdb.Manual{Added: 2, Removed: 1}) // d[0], d[4] on; d[2] off
 	if err := s.DropList(ctx, "l"); err != nil {
 		t.Fatal(err)
 	}
 	putList(t, s, "l")
 	check(false, false, false, false, false)
+	wantManual(t, s, "l", listdb.Manual{})
+	if mc, ok := s.(listdb.ManualCounter); ok {
+		if _, err := mc.Manual(ctx, "none"); !errors.Is(err, listdb.ErrNotFound) {
+			t.Errorf("Manual of a missing list: %v, want ErrNotFound", err)
+		}
+	}
+}
+
+// wantManual checks the manual counts of a store that keeps them.
+func wantManual(t *testing.T, s listdb.Store, name string, want listdb.Manual) {
+	t.Helper()
+	mc, ok := s.(listdb.ManualCounter)
+	if !ok {
+		t.Fatalf("%T counts no manual entries", s)
+	}
+	got, err := mc.Manual(t.Context(), name)
+	if err != nil || got != want {
+		t.Errorf("Manual(%s) = %+v, %v; want %+v", name, got, err, want)
+	}
 }
 
 // testListLookup: one Lookup answers several lists, each from its

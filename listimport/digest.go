@@ -1,4 +1,4 @@
-package main
+package listimport
 
 import "github.com/dncgate/dncgate/listdb"
 

@@ -1,4 +1,4 @@
-package main
+package contactimport
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 // record reads one row into a record, or says with the line and column
 // what is wrong with it. Nothing is guessed: a value that does not parse
 // makes the row invalid.
-func (im *contactImporter) record(row lists.Row) (contactdb.Record, error) {
+func (im *importer) record(row lists.Row) (contactdb.Record, error) {
 	var rec contactdb.Record
 	raw, err := row.Value(im.cols.email)
 	if err != nil {
@@ -41,8 +41,8 @@ func (im *contactImporter) record(row lists.Row) (contactdb.Record, error) {
 }
 
 // rowPhones returns the row's distinct phone numbers in E.164, national
-// ones read in the row's country, else in --region.
-func (im *contactImporter) rowPhones(row lists.Row, country string) ([]string, error) {
+// ones read in the row's country, else in the region.
+func (im *importer) rowPhones(row lists.Row, country string) ([]string, error) {
 	var out []string
 	for i := range im.cols.phones {
 		c := &im.cols.phones[i]
@@ -69,10 +69,10 @@ func (im *contactImporter) rowPhones(row lists.Row, country string) ([]string, e
 }
 
 // plan is the phone normaliser for a row of country ("" for none).
-func (im *contactImporter) plan(country string) (*lists.PhoneNormaliser, error) {
+func (im *importer) plan(country string) (*lists.PhoneNormaliser, error) {
 	region := country
 	if region == "" {
-		region = im.region
+		region = im.o.Region
 	}
 	if p, ok := im.plans[region]; ok {
 		return p, nil

@@ -1,4 +1,4 @@
-package main
+package contactimport
 
 import (
 	"errors"
@@ -45,38 +45,47 @@ func isPhoneHeader(h string) bool {
 	return phoneHeaders[strings.TrimRightFunc(headerKey(h), unicode.IsDigit)]
 }
 
-// contactColumns are the columns a contacts import reads; country and
-// recipient type may be absent (nil).
-type contactColumns struct {
+// Columns choose the columns of the file: each a header name or a
+// position N, or "" to find it by its header name (every column headed
+// like a phone number for Phones). Country and Type may be NoColumn when
+// the file has none.
+type Columns struct {
+	Email, Country, Type string
+	Phones               []string
+}
+
+// columns are the columns a contacts import reads; country and recipient
+// type may be absent (nil).
+type columns struct {
 	email   lists.Column
 	phones  []lists.Column
 	country *lists.Column
 	rtype   *lists.Column
 }
 
-// pickContactColumns takes each column from its flag when given (a header
-// name or a position), else finds it by its header name.
-func pickContactColumns(rd *lists.Reader, o *contactFlags) (contactColumns, error) {
-	var cols contactColumns
-	email, err := pickColumn(rd, o.emailColumn, "email-column", "an e-mail", emailHeaders, true)
+// pickColumns takes each column given (a header name or a position),
+// else finds it by its header name. The messages name the CLI's flags.
+func pickColumns(rd *lists.Reader, o Columns) (columns, error) {
+	var cols columns
+	email, err := pickColumn(rd, o.Email, "email-column", "an e-mail", emailHeaders, true)
 	if err != nil {
 		return cols, err
 	}
 	cols.email = *email
-	if cols.country, err = pickColumn(rd, o.countryColumn, "country-column", "a country", countryHeaders, false); err != nil {
+	if cols.country, err = pickColumn(rd, o.Country, "country-column", "a country", countryHeaders, false); err != nil {
 		return cols, err
 	}
-	if cols.rtype, err = pickColumn(rd, o.typeColumn, "type-column", "a recipient type", typeHeaders, false); err != nil {
+	if cols.rtype, err = pickColumn(rd, o.Type, "type-column", "a recipient type", typeHeaders, false); err != nil {
 		return cols, err
 	}
-	for _, spec := range o.phoneColumns {
+	for _, spec := range o.Phones {
 		c, err := rd.Column(spec)
 		if err != nil {
 			return cols, fmt.Errorf("--phone-column: %w", err)
 		}
 		cols.phones = append(cols.phones, c)
 	}
-	if len(o.phoneColumns) == 0 {
+	if len(o.Phones) == 0 {
 		for i, h := range rd.Header() {
 			if isPhoneHeader(h) {
 				cols.phones = append(cols.phones, lists.Column{Index: i, Name: h})
@@ -86,14 +95,14 @@ func pickContactColumns(rd *lists.Reader, o *contactFlags) (contactColumns, erro
 	return cols, nil
 }
 
-// noColumn given to --country-column or --type-column says the file has
-// no such column, when a header that looks like one means something else.
-const noColumn = "none"
+// NoColumn given as the Country or Type column says the file has no such
+// column, when a header that looks like one means something else.
+const NoColumn = "none"
 
 // pickColumn returns the column flag names, else the one header among
 // names; nil when there is none and the column is optional.
 func pickColumn(rd *lists.Reader, spec, flag, what string, names map[string]bool, required bool) (*lists.Column, error) {
-	if !required && strings.EqualFold(spec, noColumn) {
+	if !required && strings.EqualFold(spec, NoColumn) {
 		return nil, nil
 	}
 	if spec != "" {
