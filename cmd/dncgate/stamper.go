@@ -40,7 +40,21 @@ func newStamper(ctx context.Context, cfg *config.Config, st store.Identities, ke
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return stamper{s}, nil
+}
+
+// stamper makes a *stamp.Stamper the relay's Stamper: package stamp does
+// not import the relay, so its Prepare returns its own type.
+type stamper struct{ s *stamp.Stamper }
+
+var _ relay.Stamped = (*stamp.Prepared)(nil)
+
+func (a stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+	p, err := a.s.Prepare(body, rep)
+	if err != nil {
+		return nil, err // not a nil *Prepared inside the interface
+	}
+	return p, nil
 }
 
 func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities, f config.Footer, o *stamp.Options, log *slog.Logger) error {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/dncgate/dncgate/relay/rewrite"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
 
@@ -53,8 +53,8 @@ func TestTooLargeCopyRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.For("jean@acme.fr", "")
-	var ue *upstream.Error
-	if !errors.As(err, &ue) || ue.Code != 552 || ue.Enhanced != (smtp.EnhancedCode{5, 3, 4}) || ue.Temporary {
+	var ue *smtpreply.Error
+	if !errors.As(err, &ue) || ue.Code != 552 || ue.Enhanced != (smtp.EnhancedCode{5, 3, 4}) || ue.Temporary() {
 		t.Fatalf("For = %v, want a permanent 552 5.3.4", err)
 	}
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
-	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
@@ -88,7 +87,7 @@ func stampFor(t *testing.T, s *Stamper, msg, rcpt string, cc country.Code) []byt
 	return forRcpt(t, p, rcpt, cc)
 }
 
-func forRcpt(t *testing.T, p relay.Stamped, rcpt string, cc country.Code) []byte {
+func forRcpt(t *testing.T, p *Prepared, rcpt string, cc country.Code) []byte {
 	t.Helper()
 	out, err := p.For(rcpt, cc)
 	if err != nil {

@@ -2,7 +2,8 @@
 // notice and opt-out footer in the recipient's language, the
 // List-Unsubscribe headers with a token of that recipient's own, a
 // Message-ID when the message has none, and a DKIM signature when
-// configured. It implements relay.Stamper.
+// configured. The gateway's wiring makes it the relay's Stamper; the
+// package does not import the relay.
 package stamp
 
 import (
@@ -20,11 +21,9 @@ import (
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/unsubscribe/token"
-	"github.com/emersion/go-smtp"
 )
 
 // Header values of one-click unsubscribe (RFC 8058 §3.1).
@@ -39,21 +38,6 @@ const (
 	// minKeyLen is the shortest marker key accepted, as for any HMAC key
 	// (RFC 2104 §3).
 	minKeyLen = 32
-)
-
-// Reply codes of a refused message (RFC 5321 §4.2.3, RFC 3463).
-const (
-	codeRefused = 550
-	codeTooBig  = 552
-	codeBadAddr = 553
-	codeBadMsg  = 554
-)
-
-var (
-	ecSigned  = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
-	ecTooBig  = smtp.EnhancedCode{5, 3, 4} // message too big for system
-	ecBadMsg  = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
-	ecBadAddr = smtp.EnhancedCode{5, 1, 3} // bad destination mailbox address syntax
 )
 
 // Options configure a Stamper. Templates, Keyring, BaseURL and Key are
@@ -83,8 +67,6 @@ type Stamper struct {
 	o       Options
 	footers footerCache
 }
-
-var _ relay.Stamper = (*Stamper)(nil)
 
 // New checks the options and returns a Stamper.
 func New(o Options) (*Stamper, error) {
@@ -129,10 +111,10 @@ type Prepared struct {
 // Prepare parses body once. rep is the AUTH identity; the footer names the
 // rep by the From display name, which is what the recipient sees. A signed
 // message under the refuse policy, or one too deeply nested to rewrite, is
-// refused with an *upstream.Error.
+// refused with an *smtpreply.Error.
 //
 // Every copy loses the message's Bcc and Resent-Bcc fields, footer or not.
-func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+func (s *Stamper) Prepare(body []byte, rep string) (*Prepared, error) {
 	body = dropBlind(body)
 	p := &Prepared{s: s, raw: body}
 	if s.o.NoFooter {
@@ -183,17 +165,17 @@ func (z *seeded) Read(p []byte) (int, error) {
 func refusal(err error) error {
 	switch {
 	case errors.Is(err, rewrite.ErrSigned):
-		return &upstream.Error{Code: codeRefused, Enhanced: ecSigned, Cause: err,
-			Message: "Signed or encrypted message: the opt-out footer cannot be added without breaking it; send it unsigned"}
+		return smtpreply.New(smtpreply.Denied, smtpreply.Footer,
+			"Signed or encrypted message: the opt-out footer cannot be added without breaking it; send it unsigned", err)
 	case errors.Is(err, rewrite.ErrTooDeep):
-		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
-			Message: "MIME parts nested too deeply to add the opt-out footer"}
+		return smtpreply.New(smtpreply.BadMedia, smtpreply.Footer,
+			"MIME parts nested too deeply to add the opt-out footer", err)
 	case errors.Is(err, rewrite.ErrTooManyParts):
-		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
-			Message: fmt.Sprintf("Too many MIME parts to add the opt-out footer (limit %d)", rewrite.DefaultMaxParts)}
+		return smtpreply.New(smtpreply.BadMedia, smtpreply.Footer,
+			fmt.Sprintf("Too many MIME parts to add the opt-out footer (limit %d)", rewrite.DefaultMaxParts), err)
 	case errors.Is(err, rewrite.ErrTooLarge):
-		return &upstream.Error{Code: codeTooBig, Enhanced: ecTooBig, Cause: err,
-			Message: "Message would grow too much with the opt-out footer (a body must be re-encoded whole); send it as UTF-8 or quoted-printable"}
+		return smtpreply.New(smtpreply.TooBig, smtpreply.Footer,
+			"Message would grow too much with the opt-out footer (a body must be re-encoded whole); send it as UTF-8 or quoted-printable", err)
 	}
 	return fmt.Errorf("stamp: %w", err)
 }
@@ -221,8 +203,8 @@ func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 	if err != nil {
 		// The recipient check refuses such an address before DATA; a
 		// token under any other key would opt out someone else.
-		return nil, &upstream.Error{Code: codeBadAddr, Enhanced: ecBadAddr, Cause: err,
-			Message: "Recipient address has no normalised form; no unsubscribe link can be made for it"}
+		return nil, smtpreply.New(smtpreply.MailboxSyntax, smtpreply.NoToken,
+			"Recipient address has no normalised form; no unsubscribe link can be made for it", err)
 	}
 	lang := p.s.Language(rcpt, cc)
 	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: lang})

@@ -11,7 +11,7 @@ import (
 	"github.com/dncgate/dncgate/country/countrytest"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/relay/rewrite"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // Both URIs of List-Unsubscribe carry one token, which the footer's text
@@ -53,8 +53,8 @@ func TestNoTokenWithoutNormalisedForm(t *testing.T) {
 		}
 	}
 	out, err := p.For("jean dupont@acme.fr", "")
-	var ue *upstream.Error
-	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || out != nil {
+	var ue *smtpreply.Error
+	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || ue.Reason != smtpreply.NoToken || out != nil {
 		t.Fatalf("For an address without a normalised form = %d bytes, %v; want a 553 5.1.3", len(out), err)
 	}
 }
@@ -150,12 +150,15 @@ func TestSignedHeadersOnly(t *testing.T) {
 func TestSignedRefused(t *testing.T) {
 	s := newStamper(t, func(o *Options) { o.Signed = rewrite.Refuse })
 	_, err := s.Prepare([]byte(signedMsg), "rep@acme.example")
-	var ue *upstream.Error
-	if !errors.As(err, &ue) || ue.Code != 550 || ue.Enhanced[0] != 5 || ue.Enhanced[1] != 7 || ue.Temporary {
+	var ue *smtpreply.Error
+	if !errors.As(err, &ue) || ue.Code != 550 || ue.Enhanced[0] != 5 || ue.Enhanced[1] != 7 || ue.Temporary() {
 		t.Fatalf("err = %v, want a permanent 550 5.7.x refusal", err)
 	}
-	if !strings.Contains(ue.Message, "Signed") {
-		t.Errorf("the reply does not say why: %q", ue.Message)
+	if ue.Reason != smtpreply.Footer {
+		t.Errorf("reason %q, want %q", ue.Reason, smtpreply.Footer)
+	}
+	if !strings.Contains(ue.Text, "Signed") {
+		t.Errorf("the reply does not say why: %q", ue.Text)
 	}
 }
 
@@ -168,8 +171,8 @@ func TestMessageIDAddedOncePerMessage(t *testing.T) {
 	}
 	a := readMsg(t, forRcpt(t, p, "a@acme.fr", "")).Header.Get("Message-ID")
 	b := readMsg(t, forRcpt(t, p, "b@acme.fr", "")).Header.Get("Message-ID")
-	if a == "" || a != b || a != p.(*Prepared).MessageID() || !strings.HasSuffix(a, "@acme.example>") {
-		t.Errorf("Message-IDs %q and %q, MessageID() %q; want one id at the From domain", a, b, p.(*Prepared).MessageID())
+	if a == "" || a != b || a != p.MessageID() || !strings.HasSuffix(a, "@acme.example>") {
+		t.Errorf("Message-IDs %q and %q, MessageID() %q; want one id at the From domain", a, b, p.MessageID())
 	}
 	// A retry of the same message gets the same id.
 	again, _ := s.Prepare([]byte(noID), "rep@acme.example")
