@@ -14,16 +14,9 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store"
-	"github.com/dncgate/dncgate/suppression"
-)
-
-// List models: a deny list holds who may not be contacted, a clearance
-// list who may be.
-const (
-	modelDeny      = "deny"
-	modelClearance = "clearance"
 )
 
 // allCountries given to --country means the list applies everywhere.
@@ -118,13 +111,6 @@ func parseCountries(given []string) ([]string, error) {
 		out = append(out, c.String())
 	}
 	return out, nil
-}
-
-func checkModel(m string) error {
-	if m != modelDeny && m != modelClearance {
-		return fmt.Errorf("model %q: want %s or %s", m, modelDeny, modelClearance)
-	}
-	return nil
 }
 
 // listRegion is the default region for national phone numbers: the one
@@ -399,9 +385,9 @@ func (a *app) listsDrop(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if pos[0] == suppression.OptOutList {
+	if pos[0] == listmodel.OptOut {
 		return c.fs.usageError("the %s list cannot be dropped: it holds who unsubscribed, and every recipient is checked against it; "+
-			"take single entries off with lists remove", suppression.OptOutList)
+			"take single entries off with lists remove", listmodel.OptOut)
 	}
 	return c.withStore(ctx, false, func(env listEnv) error {
 		if err := env.db.DropList(ctx, pos[0]); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
@@ -151,7 +152,7 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		contact, counts := done.Contact, done.CapCounts
 		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts)...)
 		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; recipient cap counts reset: %d; kept: the keyed digest on the %s list (by %s)\n",
-			lists.MaskEmail(env.addr), contact, counts, suppression.OptOutList, operator(*c.by))
+			lists.MaskEmail(env.addr), contact, counts, listmodel.OptOut, operator(*c.by))
 		return nil
 	})
 }
