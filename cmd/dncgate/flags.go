@@ -81,7 +81,7 @@ func (c *common) register(fs *flagSet) {
 }
 
 // load reads the configuration, applies --data and the extra overrides,
-// and validates the result.
+// and validates the result, the footer templates included.
 func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error) {
 	data := func(cfg *config.Config) {
 		if c.data != "" {
@@ -89,7 +89,7 @@ func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error)
 			cfg.MarkOverridden("server.data_dir")
 		}
 	}
-	return config.Load(c.config, append([]func(*config.Config){data}, overrides...)...)
+	return config.LoadChecked(c.config, []config.Check{checkFooter}, append([]func(*config.Config){data}, overrides...)...)
 }
 
 // withConfigStore loads the configuration, opens its store, runs f with

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/footer"
+	"github.com/dncgate/dncgate/footer/lang"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/stamp"
@@ -41,12 +41,38 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	return s, nil
 }
 
-func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
-	var override fs.FS
-	if f.TemplatesDir != "" {
-		override = os.DirFS(f.TemplatesDir)
+// footerTemplates loads the shipped templates and those of
+// footer.templates_dir.
+func footerTemplates(f config.Footer) (*footer.Templates, error) {
+	override, err := f.TemplatesFS()
+	if err != nil {
+		return nil, fmt.Errorf("footer.templates_dir: %w", err)
 	}
-	tpl, err := footer.New(override, f.FallbackLanguage)
+	return footer.New(override, f.FallbackLanguage)
+}
+
+// checkFooter loads the templates as serve will, so that a mistake in a
+// file or a fallback language without templates shows among the
+// configuration's problems, at its key.
+func checkFooter(c *config.Config, problem func(key string, err error)) {
+	f := c.Footer
+	if !f.Enabled || (f.TemplatesDir == "" && f.FallbackLanguage == lang.Default) {
+		return
+	}
+	if _, err := f.TemplatesFS(); err != nil {
+		return // the configuration reports it
+	}
+	if _, err := footerTemplates(f); err != nil {
+		key := "footer.templates_dir"
+		if f.TemplatesDir == "" {
+			key = "footer.fallback_language"
+		}
+		problem(key, err)
+	}
+}
+
+func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
+	tpl, err := footerTemplates(f)
 	if err != nil {
 		return err
 	}

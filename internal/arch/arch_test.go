@@ -47,7 +47,12 @@ var foreign = map[string][]string{
 
 // leaves are packages that import nothing of the module, so anything may
 // ask them (the configuration's value parsers among others).
-var leaves = []string{"country"}
+var leaves = []string{"country", "smtpurl", "listmodel", "footer/lang"}
+
+// leafOnly are packages that may import no package of the module but the
+// leaves: the configuration reads values, it does not reach the packages
+// that use them (they get their checks to it through config.Check).
+var leafOnly = []string{"config"}
 
 type pkg struct {
 	ImportPath string
@@ -60,12 +65,13 @@ func TestImportRules(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
-	checked := 0
+	checked, seen := 0, map[string]bool{}
 	for dec.More() {
 		var p pkg
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
 		}
+		seen[strings.TrimPrefix(p.ImportPath, module)] = true
 		for _, leaf := range leaves {
 			if p.ImportPath != module+leaf {
 				continue
@@ -74,6 +80,17 @@ func TestImportRules(t *testing.T) {
 			for _, d := range p.Deps {
 				if strings.HasPrefix(d, module) {
 					t.Errorf("%s imports %s; it must stay a leaf", p.ImportPath, d)
+				}
+			}
+		}
+		for _, owner := range leafOnly {
+			if p.ImportPath != module+owner {
+				continue
+			}
+			checked++
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, module) && !slices.Contains(leaves, strings.TrimPrefix(d, module)) {
+					t.Errorf("%s imports %s; it may import only the leaves %s", p.ImportPath, d, strings.Join(leaves, ", "))
 				}
 			}
 		}
@@ -98,6 +115,11 @@ func TestImportRules(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no package of the module was checked")
+	}
+	for _, name := range append(slices.Clone(leaves), leafOnly...) {
+		if !seen[name] {
+			t.Errorf("no package %s%s: update the rule that names it", module, name)
+		}
 	}
 }
 
