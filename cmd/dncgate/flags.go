@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/store"
 )
 
 // flagSet is a subcommand's flags with the usage line it prints.
@@ -94,7 +93,7 @@ func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error)
 
 // withConfigStore loads the configuration, opens its store, runs f with
 // both and closes the store.
-func (c *common) withConfigStore(ctx context.Context, f func(*config.Config, store.Store) error) error {
+func (c *common) withConfigStore(ctx context.Context, f func(*config.Config, backend) error) error {
 	cfg, err := c.load()
 	if err != nil {
 		return err

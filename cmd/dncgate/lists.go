@@ -16,7 +16,6 @@ import (
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/store"
 )
 
 // allCountries given to --country means the list applies everywhere.
@@ -52,20 +51,20 @@ func (a *app) newListsCmd(name, args, summary string) *listsCmd {
 // listEnv is what a lists subcommand works with once the store is open.
 type listEnv struct {
 	cfg *config.Config
-	db  listdb.Store
+	db  backend
 	key []byte // nil unless asked for
 }
 
 // withStore loads the configuration, opens the store and runs f with its
 // lists (see listsOf); withKey also reads the digest key.
 func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) error) error {
-	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
-		db, err := listsOf(ctx, cfg, st)
-		if err != nil {
+	return c.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
+		if err := prepareLists(ctx, cfg, st); err != nil {
 			return err
 		}
-		env := listEnv{cfg: cfg, db: db}
+		env := listEnv{cfg: cfg, db: st}
 		if withKey {
+			var err error
 			if env.key, err = cfg.HMACKey(); err != nil {
 				return fmt.Errorf("digest key: %w", err)
 			}
@@ -143,13 +142,9 @@ func (a *app) listsLs(ctx context.Context, args []string) error {
 	})
 }
 
-// manualOf counts the list's entries by hand, when the store keeps count.
-func manualOf(ctx context.Context, db listdb.Store, name string) (listdb.Manual, error) {
-	mc, ok := db.(listdb.ManualCounter)
-	if !ok {
-		return listdb.Manual{}, nil
-	}
-	m, err := mc.Manual(ctx, name)
+// manualOf counts the list's entries by hand.
+func manualOf(ctx context.Context, db listdb.ManualCounter, name string) (listdb.Manual, error) {
+	m, err := db.Manual(ctx, name)
 	if err != nil {
 		return m, fmt.Errorf("list %s: %w", name, err)
 	}

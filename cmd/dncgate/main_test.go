@@ -17,7 +17,6 @@ import (
 	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 )
 
@@ -276,7 +275,7 @@ func TestUsersOnRedis(t *testing.T) {
 
 // openTestStore opens the store a configuration file names, with its
 // digest key, as the commands do; the store is closed at the end of the test.
-func openTestStore(t *testing.T, cfgPath string) (*config.Config, store.Store, []byte) {
+func openTestStore(t *testing.T, cfgPath string) (*config.Config, backend, []byte) {
 	t.Helper()
 	cfg, err := config.Load(cfgPath)
 	if err != nil {

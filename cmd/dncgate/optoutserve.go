@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"fmt"
 	"log/slog"
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/unsubscribe"
 	"github.com/dncgate/dncgate/web"
@@ -29,11 +27,7 @@ type optOutSide struct {
 // startOptOut makes sure the opt-out list exists, builds the unsubscribe
 // handler when the web side is on and starts the mailto listener when
 // unsubscribe.mailto_listen is set; its errors go to errc.
-func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, errc chan<- error) (*optOutSide, error) {
-	db, ok := st.(listdb.Store)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no lists, so no opt-outs", cfg.Store.Backend)
-	}
+func startOptOut(ctx context.Context, cfg *config.Config, db listdb.Store, key []byte, log *slog.Logger, errc chan<- error) (*optOutSide, error) {
 	if err := suppression.EnsureOptOut(ctx, db); err != nil {
 		return nil, err
 	}

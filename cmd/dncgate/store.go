@@ -8,14 +8,33 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
 )
 
+// backend is what each store implementation keeps: the gateway's own
+// records, the lists, the caps' sends and the CRM contacts. Both declare it
+// at compile time, so no command asks the store at run time what it keeps.
+type backend interface {
+	store.Store
+	listdb.Store
+	listdb.ManualCounter
+	caps.Store
+	Contacts() contactdb.Store
+}
+
+var (
+	_ backend = (*embedded.Store)(nil)
+	_ backend = (*redisstore.Store)(nil)
+)
+
 // openStore opens the store the configuration names.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config) (backend, error) {
 	switch cfg.Store.Backend {
 	case config.BackendRedis:
 		return openRedis(ctx, cfg.Store)
@@ -25,7 +44,7 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	return nil, fmt.Errorf("unknown store backend %q", cfg.Store.Backend)
 }
 
-func openEmbedded(path string) (store.Store, error) {
+func openEmbedded(path string) (backend, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store folder: %w", err)
 	}
@@ -36,7 +55,7 @@ func openEmbedded(path string) (store.Store, error) {
 	return st, nil
 }
 
-func openRedis(ctx context.Context, s config.Store) (store.Store, error) {
+func openRedis(ctx context.Context, s config.Store) (backend, error) {
 	opts := redisstore.Options{
 		URL:          s.RedisURL,
 		ClusterAddrs: s.RedisCluster,

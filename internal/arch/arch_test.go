@@ -171,15 +171,8 @@ func TestBinaryHoldsNoPipeline(t *testing.T) {
 			t.Errorf("cmd/dncgate does not import %s: the pipeline it holds is back in the binary", want)
 		}
 	}
-	if len(p.GoFiles) == 0 {
-		t.Fatal("cmd/dncgate has no Go files")
-	}
-	fset := token.NewFileSet()
-	for _, name := range p.GoFiles {
-		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, files := parseFiles(t, p.Dir, p.GoFiles)
+	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
@@ -195,6 +188,65 @@ func TestBinaryHoldsNoPipeline(t *testing.T) {
 			}
 			if pipelineCalls[name] {
 				t.Errorf("%s: cmd/dncgate calls %s: that step belongs in %s", fset.Position(call.Pos()), name, strings.Join(pipelines, ", "))
+			}
+			return true
+		})
+	}
+}
+
+// parseFiles parses the named files of dir.
+func parseFiles(t *testing.T, dir string, names []string) (*token.FileSet, []*ast.File) {
+	t.Helper()
+	if len(names) == 0 {
+		t.Fatalf("%s has no Go files", dir)
+	}
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range names {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return fset, files
+}
+
+// storeFaces are the packages whose interfaces a store implements.
+var storeFaces = map[string]bool{"store": true, "listdb": true, "caps": true, "contactdb": true}
+
+// TestBinaryAssertsNoStore fails when cmd/dncgate asks a store at run time
+// what it keeps (st.(listdb.Store), st.(interface{ Contacts() ... })): the
+// store it opens has a type that says so, which both implementations
+// declare at compile time.
+func TestBinaryAssertsNoStore(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=Dir,GoFiles", module+"cmd/dncgate").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var p struct {
+		Dir     string
+		GoFiles []string
+	}
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	fset, files := parseFiles(t, p.Dir, p.GoFiles)
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			ta, ok := n.(*ast.TypeAssertExpr)
+			if !ok || ta.Type == nil {
+				return true
+			}
+			switch typ := ta.Type.(type) {
+			case *ast.SelectorExpr:
+				if x, ok := typ.X.(*ast.Ident); ok && storeFaces[x.Name] {
+					t.Errorf("%s: cmd/dncgate asserts %s.%s at run time: add it to the store's type", fset.Position(ta.Pos()), x.Name, typ.Sel.Name)
+				}
+			case *ast.Ident, *ast.InterfaceType:
+				// A local interface: only the standard library's types
+				// (*os.File) are asked about.
+				t.Errorf("%s: cmd/dncgate asserts a local interface at run time: add it to the store's type", fset.Position(ta.Pos()))
 			}
 			return true
 		})
