@@ -112,7 +112,7 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 	for _, w := range cfg.PolicyWarnings() {
 		log.Warn(w)
 	}
-	opts.Stamper, err = newStamper(cfg, key, log)
+	opts.Stamper, err = newStamper(ctx, cfg, st, key, log)
 	return opts, err
 }
 
@@ -145,6 +145,7 @@ func maxIdle(n int) int {
 func relayOptions(cfg *config.Config) (relay.Options, error) {
 	o := relay.Options{
 		Hostname:        cfg.Server.Hostname,
+		ReceivedClient:  cfg.Server.ReceivedClient,
 		MaxMessageBytes: int64(cfg.Limits.MaxMessageSize),
 		MaxRecipients:   cfg.Limits.MaxRecipients,
 		MaxLineLength:   cfg.Limits.MaxLineLength,

@@ -154,10 +154,10 @@ func checkManualRecords(t *testing.T, cfg string) {
 
 func TestListHistoryEmbedded(t *testing.T) {
 	data := t.TempDir()
-	checkListHistory(t, writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data))+keepNoneList))
+	checkListHistory(t, initConfig(t, data, listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data))+keepNoneList))
 }
 
 func TestListHistoryRedis(t *testing.T) {
 	where := fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"", testredis.Start(t))
-	checkListHistory(t, writeFile(t, t.TempDir(), "dncgate.toml", listsConfig(where)+keepNoneList))
+	checkListHistory(t, initConfig(t, t.TempDir(), listsConfig(where)+keepNoneList))
 }

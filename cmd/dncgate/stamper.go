@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -11,22 +12,23 @@ import (
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/stamp"
+	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/unsubscribe"
 )
 
 // newStamper builds what gives each recipient's copy its footer,
-// unsubscribe headers and DKIM signature, or nil when the footer is off
-// and nothing is signed. key authenticates the footer marker: every
-// instance sharing the store shares it.
-func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper, error) {
+// unsubscribe headers and DKIM signature. With the footer off it still
+// takes the Bcc fields out of every copy. key authenticates the footer
+// marker: every instance sharing the store shares it.
+func newStamper(ctx context.Context, cfg *config.Config, st store.Identities, key []byte, log *slog.Logger) (relay.Stamper, error) {
 	f, samples := cfg.FooterDetails()
 	d, err := dkimSigner(cfg.DKIM)
-	if err != nil || (!f.Enabled && d == nil) {
+	if err != nil {
 		return nil, err
 	}
 	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
 	if f.Enabled {
-		if err := footerOptions(cfg, f, &o, log); err != nil {
+		if err := footerOptions(ctx, cfg, st, f, &o, log); err != nil {
 			return nil, err
 		}
 		for _, w := range cfg.FooterWarnings() {
@@ -38,10 +40,24 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return stamper{s}, nil
 }
 
-func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
+// stamper makes a *stamp.Stamper the relay's Stamper: package stamp does
+// not import the relay, so its Prepare returns its own type.
+type stamper struct{ s *stamp.Stamper }
+
+var _ relay.Stamped = (*stamp.Prepared)(nil)
+
+func (a stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+	p, err := a.s.Prepare(body, rep)
+	if err != nil {
+		return nil, err // not a nil *Prepared inside the interface
+	}
+	return p, nil
+}
+
+func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities, f config.Footer, o *stamp.Options, log *slog.Logger) error {
 	var override fs.FS
 	if f.TemplatesDir != "" {
 		override = os.DirFS(f.TemplatesDir)
@@ -50,20 +66,20 @@ func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *s
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(cfg.UnsubscribeKeysPath())
-	keys, err := unsubscribe.LoadKeys(cfg.UnsubscribeKeysPath(), true, cfg.UnsubscribeOrg())
+	keys, created, err := unsubscribeKeys(ctx, cfg, st, true)
 	if err != nil {
 		return err
 	}
 	warnKeysOrg(cfg, keys, log)
-	if statErr != nil && cfg.Store.Backend == config.BackendRedis {
+	if created && cfg.Store.Backend == config.BackendRedis {
 		// Another instance's endpoint could not open this one's links.
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
 	o.Templates, o.Keyring = tpl, keys.Ring
 	o.Details = footer.Vars{
-		Company: f.Company, PostalAddress: f.PostalAddress, PrivacyURL: f.PrivacyURL,
-		PrivacyContact: f.PrivacyContact, Source: f.Source, Purpose: f.Purpose, LegalBasis: f.LegalBasis,
+		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
+		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),
+		Source: footer.NewText(f.Source), Purpose: footer.NewText(f.Purpose), LegalBasis: footer.NewText(f.LegalBasis),
 	}
 	o.Org, o.BaseURL, o.MailtoDomain = keys.Org, cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
 	if f.Signed == config.SignedRefuse {
