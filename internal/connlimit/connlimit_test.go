@@ -89,4 +89,3 @@ func TestFit(t *testing.T) {
 		}
 	}
 }
-
