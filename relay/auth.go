@@ -73,10 +73,10 @@ func (s *session) AuthMechanisms() []string {
 // Auth implements smtp.AuthSession.
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	if err := s.authGate().err(); err != nil {
-		return nil, toSMTP(err, "", s.log)
+		return nil, s.reply(err, "")
 	}
 	if s.inTx.Load() { // RFC 4954 §4: not during a mail transaction
-		return nil, toSMTP(refuse(stBadSequence, "sequence", "AUTH not permitted during a mail transaction", nil), "", s.log)
+		return nil, s.reply(refuse(stBadSequence, "sequence", "AUTH not permitted during a mail transaction", nil), "")
 	}
 	switch strings.ToUpper(mech) {
 	case mechPlain:
@@ -94,7 +94,7 @@ func (s *session) authGate() gate {
 func (s *session) authPlain(identity, username, password string) error {
 	if identity != "" && !strings.EqualFold(identity, username) {
 		// Acting for another user (RFC 4616 §2) is not offered.
-		return toSMTP(refuse(stAuthFailed, "auth-authzid", "Authentication credentials invalid", nil), "", s.log)
+		return s.reply(refuse(stAuthFailed, "auth-authzid", "Authentication credentials invalid", nil), "")
 	}
 	return s.authenticate(username, password)
 }
@@ -107,8 +107,8 @@ func (s *session) authenticate(username, password string) error {
 	defer cancel()
 	r := s.srv.login.Login(ctx, auth.Attempt{User: username, Password: password, Client: s.peer})
 	if r.Outcome != auth.Accepted {
-		s.log.Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
-		return toSMTP(loginRefusal(r.Outcome), "", s.log)
+		s.errLog.Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
+		return s.reply(loginRefusal(r.Outcome), "")
 	}
 	s.setUser(r.User, "auth")
 	s.log.Info("auth ok", "user", r.User.Email)

@@ -34,6 +34,9 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	}
 	results := s.srv.fwd.Forward(ctx, env, body)
 	v := summarize(tx.rcpts, results)
+	if v.delivered > 0 {
+		s.clearStrikes()
+	}
 	s.logRecipients(tx.ref, v)
 	s.rememberSent(tx.ref, own, v)
 	if exempt {

@@ -40,6 +40,8 @@ type status struct {
 var (
 	stDelivered      = status{codeOK, smtp.EnhancedCode{2, 0, 0}}
 	stShuttingDown   = status{codeClosing, smtp.EnhancedCode{4, 3, 2}}      // system not accepting messages
+	stTooManyConns   = status{codeClosing, smtp.EnhancedCode{4, 7, 0}}      // connection limit reached
+	stTooManyErrors  = status{codeClosing, smtp.EnhancedCode{4, 7, 0}}      // error limit reached
 	stLocal          = status{codeLocalError, smtp.EnhancedCode{4, 3, 0}}   // other mail system problem
 	stMisconfigured  = status{codeLocalError, smtp.EnhancedCode{4, 3, 5}}   // system incorrectly configured
 	stReadFailed     = status{codeLocalError, smtp.EnhancedCode{4, 4, 2}}   // bad connection
@@ -56,6 +58,7 @@ var (
 	stHeaderDenied   = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}         // delivery not authorized
 	stBadHeader      = status{codeRefused, smtp.EnhancedCode{5, 6, 0}}         // other media error
 	stBareLineEnd    = status{codeRefused, smtp.EnhancedCode{5, 6, 11}}        // invalid line ending (RFC 5248 registry)
+	stNULByte        = status{codeRefused, smtp.EnhancedCode{5, 6, 0}}         // other media error
 	stTooBig         = status{codeTooBig, smtp.EnhancedCode{5, 3, 4}}          // message too big for system
 	stSenderDenied   = status{codeMailboxNotAllow, smtp.EnhancedCode{5, 7, 1}}
 	stNeedUTF8       = status{codeMailboxNotAllow, smtp.EnhancedCode{5, 6, 7}} // RFC 6531 §3.5

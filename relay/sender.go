@@ -157,6 +157,9 @@ func checkFrom(fields []string, sendAs []string) error {
 		return refuse(stBadHeader, "from-syntax", "From: header has no valid address", err)
 	}
 	for _, a := range list {
+		if err := checkNoEncodedWord("From", a.Address); err != nil {
+			return err
+		}
 		if !mayUse(sendAs, a.Address) {
 			return refuse(stHeaderDenied, "from-header",
 				fmt.Sprintf("From: header <%s> not permitted for this account", safeAddr(a.Address)), nil)
@@ -177,9 +180,26 @@ func checkSender(fields []string, sendAs []string) error {
 	if err != nil {
 		return refuse(stBadHeader, "sender-syntax", "Sender: header has no valid address", err)
 	}
+	if err := checkNoEncodedWord("Sender", a.Address); err != nil {
+		return err
+	}
 	if !mayUse(sendAs, a.Address) {
 		return refuse(stHeaderDenied, "sender-header",
 			fmt.Sprintf("Sender: header <%s> not permitted for this account", safeAddr(a.Address)), nil)
 	}
 	return nil
+}
+
+// checkNoEncodedWord refuses an address holding an RFC 2047 encoded word
+// ("=?utf-8?q?boss=40evil.example?=@acme.example"). RFC 2047 §5 allows
+// none in an addr-spec, but some mail programs decode one anyway and show
+// the address it spells, whatever domain the sender rules checked.
+// net/mail leaves it undecoded, so it is seen here as written.
+func checkNoEncodedWord(field, addr string) error {
+	i := strings.Index(addr, "=?")
+	if i < 0 || !strings.Contains(addr[i+2:], "?=") {
+		return nil
+	}
+	return refuse(stBadHeader, strings.ToLower(field)+"-encoded-word",
+		fmt.Sprintf("%s: header address holds an encoded word, not allowed in an address (RFC 2047 section 5)", field), nil)
 }

@@ -37,6 +37,10 @@ type session struct {
 	ctx    context.Context // cancelled by Logout
 	cancel context.CancelFunc
 	log    *slog.Logger
+	errLog *slog.Logger // the client's errors, within the connection's budget
+	// strikes are the connection's, shared by the sessions before and
+	// after STARTTLS.
+	strikes *strikes
 	inTx   atomic.Bool // read by Auth without the lock (see Data)
 
 	// mu guards what follows. With BDAT, go-smtp runs Data on its own
@@ -74,10 +78,15 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	peer := peerAddr(c.Conn().RemoteAddr())
 	_, secure := c.TLSConnectionState()
 	ctx, cancel := context.WithCancel(b.srv.ctx)
+	st := &strikes{}
+	if tc != nil {
+		st = &tc.strikes
+	}
+	log := b.srv.log.With("listener", b.lst.cfg.Name, "client", peer.String())
 	return &session{
 		srv: b.srv, lst: b.lst, conn: tc, peer: peer, secure: secure,
-		ctx: ctx, cancel: cancel,
-		log: b.srv.log.With("listener", b.lst.cfg.Name, "client", peer.String()),
+		ctx: ctx, cancel: cancel, log: log,
+		errLog: slog.New(budgetHandler{log.Handler(), st}), strikes: st,
 	}, nil
 }
 
@@ -95,10 +104,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.mayTransact(); err != nil {
-		return toSMTP(err, "", s.log)
+		return s.reply(err, "")
 	}
 	if !s.conn.startTx() {
-		return toSMTP(refuse(stShuttingDown, "shutdown", "Service shutting down, try again later", nil), "", s.log)
+		return s.reply(refuse(stShuttingDown, "shutdown", "Service shutting down, try again later", nil), "")
 	}
 	s.beginTx(from, opts)
 	if err := s.checkMailFrom(from, opts.UTF8); err != nil {
@@ -135,6 +144,7 @@ func (s *session) loadTrusted(identity string) error {
 		return refuse(stLocal, "trusted-identity", "Temporary local problem, try again later", err)
 	}
 	s.user, s.how = &u, "trusted"
+	s.conn.authenticated()
 	return nil
 }
 
@@ -142,6 +152,7 @@ func (s *session) setUser(u store.User, how string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.user, s.how = &u, how
+	s.conn.authenticated()
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
@@ -170,11 +181,11 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil {
-		return toSMTP(refuse(stBadSequence, "sequence", "MAIL first", nil), "", s.log)
+		return s.reply(refuse(stBadSequence, "sequence", "MAIL first", nil), "")
 	}
 	key, err := s.checkRcpt(tx, to)
 	if err != nil {
-		return toSMTP(err, tx.ref, s.log.With("rcpt", safeAddr(to)))
+		return s.reply(err, tx.ref, "rcpt", safeAddr(to))
 	}
 	// A person named again, in any spelling, must not mean a second copy,
 	// nor a second slot: the key is their one normalised address.
@@ -210,6 +221,8 @@ func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, er
 // drop-and-notify mode a permanent refusal is accepted and remembered for
 // the rep's report; a temporary one is always answered at once, so that
 // the client retries rather than the recipient being silently left out.
+// Either is the gateway's decision, not the client's error: it is logged
+// in full and does not count toward the error limit.
 func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
 	log := s.log.With("rcpt", safeAddr(to))
 	var re *replyError
@@ -246,7 +259,7 @@ func (s *session) Data(r io.Reader) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil || len(tx.rcpts)+len(tx.dropped) == 0 {
-		return toSMTP(refuse(stBadSequence, "sequence", "RCPT first", nil), "", s.log)
+		return s.reply(refuse(stBadSequence, "sequence", "RCPT first", nil), "")
 	}
 	body, err := s.readBody(r)
 	tx.size = len(body)
@@ -275,6 +288,8 @@ func (s *session) readBody(r io.Reader) ([]byte, error) {
 		return body, nil
 	case errors.Is(err, errBareLineEnd):
 		return nil, refuse(stBareLineEnd, "line-ending", "Bare LF/CR not allowed in message", err)
+	case errors.Is(err, errNUL):
+		return nil, refuse(stNULByte, "nul-byte", "Message contains NUL bytes (RFC 6152 / RFC 5322)", err)
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return nil, tooBig
 	case errors.Is(err, smtp.ErrTooLongLine):
@@ -286,7 +301,7 @@ func (s *session) readBody(r io.Reader) ([]byte, error) {
 
 // failTx answers a refusal that ends the transaction.
 func (s *session) failTx(err error) error {
-	reply := toSMTP(err, s.tx.ref, s.log)
+	reply := s.reply(err, s.tx.ref)
 	s.endTx(fmt.Sprintf("refused %d", reply.Code))
 	return reply
 }
@@ -326,6 +341,7 @@ func (s *session) Reset() {
 // and the lock is only taken when free.
 func (s *session) Logout() error {
 	s.cancel()
+	s.logSuppressed()
 	if s.mu.TryLock() {
 		s.endTx("aborted")
 		s.mu.Unlock()
