@@ -48,7 +48,7 @@ func newConnTable(o Options) *connTable {
 
 // admit registers raw, or reports why it may not be let in.
 func (t *connTable) admit(raw net.Conn) (*trackedConn, connlimit.Refusal) {
-	ip := peerAddr(raw.RemoteAddr())
+	ip := connlimit.Peer(raw.RemoteAddr())
 	if r := t.limits.Take(ip); r != connlimit.Admitted {
 		return nil, r
 	}
@@ -96,15 +96,6 @@ func (t *connTable) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.all)
-}
-
-// peerAddr is the client's IP, IPv4-mapped IPv6 unmapped so that trusted
-// networks and counters see one form.
-func peerAddr(a net.Addr) netip.Addr {
-	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.Addr{}
 }
 
 // trackedConn is a client connection that enforces the idle and lifetime
@@ -256,7 +247,7 @@ func (l *limitListener) refuse(raw net.Conn, r connlimit.Refusal) {
 // a connection with a 421 greeting).
 func (l *limitListener) turnAway(raw net.Conn, r connlimit.Refusal) {
 	defer raw.Close()
-	ip := peerAddr(raw.RemoteAddr())
+	ip := connlimit.Peer(raw.RemoteAddr())
 	text, reason := "Too many connections, try again later", "too many connections"
 	if r == connlimit.ClientFull {
 		text, reason = "Too many connections from your address, try later", "too many connections from this address"

@@ -146,7 +146,7 @@ const (
 	defaultPreAuthTimeout  = time.Minute
 	defaultMaxConns        = 1000
 	defaultMaxConnsPerIP   = 50
-	defaultMaxErrors       = 20 // Postfix's smtpd_hard_error_limit
+	defaultMaxErrors       = 20              // Postfix's smtpd_hard_error_limit
 	defaultForwardTimeout  = 5 * time.Minute // below the client's 10 min DATA wait (RFC 5321 §4.5.3.2.6)
 )
 

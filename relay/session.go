@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
 	"github.com/emersion/go-smtp"
@@ -41,7 +42,7 @@ type session struct {
 	// strikes are the connection's, shared by the sessions before and
 	// after STARTTLS.
 	strikes *strikes
-	inTx   atomic.Bool // read by Auth without the lock (see Data)
+	inTx    atomic.Bool // read by Auth without the lock (see Data)
 
 	// mu guards what follows. With BDAT, go-smtp runs Data on its own
 	// goroutine while Reset may come from the command loop; go-smtp closes
@@ -75,7 +76,7 @@ type transaction struct {
 // NewSession implements smtp.Backend.
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	tc := trackedOf(c.Conn())
-	peer := peerAddr(c.Conn().RemoteAddr())
+	peer := connlimit.Peer(c.Conn().RemoteAddr())
 	_, secure := c.TLSConnectionState()
 	ctx, cancel := context.WithCancel(b.srv.ctx)
 	st := &strikes{}

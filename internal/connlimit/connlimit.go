@@ -5,6 +5,7 @@
 package connlimit
 
 import (
+	"net"
 	"net/netip"
 	"sync"
 )
@@ -26,6 +27,16 @@ func Key(a netip.Addr) netip.Prefix {
 		return netip.Prefix{}
 	}
 	return p
+}
+
+// Peer is the IP address of a connection's far end, IPv4-mapped IPv6
+// unmapped so that limits, trusted networks and logs see one form; the
+// zero Addr when a is no IP address.
+func Peer(a net.Addr) netip.Addr {
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 // Refusal says why Take refused a connection.

@@ -1,6 +1,7 @@
 package connlimit
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 )
@@ -86,6 +87,19 @@ func TestFit(t *testing.T) {
 	} {
 		if got := Fit(c.want, c.nofile, c.perConn); got != c.fit {
 			t.Errorf("Fit(%d, %d, %d) = %d, want %d", c.want, c.nofile, c.perConn, got, c.fit)
+		}
+	}
+}
+
+func TestPeer(t *testing.T) {
+	for a, want := range map[net.Addr]string{
+		&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 25}:        "192.0.2.1",
+		&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 25}: "192.0.2.1",
+		&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 25}:      "2001:db8::1",
+		&net.UnixAddr{Name: "/run/x.sock", Net: "unix"}:             "invalid IP",
+	} {
+		if got := Peer(a).String(); got != want {
+			t.Errorf("Peer(%v) = %s, want %s", a, got, want)
 		}
 	}
 }
