@@ -267,8 +267,8 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return s.failTx(err)
 	}
-	if len(tx.rcpts) == 0 {
-		return s.failTx(allDropped(tx.dropped))
+	if len(tx.rcpts) == 0 { // the check's decision: no client error
+		return s.endRefused(toSMTP(allDropped(tx.dropped), tx.ref, s.log))
 	}
 	if err := checkHeaders(body, s.user.SendAs); err != nil {
 		return s.failTx(err)
@@ -300,9 +300,13 @@ func (s *session) readBody(r io.Reader) ([]byte, error) {
 	return nil, refuse(stReadFailed, "read", "Error reading message, try again", err)
 }
 
-// failTx answers a refusal that ends the transaction.
+// failTx answers a refusal that ends the transaction; it counts as the
+// client's error.
 func (s *session) failTx(err error) error {
-	reply := s.reply(err, s.tx.ref)
+	return s.endRefused(s.reply(err, s.tx.ref))
+}
+
+func (s *session) endRefused(reply *smtp.SMTPError) error {
 	s.endTx(fmt.Sprintf("refused %d", reply.Code))
 	return reply
 }
