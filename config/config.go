@@ -46,6 +46,9 @@ type Config struct {
 type Server struct {
 	Hostname string `toml:"hostname"`
 	DataDir  string `toml:"data_dir"`
+	// ReceivedClient names the rep's machine (HELO and address) in the
+	// Received field of every copy; off, the field names the gateway only.
+	ReceivedClient bool `toml:"received_client"`
 	// TrustedProxies are the load balancers and reverse proxies (addresses
 	// or CIDR networks) whose word on the real client is believed: their
 	// PROXY protocol headers and X-Forwarded-For. None by default.

@@ -189,7 +189,7 @@ func TestErrorLogThrottled(t *testing.T) {
 	c.must("QUIT", 221)
 	want := fmt.Sprintf("suppressed=%d logged=%d", n-errorLogLines, errorLogLines)
 	waitFor(t, func() bool { return strings.Contains(e.logs.String(), want) })
-	if got := strings.Count(e.logs.String(), "check=auth-required"); got != errorLogLines {
+	if got := strings.Count(e.logs.String(), "reason=auth-required"); got != errorLogLines {
 		t.Errorf("%d refusal lines logged for %d errors, want %d", got, n, errorLogLines)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/internal/connlimit"
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // turnAwayTimeout bounds the goodbye written to a refused connection.
@@ -248,7 +249,7 @@ func (l *limitListener) refuse(raw net.Conn, r connlimit.Refusal) {
 func (l *limitListener) turnAway(raw net.Conn, r connlimit.Refusal) {
 	defer raw.Close()
 	ip := connlimit.Peer(raw.RemoteAddr())
-	text, reason := "Too many connections, try again later", "too many connections"
+	st, text, reason := smtpreply.TooManyConns, "Too many connections, try again later", "too many connections"
 	if r == connlimit.ClientFull {
 		text, reason = "Too many connections from your address, try later", "too many connections from this address"
 	}
@@ -258,5 +259,5 @@ func (l *limitListener) turnAway(raw net.Conn, r connlimit.Refusal) {
 	if l.tls != nil {
 		w = tls.Server(raw, l.tls)
 	}
-	fmt.Fprintf(w, "%d %d.%d.%d %s %s\r\n", stTooManyConns.code, stTooManyConns.enh[0], stTooManyConns.enh[1], stTooManyConns.enh[2], l.hostname, text)
+	fmt.Fprintf(w, "%d %d.%d.%d %s %s\r\n", st.Code, st.Enhanced[0], st.Enhanced[1], st.Enhanced[2], l.hostname, text)
 }

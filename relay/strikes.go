@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // errorLogLines is how many lines a connection's errors may write to the
@@ -24,10 +26,15 @@ type strikes struct {
 	dropped atomic.Int64 // error log lines left out
 }
 
-// reply makes err the client's reply, logged within the connection's
-// error budget, and counts it as an error.
-func (s *session) reply(err error, ref string, attrs ...any) *smtp.SMTPError {
-	return s.strike(toSMTP(err, ref, s.errLog.With(attrs...)))
+// reply makes err the client's reply, logged to log within the
+// connection's budget of error lines, and counts it as an error.
+func (s *session) reply(err error, ref string, log *slog.Logger) *smtp.SMTPError {
+	return s.strike(toSMTP(err, ref, s.budget(log)))
+}
+
+// budget is log, writing only while the connection's error lines last.
+func (s *session) budget(log *slog.Logger) *slog.Logger {
+	return slog.New(budgetHandler{log.Handler(), s.strikes})
 }
 
 // strike counts reply as an error. Past the limit it is replaced by a 421,
@@ -39,8 +46,7 @@ func (s *session) strike(reply *smtp.SMTPError) *smtp.SMTPError {
 	}
 	s.log.Warn("too many errors; closing the connection", "errors", n)
 	s.conn.hangUpAfterReply()
-	return &smtp.SMTPError{Code: stTooManyErrors.code, EnhancedCode: stTooManyErrors.enh,
-		Message: "Too many errors, closing connection"}
+	return smtpreply.Reply(smtpreply.New(smtpreply.TooManyErrors, smtpreply.ErrorLimit, "Too many errors, closing connection", nil), "")
 }
 
 // clearStrikes forgets the errors before a message that was delivered.

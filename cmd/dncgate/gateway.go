@@ -179,6 +179,7 @@ func fitConns(max int, log *slog.Logger) int {
 func relayOptions(cfg *config.Config) (relay.Options, error) {
 	o := relay.Options{
 		Hostname:        cfg.Server.Hostname,
+		ReceivedClient:  cfg.Server.ReceivedClient,
 		MaxMessageBytes: int64(cfg.Limits.MaxMessageSize),
 		MaxRecipients:   cfg.Limits.MaxRecipients,
 		MaxLineLength:   cfg.Limits.MaxLineLength,
