@@ -229,6 +229,16 @@ func (c *Config) checkLimits(col *collector) {
 	if l.MaxConnsPerIP < 0 {
 		col.add("limits.max_conns_per_ip", "must not be negative (0 means no limit)")
 	}
+	positive(col, "limits.preauth_timeout", l.PreAuthTimeout)
+	if l.PreAuthTimeout.Duration > l.IdleTimeout.Duration && l.IdleTimeout.Duration > 0 {
+		col.add("limits.preauth_timeout", "must not be longer than limits.idle_timeout (%s)", l.IdleTimeout.Duration)
+	}
+	if l.MaxConns < 1 {
+		col.add("limits.max_conns", "must be at least 1")
+	}
+	if l.MaxErrors < 1 {
+		col.add("limits.max_errors", "must be at least 1")
+	}
 }
 
 func (c *Config) checkAuth(col *collector) {
