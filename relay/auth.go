@@ -74,10 +74,10 @@ func (s *session) AuthMechanisms() []string {
 // Auth implements smtp.AuthSession.
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	if err := s.authGate().err(); err != nil {
-		return nil, toSMTP(err, "", s.log)
+		return nil, s.reply(err, "", s.log)
 	}
 	if s.inTx.Load() { // RFC 4954 §4: not during a mail transaction
-		return nil, toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "AUTH not permitted during a mail transaction", nil), "", s.log)
+		return nil, s.reply(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "AUTH not permitted during a mail transaction", nil), "", s.log)
 	}
 	switch strings.ToUpper(mech) {
 	case mechPlain:
@@ -95,7 +95,7 @@ func (s *session) authGate() gate {
 func (s *session) authPlain(identity, username, password string) error {
 	if identity != "" && !strings.EqualFold(identity, username) {
 		// Acting for another user (RFC 4616 §2) is not offered.
-		return toSMTP(smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil), "", s.log)
+		return s.reply(smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil), "", s.log)
 	}
 	return s.authenticate(username, password)
 }
@@ -108,8 +108,8 @@ func (s *session) authenticate(username, password string) error {
 	defer cancel()
 	r := s.srv.login.Login(ctx, auth.Attempt{User: username, Password: password, Client: s.peer})
 	if r.Outcome != auth.Accepted {
-		s.log.Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
-		return smtpreply.Reply(loginRefusal(r.Outcome), "") // logged above: once is enough
+		s.budget(s.log).Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
+		return s.strike(smtpreply.Reply(loginRefusal(r.Outcome), "")) // logged above: once is enough
 	}
 	s.setUser(r.User, "auth")
 	s.log.Info("auth ok", "user", r.User.Email)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/ledger/sqlite"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/suppression"
 )
 
@@ -32,7 +33,7 @@ func openLedger(t *testing.T) *sqlite.Ledger {
 // allowedFR is an allowed verdict naming the lists it consulted.
 var allowedFR = suppression.Verdict{Outcome: suppression.Allowed, Code: suppression.CodeAllowed, Country: "FR", CountryFrom: "tld",
 	Type: suppression.Business, Rule: suppression.Rule{Country: "FR", Action: suppression.Allow},
-	Consulted: []suppression.Consulted{{List: suppression.OptOutList, Version: "o3"}, {List: "company-deny", Version: "c9"}}}
+	Consulted: []suppression.Consulted{{List: listmodel.OptOut, Version: "o3"}, {List: "company-deny", Version: "c9"}}}
 
 // TestLedgerRecordsEveryDecision: in drop-and-notify mode the allowed
 // recipient's record is durable, outcome unknown, while its copy is being
@@ -95,7 +96,7 @@ func TestLedgerRecordsEveryDecision(t *testing.T) {
 		ok.RcptType != string(suppression.Business) || ok.Rule != "FR allow" || ok.Domain != "firma.fr" {
 		t.Errorf("allowed record %+v", ok)
 	}
-	if len(ok.Lists) != 2 || ok.Lists[0] != (ledger.ListVersion{List: suppression.OptOutList, Version: "o3"}) ||
+	if len(ok.Lists) != 2 || ok.Lists[0] != (ledger.ListVersion{List: listmodel.OptOut, Version: "o3"}) ||
 		ok.Lists[1] != (ledger.ListVersion{List: "company-deny", Version: "c9"}) {
 		t.Errorf("allowed record's lists %v, want both with their versions", ok.Lists)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
@@ -150,7 +151,7 @@ func TestOptOutAndDenyLists(t *testing.T) {
 	eachStore(t, func(t *testing.T, st backend) {
 		f := newFixture(t, st, noPresets)
 		ctx := t.Context()
-		if err := st.AddEntry(ctx, suppression.OptOutList, listdb.Key(testKey, "email", "gone@acme.fr")); err != nil {
+		if err := st.AddEntry(ctx, listmodel.OptOut, listdb.Key(testKey, "email", "gone@acme.fr")); err != nil {
 			t.Fatal(err)
 		}
 		f.list(listdb.Meta{Name: "company-deny", Kind: "email", Model: "deny"}, "boss@rival.example")
@@ -161,7 +162,7 @@ func TestOptOutAndDenyLists(t *testing.T) {
 
 		v := f.decide("Gone+news@ACME.fr", at)
 		want(t, "opt-out", v, suppression.Refused, suppression.CodeOptOut, "opted out")
-		if v.List != suppression.OptOutList || v.KeyKind != "email" {
+		if v.List != listmodel.OptOut || v.KeyKind != "email" {
 			t.Errorf("opt-out decided by %q/%q", v.List, v.KeyKind)
 		}
 		v = f.decide("boss@rival.example", at)
@@ -219,7 +220,7 @@ func TestStaleLists(t *testing.T) {
 
 		// A refusal stands even while another list is stale: retrying would
 		// not change it.
-		if err := st.AddEntry(t.Context(), suppression.OptOutList, listdb.Key(testKey, "email", "out@firma.be")); err != nil {
+		if err := st.AddEntry(t.Context(), listmodel.OptOut, listdb.Key(testKey, "email", "out@firma.be")); err != nil {
 			t.Fatal(err)
 		}
 		want(t, "opt-out beats stale", f.decide("out@firma.be", t0.Add(30*24*time.Hour)), suppression.Refused, suppression.CodeOptOut, "")
@@ -296,13 +297,36 @@ func TestStoreDown(t *testing.T) {
 	})
 }
 
+// TestOptOutListGoneFailsClosed: a store that lost its opt-out list (a
+// Redis restarted empty) must not answer "allowed".
+func TestOptOutListGoneFailsClosed(t *testing.T) {
+	eachStore(t, func(t *testing.T, st backend) {
+		f := newFixture(t, st, config.Policy{})
+		if v, err := f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0); err != nil || v.Outcome != suppression.Allowed {
+			t.Fatalf("with the opt-out list: %+v, %v; want allowed", v, err)
+		}
+		if err := st.DropList(t.Context(), listmodel.OptOut); err != nil {
+			t.Fatal(err)
+		}
+		// The descriptions are cached a second; the lookup runs anyway.
+		v, err := f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0)
+		if err == nil || !strings.Contains(err.Error(), "opt-out list is missing") {
+			t.Fatalf("without the opt-out list: %+v, %v; want an error", v, err)
+		}
+		v, err = f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0.Add(time.Minute))
+		if err == nil {
+			t.Fatalf("without the opt-out list, descriptions read again: %+v; want an error", v)
+		}
+	})
+}
+
 // TestReroutableAddressesRefused: the spellings a relay would reroute to
 // an opted-out person are refused as addresses, naming the reason; at a
 // domain configured for them, '%' is an ordinary character.
 func TestReroutableAddressesRefused(t *testing.T) {
 	eachStore(t, func(t *testing.T, st backend) {
 		f := newFixture(t, st, noPresets)
-		if err := st.AddEntry(t.Context(), suppression.OptOutList, listdb.Key(testKey, "email", "suppressed@example.net")); err != nil {
+		if err := st.AddEntry(t.Context(), listmodel.OptOut, listdb.Key(testKey, "email", "suppressed@example.net")); err != nil {
 			t.Fatal(err)
 		}
 		at := t0.Add(time.Hour)
@@ -359,7 +383,7 @@ func TestConsultedLists(t *testing.T) {
 				t.Error("company-deny consulted without its version")
 			}
 		}
-		if strings.Join(names, ",") != suppression.OptOutList+",company-deny" {
+		if strings.Join(names, ",") != listmodel.OptOut+",company-deny" {
 			t.Errorf("consulted %v, want the opt-out list and company-deny", names)
 		}
 		if v := f.decide("boss@rival.example", t0.Add(time.Hour)); len(v.Consulted) != 2 {

@@ -28,6 +28,7 @@ func contactsConfig(t testing.TB, storeTOML string) string {
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	initStore(t, "--config", p)
 	return p
 }
 
@@ -45,7 +46,7 @@ func checkStored(t *testing.T, cfgPath string, want map[string]wantContact) {
 	t.Helper()
 	ctx := context.Background()
 	_, st, key := openTestStore(t, cfgPath)
-	db := st.(contactKeeper).Contacts()
+	db := st.Contacts()
 	for addr, w := range want {
 		got, ok, err := db.Contact(ctx, listdb.Key(key, lists.KindEmail.String(), addr))
 		if err != nil {

@@ -52,7 +52,7 @@ func (a *app) changeSendAs(ctx context.Context, args []string, name, summary str
 	if err != nil {
 		return u.fs.usageError("user %s: %v", email, err)
 	}
-	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+	return u.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
 		var changed store.User
 		err := updateUser(ctx, st, email, func(usr *store.User) error {
 			err := change(usr, list)

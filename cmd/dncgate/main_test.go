@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 )
 
@@ -80,6 +80,25 @@ func (r result) want(t *testing.T, code int, stream string, parts ...string) {
 		if !strings.Contains(text, p) {
 			t.Errorf("%s lacks %q:\n%s", stream, p, text)
 		}
+	}
+}
+
+// initConfig writes a configuration file into dir and creates its store
+// with `dncgate init`, as an operator does before any other command.
+func initConfig(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := writeFile(t, dir, "dncgate.toml", text)
+	initStore(t, "--config", p)
+	return p
+}
+
+// initStore runs `dncgate init` with args, which must succeed.
+func initStore(t testing.TB, args ...string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}
+	if code := a.run(context.Background(), append([]string{"init"}, args...)); code != 0 || !strings.Contains(out.String(), "created store") {
+		t.Fatalf("dncgate init %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
 	}
 }
 
@@ -174,6 +193,7 @@ func storeUser(t *testing.T, data, email string) (hash []byte, sendAs []string, 
 
 func TestUsersLifecycle(t *testing.T) {
 	data := t.TempDir()
+	initStore(t, "--data", data)
 	dncgate(t, password+"\n", "users", "add", "Rep@Acme.Test", "--data", data, "--role", "manager",
 		"--send-as", "rep@ACME.test", "--send-as", "@Sales.Acme.Test", "--password-stdin").
 		want(t, 0, "stdout", "added rep@acme.test (role manager, send-as rep@acme.test, @sales.acme.test)")
@@ -222,6 +242,7 @@ func TestUsersLifecycle(t *testing.T) {
 
 func TestUsersAddRefusals(t *testing.T) {
 	data := t.TempDir()
+	initStore(t, "--data", data)
 	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--data", data, "--password-stdin").want(t, 0, "stdout")
 	cases := []struct {
 		name  string
@@ -253,7 +274,9 @@ func TestUsersAddRefusals(t *testing.T) {
 
 // Without --password-stdin the password must come from a terminal.
 func TestUsersAddNeedsTerminal(t *testing.T) {
-	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--data", t.TempDir()).
+	data := t.TempDir()
+	initStore(t, "--data", data)
+	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--data", data).
 		want(t, 1, "stderr", "stdin is not a terminal; pipe the password and use --password-stdin")
 }
 
@@ -266,7 +289,7 @@ func TestUsersOnRedis(t *testing.T) {
 	for name, where := range map[string]string{"node": node, "cluster": cluster} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := writeFile(t, dir, "dncgate.toml", fmt.Sprintf("[store]\nbackend = \"redis\"\n%s\n\n[privacy]\nhmac_key = %q\n", where, key))
+			cfg := initConfig(t, dir, fmt.Sprintf("[store]\nbackend = \"redis\"\n%s\n\n[privacy]\nhmac_key = %q\n", where, key))
 			dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--config", cfg, "--password-stdin").want(t, 0, "stdout")
 			dncgate(t, "", "users", "ls", "--config", cfg).want(t, 0, "stdout", "rep@acme.test  rep")
 		})
@@ -275,7 +298,7 @@ func TestUsersOnRedis(t *testing.T) {
 
 // openTestStore opens the store a configuration file names, with its
 // digest key, as the commands do; the store is closed at the end of the test.
-func openTestStore(t *testing.T, cfgPath string) (*config.Config, store.Store, []byte) {
+func openTestStore(t *testing.T, cfgPath string) (*config.Config, backend, []byte) {
 	t.Helper()
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -310,4 +333,47 @@ func TestConfigCheckWarnsWithoutDefaultCountry(t *testing.T) {
 	if strings.Contains(r.stderr, "default_country") {
 		t.Errorf("config check warned with a default country set:\n%s", r.stderr)
 	}
+}
+
+// The footer templates are checked with the rest of the configuration,
+// each problem at its key's line.
+func TestConfigCheckLoadsFooterTemplates(t *testing.T) {
+	dir := t.TempDir()
+	const details = `[footer]
+company = "Acme SAS"
+postal_address = "1 rue de l'Exemple, Paris"
+privacy_url = "https://acme.example/privacy"
+source = "public websites"
+purpose = "offers"
+legal_basis = "legitimate interest"
+`
+	fallback := writeFile(t, dir, "fallback.toml", "[limits]\nmax_recipients = \"ten\"\n"+details+"fallback_language = \"pt\"\n")
+	r := dncgate(t, "", "config", "check", "--config", fallback)
+	r.want(t, 1, "stderr",
+		fallback+`:2: limits.max_recipients: want an integer, got a string`,
+		fallback+`:10: footer.fallback_language: footer: fallback language "pt" has no templates`)
+
+	tpl := filepath.Join(dir, "templates")
+	if err := os.Mkdir(tpl, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, tpl, "fr.txt.tmpl", "{{.Company")
+	broken := writeFile(t, dir, "broken.toml", details+"templates_dir = "+strconv.Quote(tpl)+"\n")
+	dncgate(t, "", "config", "check", "--config", broken).want(t, 1, "stderr",
+		broken+`:8: footer.templates_dir: footer: override template fr.txt.tmpl: `)
+
+	absent := writeFile(t, dir, "absent.toml", details+"templates_dir = \"/nonexistent/dncgate-templates\"\n")
+	r = dncgate(t, "", "config", "check", "--config", absent)
+	r.want(t, 1, "stderr", absent+`:8: footer.templates_dir: "/nonexistent/dncgate-templates" is not a folder`)
+	if n := strings.Count(r.stderr, "footer.templates_dir"); n != 1 {
+		t.Errorf("%d problems with footer.templates_dir, want 1:\n%s", n, r.stderr)
+	}
+
+	shipped, err := os.ReadFile("../../footer/templates/fr.txt.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, tpl, "fr.txt.tmpl", string(shipped))
+	ok := writeFile(t, dir, "ok.toml", details+"templates_dir = "+strconv.Quote(tpl)+"\n")
+	dncgate(t, "", "config", "check", "--config", ok).want(t, 0, "stdout", `fallback_language = "en"`)
 }

@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"fmt"
 	"log/slog"
 
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/listdb"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/unsubscribe"
 	"github.com/dncgate/dncgate/web"
@@ -30,23 +27,19 @@ type optOutSide struct {
 // handler when the web side is on and starts the mailto listener when
 // unsubscribe.mailto_listen is set; its errors go to errc. audit, when
 // set, is told of each opt-out with its source.
-func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, errc chan<- error, audit unsubscribe.Audit) (*optOutSide, error) {
-	db, ok := st.(listdb.Store)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no lists, so no opt-outs", cfg.Store.Backend)
-	}
-	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+func startOptOut(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger, errc chan<- error, audit unsubscribe.Audit) (*optOutSide, error) {
+	if err := suppression.EnsureOptOut(ctx, st); err != nil {
 		return nil, err
 	}
 	side := &optOutSide{}
 	if cfg.Web.Listen == "" && cfg.Unsubscribe.MailtoListen == "" {
 		return side, nil
 	}
-	keys, err := unsubscribe.LoadKeys(cfg.UnsubscribeKeysPath(), true, cfg.UnsubscribeOrg())
+	keys, _, err := unsubscribeKeys(ctx, cfg, st, false)
 	if err != nil {
 		return nil, err
 	}
-	outs := suppression.NewOptOuts(db, key)
+	outs := suppression.NewOptOuts(st, key)
 	if cfg.Web.Listen != "" {
 		o := handlerOptions(cfg, keys, outs, key, log)
 		o.Audit = audit

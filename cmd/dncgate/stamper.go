@@ -1,16 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/footer"
+	"github.com/dncgate/dncgate/footer/lang"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/stamp"
+	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/unsubscribe"
 )
 
@@ -18,7 +19,7 @@ import (
 // unsubscribe headers and DKIM signature. With the footer off it still
 // takes the Bcc fields out of every copy. key authenticates the footer
 // marker: every instance sharing the store shares it.
-func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper, error) {
+func newStamper(ctx context.Context, cfg *config.Config, st store.Identities, key []byte, log *slog.Logger) (relay.Stamper, error) {
 	f, samples := cfg.FooterDetails()
 	d, err := dkimSigner(cfg.DKIM)
 	if err != nil {
@@ -26,7 +27,7 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	}
 	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
 	if f.Enabled {
-		if err := footerOptions(cfg, f, &o, log); err != nil {
+		if err := footerOptions(ctx, cfg, st, f, &o, log); err != nil {
 			return nil, err
 		}
 		for _, w := range cfg.FooterWarnings() {
@@ -55,22 +56,47 @@ func (a stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
 	return p, nil
 }
 
-func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
-	var override fs.FS
-	if f.TemplatesDir != "" {
-		override = os.DirFS(f.TemplatesDir)
+// footerTemplates loads the shipped templates and those of
+// footer.templates_dir.
+func footerTemplates(f config.Footer) (*footer.Templates, error) {
+	override, err := f.TemplatesFS()
+	if err != nil {
+		return nil, fmt.Errorf("footer.templates_dir: %w", err)
 	}
-	tpl, err := footer.New(override, f.FallbackLanguage)
+	return footer.New(override, f.FallbackLanguage)
+}
+
+// checkFooter loads the templates as serve will, so that a mistake in a
+// file or a fallback language without templates shows among the
+// configuration's problems, at its key.
+func checkFooter(c *config.Config, problem func(key string, err error)) {
+	f := c.Footer
+	if !f.Enabled || (f.TemplatesDir == "" && f.FallbackLanguage == lang.Default) {
+		return
+	}
+	if _, err := f.TemplatesFS(); err != nil {
+		return // the configuration reports it
+	}
+	if _, err := footerTemplates(f); err != nil {
+		key := "footer.templates_dir"
+		if f.TemplatesDir == "" {
+			key = "footer.fallback_language"
+		}
+		problem(key, err)
+	}
+}
+
+func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities, f config.Footer, o *stamp.Options, log *slog.Logger) error {
+	tpl, err := footerTemplates(f)
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(cfg.UnsubscribeKeysPath())
-	keys, err := unsubscribe.LoadKeys(cfg.UnsubscribeKeysPath(), true, cfg.UnsubscribeOrg())
+	keys, created, err := unsubscribeKeys(ctx, cfg, st, true)
 	if err != nil {
 		return err
 	}
 	warnKeysOrg(cfg, keys, log)
-	if statErr != nil && cfg.Store.Backend == config.BackendRedis {
+	if created && cfg.Store.Backend == config.BackendRedis {
 		// Another instance's endpoint could not open this one's links.
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}

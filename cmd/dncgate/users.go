@@ -43,7 +43,7 @@ func (a *app) newUsersCmd(name, args, summary string) *usersCmd {
 
 // withStore loads the configuration, opens the store and runs f with it.
 func (u *usersCmd) withStore(ctx context.Context, f func(store.Store) error) error {
-	return u.withConfigStore(ctx, func(_ *config.Config, st store.Store) error { return f(st) })
+	return u.withConfigStore(ctx, func(_ *config.Config, st backend) error { return f(st) })
 }
 
 func (a *app) usersAdd(ctx context.Context, args []string) error {
@@ -61,7 +61,7 @@ func (a *app) usersAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return u.fs.usageError("%v", err)
 	}
-	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+	return u.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
 		// Refuse a taken address before asking for a password.
 		if _, err := st.User(ctx, user.Email); err == nil {
 			return fmt.Errorf("user %s already exists", user.Email)
@@ -137,7 +137,7 @@ func (a *app) usersPasswd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+	return u.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
 		var changed store.User
 		err := updateUser(ctx, st, email, func(usr *store.User) error {
 			h, err := a.newPasswordHash(*fromStdin)
@@ -158,7 +158,7 @@ func (a *app) usersRemove(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return u.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+	return u.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
 		if err := st.DeleteUser(ctx, email); errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no user %s", email)
 		} else if err != nil {
