@@ -40,6 +40,7 @@ func auditTrail(t *testing.T, cfgPath string) []ledger.AuditEvent {
 func TestAdminChangesAudited(t *testing.T) {
 	data := t.TempDir()
 	cfg := writeFile(t, data, "dncgate.toml", capsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
+	dncgate(t, "", "init", "--config", cfg).want(t, 0, "stdout", "created store")
 	t.Setenv("SUDO_USER", "")
 	t.Setenv("USER", "ops-on-call")
 	file := writeFile(t, t.TempDir(), "deny.csv", "boss@rival.example\nceo@rival.example\n")
@@ -114,6 +115,7 @@ func detailValues(e ledger.AuditEvent) []string {
 func TestAuditFailureReported(t *testing.T) {
 	data := t.TempDir()
 	cfg := writeFile(t, data, "dncgate.toml", capsConfig(fmt.Sprintf("[server]\ndata_dir = %q\n\n[ledger]\nurl = \"postgres://nobody@127.0.0.1:1/none?connect_timeout=2\"", data)))
+	dncgate(t, "", "init", "--config", cfg).want(t, 0, "stdout", "created store")
 	r := dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--config", cfg, "--password-stdin")
 	r.want(t, 1, "stderr", "the change is made, but the audit trail lacks it (user-change of rep@acme.test")
 	if _, _, ok := storeUser(t, data, "rep@acme.test"); !ok {
