@@ -9,6 +9,8 @@
 #        RELAY_PORT=2530 DNCGATE_REDIS=redis://127.0.0.1:6379 (Redis store)
 #        FOOTER=on|off|both: dncgate with the footer and unsubscribe headers
 #        (default), without, or both interleaved in one run, with the ratio.
+# dncgate always runs with its send ledger (the embedded one here); the
+# ledger on/off pair is `go test -run '^$' -bench RelayLedger ./relay`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
