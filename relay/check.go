@@ -89,13 +89,13 @@ type dropped struct {
 // check found (None when none ran) and, for a recipient that may not be
 // written to, the refusal to answer at RCPT.
 func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *replyError) {
-	chk := s.srv.opts.Check
+	chk := s.opts.Check
 	if chk == nil {
 		return country.None, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, checkTimeout)
 	defer cancel()
-	v, err := chk.Decide(ctx, s.user.Email, to, s.srv.opts.Now())
+	v, err := chk.Decide(ctx, s.user.Email, to, s.opts.Now())
 	if err != nil {
 		return country.None, refuse(stLocal, "recipient-check", "Recipient check unavailable, try again later", err)
 	}

@@ -35,6 +35,14 @@ func newConnTable(o Options) *connTable {
 	}
 }
 
+// setLimits takes o's per-address limit and timeouts for the connections
+// admitted from now on; those open keep theirs.
+func (t *connTable) setLimits(o Options) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.max, t.idle, t.life = o.MaxConnsPerIP, o.ReadTimeout, o.SessionTimeout
+}
+
 // admit registers raw, or reports false when its address has too many
 // connections open already.
 func (t *connTable) admit(raw net.Conn) (*trackedConn, bool) {

@@ -31,6 +31,7 @@ type backend struct {
 type session struct {
 	srv    *Server
 	lst    *listener
+	opts   *Options // the options in force when the session began (see Reload)
 	conn   *trackedConn
 	peer   netip.Addr
 	secure bool
@@ -75,7 +76,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, secure := c.TLSConnectionState()
 	ctx, cancel := context.WithCancel(b.srv.ctx)
 	return &session{
-		srv: b.srv, lst: b.lst, conn: tc, peer: peer, secure: secure,
+		srv: b.srv, lst: b.lst, opts: b.srv.live.Load(), conn: tc, peer: peer, secure: secure,
 		ctx: ctx, cancel: cancel,
 		log: b.srv.log.With("listener", b.lst.cfg.Name, "client", peer.String()),
 	}, nil
@@ -145,7 +146,7 @@ func (s *session) setUser(u store.User, how string) {
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
-	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}, country: map[string]country.Code{}}
+	s.tx = &transaction{ref: newRef(), start: s.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}, country: map[string]country.Code{}}
 	s.inTx.Store(true)
 }
 
@@ -229,11 +230,11 @@ func (s *session) checkRcpt(tx *transaction, to string) (string, error) {
 	if err := checkAddr(to, tx.opts.UTF8, stBadAddress, "rcpt-syntax"); err != nil {
 		return "", err
 	}
-	key, err := recipientKey(s.srv.opts.Recipients, to)
+	key, err := recipientKey(s.opts.Recipients, to)
 	if err != nil {
 		return "", err
 	}
-	if max := s.srv.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
+	if max := s.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
 		return "", refuse(stTooManyRcpts, "rcpt-limit", fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
 	}
 	return key, nil
@@ -265,7 +266,7 @@ func (s *session) Data(r io.Reader) error {
 // readBody reads the whole message. go-smtp's reader already stops at
 // MaxMessageBytes; the LimitedReader keeps the bound whatever feeds it.
 func (s *session) readBody(r io.Reader) ([]byte, error) {
-	limit := s.srv.opts.MaxMessageBytes
+	limit := s.opts.MaxMessageBytes
 	body, err := io.ReadAll(&io.LimitedReader{R: &strictReader{r: r}, N: limit + 1})
 	tooBig := refuse(stTooBig, "size", fmt.Sprintf("Message too big, limit %d bytes", limit), err)
 	switch {
@@ -279,7 +280,7 @@ func (s *session) readBody(r io.Reader) ([]byte, error) {
 		return nil, tooBig
 	case errors.Is(err, smtp.ErrTooLongLine):
 		return nil, refuse(stLineTooLong, "line-length",
-			fmt.Sprintf("Line too long, limit %d bytes (RFC 5321 section 4.5.3.1.6)", s.srv.opts.MaxLineLength), err)
+			fmt.Sprintf("Line too long, limit %d bytes (RFC 5321 section 4.5.3.1.6)", s.opts.MaxLineLength), err)
 	}
 	return nil, refuse(stReadFailed, "read", "Error reading message, try again", err)
 }
@@ -301,7 +302,7 @@ func (s *session) endTx(outcome string) {
 	s.releaseCaps(tx)
 	s.log.Info("transaction", "ref", tx.ref, "user", s.userName(), "how", s.how,
 		"from", safeAddr(tx.from), "rcpts", len(tx.rcpts), "size", tx.size,
-		"outcome", outcome, "duration", s.srv.opts.Now().Sub(tx.start))
+		"outcome", outcome, "duration", s.opts.Now().Sub(tx.start))
 	s.tx = nil
 	s.inTx.Store(false)
 	s.conn.endTx()
