@@ -29,7 +29,7 @@ const drainTimeout = 30 * time.Second
 
 // runGateway wires the store, the upstream and the listeners together and
 // runs them until ctx ends, then drains.
-func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger) error {
+func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, reload *reloader) error {
 	target, err := newTarget(cfg)
 	if err != nil {
 		return err
@@ -55,7 +55,8 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		optOut.stop(context.Background())
 		return err
 	}
-	api, err := checkapi.New(checkapi.Options{Check: opts.Check, Login: login, TrustedProxies: cfg.Proxies(), Log: log})
+	check := newLiveCheck(opts.Check)
+	api, err := checkapi.New(checkapi.Options{Check: check, Login: login, TrustedProxies: cfg.Proxies(), Log: log})
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
@@ -73,6 +74,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 		return err
 	}
 	go func() { errc <- srv.Serve() }()
+	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check})
 	// The relay logs each listener; this line says where mail goes.
 	log.Info("ready", "upstream", upstreamSummary(cfg))
 
