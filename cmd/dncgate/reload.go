@@ -87,12 +87,14 @@ func (r *reloader) reload(ctx context.Context, g *running) {
 		return
 	}
 	g.check.set(opts.Check)
-	r.level.Set(cfg.Log.Level.Slog())
 	g.cfg = cfg
 	if len(restart) > 0 {
 		log.Warn("reload: these keys need a restart; their running values stay", "keys", strings.Join(restart, ", "))
 	}
 	log.Info("reloaded: new sessions use the new configuration", "config", cfg)
+	// Last, so that the line above is written at the level it was
+	// asked at.
+	r.level.Set(cfg.Log.Level.Slog())
 }
 
 // logRefusedReload logs each problem of a refused file on its own line,
