@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs, only those that are missing:
 # redis-server and redis-cli (the Redis store and end-to-end tests), swaks
-# (end-to-end tests) with Perl's TLS modules, chromium (the unsubscribe page's browser test) and a C
-# compiler (go test -race needs cgo).
+# (end-to-end tests) with Perl's TLS modules, chromium (the unsubscribe page's browser test), a C
+# compiler (go test -race needs cgo) and systemd-analyze (the unit file's check; it
+# runs without systemd as PID 1).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
 
@@ -13,10 +14,11 @@ declare -A provider=(
   [swaks]="swaks"
   [cc]="gcc libc6-dev"
   [chromium]="chromium"
+  [systemd-analyze]="systemd"
 )
 
 missing=()
-for cmd in redis-server redis-cli swaks cc chromium; do
+for cmd in redis-server redis-cli swaks cc chromium systemd-analyze; do
   if ! command -v "$cmd" >/dev/null 2>&1; then
     read -r -a pkgs <<<"${provider[$cmd]}"
     missing+=("${pkgs[@]}")
