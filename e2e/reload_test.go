@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/internal/testcert"
+	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/emersion/go-smtp"
 )
 
@@ -191,4 +192,52 @@ func servedLeaf(t *testing.T, addr string, cfg *tls.Config) *x509.Certificate {
 	}
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0]
+}
+
+// A [[lists]] table added before SIGHUP is declared in the store as at
+// start: the new session's check holds its never-imported recipients
+// back (451, stale), which it did not before; on every store.
+func TestReloadDeclaresLists(t *testing.T) {
+	redisStore := func(addr string) string {
+		return fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n", addr, hmacKey)
+	}
+	for name, store := range map[string]func(t *testing.T) string{
+		"embedded": func(*testing.T) string { return "" },
+		"redis":    func(t *testing.T) string { return redisStore(testredis.Start(t)) },
+		"cluster": func(t *testing.T) string {
+			return fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_cluster = [%q]\n\n[privacy]\nhmac_key = %q\n",
+				testredis.StartCluster(t, 3)[0], hmacKey)
+		},
+	} {
+		t.Run(name, func(t *testing.T) { reloadListScenario(t, store(t)) })
+	}
+}
+
+func reloadListScenario(t *testing.T, extra string) {
+	dir := t.TempDir()
+	up := startUpstream(t)
+	addr := freeAddr(t)
+	base := relayConfig(dir, addr, up.addr, extra)
+	cfg := writeConfig(t, dir, base)
+	addUser(t, "rep@acme.test", "--config", cfg)
+	g := startGateway(t, addr, "--config", cfg)
+	sendOn(t, openSession(t, addr), "jean@firma.fr", "before")
+
+	writeConfig(t, dir, base+`
+[[lists]]
+name = "fr-new"
+kind = "email"
+model = "deny"
+countries = ["FR"]
+max_age = "5d"
+`)
+	g.reload(t, reloaded, 1)
+	err := sendAs(addr, "rep@acme.test", "rep@acme.test", []string{"jean@firma.fr"}, message("rep@acme.test", "jean@firma.fr", "after"))
+	var se *smtp.SMTPError
+	if !asSMTPError(err, &se) || se.Code != 451 || !strings.Contains(se.Message, "fr-new") {
+		t.Fatalf("after the reload: %v, want 451 naming the never-imported fr-new list", err)
+	}
+	if out := mustCLI(t, "", "lists", "ls", "--config", writeConfig(t, t.TempDir(), base)); !strings.Contains(out, "fr-new") {
+		t.Errorf("lists ls does not show the list declared by the reload:\n%s", out)
+	}
 }
