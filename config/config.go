@@ -37,6 +37,7 @@ type Config struct {
 	DKIM        DKIM        `toml:"dkim"`
 	Policy      Policy      `toml:"policy"`
 	Lists       []ListDecl  `toml:"lists"`
+	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
 
 	src *source // where each key was written; nil for defaults only
@@ -46,6 +47,9 @@ type Config struct {
 type Server struct {
 	Hostname string `toml:"hostname"`
 	DataDir  string `toml:"data_dir"`
+	// ReceivedClient names the rep's machine (HELO and address) in the
+	// Received field of every copy; off, the field names the gateway only.
+	ReceivedClient bool `toml:"received_client"`
 	// TrustedProxies are the load balancers and reverse proxies (addresses
 	// or CIDR networks) whose word on the real client is believed: their
 	// PROXY protocol headers and X-Forwarded-For. None by default.
@@ -186,6 +190,7 @@ func Default() *Config {
 		Policy:      defaultPolicy(),
 		Footer:      defaultFooter(),
 		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
+		Ledger:      defaultLedger(),
 	}
 }
 

@@ -9,11 +9,11 @@ import (
 )
 
 // restartOnly are the keys a running gateway cannot change: its sockets,
-// its store, its upstream, its login throttle, its digest key, its HTTP
+// its store and ledger, its upstream, its login throttle, its digest key, its HTTP
 // side and the buffers go-smtp was built with. A whole table stands for
 // every key in it.
 var restartOnly = []string{
-	"server", "upstream", "store", "auth", "privacy", "web", "unsubscribe",
+	"server", "upstream", "store", "ledger", "auth", "privacy", "web", "unsubscribe",
 	"log.format", "limits.max_message_size", "limits.max_line_length", "limits.remember_delivered",
 }
 

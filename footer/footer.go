@@ -80,17 +80,17 @@ func (t *Templates) Languages() []string {
 // to the fallback language. It fails, naming the variable, when a required
 // variable is empty or a URL is not absolute http(s).
 func (t *Templates) Render(lang string, v Vars) (text, html string, err error) {
-	v, err = v.clean()
+	vals, err := v.check()
 	if err != nil {
 		return "", "", err
 	}
 	tag := t.Resolve(lang)
 	l := t.langs[tag]
 	var tb, hb bytes.Buffer
-	if err := l.text.Execute(&tb, v); err != nil {
+	if err := l.text.Execute(&tb, vals); err != nil {
 		return "", "", fmt.Errorf("footer: %s text template: %w", tag, err)
 	}
-	if err := l.html.Execute(&hb, v); err != nil {
+	if err := l.html.Execute(&hb, vals); err != nil {
 		return "", "", fmt.Errorf("footer: %s HTML template: %w", tag, err)
 	}
 	return wrap(strings.TrimSpace(tb.String()), wrapWidth), strings.TrimSpace(hb.String()), nil

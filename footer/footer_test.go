@@ -14,15 +14,15 @@ var shippedLangs = []string{"de", "en", "es", "fr", "it", "nl"}
 
 func fullVars() Vars {
 	return Vars{
-		Company:        "Acme Widgets GmbH",
-		PostalAddress:  "Hauptstraße 1\n10115 Berlin\nGermany",
-		PrivacyURL:     "https://acme.example/privacy",
-		PrivacyContact: "dpo@acme.example",
-		Source:         "the exhibitor list of Widget Expo 2026",
-		Purpose:        "offers of industrial widgets",
-		LegalBasis:     "legitimate interest, Art. 6(1)(f) GDPR",
-		UnsubscribeURL: "https://gw.acme.example/u/AQUcBu02vRumuBScYNmc",
-		RepName:        "Ana Rep",
+		Company:        NewText("Acme Widgets GmbH"),
+		PostalAddress:  NewText("Hauptstraße 1\n10115 Berlin\nGermany"),
+		PrivacyURL:     NewText("https://acme.example/privacy"),
+		PrivacyContact: NewText("dpo@acme.example"),
+		Source:         NewText("the exhibitor list of Widget Expo 2026"),
+		Purpose:        NewText("offers of industrial widgets"),
+		LegalBasis:     NewText("legitimate interest, Art. 6(1)(f) GDPR"),
+		UnsubscribeURL: NewText("https://gw.acme.example/u/AQUcBu02vRumuBScYNmc"),
+		RepName:        NewText("Ana Rep"),
 	}
 }
 
@@ -46,8 +46,8 @@ func TestEveryLanguageShowsEveryVariable(t *testing.T) {
 	tpl := mustNew(t)
 	v := fullVars()
 	want := []string{
-		v.Company, "Hauptstraße 1, 10115 Berlin, Germany", v.PrivacyURL, v.PrivacyContact,
-		v.Source, v.Purpose, v.LegalBasis, v.UnsubscribeURL, v.RepName,
+		v.Company.String(), "Hauptstraße 1, 10115 Berlin, Germany", v.PrivacyURL.String(), v.PrivacyContact.String(),
+		v.Source.String(), v.Purpose.String(), v.LegalBasis.String(), v.UnsubscribeURL.String(), v.RepName.String(),
 	}
 	for _, lang := range shippedLangs {
 		text, htm, err := tpl.Render(lang, v)
@@ -75,10 +75,10 @@ func TestUnsubscribeURLInTextAndHTML(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(text, "\n"+v.UnsubscribeURL) && !strings.Contains(text, " "+v.UnsubscribeURL) {
+		if !strings.Contains(text, "\n"+v.UnsubscribeURL.String()) && !strings.Contains(text, " "+v.UnsubscribeURL.String()) {
 			t.Errorf("%s text does not show the URL as a whole word:\n%s", lang, text)
 		}
-		if !strings.Contains(htm, `href="`+v.UnsubscribeURL+`"`) {
+		if !strings.Contains(htm, `href="`+v.UnsubscribeURL.String()+`"`) {
 			t.Errorf("%s HTML does not link to the URL:\n%s", lang, htm)
 		}
 	}
@@ -98,8 +98,8 @@ func TestLanguagesDiffer(t *testing.T) {
 
 func TestHTMLEscapesHostileValues(t *testing.T) {
 	v := fullVars()
-	v.Company = `<script>alert("x")</script> & Co`
-	v.RepName = `"><img src=x onerror=alert(1)>`
+	v.Company = NewText(`<script>alert("x")</script> & Co`)
+	v.RepName = NewText(`"><img src=x onerror=alert(1)>`)
 	_, htm, err := mustNew(t).Render("en", v)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestHTMLEscapesHostileValues(t *testing.T) {
 
 func TestOptionalVariablesLeftOut(t *testing.T) {
 	v := fullVars()
-	v.RepName, v.PrivacyContact = "", ""
+	v.RepName, v.PrivacyContact = Text{}, Text{}
 	for _, lang := range shippedLangs {
 		text, htm, err := mustNew(t).Render(lang, v)
 		if err != nil {
@@ -157,11 +157,10 @@ func TestMissingRequiredVariable(t *testing.T) {
 	tpl := mustNew(t)
 	for _, name := range []string{"Company", "PostalAddress", "PrivacyURL", "Source", "Purpose", "LegalBasis", "UnsubscribeURL"} {
 		v := fullVars()
-		for _, f := range v.fields() {
-			if f.name == name {
-				*f.value = " \n "
-			}
-		}
+		*map[string]*Text{
+			"Company": &v.Company, "PostalAddress": &v.PostalAddress, "PrivacyURL": &v.PrivacyURL,
+			"Source": &v.Source, "Purpose": &v.Purpose, "LegalBasis": &v.LegalBasis, "UnsubscribeURL": &v.UnsubscribeURL,
+		}[name] = NewText(" \n\u2028\u202e\u0085 ")
 		_, _, err := tpl.Render("de", v)
 		if err == nil || !strings.Contains(err.Error(), "missing required variable "+name) {
 			t.Errorf("without %s: err = %v", name, err)
@@ -173,7 +172,7 @@ func TestBadURLs(t *testing.T) {
 	tpl := mustNew(t)
 	for _, u := range []string{"javascript:alert(1)", "/u/relative", "ftp://x.example/", "http://"} {
 		v := fullVars()
-		v.UnsubscribeURL = u
+		v.UnsubscribeURL = NewText(u)
 		_, _, err := tpl.Render("en", v)
 		if err == nil || !strings.Contains(err.Error(), "UnsubscribeURL") {
 			t.Errorf("UnsubscribeURL %q: err = %v", u, err)
@@ -282,6 +281,48 @@ func BenchmarkRender(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := tpl.Render("fr", v); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Whatever a value holds, the footer shows it on one line, in logical
+// order, nothing hidden: no bidi override or isolate, no zero-width or
+// other format character, no line or paragraph separator, no control.
+func TestTextDropsFormatSeparatorAndControl(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ana\u202eeviL\u202c Rep":                "AnaeviL Rep",
+		"Ana\u2066x\u2069\u200e\u200f\u061c Rep": "Anax Rep",
+		"Ana\u200b\u200d\ufeff\u00ad Rep":        "Ana Rep",
+		"1 Main St\u20282 Floor\u2029Town":       "1 Main St, 2 Floor, Town",
+		"a\u0085b\r\nc\vd\fe":                    "a, b, c, d, e",
+		"a\x00b\x1bc\x7fd\u0080e\u009bf\tg":      "abcdef g",
+		"bad \xff utf-8":                         "bad \ufffd utf-8",
+		"  Zoë Ó Dúnlaing  ":                     "Zoë Ó Dúnlaing",
+	} {
+		if got := NewText(in).String(); got != want {
+			t.Errorf("NewText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A rep's display name reaches the notice only cleaned, in both bodies.
+func TestRepNameCleanedInFooter(t *testing.T) {
+	v := fullVars()
+	v.RepName = NewText("Ana\u202e Rep\u2028Evil\u0085")
+	for _, lang := range shippedLangs {
+		text, htm, err := mustNew(t).Render(lang, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range []string{text, htm} {
+			for _, r := range body {
+				if r == '\u202e' || r == '\u2028' || r == '\u0085' {
+					t.Errorf("%s: footer holds %U:\n%s", lang, r, body)
+				}
+			}
+			if !strings.Contains(strings.ReplaceAll(body, "\n", " "), "Ana Rep, Evil") {
+				t.Errorf("%s: footer lacks the cleaned name:\n%s", lang, body)
+			}
 		}
 	}
 }

@@ -85,11 +85,11 @@ func readAll(fsys fs.FS, name string) (string, error) {
 // sampleVars fills every variable, so that executing a template with them
 // finds any reference to a variable Vars does not have.
 var sampleVars = Vars{
-	Company: "Example Ltd", PostalAddress: "1 Example Street, Exampletown",
-	PrivacyURL: "https://example.com/privacy", PrivacyContact: "privacy@example.com",
-	Source: "the company website", Purpose: "business offers",
-	LegalBasis: "legitimate interest", UnsubscribeURL: "https://example.com/u/TOKEN",
-	RepName: "Sam Example",
+	Company: NewText("Example Ltd"), PostalAddress: NewText("1 Example Street, Exampletown"),
+	PrivacyURL: NewText("https://example.com/privacy"), PrivacyContact: NewText("privacy@example.com"),
+	Source: NewText("the company website"), Purpose: NewText("business offers"),
+	LegalBasis: NewText("legitimate interest"), UnsubscribeURL: NewText("https://example.com/u/TOKEN"),
+	RepName: NewText("Sam Example"),
 }
 
 // checkRender runs tag's templates with sampleVars. Both must show the
@@ -100,10 +100,10 @@ func (t *Templates) checkRender(tag string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(text, sampleVars.UnsubscribeURL) {
+	if !strings.Contains(text, sampleVars.UnsubscribeURL.String()) {
 		return fmt.Errorf("footer: %s%s does not show {{.UnsubscribeURL}}", tag, textSuffix)
 	}
-	if !strings.Contains(html, `href="`+sampleVars.UnsubscribeURL+`"`) {
+	if !strings.Contains(html, `href="`+sampleVars.UnsubscribeURL.String()+`"`) {
 		return fmt.Errorf("footer: %s%s does not link to {{.UnsubscribeURL}}", tag, htmlSuffix)
 	}
 	return nil

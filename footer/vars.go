@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // Vars are the values a footer shows for one recipient. Together they make
@@ -12,72 +13,117 @@ import (
 // protection (14(1)(b)), purpose and legal basis (14(1)(c)), the source
 // (14(2)(f)) and the rights to access, erasure, objection and complaint
 // (14(2)(c)-(e)), plus the opt-out link.
+//
+// Each is a Text, so whatever a value held on its way in (a rep's display
+// name, a configuration file), the footer shows it on one line, in its
+// logical order, with nothing hidden.
 type Vars struct {
-	Company        string // required
-	PostalAddress  string // required; line breaks become ", "
-	PrivacyURL     string // required; absolute http or https URL
-	PrivacyContact string // optional: data protection contact or officer
-	Source         string // required: where the address was obtained
-	Purpose        string // required
-	LegalBasis     string // required, e.g. "legitimate interest (Art. 6(1)(f) GDPR)"
-	UnsubscribeURL string // required; absolute http or https URL
-	RepName        string // optional: the sales rep who wrote the message
+	Company        Text // required
+	PostalAddress  Text // required; line breaks become ", "
+	PrivacyURL     Text // required; absolute http or https URL
+	PrivacyContact Text // optional: data protection contact or officer
+	Source         Text // required: where the address was obtained
+	Purpose        Text // required
+	LegalBasis     Text // required, e.g. "legitimate interest (Art. 6(1)(f) GDPR)"
+	UnsubscribeURL Text // required; absolute http or https URL
+	RepName        Text // optional: the sales rep who wrote the message
+}
+
+// Text is a value fit for a footer: valid UTF-8 on one trimmed line, with
+// no control character (C0, DEL, C1), no format character (Unicode Cf:
+// the bidi embeddings, overrides and isolates such as U+202E that reorder
+// what follows, zero-width characters, the soft hyphen) and no line or
+// paragraph separator (U+2028, U+2029, U+0085). Line breaks of every kind
+// join the lines with ", ", tabs become spaces. The only way to make one
+// is NewText, so a value is cleaned once, where it enters, and a footer
+// cannot be given one that was not.
+type Text struct{ s string }
+
+// NewText cleans s into a Text.
+func NewText(s string) Text {
+	var lines []string
+	var b strings.Builder
+	flush := func() {
+		if l := strings.TrimSpace(b.String()); l != "" {
+			lines = append(lines, l)
+		}
+		b.Reset()
+	}
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case isLineBreak(r):
+			flush()
+		case r == '\t':
+			b.WriteByte(' ')
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	flush()
+	return Text{s: strings.Join(lines, ", ")}
+}
+
+// isLineBreak reports whether r ends a line: LF, VT, FF, CR, NEL and the
+// Unicode line and paragraph separators (Zl, Zp).
+func isLineBreak(r rune) bool {
+	switch r {
+	case '\n', '\v', '\f', '\r', '\u0085':
+		return true
+	}
+	return unicode.In(r, unicode.Zl, unicode.Zp)
+}
+
+// String returns the cleaned value.
+func (t Text) String() string { return t.s }
+
+// values is what the templates see: plain strings, so that an optional
+// value left empty is false in {{if}}.
+type values struct {
+	Company, PostalAddress, PrivacyURL, PrivacyContact   string
+	Source, Purpose, LegalBasis, UnsubscribeURL, RepName string
 }
 
 // field is one Vars field as the checks see it.
 type field struct {
 	name     string
-	value    *string
+	value    string
 	required bool
 	url      bool
 }
 
-func (v *Vars) fields() []field {
+func (v Vars) fields() []field {
 	return []field{
-		{"Company", &v.Company, true, false},
-		{"PostalAddress", &v.PostalAddress, true, false},
-		{"PrivacyURL", &v.PrivacyURL, true, true},
-		{"PrivacyContact", &v.PrivacyContact, false, false},
-		{"Source", &v.Source, true, false},
-		{"Purpose", &v.Purpose, true, false},
-		{"LegalBasis", &v.LegalBasis, true, false},
-		{"UnsubscribeURL", &v.UnsubscribeURL, true, true},
-		{"RepName", &v.RepName, false, false},
+		{"Company", v.Company.s, true, false},
+		{"PostalAddress", v.PostalAddress.s, true, false},
+		{"PrivacyURL", v.PrivacyURL.s, true, true},
+		{"PrivacyContact", v.PrivacyContact.s, false, false},
+		{"Source", v.Source.s, true, false},
+		{"Purpose", v.Purpose.s, true, false},
+		{"LegalBasis", v.LegalBasis.s, true, false},
+		{"UnsubscribeURL", v.UnsubscribeURL.s, true, true},
+		{"RepName", v.RepName.s, false, false},
 	}
 }
 
-// clean returns v with every value on one trimmed line, or an error naming
-// the first required variable that is empty or URL that is not absolute
-// http(s).
-func (v Vars) clean() (Vars, error) {
+// check returns what the templates see, or an error naming the first
+// required variable that is empty or URL that is not absolute http(s).
+func (v Vars) check() (values, error) {
 	for _, f := range v.fields() {
-		*f.value = oneLine(*f.value)
-		if *f.value == "" {
-			if f.required {
-				return Vars{}, fmt.Errorf("footer: missing required variable %s", f.name)
-			}
-			continue
-		}
-		if f.url {
-			if err := checkURL(*f.value); err != nil {
-				return Vars{}, fmt.Errorf("footer: variable %s: %w", f.name, err)
+		switch {
+		case f.value == "" && f.required:
+			return values{}, fmt.Errorf("footer: missing required variable %s", f.name)
+		case f.value != "" && f.url:
+			if err := checkURL(f.value); err != nil {
+				return values{}, fmt.Errorf("footer: variable %s: %w", f.name, err)
 			}
 		}
 	}
-	return v, nil
-}
-
-// oneLine joins the non-empty trimmed lines of s with ", ", so a postal
-// address typed on several lines reads as one.
-func oneLine(s string) string {
-	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
-	kept := lines[:0]
-	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
-			kept = append(kept, l)
-		}
-	}
-	return strings.Join(kept, ", ")
+	return values{
+		Company: v.Company.s, PostalAddress: v.PostalAddress.s, PrivacyURL: v.PrivacyURL.s,
+		PrivacyContact: v.PrivacyContact.s, Source: v.Source.s, Purpose: v.Purpose.s,
+		LegalBasis: v.LegalBasis.s, UnsubscribeURL: v.UnsubscribeURL.s, RepName: v.RepName.s,
+	}, nil
 }
 
 // checkURL accepts absolute http and https URLs: a link a recipient can

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/auth"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -54,9 +55,9 @@ func txGate(mode TLSMode, secure bool) gate {
 func (g gate) err() error {
 	switch g {
 	case gateStartTLSFirst:
-		return refuse(stAuthRequired, "tls", "Must issue a STARTTLS command first", nil)
+		return smtpreply.New(smtpreply.NoAuth, smtpreply.TLSRequired, "Must issue a STARTTLS command first", nil)
 	case gateNeedEncryption:
-		return refuse(stNeedEncryption, "tls", "Encryption required for requested authentication mechanism", nil)
+		return smtpreply.New(smtpreply.NeedEncryption, smtpreply.TLSRequired, "Encryption required for requested authentication mechanism", nil)
 	}
 	return nil
 }
@@ -76,7 +77,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 		return nil, toSMTP(err, "", s.log)
 	}
 	if s.inTx.Load() { // RFC 4954 §4: not during a mail transaction
-		return nil, toSMTP(refuse(stBadSequence, "sequence", "AUTH not permitted during a mail transaction", nil), "", s.log)
+		return nil, toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "AUTH not permitted during a mail transaction", nil), "", s.log)
 	}
 	switch strings.ToUpper(mech) {
 	case mechPlain:
@@ -94,7 +95,7 @@ func (s *session) authGate() gate {
 func (s *session) authPlain(identity, username, password string) error {
 	if identity != "" && !strings.EqualFold(identity, username) {
 		// Acting for another user (RFC 4616 §2) is not offered.
-		return toSMTP(refuse(stAuthFailed, "auth-authzid", "Authentication credentials invalid", nil), "", s.log)
+		return toSMTP(smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil), "", s.log)
 	}
 	return s.authenticate(username, password)
 }
@@ -108,7 +109,7 @@ func (s *session) authenticate(username, password string) error {
 	r := s.srv.login.Login(ctx, auth.Attempt{User: username, Password: password, Client: s.peer})
 	if r.Outcome != auth.Accepted {
 		s.log.Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
-		return toSMTP(loginRefusal(r.Outcome), "", s.log)
+		return smtpreply.Reply(loginRefusal(r.Outcome), "") // logged above: once is enough
 	}
 	s.setUser(r.User, "auth")
 	s.log.Info("auth ok", "user", r.User.Email)
@@ -121,16 +122,16 @@ func (s *session) authenticate(username, password string) error {
 func loginRefusal(o auth.Outcome) error {
 	switch o {
 	case auth.Refused:
-		return refuse(stAuthFailed, "auth", "Authentication credentials invalid", nil)
+		return smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil)
 	case auth.Locked:
-		return refuse(stAuthTemp, "auth-throttle", "Too many authentication failures, try later", nil)
+		return smtpreply.New(smtpreply.AuthTemp, smtpreply.AuthThrottled, "Too many authentication failures, try later", nil)
 	}
-	return refuse(stAuthTemp, "auth-store", "Temporary authentication failure", nil)
+	return smtpreply.New(smtpreply.AuthTemp, smtpreply.StoreError, "Temporary authentication failure", nil)
 }
 
 // logName bounds what a client typed as a user name before it is logged.
 func logName(name string) string {
-	return safeAddr(clientText(name, 64))
+	return safeAddr(smtpreply.ClientText(name, 64))
 }
 
 // loginServer is the server side of the LOGIN mechanism

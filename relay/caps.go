@@ -9,8 +9,8 @@ import (
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
-	"github.com/emersion/go-smtp"
 )
 
 // capStoreTimeout bounds one cap store call. Reserve runs while the client
@@ -72,13 +72,10 @@ func (a checkerCapper) Reserve(ctx context.Context, rep, rcpt string, cc country
 	return t, r, err
 }
 
-// Cap refusals: a reached cap is a policy decision about this recipient
-// (RFC 3463 §3.8, X.7.1 delivery not authorized); the temporary variant
-// lets the client try again later.
-var (
-	stCapReached = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}
-	stCapTemp    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
-)
+// capCause names the full cap in the refusal's log line.
+type capCause string
+
+func (c capCause) Error() string { return "cap " + string(c) + " reached" }
 
 // reserveCaps takes the recipient's cap slots; caps limited to countries
 // apply when the recipient check found the recipient's country. A store
@@ -96,13 +93,13 @@ func (s *session) reserveCaps(tx *transaction, to string, cc country.Code) (CapT
 	case errors.As(err, &ae):
 		return nil, capAddressRefusal(ae, to)
 	case err != nil:
-		return nil, refuse(stLocal, "cap-store", "Frequency caps unavailable, try again later", err)
+		return nil, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Frequency caps unavailable, try again later", err)
 	case r != nil:
-		st := stCapReached
+		st := smtpreply.Denied
 		if r.Temporary {
-			st = stCapTemp
+			st = smtpreply.PolicyTemp
 		}
-		return nil, refuse(st, "cap "+r.Cap, fmt.Sprintf("<%s>: %s", safeAddr(to), r.Text()), nil)
+		return nil, smtpreply.New(st, smtpreply.Cap, smtpreply.Path(to)+": "+r.Text(), capCause(r.Cap))
 	}
 	return t, nil
 }
@@ -118,10 +115,10 @@ func capAddressRefusal(ae *caps.AddressError, to string) error {
 		reason = ve.Reason
 	}
 	if ae.Role == "rep" {
-		return refuse(stMisconfigured, "cap-rep", "Your account's address cannot be counted by the frequency caps; ask the administrator", ae)
+		return smtpreply.New(smtpreply.Misconfigured, smtpreply.Cap, "Your account's address cannot be counted by the frequency caps; ask the administrator", ae)
 	}
-	return refuse(stRcptBadKey, suppression.CodeAddress, fmt.Sprintf("<%s>: cannot be counted by the frequency caps: %s [%s]",
-		safeAddr(to), clientText(reason, maxReplyText), suppression.CodeAddress), ae)
+	return smtpreply.New(smtpreply.BadKey, smtpreply.Address, fmt.Sprintf("%s: cannot be counted by the frequency caps: %s [%s]",
+		smtpreply.Path(to), smtpreply.ClientText(reason, maxReplyText), suppression.CodeAddress), ae)
 }
 
 // settleCaps commits the tickets of the recipients the upstream accepted

@@ -104,7 +104,7 @@ func TestCapRefusalReplies(t *testing.T) {
 			if got != want {
 				t.Fatalf("got  %q\nwant %q", got, want)
 			}
-			if !strings.Contains(e.logs.String(), "check=\"cap recipient-30d\"") {
+			if !strings.Contains(e.logs.String(), `reason=cap code=`) || !strings.Contains(e.logs.String(), `cause="cap recipient-30d reached"`) {
 				t.Errorf("no log line naming the cap:\n%s", e.logs.String())
 			}
 			// The refused recipient is not in the transaction: DATA has none.

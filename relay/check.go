@@ -10,8 +10,8 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
-	"github.com/emersion/go-smtp"
 )
 
 // RecipientCheck decides whether a recipient may be written to; package
@@ -47,21 +47,6 @@ func (m RefusalMode) String() string {
 // 451 and the client retries.
 const checkTimeout = 5 * time.Second
 
-// Recipient check replies: a refusal is a policy decision about this
-// recipient (RFC 3463 §3.8, X.7.1 delivery not authorized); a list past its
-// age is temporary (4.7.1); a store that cannot answer is a local problem
-// (4.3.0).
-var (
-	stRcptRefused = status{codeRefused, smtp.EnhancedCode{5, 7, 1}}
-	stRcptBadKey  = status{codeRefused, smtp.EnhancedCode{5, 1, 3}}
-	stRcptHeld    = status{codeLocalError, smtp.EnhancedCode{4, 7, 1}}
-	// stRcptRoute refuses an address a mail server could reroute: the
-	// mailbox name is not allowed (RFC 5321 §4.2.3 553; RFC 3463 X.1.3 bad
-	// destination mailbox address syntax), answered at RCPT whatever the
-	// listener's on_refusal, as for any address in error.
-	stRcptRoute = status{codeMailboxNotAllow, smtp.EnhancedCode{5, 1, 3}}
-)
-
 // recipientKey names the recipient to within the transaction by its
 // normalised address, refusing an address a mail server could reroute
 // (lists.Recipients). An address with no normalised form keeps its
@@ -74,7 +59,9 @@ func recipientKey(r *lists.Recipients, to string) (string, error) {
 	case err == nil:
 		return key, nil
 	case errors.Is(err, lists.ErrReroutable) && errors.As(err, &ve):
-		return "", refuse(stRcptRoute, "rcpt-route", fmt.Sprintf("<%s>: %s", safeAddr(to), ve.Reason), nil)
+		// 553 5.1.3 (RFC 5321 §4.2.3, RFC 3463 X.1.3) at RCPT whatever the
+		// listener's on_refusal, as for any address in error.
+		return "", smtpreply.New(smtpreply.MailboxSyntax, smtpreply.Reroutable, smtpreply.Path(to)+": "+smtpreply.ClientText(ve.Reason, maxReplyText), nil)
 	}
 	return strings.ToLower(to), nil
 }
@@ -82,13 +69,20 @@ func recipientKey(r *lists.Recipients, to string) (string, error) {
 // dropped is a recipient left out in drop-and-notify mode.
 type dropped struct {
 	addr  string
-	reply *replyError // what reject mode would have answered
+	reply *smtpreply.Error // what reject mode would have answered
 }
 
 // checkRecipient runs the recipient check. It returns the country the
 // check found (None when none ran) and, for a recipient that may not be
-// written to, the refusal to answer at RCPT.
-func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *replyError) {
+// written to, the refusal to answer at RCPT. A refusal carries the verdict
+// as its cause, so that its one log line holds the proof: which list,
+// which version, which kind of key.
+//
+// Replies: a refusal is a policy decision about this recipient (RFC 3463
+// §3.8, X.7.1 delivery not authorized), an address that cannot be checked
+// is a bad address (5.1.3); a list past its age is temporary (4.7.1); a
+// store that cannot answer is a local problem (4.3.0).
+func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *smtpreply.Error) {
 	chk := s.opts.Check
 	if chk == nil {
 		return country.None, nil
@@ -97,50 +91,56 @@ func (s *session) checkRecipient(tx *transaction, to string) (country.Code, *rep
 	defer cancel()
 	v, err := chk.Decide(ctx, s.user.Email, to, s.opts.Now())
 	if err != nil {
-		return country.None, refuse(stLocal, "recipient-check", "Recipient check unavailable, try again later", err)
+		return country.None, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Recipient check unavailable, try again later", err)
 	}
 	s.logVerdict(tx.ref, to, v)
-	switch v.Outcome {
-	case suppression.Allowed:
+	st := smtpreply.Denied
+	switch {
+	case v.Outcome == suppression.Allowed:
 		return v.Country, nil
-	case suppression.TempFailed:
-		return country.None, refuse(stRcptHeld, v.Code, rcptText(to, v), nil)
+	case v.Outcome == suppression.TempFailed:
+		st = smtpreply.PolicyTemp
+	case v.Code == suppression.CodeAddress:
+		st = smtpreply.BadKey
 	}
-	st := stRcptRefused
-	if v.Code == suppression.CodeAddress {
-		st = stRcptBadKey
-	}
-	return "", refuse(st, v.Code, rcptText(to, v), nil)
+	return country.None, smtpreply.New(st, v.Reason(), rcptText(to, v), verdictCause{v})
 }
 
 // rcptText is the reply text for a recipient that may not be written to:
 // "<jean@acme.be>: on the be-dncm list (phone match) [list:be-dncm]".
 func rcptText(to string, v suppression.Verdict) string {
-	return "<" + safeAddr(to) + ">: " + clientText(fmt.Sprintf("%s [%s]", v.Text, v.Code), maxReplyText)
+	return smtpreply.Path(to) + ": " + smtpreply.ClientText(fmt.Sprintf("%s [%s]", v.Text, v.Code), maxReplyText)
 }
 
 // maxReplyText bounds a reply line's text (RFC 5321 §4.5.3.1.5 allows 512
 // octets with the code and CRLF).
 const maxReplyText = 400
 
-// logVerdict records what a refusal rests on (list, version, kind of key):
-// the proof that the list was consulted. Allowed recipients are logged at
-// debug level, with the warnings of lists set to warn when stale.
+// verdictCause is the verdict behind a refusal, for the log only.
+type verdictCause struct{ v suppression.Verdict }
+
+func (c verdictCause) Error() string { return c.v.Explain() }
+
+// LogValue is what the refusal's line records of the verdict.
+func (c verdictCause) LogValue() slog.Value {
+	v := c.v
+	attrs := []slog.Attr{slog.String("outcome", v.Outcome.String()), slog.String("code", v.Code),
+		slog.String("country", v.Country.String()), slog.String("country_from", v.CountryFrom), slog.String("type", string(v.Type))}
+	if v.List != "" {
+		attrs = append(attrs, slog.String("list", v.List), slog.String("version", v.Version), slog.String("key_kind", v.KeyKind))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// logVerdict warns of the stale lists the verdict rests on and, at debug
+// level, records an allowed recipient. A refusal is logged once, by its
+// reply, with the verdict as its cause.
 func (s *session) logVerdict(ref, to string, v suppression.Verdict) {
 	for _, w := range v.Warnings {
 		s.log.Warn("stale list used", "ref", ref, "warning", w)
 	}
-	if v.Outcome == suppression.Allowed && !s.log.Enabled(s.ctx, slog.LevelDebug) {
+	if v.Outcome != suppression.Allowed || !s.log.Enabled(s.ctx, slog.LevelDebug) {
 		return // the common case, on every recipient: build nothing
 	}
-	attrs := []any{"ref", ref, "rcpt", safeAddr(lists.MaskEmail(to)), "rep", s.user.Email, "verdict", v.Outcome.String(),
-		"code", v.Code, "country", v.Country.String(), "country_from", v.CountryFrom, "type", string(v.Type)}
-	if v.List != "" {
-		attrs = append(attrs, "list", v.List, "version", v.Version, "key_kind", v.KeyKind)
-	}
-	if v.Outcome == suppression.Allowed {
-		s.log.Debug("recipient check", attrs...)
-		return
-	}
-	s.log.Info("recipient check", attrs...)
+	s.log.Debug("recipient check", "ref", ref, "rcpt", logAddr(to), "rep", s.user.Email, "verdict", verdictCause{v})
 }

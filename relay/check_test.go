@@ -16,7 +16,7 @@ import (
 
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/country"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/emersion/go-smtp"
 )
@@ -211,6 +211,9 @@ func readStatuses(t *testing.T, b []byte, out map[string]string) {
 		if m.Header.Get("Action") != "failed" || !strings.HasPrefix(m.Header.Get("Diagnostic-Code"), "smtp; 550 5.7.1 <"+rcpt+">") {
 			t.Errorf("recipient group %q", g)
 		}
+		if !smtpreply.Reason(m.Header.Get("X-Dncgate-Reason")).Known() {
+			t.Errorf("recipient group %q: no known reason", g)
+		}
 		out[rcpt] = m.Header.Get("Status")
 	}
 }
@@ -304,7 +307,7 @@ func TestStamperGetsCheckedCountry(t *testing.T) {
 		t.Errorf("stamped for %v", st.countries)
 	}
 
-	st.refuse = &upstream.Error{Code: 554, Enhanced: smtp.EnhancedCode{5, 7, 1}, Message: "signed message may not be altered"}
+	st.refuse = smtpreply.New(smtpreply.Status{Code: 554, Enhanced: smtp.EnhancedCode{5, 7, 1}}, smtpreply.Footer, "signed message may not be altered", nil)
 	startData(t, c, "ok@firma.fr")
 	c.send(message(repEmail, "signed") + ".\r\n")
 	if got := c.expect(554); !strings.Contains(got, "554 5.7.1 signed message may not be altered") {

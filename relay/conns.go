@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // turnAwayTimeout bounds the goodbye written to a refused connection.
@@ -219,5 +221,5 @@ func (l *limitListener) turnAway(raw net.Conn) {
 	if l.tls != nil {
 		w = tls.Server(raw, l.tls)
 	}
-	fmt.Fprintf(w, "%d 4.7.0 %s Too many connections from your address, try later\r\n", codeClosing, l.hostname)
+	fmt.Fprintf(w, "%d 4.7.0 %s Too many connections from your address, try later\r\n", smtpreply.CodeClosing, l.hostname)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
 
@@ -229,7 +230,10 @@ func TestForwardOutcomes(t *testing.T) {
 		want  string // reply before " (ref "
 	}{
 		{"all delivered", func(*fakeForwarder) {}, "250 2.0.0 Delivered to 2 recipient(s)"},
-		{"already delivered counts", func(f *fakeForwarder) { f.already["a@example.com"] = true }, "250 2.0.0 Delivered to 2 recipient(s)"},
+		{"already delivered is said", func(f *fakeForwarder) { f.already["a@example.com"] = true },
+			"250 2.0.0 Delivered to 1 recipient(s); already delivered to 1 by an earlier attempt, not sent again"},
+		{"nothing sent again", func(f *fakeForwarder) { f.already["a@example.com"], f.already["b@example.com"] = true, true },
+			"250 2.0.0 Already delivered to 2 recipient(s) by an earlier attempt, not sent again"},
 		{"temporary", func(f *fakeForwarder) { f.failRcpt("b@example.com", true) },
 			"451 4.4.1 Upstream: upstream unreachable; delivered to 1 of 2, retry later"},
 		{"permanent for one", func(f *fakeForwarder) { f.failRcpt("b@example.com", false) },
@@ -262,7 +266,7 @@ func TestSummarize(t *testing.T) {
 	if v.delivered != 1 || v.temp == nil || v.temp.addr != "b@x" {
 		t.Errorf("verdict %+v", v)
 	}
-	perm := &upstream.Error{Code: 250, Message: "odd"} // not a 5xx: falls back to 554 5.0.0
+	perm := smtpreply.New(smtpreply.Status{Code: 250}, smtpreply.UpstreamPermanent, "odd", nil) // not a 5xx: falls back to 554 5.0.0
 	v = summarize(rcpts[:1], []upstream.Result{{Err: perm}})
 	se := toSMTP(v.err(), "", discardLog())
 	if se.Code != 554 || se.EnhancedCode != (smtp.EnhancedCode{5, 0, 0}) {
@@ -272,7 +276,7 @@ func TestSummarize(t *testing.T) {
 	res := make([]upstream.Result, 8)
 	for i := range many {
 		many[i].Addr = string(rune('a'+i)) + "@x"
-		res[i].Err = &upstream.Error{Code: 550, Enhanced: smtp.EnhancedCode{5, 1, 1}, Message: "unknown\r\n550 injected"}
+		res[i].Err = smtpreply.New(smtpreply.Status{Code: 550, Enhanced: smtp.EnhancedCode{5, 1, 1}}, smtpreply.UpstreamPermanent, "unknown\r\n550 injected", nil)
 	}
 	se = toSMTP(summarize(many, res).err(), "", discardLog())
 	if strings.ContainsAny(se.Message, "\r\n") || !strings.Contains(se.Message, "<e@x>, and 3 more") {

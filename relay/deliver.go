@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
 
@@ -29,12 +30,12 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	if err != nil {
 		return s.failTx(err)
 	}
+	env.Transform = withTrace(env.Transform, s.traceFields(tx, body, s.srv.opts.Now()))
 	if ids := angleIDs(added, 1); len(ids) == 1 {
 		own = ids[0] // what the recipients' replies will name
 	}
-	results := s.srv.fwd.Forward(ctx, env, body)
+	results := s.srv.fwd.Forward(ctx, env, body) // it logs each recipient's outcome
 	v := summarize(tx.rcpts, results)
-	s.logRecipients(tx.ref, v)
 	s.rememberSent(tx.ref, own, v)
 	if exempt {
 		s.log.Info("reply to the recipient's own mail; caps not counted", "ref", tx.ref)
@@ -47,12 +48,22 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	if err := v.err(); err != nil {
 		return s.failTx(err)
 	}
-	s.endTx("delivered")
-	return &smtp.SMTPError{
-		Code:         stDelivered.code,
-		EnhancedCode: stDelivered.enh,
-		Message:      fmt.Sprintf("Delivered to %d recipient(s) (ref %s)", v.delivered, tx.ref),
+	s.endTx("delivered", nil)
+	return smtpreply.Success(smtpreply.OK, v.deliveredText(), tx.ref)
+}
+
+// deliveredText says who got the message, and who had it already: a
+// client's retry of a message an earlier attempt delivered sends nothing
+// again, and the reply must not claim it did.
+func (v verdict) deliveredText() string {
+	sent := v.delivered - v.already
+	switch {
+	case v.already == 0:
+		return fmt.Sprintf("Delivered to %d recipient(s)", sent)
+	case sent == 0:
+		return fmt.Sprintf("Already delivered to %d recipient(s) by an earlier attempt, not sent again", v.already)
 	}
+	return fmt.Sprintf("Delivered to %d recipient(s); already delivered to %d by an earlier attempt, not sent again", sent, v.already)
 }
 
 // stamp prepares the message once and makes each recipient's copy carry
@@ -73,17 +84,14 @@ func (s *session) stamp(tx *transaction, body []byte, env *upstream.Envelope) (s
 	return p.MessageID(), nil
 }
 
-// prepareRefusal answers a message the Stamper would not prepare: with
-// its code when it says why (signed mail it may not alter), else 451.
+// prepareRefusal answers a message the Stamper would not prepare: as it
+// says when it says why (signed mail it may not alter), else 451.
 func prepareRefusal(err error) error {
-	var ue *upstream.Error
-	switch {
-	case !errors.As(err, &ue):
-		return refuse(stLocal, "stamp", "Message could not be prepared, try again later", err)
-	case ue.Temporary:
-		return refuse(tempStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
+	var e *smtpreply.Error
+	if errors.As(err, &e) {
+		return e
 	}
-	return refuse(permStatus(ue), "stamp", clientText(ue.Message, maxUpstreamText), err)
+	return smtpreply.New(smtpreply.Local, smtpreply.Footer, "Message could not be prepared, try again later", err)
 }
 
 // forwardOpts passes BODY, SMTPUTF8 and the DSN parameters (RFC 3461 §4)
@@ -97,19 +105,20 @@ func forwardOpts(o smtp.MailOptions, size int) smtp.MailOptions {
 type rcptOutcome struct {
 	addr    string
 	already bool
-	err     *upstream.Error // nil when delivered
+	err     *smtpreply.Error // nil when delivered
 }
 
 // verdict sums up a Forward call.
 type verdict struct {
 	outcomes  []rcptOutcome
-	delivered int
+	delivered int // already included
+	already   int
 	temp      *rcptOutcome // first temporary failure
 	refused   []rcptOutcome
 }
 
 // summarize pairs results with recipients. A missing result, or an error
-// that is not an *upstream.Error, counts as a temporary failure: the client
+// that is not an *smtpreply.Error, counts as a temporary failure: the client
 // keeps the message and retries, and the forwarder skips those already
 // served, so nothing is lost and nothing doubles.
 func summarize(rcpts []upstream.Rcpt, results []upstream.Result) verdict {
@@ -118,8 +127,7 @@ func summarize(rcpts []upstream.Rcpt, results []upstream.Result) verdict {
 		o := rcptOutcome{addr: r.Addr}
 		switch {
 		case i >= len(results):
-			o.err = &upstream.Error{Code: codeLocalError, Enhanced: stUpstreamTemp.enh,
-				Message: "no result from forwarder", Temporary: true}
+			o.err = smtpreply.New(smtpreply.NetworkTemp, smtpreply.UpstreamTemporary, "no result from forwarder", nil)
 		case results[i].Err != nil:
 			o.err = asUpstream(results[i].Err)
 		default:
@@ -135,7 +143,10 @@ func (v *verdict) add(o rcptOutcome) {
 	switch {
 	case o.err == nil:
 		v.delivered++
-	case o.err.Temporary:
+		if o.already {
+			v.already++
+		}
+	case o.err.Temporary():
 		if v.temp == nil {
 			v.temp = &o
 		}
@@ -144,13 +155,12 @@ func (v *verdict) add(o rcptOutcome) {
 	}
 }
 
-func asUpstream(err error) *upstream.Error {
-	var ue *upstream.Error
+func asUpstream(err error) *smtpreply.Error {
+	var ue *smtpreply.Error
 	if errors.As(err, &ue) {
 		return ue
 	}
-	return &upstream.Error{Code: codeLocalError, Enhanced: stUpstreamTemp.enh,
-		Message: "upstream failure", Temporary: true, Cause: err}
+	return smtpreply.New(smtpreply.NetworkTemp, smtpreply.UpstreamTemporary, "upstream failure", err)
 }
 
 // err is the DATA reply for anything short of full delivery:
@@ -169,21 +179,21 @@ func (v verdict) err() error {
 	case v.temp != nil:
 		e := v.temp.err
 		text := fmt.Sprintf("Upstream: %s; delivered to %d of %d, retry later", upstreamText(e), v.delivered, n)
-		return refuse(tempStatus(e), "upstream", text, e)
+		return smtpreply.New(tempStatus(e), smtpreply.UpstreamTemporary, text, e)
 	case len(v.refused) > 0:
 		e := v.refused[0].err
 		text := fmt.Sprintf("Refused by upstream for %s: %s; delivered to %d of %d",
 			nameRcpts(v.refused), upstreamText(e), v.delivered, n)
-		return refuse(permStatus(e), "upstream", text, e)
+		return smtpreply.New(permStatus(e), smtpreply.UpstreamPermanent, text, e)
 	}
 	return nil
 }
 
-func upstreamText(e *upstream.Error) string {
-	if t := clientText(e.Message, maxUpstreamText); t != "" {
+func upstreamText(e *smtpreply.Error) string {
+	if t := smtpreply.ClientText(e.Text, maxUpstreamText); t != "" {
 		return t
 	}
-	if e.Temporary {
+	if e.Temporary() {
 		return "temporary failure"
 	}
 	return "refused"
@@ -191,21 +201,21 @@ func upstreamText(e *upstream.Error) string {
 
 // tempStatus is always 451, keeping the upstream's enhanced code when it is
 // a 4.x.x one.
-func tempStatus(e *upstream.Error) status {
-	st := stUpstreamTemp
+func tempStatus(e *smtpreply.Error) smtpreply.Status {
+	st := smtpreply.NetworkTemp
 	if e.Enhanced[0] == 4 {
-		st.enh = e.Enhanced
+		st.Enhanced = e.Enhanced
 	}
 	return st
 }
 
-func permStatus(e *upstream.Error) status {
-	st := stUpstreamPerm
+func permStatus(e *smtpreply.Error) smtpreply.Status {
+	st := smtpreply.Failed
 	if e.Code >= 500 && e.Code < 600 {
-		st.code = e.Code
+		st.Code = e.Code
 	}
 	if e.Enhanced[0] == 5 {
-		st.enh = e.Enhanced
+		st.Enhanced = e.Enhanced
 	}
 	return st
 }
@@ -217,29 +227,7 @@ func nameRcpts(refused []rcptOutcome) string {
 			names = append(names, fmt.Sprintf("and %d more", len(refused)-i))
 			break
 		}
-		names = append(names, "<"+safeAddr(o.addr)+">")
+		names = append(names, smtpreply.Path(o.addr))
 	}
 	return strings.Join(names, ", ")
-}
-
-// logRecipients writes one line per recipient outcome.
-func (s *session) logRecipients(ref string, v verdict) {
-	for _, o := range v.outcomes {
-		switch {
-		case o.err == nil && o.already:
-			s.log.Info("recipient", "ref", ref, "rcpt", safeAddr(o.addr), "outcome", "already delivered")
-		case o.err == nil:
-			s.log.Info("recipient", "ref", ref, "rcpt", safeAddr(o.addr), "outcome", "delivered")
-		default:
-			s.log.Warn("recipient", "ref", ref, "rcpt", safeAddr(o.addr), "outcome", outcomeName(o.err),
-				"code", o.err.Code, "reply", o.err.Message, "err", o.err.Error())
-		}
-	}
-}
-
-func outcomeName(e *upstream.Error) string {
-	if e.Temporary {
-		return "temporary failure"
-	}
-	return "refused"
 }

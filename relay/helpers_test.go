@@ -23,6 +23,7 @@ import (
 	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/internal/testcert"
 	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store"
 )
 
@@ -151,8 +152,9 @@ type fakeForwarder struct {
 	calls   []forwardCall
 	fail    map[string]error // by recipient address
 	already map[string]bool
-	entered chan struct{}   // when set, receives once Forward starts
-	hold    <-chan struct{} // when set, Forward waits for it
+	copies  map[string]string // what the envelope's Transform made, by recipient
+	entered chan struct{}     // when set, receives once Forward starts
+	hold    <-chan struct{}   // when set, Forward waits for it
 }
 
 type forwardCall struct {
@@ -162,7 +164,7 @@ type forwardCall struct {
 }
 
 func newFakeForwarder() *fakeForwarder {
-	return &fakeForwarder{fail: map[string]error{}, already: map[string]bool{}}
+	return &fakeForwarder{fail: map[string]error{}, already: map[string]bool{}, copies: map[string]string{}}
 }
 
 func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body []byte) []upstream.Result {
@@ -184,7 +186,9 @@ func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body
 	for i, r := range env.Rcpts {
 		res[i] = upstream.Result{Rcpt: r.Addr, Err: f.fail[r.Addr], Already: f.already[r.Addr]}
 		if env.Transform != nil && res[i].Err == nil {
-			_, res[i].Err = env.Transform(r.Addr, body)
+			var out []byte
+			out, res[i].Err = env.Transform(r.Addr, body)
+			f.copies[r.Addr] = string(out)
 		}
 	}
 	return res
@@ -193,9 +197,9 @@ func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body
 func (f *fakeForwarder) failRcpt(addr string, temporary bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e := &upstream.Error{Code: 550, Enhanced: smtp.EnhancedCode{5, 1, 1}, Message: "no such user here"}
+	e := smtpreply.New(smtpreply.Status{Code: 550, Enhanced: smtp.EnhancedCode{5, 1, 1}}, smtpreply.UpstreamPermanent, "no such user here", nil)
 	if temporary {
-		e = &upstream.Error{Code: 451, Enhanced: smtp.EnhancedCode{4, 4, 1}, Message: "upstream unreachable", Temporary: true}
+		e = smtpreply.New(smtpreply.Unreachable, smtpreply.UpstreamTemporary, "upstream unreachable", nil)
 	}
 	f.fail[addr] = e
 }

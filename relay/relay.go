@@ -61,6 +61,7 @@ type Options struct {
 	Replies         Replies        // sent Message-IDs, and the exemption of replies from Caps
 	Stamper         Stamper        // each recipient's footer and unsubscribe headers; nil sends the message as written
 	Check           RecipientCheck // opt-outs, lists and country policy at RCPT; nil checks nothing
+	ReceivedClient  bool           // the Received field names the client's HELO and address
 	TrustedProxies  []netip.Prefix // the load balancers a ProxyProtocol listener takes headers from
 	// Recipients is what may be a recipient at all: an address a mail
 	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
@@ -108,7 +109,7 @@ type Authenticator interface {
 // opt-out footer, List-Unsubscribe headers.
 type Stamper interface {
 	// Prepare reads one message, sent by rep (the AUTH identity), once for
-	// all its recipients. An *upstream.Error refuses the whole message with
+	// all its recipients. An *smtpreply.Error refuses the whole message with
 	// its code (signed mail the gateway may not alter, say); any other
 	// error is a temporary failure.
 	Prepare(body []byte, rep string) (Stamped, error)

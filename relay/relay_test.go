@@ -115,8 +115,8 @@ func TestFromHeaderRefused(t *testing.T) {
 		t.Errorf("forwarded %d", n)
 	}
 	logs := e.logs.String()
-	if !strings.Contains(logs, "ref="+ref) || !strings.Contains(logs, "check=from-header") {
-		t.Errorf("refusal not logged with ref and check:\n%s", logs)
+	if !strings.Contains(logs, "ref="+ref) || !strings.Contains(logs, "reason=sender") {
+		t.Errorf("refusal not logged with ref and reason:\n%s", logs)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/relay/upstream"
+
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // maxDroppedInReply is how many left-out recipients a refusal of the whole
@@ -20,17 +22,17 @@ const maxDroppedInReply = 3
 
 // allDropped refuses a message whose every recipient was left out: there
 // is nobody to send it to, and the reply says why for each.
-func allDropped(ds []dropped) *replyError {
+func allDropped(ds []dropped) *smtpreply.Error {
 	parts := make([]string, 0, maxDroppedInReply+1)
 	for i, d := range ds {
 		if i == maxDroppedInReply {
 			parts = append(parts, fmt.Sprintf("and %d more", len(ds)-i))
 			break
 		}
-		parts = append(parts, d.reply.text)
+		parts = append(parts, d.reply.Text)
 	}
 	text := "No recipient may be written to: " + strings.Join(parts, "; ")
-	return refuse(ds[0].reply.st, "all-recipients", text, nil)
+	return smtpreply.New(ds[0].reply.Status, smtpreply.AllLeftOut, text, nil)
 }
 
 // notifyDropped sends the rep the report of the recipients left out, once
@@ -107,7 +109,7 @@ func reportText(in reportInput) string {
 	fmt.Fprintf(&b, "Your message (ref %s) was delivered to %d recipient(s), but not to the\n", in.ref, in.delivered)
 	fmt.Fprintf(&b, "%d below: the company may not write to them.\n\n", len(in.dropped))
 	for _, d := range in.dropped {
-		fmt.Fprintf(&b, "  %s\n", d.reply.text)
+		fmt.Fprintf(&b, "  %s\n", d.reply.Text)
 	}
 	b.WriteString("\nDo not resend to them. Quote the reference to a manager if you think\nthis is wrong.\n")
 	return b.String()
@@ -120,11 +122,12 @@ func deliveryStatus(in reportInput) string {
 	fmt.Fprintf(&b, "X-Dncgate-Ref: %s\n", in.ref)
 	fmt.Fprintf(&b, "Arrival-Date: %s\n", in.arrived.UTC().Format(time.RFC1123Z))
 	for _, d := range in.dropped {
-		e := d.reply.st.enh
-		fmt.Fprintf(&b, "\nFinal-Recipient: rfc822; %s\n", safeAddr(d.addr))
+		e := d.reply.Enhanced
+		fmt.Fprintf(&b, "\nFinal-Recipient: rfc822; %s\n", smtpreply.Mailbox(d.addr))
 		b.WriteString("Action: failed\n")
 		fmt.Fprintf(&b, "Status: %d.%d.%d\n", e[0], e[1], e[2])
-		fmt.Fprintf(&b, "Diagnostic-Code: smtp; %d %d.%d.%d %s\n", d.reply.st.code, e[0], e[1], e[2], d.reply.text)
+		fmt.Fprintf(&b, "Diagnostic-Code: smtp; %d %d.%d.%d %s\n", d.reply.Code, e[0], e[1], e[2], d.reply.Text)
+		fmt.Fprintf(&b, "X-Dncgate-Reason: %s\n", d.reply.Reason) // the log's reason (RFC 3464 §2.4 extension field)
 	}
 	return b.String()
 }

@@ -8,6 +8,9 @@ import (
 	"net/mail"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // maxPathLen bounds an address: RFC 5321 §4.5.3.1.3 allows a 256-octet path
@@ -46,13 +49,13 @@ func splitAddr(addr string) (local, domain string, ok bool) {
 // checkAddr validates an envelope address as go-smtp parsed it (go-smtp takes
 // anything up to a space or ">" as the domain). Non-ASCII needs SMTPUTF8
 // (RFC 6531 §3.2). syntax is the status for a malformed address.
-func checkAddr(addr string, smtputf8 bool, syntax status, check string) error {
+func checkAddr(addr string, smtputf8 bool, syntax smtpreply.Status) error {
 	_, domain, ok := splitAddr(addr)
 	switch {
 	case !ok || len(addr) > maxPathLen || hasControl(addr) || !validDomain(domain):
-		return refuse(syntax, check, fmt.Sprintf("<%s>: bad address syntax", safeAddr(addr)), nil)
+		return smtpreply.New(syntax, smtpreply.Syntax, smtpreply.Path(addr)+": bad address syntax", nil)
 	case !smtputf8 && !isASCII(addr):
-		return refuse(stNeedUTF8, check, fmt.Sprintf("<%s>: non-ASCII address needs SMTPUTF8", safeAddr(addr)), nil)
+		return smtpreply.New(smtpreply.NeedUTF8, smtpreply.Syntax, smtpreply.Path(addr)+": non-ASCII address needs SMTPUTF8", nil)
 	}
 	return nil
 }
@@ -94,7 +97,11 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0
 }
 
-// safeAddr keeps an address fit for one reply line.
+// logAddr is an address as the log shows it: masked (README, "Logs").
+func logAddr(s string) string { return safeAddr(lists.MaskEmail(s)) }
+
+// safeAddr keeps an address fit for one log value; replies use
+// smtpreply.Path.
 func safeAddr(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f || r == utf8.RuneError {
@@ -125,7 +132,7 @@ var headerParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
 func checkHeaders(body []byte, sendAs []string) error {
 	msg, err := mail.ReadMessage(bytes.NewReader(body))
 	if err != nil {
-		return refuse(stBadHeader, "header-syntax", "Message header cannot be parsed", err)
+		return smtpreply.New(smtpreply.BadHeader, smtpreply.HeaderSyntax, "Message header cannot be parsed", err)
 	}
 	if err := checkFrom(fields(msg.Header, "From"), sendAs); err != nil {
 		return err
@@ -149,17 +156,17 @@ func fields(h mail.Header, name string) []string {
 
 func checkFrom(fields []string, sendAs []string) error {
 	if len(fields) != 1 {
-		return refuse(stBadHeader, "from-count",
+		return smtpreply.New(smtpreply.BadHeader, smtpreply.HeaderSyntax,
 			fmt.Sprintf("Message must have exactly one From: header, it has %d (RFC 5322 section 3.6)", len(fields)), nil)
 	}
 	list, err := headerParser.ParseList(fields[0])
 	if err != nil || len(list) == 0 {
-		return refuse(stBadHeader, "from-syntax", "From: header has no valid address", err)
+		return smtpreply.New(smtpreply.BadHeader, smtpreply.HeaderSyntax, "From: header has no valid address", err)
 	}
 	for _, a := range list {
 		if !mayUse(sendAs, a.Address) {
-			return refuse(stHeaderDenied, "from-header",
-				fmt.Sprintf("From: header <%s> not permitted for this account", safeAddr(a.Address)), nil)
+			return smtpreply.New(smtpreply.Denied, smtpreply.SenderRule,
+				"From: header "+smtpreply.Path(a.Address)+" not permitted for this account", nil)
 		}
 	}
 	return nil
@@ -171,15 +178,15 @@ func checkSender(fields []string, sendAs []string) error {
 		return nil
 	case 1:
 	default:
-		return refuse(stBadHeader, "sender-count", "Message must have at most one Sender: header (RFC 5322 section 3.6)", nil)
+		return smtpreply.New(smtpreply.BadHeader, smtpreply.HeaderSyntax, "Message must have at most one Sender: header (RFC 5322 section 3.6)", nil)
 	}
 	a, err := headerParser.Parse(fields[0])
 	if err != nil {
-		return refuse(stBadHeader, "sender-syntax", "Sender: header has no valid address", err)
+		return smtpreply.New(smtpreply.BadHeader, smtpreply.HeaderSyntax, "Sender: header has no valid address", err)
 	}
 	if !mayUse(sendAs, a.Address) {
-		return refuse(stHeaderDenied, "sender-header",
-			fmt.Sprintf("Sender: header <%s> not permitted for this account", safeAddr(a.Address)), nil)
+		return smtpreply.New(smtpreply.Denied, smtpreply.SenderRule,
+			"Sender: header "+smtpreply.Path(a.Address)+" not permitted for this account", nil)
 	}
 	return nil
 }

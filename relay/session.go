@@ -16,6 +16,7 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store"
 	"github.com/emersion/go-smtp"
 )
@@ -34,6 +35,7 @@ type session struct {
 	opts   *Options // the options in force when the session began (see Reload)
 	conn   *trackedConn
 	peer   netip.Addr
+	helo   string // the client's EHLO or HELO argument
 	secure bool
 	ctx    context.Context // cancelled by Logout
 	cancel context.CancelFunc
@@ -64,9 +66,12 @@ type transaction struct {
 	// found it (by address as given at RCPT); the footer's language follows.
 	country map[string]country.Code
 	// dropped are the recipients left out in drop-and-notify mode, reported
-	// to the rep once the message is through.
+	// to the rep once the message is through; left holds their keys.
 	dropped []dropped
-	size    int
+	left    map[string]bool
+	// acked counts the RCPTs answered nil, the ones go-smtp counts.
+	acked int
+	size  int
 }
 
 // NewSession implements smtp.Backend.
@@ -76,7 +81,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, secure := c.TLSConnectionState()
 	ctx, cancel := context.WithCancel(b.srv.ctx)
 	return &session{
-		srv: b.srv, lst: b.lst, opts: b.srv.live.Load(), conn: tc, peer: peer, secure: secure,
+		srv: b.srv, lst: b.lst, opts: b.srv.live.Load(), conn: tc, peer: peer, helo: c.Hostname(), secure: secure,
 		ctx: ctx, cancel: cancel,
 		log: b.srv.log.With("listener", b.lst.cfg.Name, "client", peer.String()),
 	}, nil
@@ -99,7 +104,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return toSMTP(err, "", s.log)
 	}
 	if !s.conn.startTx() {
-		return toSMTP(refuse(stShuttingDown, "shutdown", "Service shutting down, try again later", nil), "", s.log)
+		return toSMTP(smtpreply.New(smtpreply.ShuttingDown, smtpreply.Shutdown, "Service shutting down, try again later", nil), "", s.log)
 	}
 	s.beginTx(from, opts)
 	if err := s.checkMailFrom(from, opts.UTF8); err != nil {
@@ -119,7 +124,7 @@ func (s *session) mayTransact() error {
 	}
 	identity, ok := s.lst.trustedIdentity(s.peer)
 	if !ok {
-		return refuse(stAuthRequired, "auth-required", "Authentication required", nil)
+		return smtpreply.New(smtpreply.NoAuth, smtpreply.AuthRequired, "Authentication required", nil)
 	}
 	return s.loadTrusted(identity)
 }
@@ -130,10 +135,10 @@ func (s *session) loadTrusted(identity string) error {
 	u, err := s.srv.trusted.User(ctx, strings.ToLower(identity))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return refuse(stMisconfigured, "trusted-identity", "Trusted network identity unknown, ask the administrator",
+		return smtpreply.New(smtpreply.Misconfigured, smtpreply.TrustedIdentity, "Trusted network identity unknown, ask the administrator",
 			fmt.Errorf("identity %q of a trusted network is not a user", identity))
 	case err != nil:
-		return refuse(stLocal, "trusted-identity", "Temporary local problem, try again later", err)
+		return smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Temporary local problem, try again later", err)
 	}
 	s.user, s.how = &u, "trusted"
 	return nil
@@ -146,7 +151,8 @@ func (s *session) setUser(u store.User, how string) {
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
-	s.tx = &transaction{ref: newRef(), start: s.opts.Now(), from: from, opts: *opts, seen: map[string]bool{}, country: map[string]country.Code{}}
+	s.tx = &transaction{ref: newRef(), start: s.opts.Now(), from: from, opts: *opts,
+		seen: map[string]bool{}, left: map[string]bool{}, country: map[string]country.Code{}}
 	s.inTx.Store(true)
 }
 
@@ -154,13 +160,13 @@ func (s *session) beginTx(from string, opts *smtp.MailOptions) {
 // §4.5.5), never for a person submitting mail, so no account may use it.
 func (s *session) checkMailFrom(from string, smtputf8 bool) error {
 	if from == "" {
-		return refuse(stSenderDenied, "sender", "<>: you may not send as this address", nil)
+		return smtpreply.New(smtpreply.SenderDenied, smtpreply.SenderRule, "<>: you may not send as this address", nil)
 	}
-	if err := checkAddr(from, smtputf8, stBadSender, "sender-syntax"); err != nil {
+	if err := checkAddr(from, smtputf8, smtpreply.BadSender); err != nil {
 		return err
 	}
 	if !mayUse(s.user.SendAs, from) {
-		return refuse(stSenderDenied, "sender", fmt.Sprintf("<%s>: you may not send as this address", safeAddr(from)), nil)
+		return smtpreply.New(smtpreply.SenderDenied, smtpreply.SenderRule, smtpreply.Path(from)+": you may not send as this address", nil)
 	}
 	return nil
 }
@@ -171,16 +177,16 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil {
-		return toSMTP(refuse(stBadSequence, "sequence", "MAIL first", nil), "", s.log)
+		return toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "MAIL first", nil), "", s.log)
 	}
 	key, err := s.checkRcpt(tx, to)
 	if err != nil {
-		return toSMTP(err, tx.ref, s.log.With("rcpt", safeAddr(to)))
+		return toSMTP(err, tx.ref, s.rcptLog(to))
 	}
 	// A person named again, in any spelling, must not mean a second copy,
 	// nor a second slot: the key is their one normalised address.
 	if tx.seen[key] {
-		return nil
+		return tx.ack(tx.left[key])
 	}
 	country, ticket, rerr := s.admit(tx, to)
 	if rerr != nil {
@@ -190,7 +196,26 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
 	tx.country[to] = country
+	return tx.ack(false)
+}
+
+// ack answers a RCPT that is taken. A recipient that will be left out must
+// not hear go-smtp's "I'll make sure <addr> gets this", so it gets "250
+// 2.1.5 Recipient ok". go-smtp counts only the RCPTs answered nil, though,
+// and refuses DATA without one: the first taken RCPT of a transaction is
+// answered nil whatever it is, so that DATA still comes and its reply
+// says who was left out.
+func (tx *transaction) ack(leftOut bool) error {
+	if tx.acked > 0 && leftOut {
+		return smtpreply.Success(smtpreply.RecipientOK, "Recipient ok", "")
+	}
+	tx.acked++
 	return nil
+}
+
+// rcptLog is the session's log for one recipient, its address masked.
+func (s *session) rcptLog(to string) *slog.Logger {
+	return s.log.With("rcpt", logAddr(to), "rep", s.userName())
 }
 
 // admit runs the recipient check, then takes the recipient's cap slots
@@ -212,22 +237,22 @@ func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, er
 // the rep's report; a temporary one is always answered at once, so that
 // the client retries rather than the recipient being silently left out.
 func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
-	log := s.log.With("rcpt", safeAddr(to))
-	var re *replyError
-	if s.lst.cfg.OnRefusal == DropAndNotify && errors.As(err, &re) && re.st.code/100 == 5 {
-		logRefusal(log, re, tx.ref)
-		tx.seen[key] = true
-		tx.dropped = append(tx.dropped, dropped{addr: to, reply: re})
-		return nil
+	log := s.rcptLog(to)
+	e := smtpreply.As(err)
+	if s.lst.cfg.OnRefusal != DropAndNotify || e.Temporary() {
+		return toSMTP(e, tx.ref, log)
 	}
-	return toSMTP(err, tx.ref, log)
+	logRefusal(log, "left out", e, tx.ref)
+	tx.seen[key], tx.left[key] = true, true
+	tx.dropped = append(tx.dropped, dropped{addr: to, reply: e})
+	return tx.ack(true)
 }
 
 // checkRcpt runs the guards every recipient passes before the check:
 // syntax, the rerouting rule, the recipient limit. It returns the key
 // that names the recipient in the transaction.
 func (s *session) checkRcpt(tx *transaction, to string) (string, error) {
-	if err := checkAddr(to, tx.opts.UTF8, stBadAddress, "rcpt-syntax"); err != nil {
+	if err := checkAddr(to, tx.opts.UTF8, smtpreply.BadAddress); err != nil {
 		return "", err
 	}
 	key, err := recipientKey(s.opts.Recipients, to)
@@ -235,7 +260,7 @@ func (s *session) checkRcpt(tx *transaction, to string) (string, error) {
 		return "", err
 	}
 	if max := s.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
-		return "", refuse(stTooManyRcpts, "rcpt-limit", fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
+		return "", smtpreply.New(smtpreply.TooManyRcpts, smtpreply.RcptLimit, fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
 	}
 	return key, nil
 }
@@ -247,7 +272,7 @@ func (s *session) Data(r io.Reader) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil || len(tx.rcpts)+len(tx.dropped) == 0 {
-		return toSMTP(refuse(stBadSequence, "sequence", "RCPT first", nil), "", s.log)
+		return toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "RCPT first", nil), "", s.log)
 	}
 	body, err := s.readBody(r)
 	tx.size = len(body)
@@ -268,41 +293,49 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) readBody(r io.Reader) ([]byte, error) {
 	limit := s.opts.MaxMessageBytes
 	body, err := io.ReadAll(&io.LimitedReader{R: &strictReader{r: r}, N: limit + 1})
-	tooBig := refuse(stTooBig, "size", fmt.Sprintf("Message too big, limit %d bytes", limit), err)
+	tooBig := smtpreply.New(smtpreply.TooBig, smtpreply.SizeLimit, fmt.Sprintf("Message too big, limit %d bytes", limit), err)
 	switch {
 	case err == nil && int64(len(body)) > limit:
 		return nil, tooBig
 	case err == nil:
 		return body, nil
 	case errors.Is(err, errBareLineEnd):
-		return nil, refuse(stBareLineEnd, "line-ending", "Bare LF/CR not allowed in message", err)
+		return nil, smtpreply.New(smtpreply.BareLineEnd, smtpreply.LineEnding, "Bare LF/CR not allowed in message", err)
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return nil, tooBig
 	case errors.Is(err, smtp.ErrTooLongLine):
-		return nil, refuse(stLineTooLong, "line-length",
+		return nil, smtpreply.New(smtpreply.LineTooLong, smtpreply.LineLength,
 			fmt.Sprintf("Line too long, limit %d bytes (RFC 5321 section 4.5.3.1.6)", s.opts.MaxLineLength), err)
 	}
-	return nil, refuse(stReadFailed, "read", "Error reading message, try again", err)
+	return nil, smtpreply.New(smtpreply.ConnLost, smtpreply.ReadFailed, "Error reading message, try again", err)
 }
 
-// failTx answers a refusal that ends the transaction.
+// failTx answers a refusal that ends the transaction. The transaction's
+// line is the refusal's one line.
 func (s *session) failTx(err error) error {
-	reply := toSMTP(err, s.tx.ref, s.log)
-	s.endTx(fmt.Sprintf("refused %d", reply.Code))
-	return reply
+	e := smtpreply.As(err)
+	ref := s.tx.ref
+	s.endTx("refused", e)
+	return smtpreply.Reply(e, ref)
 }
 
-// endTx writes the transaction's log line and forgets it, giving back the
-// cap slots that delivery did not settle.
-func (s *session) endTx(outcome string) {
+// endTx writes the transaction's log line, with the refusal that ended it
+// if any, and forgets it, giving back the cap slots that delivery did not
+// settle.
+func (s *session) endTx(outcome string, refusal *smtpreply.Error) {
 	tx := s.tx
 	if tx == nil {
 		return
 	}
 	s.releaseCaps(tx)
-	s.log.Info("transaction", "ref", tx.ref, "user", s.userName(), "how", s.how,
-		"from", safeAddr(tx.from), "rcpts", len(tx.rcpts), "size", tx.size,
-		"outcome", outcome, "duration", s.opts.Now().Sub(tx.start))
+	attrs := []any{"user", s.userName(), "how", s.how, "from", safeAddr(tx.from),
+		"rcpts", len(tx.rcpts), "left_out", len(tx.dropped), "size", tx.size,
+		"outcome", outcome, "duration", s.opts.Now().Sub(tx.start)}
+	if refusal != nil {
+		logRefusal(s.log, "transaction", refusal, tx.ref, attrs...)
+	} else {
+		s.log.Info("transaction", append([]any{"ref", tx.ref}, attrs...)...)
+	}
 	s.tx = nil
 	s.inTx.Store(false)
 	s.conn.endTx()
@@ -319,7 +352,7 @@ func (s *session) userName() string {
 func (s *session) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.endTx("aborted")
+	s.endTx("aborted", nil)
 }
 
 // Logout implements smtp.Session. It may run while Data forwards (the
@@ -328,7 +361,7 @@ func (s *session) Reset() {
 func (s *session) Logout() error {
 	s.cancel()
 	if s.mu.TryLock() {
-		s.endTx("aborted")
+		s.endTx("aborted", nil)
 		s.mu.Unlock()
 	}
 	return nil

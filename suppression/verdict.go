@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // Outcome is what the check says of one recipient.
@@ -32,16 +33,17 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-// Reason codes. A list refusal is "list:" + the list's name; a stale list
-// "stale:" + its name.
+// Reason codes, the gateway's closed set of reasons (package smtpreply):
+// the reply, the log, the check command and the tests share them. A list
+// refusal is "list:" + the list's name; a stale list "stale:" + its name.
 const (
-	CodeAllowed         = "allowed"
-	CodeOptOut          = "opt-out"
-	CodeAddress         = "address"
-	CodeConsentRequired = "policy:consent-required"
-	CodePolicyRefused   = "policy:refused"
-	codeListPrefix      = "list:"
-	codeStalePrefix     = "stale:"
+	CodeAllowed         = string(smtpreply.Allowed)
+	CodeOptOut          = string(smtpreply.OptOut)
+	CodeAddress         = string(smtpreply.Address)
+	CodeConsentRequired = string(smtpreply.ConsentRequired)
+	CodePolicyRefused   = string(smtpreply.PolicyRefused)
+	codeListPrefix      = string(smtpreply.List) + ":"
+	codeStalePrefix     = string(smtpreply.StaleList) + ":"
 )
 
 // Verdict is the decision for one recipient and what it rests on: enough
@@ -75,6 +77,18 @@ func (v Verdict) Explain() string {
 		return v.Code
 	}
 	return v.Code + ": " + v.Text
+}
+
+// Reason is the verdict's code without a list's name: one of the closed
+// set, for the log and metric labels.
+func (v Verdict) Reason() smtpreply.Reason {
+	switch {
+	case strings.HasPrefix(v.Code, codeListPrefix):
+		return smtpreply.List
+	case strings.HasPrefix(v.Code, codeStalePrefix):
+		return smtpreply.StaleList
+	}
+	return smtpreply.Reason(v.Code)
 }
 
 // ListOf returns the list name in a "list:" or "stale:" code, else "".

@@ -2,41 +2,14 @@ package unsubscribe_test
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/dncgate/dncgate/internal/testbrowser"
 )
 
-// browserTimeout bounds the whole browser test, start-up included.
-const browserTimeout = 20 * time.Second
-
-// newBrowser starts headless Chromium with a fresh profile. A missing
-// browser fails the test: the page is only proven in a real one.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium is needed for the browser test (apt-get install chromium)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	return bctx
-}
+func newBrowser(t *testing.T) context.Context { return testbrowser.New(t) }
 
 // TestBrowserFrenchRecipient opens a French recipient's link, checks the
 // page is French and styled (the CSP lets exactly its inline style
@@ -75,9 +48,5 @@ func TestBrowserFrenchRecipient(t *testing.T) {
 // run runs one browser action and fails the test on error.
 func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return testbrowser.Run(t, ctx, a)
 }

@@ -151,6 +151,7 @@ func maxIdle(n int) int {
 func relayOptions(cfg *config.Config) (relay.Options, error) {
 	o := relay.Options{
 		Hostname:        cfg.Server.Hostname,
+		ReceivedClient:  cfg.Server.ReceivedClient,
 		MaxMessageBytes: int64(cfg.Limits.MaxMessageSize),
 		MaxRecipients:   cfg.Limits.MaxRecipients,
 		MaxLineLength:   cfg.Limits.MaxLineLength,

@@ -84,6 +84,9 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, reload
 		return fmt.Errorf("digest key: %w", err)
 	}
 	log.Info("starting", "version", buildVersion(), "config", cfg)
+	if note := ledgerScope(cfg); note != "" {
+		log.Warn("ledger: " + note)
+	}
 	if err := runGateway(ctx, cfg, st, key, log, reload); err != nil {
 		return err
 	}

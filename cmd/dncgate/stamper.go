@@ -15,13 +15,13 @@ import (
 )
 
 // newStamper builds what gives each recipient's copy its footer,
-// unsubscribe headers and DKIM signature, or nil when the footer is off
-// and nothing is signed. key authenticates the footer marker: every
-// instance sharing the store shares it.
+// unsubscribe headers and DKIM signature. With the footer off it still
+// takes the Bcc fields out of every copy. key authenticates the footer
+// marker: every instance sharing the store shares it.
 func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper, error) {
 	f, samples := cfg.FooterDetails()
 	d, err := dkimSigner(cfg.DKIM)
-	if err != nil || (!f.Enabled && d == nil) {
+	if err != nil {
 		return nil, err
 	}
 	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
@@ -38,7 +38,21 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return stamper{s}, nil
+}
+
+// stamper makes a *stamp.Stamper the relay's Stamper: package stamp does
+// not import the relay, so its Prepare returns its own type.
+type stamper struct{ s *stamp.Stamper }
+
+var _ relay.Stamped = (*stamp.Prepared)(nil)
+
+func (a stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+	p, err := a.s.Prepare(body, rep)
+	if err != nil {
+		return nil, err // not a nil *Prepared inside the interface
+	}
+	return p, nil
 }
 
 func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
@@ -62,8 +76,9 @@ func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *s
 	}
 	o.Templates, o.Keyring = tpl, keys.Ring
 	o.Details = footer.Vars{
-		Company: f.Company, PostalAddress: f.PostalAddress, PrivacyURL: f.PrivacyURL,
-		PrivacyContact: f.PrivacyContact, Source: f.Source, Purpose: f.Purpose, LegalBasis: f.LegalBasis,
+		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
+		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),
+		Source: footer.NewText(f.Source), Purpose: footer.NewText(f.Purpose), LegalBasis: footer.NewText(f.LegalBasis),
 	}
 	o.Org, o.BaseURL, o.MailtoDomain = keys.Org, cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
 	if f.Signed == config.SignedRefuse {

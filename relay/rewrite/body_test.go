@@ -52,7 +52,7 @@ func TestFooterNeverReadsAsDelimiter(t *testing.T) {
 func TestEmptyFooterSetsHeadersOnly(t *testing.T) {
 	in := loadCorpus(t, "outlook-alternative-cp1252")
 	out := render(t, in, Footer{Text: " \n", HTML: ""}, testSet)
-	top, _ := parseTree(in, DefaultMaxDepth)
+	top, _ := parseTree(in, DefaultMaxDepth, DefaultMaxParts)
 	if !bytes.HasSuffix(out, in[top.bodyStart:]) || bytes.Contains(out, []byte(MarkerHeader)) {
 		t.Errorf("body changed or marked without a footer:\n%s", out)
 	}

@@ -132,7 +132,7 @@ func checkHeaders(t testing.TB, out []byte, set []Header) {
 // message/rfc822 part is a leaf), keyed like leavesOf.
 func rawLeaves(t testing.TB, raw []byte) map[string][]byte {
 	t.Helper()
-	top, err := parseTree(raw, DefaultMaxDepth)
+	top, err := parseTree(raw, DefaultMaxDepth, DefaultMaxParts)
 	if err != nil {
 		t.Fatal(err)
 	}

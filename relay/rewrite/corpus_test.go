@@ -138,7 +138,7 @@ func checkCase(t *testing.T, c corpusCase, in, out []byte) {
 		}
 	}
 	if c.signed {
-		top, _ := parseTree(in, DefaultMaxDepth)
+		top, _ := parseTree(in, DefaultMaxDepth, DefaultMaxParts)
 		if !bytes.HasSuffix(out, in[top.bodyStart:]) {
 			t.Errorf("signed body changed")
 		}

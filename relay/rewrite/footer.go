@@ -69,10 +69,11 @@ func (l *leaf) textBlock(text string) []byte {
 	return b.Bytes()
 }
 
-// htmlBlock lays out the HTML footer: the marker comment, then the
-// fragment, each on lines of their own.
+// htmlBlock lays out the HTML footer: the end tags of what the body left
+// open, the marker comment, then the fragment, each on lines of their own.
 func (l *leaf) htmlBlock(h string) []byte {
-	return []byte(HTMLMarker + l.nl + strings.ReplaceAll(h, "\n", l.nl) + l.nl)
+	closing := strings.ReplaceAll(string(l.htmlClose), "\n", l.nl)
+	return []byte(closing + HTMLMarker + l.nl + strings.ReplaceAll(h, "\n", l.nl) + l.nl)
 }
 
 // rendered is one readable body for one recipient.

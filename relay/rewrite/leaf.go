@@ -21,7 +21,10 @@ type leaf struct {
 	flowed  bool   // text/plain; format=flowed (RFC 3676)
 	needNL  bool   // text: the body does not end with a line break
 	hasSig  bool   // text: the body already has a "-- " signature separator line
-	plain   *body  // the content in its own charset
+	// htmlClose ends what the HTML body leaves open where the footer goes
+	// (see htmlPoint), so that the footer renders.
+	htmlClose []byte
+	plain     *body // the content in its own charset
 
 	utf8Once sync.Once
 	utf8     *body // text: the content converted to UTF-8, made on first need
@@ -48,7 +51,7 @@ func newLeaf(src *source, p *part) *leaf {
 	l.nl = lineBreak(content)
 	at := len(content)
 	if l.html {
-		at = bodyCloseTag(content)
+		at, l.htmlClose = htmlPoint(content)
 	} else {
 		l.flowed = equalFoldASCII(p.params["format"], "flowed")
 		content = l.trimEnd(content)
@@ -101,27 +104,6 @@ func hasSignature(content []byte, nl string) bool {
 	sep := "-- " + nl
 	return bytes.HasPrefix(content, []byte(sep)) || bytes.Contains(content, []byte(nl+sep)) ||
 		bytes.HasSuffix(content, []byte(nl+"-- ")) || string(content) == "-- "
-}
-
-// bodyCloseTag returns the offset of the last "</body" end tag (any case,
-// followed by ">", whitespace or "/"), or the end of the content when there
-// is none, where the footer then goes.
-func bodyCloseTag(html []byte) int {
-	const tag = "</body"
-	for end := len(html); end > 0; {
-		i := bytes.LastIndexByte(html[:end], '<')
-		if i < 0 {
-			break
-		}
-		end = i
-		if i+len(tag) > len(html) || !equalFoldASCII(string(html[i:i+len(tag)]), tag) {
-			continue
-		}
-		if j := i + len(tag); j == len(html) || bytes.IndexByte([]byte("> \t\r\n/"), html[j]) >= 0 {
-			return i
-		}
-	}
-	return len(html)
 }
 
 func equalFoldASCII(a, b string) bool {

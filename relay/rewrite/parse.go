@@ -144,15 +144,21 @@ func fieldName(line []byte) string {
 	return strings.ToLower(string(name))
 }
 
-// parseTree parses the whole message.
-func parseTree(raw []byte, maxDepth int) (*part, error) {
-	return parsePart(raw, nil, 0, len(raw), "text/plain", maxDepth)
+// parseTree parses the whole message, of at most maxParts entities.
+func parseTree(raw []byte, maxDepth, maxParts int) (*part, error) {
+	left := maxParts
+	return parsePart(raw, nil, 0, len(raw), "text/plain", maxDepth, &left)
 }
 
 // parsePart parses the entity at raw[start:end]; def is its default type
 // (RFC 2045 §5.2, RFC 2046 §5.1.5 for digests). depthLeft is how many more
 // multipart levels may open.
-func parsePart(raw []byte, parent *part, start, end int, def string, depthLeft int) (*part, error) {
+// partsLeft counts down the entities still allowed, so that a message of
+// many tiny parts cannot make its tree many times its own size.
+func parsePart(raw []byte, parent *part, start, end int, def string, depthLeft int, partsLeft *int) (*part, error) {
+	if *partsLeft--; *partsLeft < 0 {
+		return nil, fmt.Errorf("%w: another at offset %d", ErrTooManyParts, start)
+	}
 	p := &part{start: start, end: end, parent: parent, closeAt: -1}
 	p.fields, p.bodyStart = parseHeader(raw, start, end)
 	p.describe(def)
@@ -169,7 +175,7 @@ func parsePart(raw []byte, parent *part, start, end int, def string, depthLeft i
 	spans, closeAt := splitMultipart(raw, p.bodyStart, end, p.boundary)
 	p.closeAt = closeAt
 	for _, s := range spans {
-		c, err := parsePart(raw, p, s[0], s[1], childDef, depthLeft-1)
+		c, err := parsePart(raw, p, s[0], s[1], childDef, depthLeft-1, partsLeft)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +186,7 @@ func parsePart(raw []byte, parent *part, start, end int, def string, depthLeft i
 
 // describe reads the MIME fields of the part's header.
 func (p *part) describe(def string) {
-	p.media, p.params = def, map[string]string{}
+	p.media = def
 	if ct := p.get("content-type"); p.has("content-type") {
 		media, params, err := mime.ParseMediaType(ct)
 		switch {

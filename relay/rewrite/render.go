@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -31,8 +32,31 @@ func (m *Message) Render(w io.Writer, f Footer, set []Header) error {
 	if ft := newFooter(f); !m.footed && !m.signed && !ft.empty() {
 		r.foot(ft)
 	}
-	return r.write(w)
+	edits := r.plan()
+	if n, limit := r.size(edits), len(m.raw.b)+Allowance(f, set); n > limit {
+		return fmt.Errorf("%w: %d bytes, %d allowed", ErrTooLarge, n, limit)
+	}
+	return r.write(w, edits)
 }
+
+// Allowance is how many bytes a copy may add to the message: the footer
+// at most growthPerFooter times (a text and an HTML body may each take it,
+// quoted-printable may triple a byte), the set headers, and a fixed margin
+// for the other fields, the HTML end tags and an added footer part. A copy
+// that would be larger is refused, so a message's copies cost at most its
+// own size plus this, whatever its structure.
+func Allowance(f Footer, set []Header) int {
+	n := fixedAllowance + growthPerFooter*(len(f.Text)+len(f.HTML))
+	for _, h := range set {
+		n += len(h.Key) + len(": \r\n") + 3*len(h.Value) // a fold adds a CRLF at most before each space
+	}
+	return n
+}
+
+const (
+	growthPerFooter = 4
+	fixedAllowance  = 8 << 10
+)
 
 // renderer collects one Render's edits.
 type renderer struct {
@@ -74,17 +98,34 @@ func (r *renderer) foot(f footer) {
 	r.hdrEdits = append(r.hdrEdits, topFields...)
 }
 
-// write streams the original with the edits applied.
-func (r *renderer) write(w io.Writer) error {
-	raw := r.m.raw.b
+// plan returns every edit of the copy, the top-level header first.
+func (r *renderer) plan() []edit {
 	hdr := append(appendHeader(nil, r.m.top.fields, r.hdrEdits, r.dropContent), crlf...)
 	first := edit{start: 0, end: r.m.top.bodyStart, segs: [][]byte{hdr}}
 	if r.topBody != nil {
-		first.end = len(raw)
+		first.end = len(r.m.raw.b)
 		first.segs = append(first.segs, r.topBody...)
 	}
+	return append([]edit{first}, r.edits...)
+}
+
+// size is the length of the copy the edits make.
+func (r *renderer) size(edits []edit) int {
+	n := len(r.m.raw.b)
+	for _, e := range edits {
+		n -= e.end - e.start
+		for _, s := range e.segs {
+			n += len(s)
+		}
+	}
+	return n
+}
+
+// write streams the original with the edits applied.
+func (r *renderer) write(w io.Writer, edits []edit) error {
+	raw := r.m.raw.b
 	pos := 0
-	for _, e := range append([]edit{first}, r.edits...) {
+	for _, e := range edits {
 		if err := writeAll(w, raw[pos:e.start]); err != nil {
 			return err
 		}
@@ -160,8 +201,12 @@ func (r *renderer) addAppendix(a *appendix, f footer) {
 	r.dropContent = true
 	r.hdrEdits = append(r.hdrEdits, fieldEdit{name: "content-type",
 		raw: foldField("Content-Type", `multipart/mixed; boundary="`+a.boundary+`"`)})
-	r.topBody = [][]byte{delim, inner, r.m.raw.b[top.bodyStart:], []byte("\r\n"), delim, part,
-		[]byte("\r\n--" + a.boundary + "--\r\n")}
+	// The original body, with any footed alternatives inside it, becomes
+	// the first part; the edits around it keep the others in order.
+	end := len(r.m.raw.b)
+	r.edits = append([]edit{{start: top.bodyStart, end: top.bodyStart, segs: [][]byte{delim, inner}}}, r.edits...)
+	r.edits = append(r.edits, edit{start: end, end: end, segs: [][]byte{[]byte("\r\n"), delim, part,
+		[]byte("\r\n--" + a.boundary + "--\r\n")}})
 }
 
 // footerPart is the footer as a part of its own: UTF-8, quoted-printable

@@ -25,6 +25,10 @@ const (
 const (
 	// DefaultMaxDepth bounds multipart nesting when Options.MaxDepth is 0.
 	DefaultMaxDepth = 20
+	// DefaultMaxParts bounds the MIME entities of a message when
+	// Options.MaxParts is 0: far more than mail clients write, and few
+	// enough that the parsed tree stays a few megabytes.
+	DefaultMaxParts = 10000
 	// MarkerHeader is the header field Render adds to a message it footed.
 	// Mail clients build new headers for a reply or a forward, so a footer
 	// quoted or forwarded in a later message never counts as ours, whatever
@@ -40,6 +44,14 @@ const (
 // application/pkcs7-mime.
 var ErrSigned = errors.New("rewrite: message is signed or encrypted; its body cannot be changed")
 
+// ErrTooManyParts is returned by Parse when a message holds more than
+// Options.MaxParts MIME entities.
+var ErrTooManyParts = errors.New("rewrite: too many MIME parts")
+
+// ErrTooLarge is returned by Render when the copy would be more than
+// Allowance bytes larger than the message.
+var ErrTooLarge = errors.New("rewrite: the footed copy would pass the size allowance")
+
 // ErrTooDeep is returned by Parse when multiparts nest deeper than
 // Options.MaxDepth.
 var ErrTooDeep = errors.New("rewrite: multipart nesting too deep")
@@ -48,6 +60,7 @@ var ErrTooDeep = errors.New("rewrite: multipart nesting too deep")
 type Options struct {
 	Signed   SignedPolicy // what to do with signed and encrypted messages
 	MaxDepth int          // multipart nesting bound; 0 means DefaultMaxDepth
+	MaxParts int          // MIME entities bound; 0 means DefaultMaxParts
 	// Rand feeds a generated Message-ID and MIME boundaries; nil means
 	// crypto/rand. Tests pass a fixed stream for reproducible output.
 	Rand io.Reader
@@ -88,12 +101,15 @@ func Parse(raw []byte, o Options) (*Message, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
+	if o.MaxParts <= 0 {
+		o.MaxParts = DefaultMaxParts
+	}
 	raw = normalizeLineEnds(raw)
-	top, err := parseTree(raw, o.MaxDepth)
+	top, err := parseTree(raw, o.MaxDepth, o.MaxParts)
 	if err != nil {
 		return nil, err
 	}
-	m := &Message{raw: &source{b: raw}, top: top, signed: isSigned(top), footed: top.has(markerName)}
+	m := &Message{raw: &source{b: raw}, top: top, signed: protected(raw, top), footed: top.has(markerName)}
 	if m.signed && o.Signed == Refuse {
 		return nil, ErrSigned
 	}
@@ -111,12 +127,14 @@ func Parse(raw []byte, o Options) (*Message, error) {
 }
 
 // prepareBodies finds the readable bodies and decodes them once; when there
-// is none, it prepares a separate footer part instead.
+// is none, or an alternative a reader would show cannot be footed, it
+// prepares a separate footer part as well.
 func (m *Message) prepareBodies(r io.Reader) error {
-	for _, p := range readable(m.top) {
+	sel := selection{raw: m.raw.b}
+	for _, p := range sel.readable(m.top) {
 		m.leaves = append(m.leaves, newLeaf(m.raw, p))
 	}
-	if len(m.leaves) > 0 {
+	if len(m.leaves) > 0 && !sel.shadowed {
 		return nil
 	}
 	a, err := newAppendix(m.raw.b, m.top, r)

@@ -141,7 +141,7 @@ func TestMessageID(t *testing.T) {
 	}
 }
 
-func TestBodyCloseTag(t *testing.T) {
+func TestHTMLPointBeforeBodyEnd(t *testing.T) {
 	cases := map[string]string{
 		"<html><body>hi</body></html>":                  "</body></html>",
 		"<BODY>hi</BODY\t>":                             "</BODY\t>",
@@ -150,11 +150,14 @@ func TestBodyCloseTag(t *testing.T) {
 		"no tags at all":                                "",
 		"<body>x</Body\r\n>":                            "</Body\r\n>",
 		"<body>x</body":                                 "</body",
-		"<p>fragment</p><!-- </body> in a comment -->x": "</body> in a comment -->x",
+		"<p>fragment</p><!-- </body> in a comment -->x": "",
+		"<p>x</p></html>":                               "</html>",
+		"<p>x<div title=\"</body>":                      "<div title=\"</body>",
 	}
 	for in, rest := range cases {
-		if got := in[bodyCloseTag([]byte(in)):]; got != rest {
-			t.Errorf("bodyCloseTag(%q) leaves %q, want %q", in, got, rest)
+		at, _ := htmlPoint([]byte(in))
+		if got := in[at:]; got != rest {
+			t.Errorf("htmlPoint(%q) leaves %q, want %q", in, got, rest)
 		}
 	}
 }
@@ -185,7 +188,7 @@ func TestNoReadableBodyWrapsInMixed(t *testing.T) {
 			if len(leaves) != 2 || leaves["1"].media != "text/plain" {
 				t.Fatalf("want the original and a footer part, got %v:\n%s", leaves, out)
 			}
-			top, _ := parseTree(in, DefaultMaxDepth)
+			top, _ := parseTree(in, DefaultMaxDepth, DefaultMaxParts)
 			if !bytes.Contains(out, in[top.bodyStart:]) || !bytes.Equal(leavesOf(t, in)[""].body, leaves["0"].body) {
 				t.Errorf("original body changed:\n%s", out)
 			}

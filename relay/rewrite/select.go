@@ -2,22 +2,23 @@ package rewrite
 
 import "strings"
 
-// isSigned reports whether the body is protected as a whole: PGP/MIME and
-// S/MIME multipart/signed and multipart/encrypted (RFC 1847, RFC 3156) and
-// opaque S/MIME (RFC 8551 §3.2).
-func isSigned(p *part) bool {
-	switch p.media {
-	case "multipart/signed", "multipart/encrypted",
-		"application/pkcs7-mime", "application/x-pkcs7-mime":
-		return true
-	}
-	return false
+// selection finds the bodies the footer goes into.
+type selection struct {
+	raw []byte
+	// shadowed is set when an alternative a reader would show rather
+	// than the chosen one cannot be footed (an unknown charset or
+	// encoding): the message then also gets the footer as a part of its
+	// own, so that reader sees it too.
+	shadowed bool
 }
 
 // readable returns the parts the footer goes into: the body a person reads,
 // never an attachment, an inline image, a calendar or an attached message.
-func readable(p *part) []*part {
-	if p.attached || p.badType || isSigned(p) || !knownEncoding(p.cte) {
+// It returns at most one text/plain and one text/html part, so a copy
+// grows by at most two footers however many parts the message has.
+func (s *selection) readable(p *part) []*part {
+	raw := s.raw
+	if p.attached || p.badType || protected(raw, p) || !knownEncoding(p.cte) {
 		return nil
 	}
 	switch {
@@ -27,13 +28,7 @@ func readable(p *part) []*part {
 		}
 		return []*part{p}
 	case p.media == "multipart/alternative" && identityEncoding(p.cte):
-		// Every alternative says the same thing (RFC 2046 §5.1.4): the
-		// footer goes into each of them, whichever the reader shows.
-		var out []*part
-		for _, c := range p.children {
-			out = append(out, readable(c)...)
-		}
-		return out
+		return s.bestAlternatives(p)
 	case strings.HasPrefix(p.media, "multipart/") && !identityEncoding(p.cte):
 		// RFC 2045 §6.4 forbids encoding a multipart; readers disagree on
 		// what such a body holds, so none of it is rewritten.
@@ -42,12 +37,59 @@ func readable(p *part) []*part {
 		// mixed, related and the rest: the first part that reads as a
 		// body; the ones after it are attachments or inline objects.
 		for _, c := range p.children {
-			if r := readable(c); len(r) > 0 {
+			if r := s.readable(c); len(r) > 0 {
 				return r
 			}
 		}
 	}
 	return nil
+}
+
+// bestAlternatives picks, of the alternatives that say the same thing in
+// increasing order of faithfulness (RFC 2046 §5.1.4), the last readable
+// text/plain and the last readable text/html: what a text-only reader and
+// an HTML reader show. Footing every alternative would let a message of
+// many tiny alternatives grow by a footer per part.
+func (s *selection) bestAlternatives(p *part) []*part {
+	var text, html *part
+	lastText, lastHTML := -1, -1 // the last text/plain and text/html children, footable or not
+	for i, c := range p.children {
+		switch {
+		case c.attached:
+		case c.media == "text/plain":
+			lastText = i
+		case c.media == "text/html":
+			lastHTML = i
+		}
+		for _, l := range s.readable(c) {
+			if l.media == "text/html" {
+				html = l
+			} else {
+				text = l
+			}
+		}
+	}
+	if shadows(p, lastText, text) || shadows(p, lastHTML, html) {
+		s.shadowed = true
+	}
+	switch {
+	case text == nil && html == nil:
+		return nil
+	case text == nil:
+		return []*part{html}
+	case html == nil:
+		return []*part{text}
+	case html.start < text.start: // Render edits the parts in message order
+		return []*part{html, text}
+	}
+	return []*part{text, html}
+}
+
+// shadows reports whether the last child of its type, at index last,
+// comes after the chosen body of that type, which a reader then does not
+// show.
+func shadows(p *part, last int, chosen *part) bool {
+	return last >= 0 && (chosen == nil || p.children[last].start > chosen.start)
 }
 
 // knownEncoding reports whether the part's Content-Transfer-Encoding is one

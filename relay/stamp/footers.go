@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/relay/rewrite"
 )
 
@@ -23,8 +24,9 @@ const (
 )
 
 type footerKey struct {
-	lang, rep string
-	tokLen    int
+	lang   string
+	rep    footer.Text
+	tokLen int
 }
 
 // footerCache holds rendered footers with a stand-in token.
@@ -50,7 +52,7 @@ func (c *footerCache) put(k footerKey, f rewrite.Footer) {
 }
 
 // renderFooter returns the footer for one recipient's token.
-func (s *Stamper) renderFooter(lang, rep, tok string) (rewrite.Footer, error) {
+func (s *Stamper) renderFooter(lang string, rep footer.Text, tok string) (rewrite.Footer, error) {
 	k := footerKey{lang: lang, rep: rep, tokLen: len(tok)}
 	standIn := s.unsubURL(strings.Repeat(standInChar, len(tok)))
 	f, ok := s.footers.get(k)
@@ -69,9 +71,9 @@ func (s *Stamper) renderFooter(lang, rep, tok string) (rewrite.Footer, error) {
 	return rewrite.Footer{Text: strings.ReplaceAll(f.Text, standIn, url), HTML: strings.ReplaceAll(f.HTML, standIn, url)}, nil
 }
 
-func (s *Stamper) renderWith(lang, rep, url string) (rewrite.Footer, error) {
+func (s *Stamper) renderWith(lang string, rep footer.Text, url string) (rewrite.Footer, error) {
 	v := s.o.Details
-	v.UnsubscribeURL, v.RepName = url, rep
+	v.UnsubscribeURL, v.RepName = footer.NewText(url), rep
 	text, html, err := s.o.Templates.Render(lang, v)
 	if err != nil {
 		return rewrite.Footer{}, fmt.Errorf("stamp: %w", err)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
-	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
@@ -56,8 +55,9 @@ func testOptions(t testing.TB) Options {
 	return Options{
 		Templates: tpl,
 		Details: footer.Vars{
-			Company: "Acme SAS", PostalAddress: "1 rue X, Paris", PrivacyURL: "https://acme.example/privacy",
-			Source: "websites", Purpose: "offers", LegalBasis: "legitimate interest",
+			Company: footer.NewText("Acme SAS"), PostalAddress: footer.NewText("1 rue X, Paris"),
+			PrivacyURL: footer.NewText("https://acme.example/privacy"), Source: footer.NewText("websites"),
+			Purpose: footer.NewText("offers"), LegalBasis: footer.NewText("legitimate interest"),
 		},
 		Keyring: testKeyring(t), Org: testOrg, BaseURL: testBase, MailtoDomain: testMailto,
 		Key: testKey, Now: func() time.Time { return testNow },
@@ -87,7 +87,7 @@ func stampFor(t *testing.T, s *Stamper, msg, rcpt string, cc country.Code) []byt
 	return forRcpt(t, p, rcpt, cc)
 }
 
-func forRcpt(t *testing.T, p relay.Stamped, rcpt string, cc country.Code) []byte {
+func forRcpt(t *testing.T, p *Prepared, rcpt string, cc country.Code) []byte {
 	t.Helper()
 	out, err := p.For(rcpt, cc)
 	if err != nil {
@@ -175,10 +175,20 @@ const altMsg = "From: rep@acme.example\r\nTo: jean@acme.fr\r\nSubject: alt\r\nMI
 	"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Hello</p></body></html>\r\n" +
 	"--b1--\r\n"
 
+// pgpSignature is a real detached OpenPGP signature (of another text: only
+// its form is checked), armoured.
+const pgpSignature = "-----BEGIN PGP SIGNATURE-----\r\n" +
+	"\r\n" +
+	"iHUEABYIAB0WIQRS/C2twjmmp2zGjgTa19cYzZJ0DAUCaxFuRwAKCRDa19cYzZJ0\r\n" +
+	"DN+pAQDeI/+0xMm1W/x17/bhtR7/g+8TreqfwJi7E2rq+4bW6AD/dsFmv8n8kxDk\r\n" +
+	"+cfVs8TNJSDD4FJpGHSXQkiXm0MUxwI=\r\n" +
+	"=m5sw\r\n" +
+	"-----END PGP SIGNATURE-----"
+
 const signedMsg = "From: rep@acme.example\r\nTo: jean@acme.fr\r\nSubject: signed\r\nMIME-Version: 1.0\r\n" +
 	"Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; micalg=pgp-sha256; boundary=\"s1\"\r\n\r\n" +
 	"--s1\r\nContent-Type: text/plain\r\n\r\nSigned text\r\n" +
-	"--s1\r\nContent-Type: application/pgp-signature\r\n\r\n-----BEGIN PGP SIGNATURE-----\r\nAAAA\r\n-----END PGP SIGNATURE-----\r\n" +
+	"--s1\r\nContent-Type: application/pgp-signature\r\n\r\n" + pgpSignature + "\r\n" +
 	"--s1--\r\n"
 
 // markerCount counts the marker fields of a copy.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dncgate/dncgate/relay/rewrite"
@@ -78,36 +79,47 @@ func lineEnd(b []byte, pos int) int {
 // A message without one, by far the usual case, is returned as it is.
 func stripMarkers(raw []byte) ([]byte, marks) {
 	var m marks
-	if !hasMarker(raw) {
+	isMarker := func(name string) bool { return strings.EqualFold(name, rewrite.MarkerHeader) }
+	if !hasField(raw, isMarker) {
 		return raw, m
 	}
-	fields, bodyStart := scanHeader(raw)
-	var out []byte
-	pos := 0
-	for _, f := range fields {
-		if !strings.EqualFold(f.name, rewrite.MarkerHeader) {
-			continue
-		}
+	out, removed, bodyStart := removeFields(raw, isMarker)
+	for _, f := range removed {
 		m.values = append(m.values, f.value)
-		out = append(out, raw[pos:f.start]...)
-		pos = f.end
 	}
 	sum := sha256.Sum256(raw[bodyStart:])
 	m.body = sum[:]
-	return append(out, raw[pos:]...), m
+	return out, m
 }
 
-// hasMarker reports, without allocating, whether a line of the top-level
-// header starts with the marker's name.
-func hasMarker(raw []byte) bool {
-	name := []byte(rewrite.MarkerHeader)
+// removeFields returns raw without the top-level header fields whose name
+// drop picks, the fields it removed, and where the body starts in raw.
+func removeFields(raw []byte, drop func(name string) bool) (out []byte, removed []field, bodyStart int) {
+	fields, bodyStart := scanHeader(raw)
+	out = make([]byte, 0, len(raw))
+	pos := 0
+	for _, f := range fields {
+		if !drop(f.name) {
+			continue
+		}
+		removed = append(removed, f)
+		out = append(out, raw[pos:f.start]...)
+		pos = f.end
+	}
+	return append(out, raw[pos:]...), removed, bodyStart
+}
+
+// hasField reports, without allocating, whether the top-level header has
+// a field whose name is picks.
+func hasField(raw []byte, pick func(name string) bool) bool {
 	for pos := 0; pos < len(raw); {
 		eol := lineEnd(raw, pos)
 		line := raw[pos:eol]
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			return false
 		}
-		if len(line) > len(name) && bytes.EqualFold(line[:len(name)], name) {
+		if i := bytes.IndexByte(line, ':'); i > 0 && line[0] != ' ' && line[0] != '\t' &&
+			pick(string(bytes.TrimRight(line[:i], " \t"))) {
 			return true
 		}
 		pos = eol
@@ -140,24 +152,28 @@ func (s *Stamper) verifies(m marks, who string) bool {
 
 // sealMarker replaces the rewriter's "yes" in a footed copy by the MAC of
 // who and the copy's body. A copy without it (signed, or footed before) is
-// returned as it is.
-func (s *Stamper) sealMarker(copy []byte, who string) []byte {
-	end := bytes.Index(copy, []byte("\r\n\r\n"))
+// returned as it is. The field is rewritten in place when the buffer has
+// room, as For's has: a copy is as big as the message, and a second one
+// per recipient would double what the fan-out holds at once.
+func (s *Stamper) sealMarker(msg []byte, who string) []byte {
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
 	if end < 0 {
-		return copy
+		return msg
 	}
 	bodyStart := end + len("\r\n\r\n")
 	at := 0
-	if !bytes.HasPrefix(copy, rewriterMark) {
-		if at = bytes.Index(copy[:bodyStart], append([]byte("\r\n"), rewriterMark...)); at < 0 {
-			return copy
+	if !bytes.HasPrefix(msg, rewriterMark) {
+		if at = bytes.Index(msg[:bodyStart], append([]byte("\r\n"), rewriterMark...)); at < 0 {
+			return msg
 		}
 		at += len("\r\n")
 	}
-	sum := sha256.Sum256(copy[bodyStart:])
-	v := s.markerValue(who, sum[:])
-	out := make([]byte, 0, len(copy)+len(v))
-	out = append(out, copy[:at]...)
-	out = fmt.Appendf(out, "%s: %s\r\n", rewrite.MarkerHeader, v)
-	return append(out, copy[at+len(rewriterMark):]...)
+	sum := sha256.Sum256(msg[bodyStart:])
+	field := fmt.Appendf(nil, "%s: %s\r\n", rewrite.MarkerHeader, s.markerValue(who, sum[:]))
+	n := len(msg)
+	grow := len(field) - len(rewriterMark)
+	msg = slices.Grow(msg, grow)[:n+grow]
+	copy(msg[at+len(field):], msg[at+len(rewriterMark):n])
+	copy(msg[at:], field)
+	return msg
 }

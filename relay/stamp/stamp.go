@@ -2,7 +2,8 @@
 // notice and opt-out footer in the recipient's language, the
 // List-Unsubscribe headers with a token of that recipient's own, a
 // Message-ID when the message has none, and a DKIM signature when
-// configured. It implements relay.Stamper.
+// configured. The gateway's wiring makes it the relay's Stamper; the
+// package does not import the relay.
 package stamp
 
 import (
@@ -20,11 +21,9 @@ import (
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/unsubscribe/token"
-	"github.com/emersion/go-smtp"
 )
 
 // Header values of one-click unsubscribe (RFC 8058 §3.1).
@@ -39,19 +38,6 @@ const (
 	// minKeyLen is the shortest marker key accepted, as for any HMAC key
 	// (RFC 2104 §3).
 	minKeyLen = 32
-)
-
-// Reply codes of a refused message (RFC 5321 §4.2.3, RFC 3463).
-const (
-	codeRefused = 550
-	codeBadAddr = 553
-	codeBadMsg  = 554
-)
-
-var (
-	ecSigned  = smtp.EnhancedCode{5, 7, 1} // delivery not authorized: policy
-	ecBadMsg  = smtp.EnhancedCode{5, 6, 0} // other or undefined media error
-	ecBadAddr = smtp.EnhancedCode{5, 1, 3} // bad destination mailbox address syntax
 )
 
 // Options configure a Stamper. Templates, Keyring, BaseURL and Key are
@@ -81,8 +67,6 @@ type Stamper struct {
 	o       Options
 	footers footerCache
 }
-
-var _ relay.Stamper = (*Stamper)(nil)
 
 // New checks the options and returns a Stamper.
 func New(o Options) (*Stamper, error) {
@@ -117,7 +101,7 @@ type Prepared struct {
 	raw     []byte
 	msg     *rewrite.Message // the message without any incoming marker
 	marks   marks            // the incoming markers, to verify per recipient
-	repName string
+	repName footer.Text
 
 	keptOnce sync.Once // msg as it came, parsed when a marker verifies
 	kept     *rewrite.Message
@@ -127,13 +111,16 @@ type Prepared struct {
 // Prepare parses body once. rep is the AUTH identity; the footer names the
 // rep by the From display name, which is what the recipient sees. A signed
 // message under the refuse policy, or one too deeply nested to rewrite, is
-// refused with an *upstream.Error.
-func (s *Stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
+// refused with an *smtpreply.Error.
+//
+// Every copy loses the message's Bcc and Resent-Bcc fields, footer or not.
+func (s *Stamper) Prepare(body []byte, rep string) (*Prepared, error) {
+	body = dropBlind(body)
 	p := &Prepared{s: s, raw: body}
 	if s.o.NoFooter {
 		return p, nil
 	}
-	p.repName = fromName(body)
+	p.repName = footer.NewText(fromName(body))
 	stripped, marks := stripMarkers(body)
 	p.marks = marks
 	msg, err := rewrite.Parse(stripped, s.parseOptions(body, rep))
@@ -174,15 +161,21 @@ func (z *seeded) Read(p []byte) (int, error) {
 	return z.r.Read(p)
 }
 
-// refusal turns a Parse error into the reply the client gets.
+// refusal turns a Parse or Render error into the reply the client gets.
 func refusal(err error) error {
 	switch {
 	case errors.Is(err, rewrite.ErrSigned):
-		return &upstream.Error{Code: codeRefused, Enhanced: ecSigned, Cause: err,
-			Message: "Signed or encrypted message: the opt-out footer cannot be added without breaking it; send it unsigned"}
+		return smtpreply.New(smtpreply.Denied, smtpreply.Footer,
+			"Signed or encrypted message: the opt-out footer cannot be added without breaking it; send it unsigned", err)
 	case errors.Is(err, rewrite.ErrTooDeep):
-		return &upstream.Error{Code: codeBadMsg, Enhanced: ecBadMsg, Cause: err,
-			Message: "MIME parts nested too deeply to add the opt-out footer"}
+		return smtpreply.New(smtpreply.BadMedia, smtpreply.Footer,
+			"MIME parts nested too deeply to add the opt-out footer", err)
+	case errors.Is(err, rewrite.ErrTooManyParts):
+		return smtpreply.New(smtpreply.BadMedia, smtpreply.Footer,
+			fmt.Sprintf("Too many MIME parts to add the opt-out footer (limit %d)", rewrite.DefaultMaxParts), err)
+	case errors.Is(err, rewrite.ErrTooLarge):
+		return smtpreply.New(smtpreply.TooBig, smtpreply.Footer,
+			"Message would grow too much with the opt-out footer (a body must be re-encoded whole); send it as UTF-8 or quoted-printable", err)
 	}
 	return fmt.Errorf("stamp: %w", err)
 }
@@ -210,8 +203,8 @@ func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 	if err != nil {
 		// The recipient check refuses such an address before DATA; a
 		// token under any other key would opt out someone else.
-		return nil, &upstream.Error{Code: codeBadAddr, Enhanced: ecBadAddr, Cause: err,
-			Message: "Recipient address has no normalised form; no unsubscribe link can be made for it"}
+		return nil, smtpreply.New(smtpreply.MailboxSyntax, smtpreply.NoToken,
+			"Recipient address has no normalised form; no unsubscribe link can be made for it", err)
 	}
 	lang := p.s.Language(rcpt, cc)
 	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: lang})
@@ -223,10 +216,13 @@ func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Room for the largest copy Render allows and the sealed marker, so
+	// the buffer is allocated once.
+	set := p.s.headers(tok)
 	var out bytes.Buffer
-	out.Grow(len(p.raw) + len(f.Text) + 2*len(f.HTML) + 1024)
-	if err := msg.Render(&out, f, p.s.headers(tok)); err != nil {
-		return nil, fmt.Errorf("stamp: %w", err)
+	out.Grow(len(p.raw) + rewrite.Allowance(f, set) + 2*macLen)
+	if err := msg.Render(&out, f, set); err != nil {
+		return nil, refusal(err)
 	}
 	return p.s.sign(p.s.sealMarker(out.Bytes(), who))
 }

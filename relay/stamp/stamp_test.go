@@ -9,8 +9,9 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/country/countrytest"
+	"github.com/dncgate/dncgate/footer"
 	"github.com/dncgate/dncgate/relay/rewrite"
-	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // Both URIs of List-Unsubscribe carry one token, which the footer's text
@@ -52,8 +53,8 @@ func TestNoTokenWithoutNormalisedForm(t *testing.T) {
 		}
 	}
 	out, err := p.For("jean dupont@acme.fr", "")
-	var ue *upstream.Error
-	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || out != nil {
+	var ue *smtpreply.Error
+	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || ue.Reason != smtpreply.NoToken || out != nil {
 		t.Fatalf("For an address without a normalised form = %d bytes, %v; want a 553 5.1.3", len(out), err)
 	}
 }
@@ -117,6 +118,24 @@ func TestRepNameFromDisplayName(t *testing.T) {
 	}
 }
 
+// A display name with a bidi override and line separators reaches the
+// notice cleaned (the From field encodes them in RFC 2047 words).
+func TestRepNameCleaned(t *testing.T) {
+	msg := strings.Replace(plainMsg, "From: Sam Rep <", "From: =?utf-8?q?Sam_=E2=80=AEpeR=E2=80=AC=E2=80=A8Evil=C2=85?= <", 1)
+	if msg == plainMsg {
+		t.Fatal("plainMsg has no From: Sam Rep")
+	}
+	out := stampFor(t, newStamper(t), msg, "jean@acme.com", "")
+	for typ, body := range bodies(t, out) {
+		if strings.ContainsAny(body, "\u202e\u202c\u2028\u0085") {
+			t.Errorf("%s footer keeps a format or separator character:\n%q", typ, body)
+		}
+		if !strings.Contains(strings.ReplaceAll(body, "\n", " "), "Sam peR, Evil") {
+			t.Errorf("%s footer lacks the cleaned name:\n%s", typ, body)
+		}
+	}
+}
+
 func TestSignedHeadersOnly(t *testing.T) {
 	out := stampFor(t, newStamper(t), signedMsg, "jean@acme.fr", "")
 	unsubURL(t, readMsg(t, out))
@@ -131,12 +150,15 @@ func TestSignedHeadersOnly(t *testing.T) {
 func TestSignedRefused(t *testing.T) {
 	s := newStamper(t, func(o *Options) { o.Signed = rewrite.Refuse })
 	_, err := s.Prepare([]byte(signedMsg), "rep@acme.example")
-	var ue *upstream.Error
-	if !errors.As(err, &ue) || ue.Code != 550 || ue.Enhanced[0] != 5 || ue.Enhanced[1] != 7 || ue.Temporary {
+	var ue *smtpreply.Error
+	if !errors.As(err, &ue) || ue.Code != 550 || ue.Enhanced[0] != 5 || ue.Enhanced[1] != 7 || ue.Temporary() {
 		t.Fatalf("err = %v, want a permanent 550 5.7.x refusal", err)
 	}
-	if !strings.Contains(ue.Message, "Signed") {
-		t.Errorf("the reply does not say why: %q", ue.Message)
+	if ue.Reason != smtpreply.Footer {
+		t.Errorf("reason %q, want %q", ue.Reason, smtpreply.Footer)
+	}
+	if !strings.Contains(ue.Text, "Signed") {
+		t.Errorf("the reply does not say why: %q", ue.Text)
 	}
 }
 
@@ -149,8 +171,8 @@ func TestMessageIDAddedOncePerMessage(t *testing.T) {
 	}
 	a := readMsg(t, forRcpt(t, p, "a@acme.fr", "")).Header.Get("Message-ID")
 	b := readMsg(t, forRcpt(t, p, "b@acme.fr", "")).Header.Get("Message-ID")
-	if a == "" || a != b || a != p.(*Prepared).MessageID() || !strings.HasSuffix(a, "@acme.example>") {
-		t.Errorf("Message-IDs %q and %q, MessageID() %q; want one id at the From domain", a, b, p.(*Prepared).MessageID())
+	if a == "" || a != b || a != p.MessageID() || !strings.HasSuffix(a, "@acme.example>") {
+		t.Errorf("Message-IDs %q and %q, MessageID() %q; want one id at the From domain", a, b, p.MessageID())
 	}
 	// A retry of the same message gets the same id.
 	again, _ := s.Prepare([]byte(noID), "rep@acme.example")
@@ -251,11 +273,11 @@ func TestCachedFooterEqualsRendered(t *testing.T) {
 			for _, rep := range []string{"", "Zoë <Z> & co"} {
 				tok := kr.Seal(rcpt, testOrg, testNow)
 				for range 2 { // a miss, then a hit
-					got, err := s.renderFooter(lang, rep, tok)
+					got, err := s.renderFooter(lang, footer.NewText(rep), tok)
 					if err != nil {
 						t.Fatal(err)
 					}
-					want, _ := s.renderWith(lang, rep, s.unsubURL(tok))
+					want, _ := s.renderWith(lang, footer.NewText(rep), s.unsubURL(tok))
 					if got != want {
 						t.Fatalf("%s %q: cached footer differs:\n%+v\nwant\n%+v", lang, rep, got, want)
 					}

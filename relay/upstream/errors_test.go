@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
 
@@ -15,7 +16,7 @@ func TestErrorMapping(t *testing.T) {
 	timeout := fmt.Errorf("read tcp: %w", os.ErrDeadlineExceeded)
 	tests := []struct {
 		name string
-		got  *Error
+		got  *smtpreply.Error
 		code int
 		ec   smtp.EnhancedCode
 		temp bool
@@ -26,19 +27,19 @@ func TestErrorMapping(t *testing.T) {
 		{"upstream 452", fromReply(&smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: "too many"}),
 			452, smtp.EnhancedCode{4, 5, 3}, true, "too many"},
 		{"upstream odd code", fromReply(&smtp.SMTPError{Code: 354, Message: "?"}),
-			451, ecConnLost, true, "upstream protocol error"},
+			451, smtpreply.ConnLost.Enhanced, true, "upstream protocol error"},
 		{"refused at setup", fromTransport(errors.New("connect: connection refused"), true),
-			451, ecUnreachable, true, "upstream unreachable"},
-		{"EOF", fromTransport(io.EOF, false), 451, ecConnLost, true, "upstream connection lost"},
-		{"socket timeout", fromTransport(timeout, false), 451, ecConnLost, true, "upstream timed out"},
-		{"dial timeout", fromTransport(timeout, true), 451, ecUnreachable, true, "upstream timed out"},
-		{"cancelled", fromTransport(context.Canceled, false), 451, ecConnLost, true, "upstream transaction cancelled"},
+			451, smtpreply.Unreachable.Enhanced, true, "upstream unreachable"},
+		{"EOF", fromTransport(io.EOF, false), 451, smtpreply.ConnLost.Enhanced, true, "upstream connection lost"},
+		{"socket timeout", fromTransport(timeout, false), 451, smtpreply.ConnLost.Enhanced, true, "upstream timed out"},
+		{"dial timeout", fromTransport(timeout, true), 451, smtpreply.Unreachable.Enhanced, true, "upstream timed out"},
+		{"cancelled", fromTransport(context.Canceled, false), 451, smtpreply.ConnLost.Enhanced, true, "upstream transaction cancelled"},
 	}
 	for _, tt := range tests {
 		e := tt.got
-		if e.Code != tt.code || e.Enhanced != tt.ec || e.Temporary != tt.temp || e.Message != tt.msg {
+		if e.Code != tt.code || e.Enhanced != tt.ec || e.Temporary() != tt.temp || e.Text != tt.msg {
 			t.Errorf("%s: got %d %v %v %q, want %d %v %v %q", tt.name,
-				e.Code, e.Enhanced, e.Temporary, e.Message, tt.code, tt.ec, tt.temp, tt.msg)
+				e.Code, e.Enhanced, e.Temporary(), e.Text, tt.code, tt.ec, tt.temp, tt.msg)
 		}
 		if e.Cause == nil {
 			t.Errorf("%s: cause lost", tt.name)
@@ -47,12 +48,12 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestErrorSMTPReply(t *testing.T) {
-	e := temporary(ecUnreachable, "upstream unreachable", errors.New("dial tcp 10.1.2.3:25: refused"))
-	r := e.SMTP()
-	if r.Code != 451 || r.EnhancedCode != ecUnreachable || r.Message != "upstream unreachable" {
+	e := temporary(smtpreply.Unreachable, "upstream unreachable", errors.New("dial tcp 10.1.2.3:25: refused"))
+	r := smtpreply.Reply(e, "")
+	if r.Code != 451 || r.EnhancedCode != smtpreply.Unreachable.Enhanced || r.Message != "upstream unreachable" {
 		t.Fatalf("reply = %+v", r)
 	}
-	if got := e.Error(); got != "451 4.4.1 upstream unreachable: dial tcp 10.1.2.3:25: refused" {
+	if got := e.Error(); got != "451 4.4.1 upstream unreachable [upstream-temporary]: dial tcp 10.1.2.3:25: refused" {
 		t.Fatalf("Error() = %q", got)
 	}
 }

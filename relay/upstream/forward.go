@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/dncgate/dncgate/lists"
+	"github.com/dncgate/dncgate/smtpreply"
+	"github.com/emersion/go-smtp"
 )
 
 // Envelope is one accepted message's SMTP envelope.
@@ -37,7 +37,7 @@ type Rcpt struct {
 // Result is the outcome for one recipient, in the order of Envelope.Rcpts.
 type Result struct {
 	Rcpt    string
-	Err     error // nil = accepted upstream (or already delivered earlier); else an *Error
+	Err     error // nil = accepted upstream (or already delivered earlier); else an *smtpreply.Error
 	Already bool  // skipped: an earlier attempt of the same message delivered it
 }
 
@@ -52,7 +52,7 @@ type Deliveries interface {
 type ForwarderOptions struct {
 	// Transform returns the body for one recipient (the footer goes in
 	// here); nil sends the body unchanged. It must not modify body, which
-	// the other recipients share. An *Error it returns becomes that
+	// the other recipients share. An *smtpreply.Error it returns becomes that
 	// recipient's result; any other error a temporary 451 4.3.0.
 	Transform func(rcpt string, body []byte) ([]byte, error)
 	// DigestKey keys the digests written to the store, so that a dump of
@@ -114,7 +114,7 @@ func (f *Forwarder) Forward(ctx context.Context, env Envelope, body []byte) []Re
 	msg := f.msgKey(env.From, body)
 	done, err := f.delivered(ctx, msg)
 	if err != nil {
-		f.failAll(env.Ref, res, temporary(ecStore, "delivery records unavailable, try again later", err))
+		f.failAll(env.Ref, res, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "delivery records unavailable, try again later", err))
 		return res
 	}
 	f.fanOut(ctx, env, body, msg, done, res)
@@ -127,7 +127,7 @@ func (f *Forwarder) delivered(ctx context.Context, msg string) (map[string]bool,
 	return f.d.Delivered(ctx, msg)
 }
 
-func (f *Forwarder) failAll(ref string, res []Result, err *Error) {
+func (f *Forwarder) failAll(ref string, res []Result, err *smtpreply.Error) {
 	for i := range res {
 		res[i].Err = err
 		f.logOutcome(ref, res[i], 0)
@@ -203,13 +203,14 @@ func (f *Forwarder) transform(env Envelope, rcpt string, body []byte) ([]byte, e
 	return b, nil
 }
 
-// asError keeps an *Error and makes anything else a temporary local error.
+// asError keeps an *smtpreply.Error and makes anything else a temporary
+// local error.
 func asError(err error, msg string) error {
-	var e *Error
+	var e *smtpreply.Error
 	if errors.As(err, &e) {
 		return e
 	}
-	return temporary(ecLocalProblem, msg, err)
+	return temporary(smtpreply.Local, msg, err)
 }
 
 // mark records the delivery even when ctx ends just after the upstream
@@ -219,23 +220,21 @@ func (f *Forwarder) mark(ctx context.Context, ref, msg, key, addr string) {
 	defer cancel()
 	if err := f.d.MarkDelivered(ctx, msg, key, f.o.Remember); err != nil {
 		f.log.Error("delivered but not recorded: a client retry would send it again",
-			"ref", ref, "rcpt", addr, "err", err)
+			"ref", ref, "rcpt", lists.MaskEmail(addr), "err", lists.MaskEmails(err.Error()))
 	}
 }
 
-// codeOK is what the log shows for an accepted recipient.
-const codeOK = 250
-
+// logOutcome writes one line per recipient, the address masked.
 func (f *Forwarder) logOutcome(ref string, r Result, took time.Duration) {
-	level, code := slog.LevelInfo, codeOK
-	var e *Error
+	level, code := slog.LevelInfo, smtpreply.CodeOK
+	var e *smtpreply.Error
 	if errors.As(r.Err, &e) {
 		level, code = slog.LevelWarn, e.Code
 	}
-	attrs := []slog.Attr{slog.String("ref", ref), slog.String("rcpt", r.Rcpt), slog.Int("code", code),
+	attrs := []slog.Attr{slog.String("ref", ref), slog.String("rcpt", lists.MaskEmail(r.Rcpt)), slog.Int("code", code),
 		slog.Bool("already", r.Already), slog.Duration("took", took)}
 	if e != nil {
-		attrs = append(attrs, slog.String("err", e.Error()))
+		attrs = append(attrs, slog.String("err", lists.MaskEmails(e.Error())))
 	}
 	f.log.LogAttrs(context.Background(), level, "forward", attrs...)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/emersion/go-smtp"
 )
@@ -193,7 +194,7 @@ func TestForwardStoreDown(t *testing.T) {
 	rcpts := []string{"ann@example.com", "bob@example.com"}
 	res := f.Forward(context.Background(), envelope(rcpts...), testBody("x"))
 	for _, r := range res {
-		wantError(t, r.Err, codeLocalError, ecStore, true)
+		wantError(t, r.Err, smtpreply.CodeLocalError, smtpreply.Local.Enhanced, true)
 	}
 	if n := up.connCount(); n != 0 {
 		t.Fatalf("upstream saw %d connections while the store was down, want 0", n)
@@ -224,9 +225,14 @@ func TestForwardLogsEachOutcome(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("%d log lines, want one per recipient:\n%s", len(lines), logs.String())
 	}
-	for _, want := range []string{"rcpt=ann@example.com code=250", "rcpt=bob@example.com code=550"} {
+	for _, want := range []string{"rcpt=a***@example.com code=250", "rcpt=b***@example.com code=550"} {
 		if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "ref=T1") {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	for _, full := range []string{"ann@example.com", "bob@example.com"} {
+		if strings.Contains(logs.String(), full) {
+			t.Errorf("log names %s in full:\n%s", full, logs.String())
 		}
 	}
 }
@@ -243,7 +249,7 @@ func TestForwardDuplicateRecipient(t *testing.T) {
 
 func TestForwardTransformError(t *testing.T) {
 	up := startUpstream(t, nil)
-	refuse := &Error{Code: 554, Enhanced: smtp.EnhancedCode{5, 6, 0}, Message: "bad MIME"}
+	refuse := smtpreply.New(smtpreply.BadMedia, smtpreply.Footer, "bad MIME", nil)
 	transform := func(rcpt string, body []byte) ([]byte, error) {
 		switch rcpt {
 		case "bob@example.com":
@@ -257,7 +263,7 @@ func TestForwardTransformError(t *testing.T) {
 	rcpts := []string{"ann@example.com", "bob@example.com", "cid@example.com"}
 	res := f.Forward(context.Background(), envelope(rcpts...), testBody("x"))
 	wantResults(t, res, rcpts, map[string]bool{"bob@example.com": true, "cid@example.com": true})
-	wantError(t, res[1].Err, codeLocalError, ecLocalProblem, true)
+	wantError(t, res[1].Err, smtpreply.CodeLocalError, smtpreply.Local.Enhanced, true)
 	if res[2].Err != refuse {
 		t.Errorf("cid: err = %v, want the transform's own *Error", res[2].Err)
 	}

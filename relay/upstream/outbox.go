@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
 
@@ -43,11 +44,11 @@ func (o *outbox) Send(ctx context.Context, from string, _ *smtp.MailOptions, rcp
 		return fromTransport(err, false)
 	}
 	if hasLineBreak(from) || hasLineBreak(rcpt.Addr) {
-		return permanent(codeParamSyntax, ecBadParam, "address contains a line break")
+		return permanent(smtpreply.BadParam, "address contains a line break")
 	}
 	env := fmt.Sprintf("%s: <%s>\r\n%s: <%s>\r\n", HeaderEnvelopeFrom, from, HeaderEnvelopeTo, rcpt.Addr)
 	if err := o.write(o.name(), []byte(env), body); err != nil {
-		return temporary(ecLocalProblem, "outbox write failed", err)
+		return temporary(smtpreply.Local, "outbox write failed", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
 
@@ -14,11 +15,11 @@ func validate(m *message) error {
 	case m.mopts.Body == smtp.BodyBinaryMIME:
 		// RFC 3030 §3: BINARYMIME travels only with BDAT, which go-smtp's
 		// client does not send; converting it would change the message.
-		return permanent(codeTxFailed, ecNeedConvert, "binary (BINARYMIME) messages cannot be relayed")
+		return permanent(smtpreply.NoConversion, "binary (BINARYMIME) messages cannot be relayed")
 	case hasLineBreak(m.from) || hasLineBreak(m.rcpt.Addr):
-		return permanent(codeParamSyntax, ecBadParam, "address contains a line break")
+		return permanent(smtpreply.BadParam, "address contains a line break")
 	case !validDSN(m.mopts, m.rcpt.Opts):
-		return permanent(codeParamSyntax, ecBadParam, "malformed DSN parameter")
+		return permanent(smtpreply.BadParam, "malformed DSN parameter")
 	}
 	return nil
 }
@@ -90,7 +91,7 @@ func check8Bit(u *upConn, body []byte) error {
 	if has(u, "8BITMIME") || !has8Bit(body) {
 		return nil
 	}
-	return permanent(codeTxFailed, ecNeedConvert, "upstream cannot take 8-bit mail")
+	return permanent(smtpreply.NoConversion, "upstream cannot take 8-bit mail")
 }
 
 // utf8Option decides SMTPUTF8 on MAIL. Without it at the upstream, a message
@@ -103,9 +104,9 @@ func utf8Option(u *upConn, m *message) (bool, error) {
 	}
 	switch {
 	case addr:
-		return false, permanent(codeMailboxSyntax, ecUTF8Address, "upstream cannot take non-ASCII addresses")
+		return false, permanent(smtpreply.NeedUTF8, "upstream cannot take non-ASCII addresses")
 	case m.mopts.UTF8 && !isASCII(string(header(m.body))):
-		return false, permanent(codeTxFailed, ecUTF8Header, "upstream cannot take UTF-8 headers")
+		return false, permanent(smtpreply.UTF8Header, "upstream cannot take UTF-8 headers")
 	}
 	return false, nil
 }
@@ -116,7 +117,7 @@ func checkRequireTLS(u *upConn, want bool) error {
 	if !want || (u.tls && has(u, "REQUIRETLS")) {
 		return nil
 	}
-	return permanent(codeMailboxUnavail, ecRequireTLS, "REQUIRETLS support required")
+	return permanent(smtpreply.NeedRequireTLS, "REQUIRETLS support required")
 }
 
 // rcptOptions keeps NOTIFY and ORCPT (RFC 3461 §4.1, §4.2); the other RCPT

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -105,10 +106,12 @@ func (t *smtpTarget) transact(u *upConn, m *message) *failure {
 	if err != nil {
 		return &failure{phaseCheck, err}
 	}
-	if err := u.c.Mail(m.from, mo); err != nil {
+	// go-smtp's client writes the address as given: a local part the
+	// client had quoted must be quoted again (RFC 5321 §4.1.2).
+	if err := u.c.Mail(smtpreply.Quote(m.from), mo); err != nil {
 		return &failure{phaseMail, err}
 	}
-	if err := u.c.Rcpt(m.rcpt.Addr, rcptOptions(m.rcpt.Opts)); err != nil {
+	if err := u.c.Rcpt(smtpreply.Quote(m.rcpt.Addr), rcptOptions(m.rcpt.Opts)); err != nil {
 		return &failure{phaseRcpt, err}
 	}
 	w, err := u.c.Data()
@@ -240,12 +243,12 @@ func (t *smtpTarget) auth(c *smtp.Client) error {
 	case c.SupportsAuth(sasl.Login):
 		a = sasl.NewLoginClient(t.spec.User, t.spec.Password)
 	default:
-		return temporary(ecMisconfig, "upstream offers no AUTH PLAIN or LOGIN", nil)
+		return temporary(smtpreply.Misconfigured, "upstream offers no AUTH PLAIN or LOGIN", nil)
 	}
 	err := c.Auth(a)
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
-		return temporary(ecMisconfig, "upstream refused the gateway's credentials", se)
+		return temporary(smtpreply.Misconfigured, "upstream refused the gateway's credentials", se)
 	}
 	return err
 }

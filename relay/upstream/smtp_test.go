@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
 )
 
@@ -39,14 +40,14 @@ func sendTo(tg Target, rcpt string, body []byte) error {
 
 // wantError checks err is an *Error with the given code, enhanced code and
 // temporariness.
-func wantError(t testing.TB, err error, code int, ec smtp.EnhancedCode, temp bool) *Error {
+func wantError(t testing.TB, err error, code int, ec smtp.EnhancedCode, temp bool) *smtpreply.Error {
 	t.Helper()
-	var e *Error
+	var e *smtpreply.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("err = %v (%T), want *Error", err, err)
 	}
-	if e.Code != code || e.Enhanced != ec || e.Temporary != temp {
-		t.Fatalf("err = %v (temporary %v), want %d %v temporary %v", e, e.Temporary, code, ec, temp)
+	if e.Code != code || e.Enhanced != ec || e.Temporary() != temp {
+		t.Fatalf("err = %v (temporary %v), want %d %v temporary %v", e, e.Temporary(), code, ec, temp)
 	}
 	return e
 }
@@ -97,7 +98,7 @@ func TestSMTPAuth(t *testing.T) {
 			tg := newTestTarget(t, tt.scheme+"://gw%40corp.test:"+tt.pass+"@"+up.addr, ca)
 			err := sendTo(tg, "ann@example.com", testBody("auth"))
 			if tt.wantErr {
-				wantError(t, err, codeLocalError, ecMisconfig, true)
+				wantError(t, err, smtpreply.CodeLocalError, smtpreply.Misconfigured.Enhanced, true)
 				if n := len(up.received()); n != 0 {
 					t.Fatalf("upstream got %d messages after failed AUTH", n)
 				}
@@ -143,7 +144,7 @@ func TestSMTPTLSVerification(t *testing.T) {
 				}
 				return
 			}
-			e := wantError(t, err, codeLocalError, ecConnLost, true)
+			e := wantError(t, err, smtpreply.CodeLocalError, smtpreply.ConnLost.Enhanced, true)
 			var unknown x509.UnknownAuthorityError
 			if !errors.As(err, &unknown) {
 				t.Errorf("cause = %v, want an unknown-authority error", e.Cause)
@@ -159,7 +160,7 @@ func TestSMTPStartTLSNotOffered(t *testing.T) {
 	up := startUpstream(t, nil)
 	tg := newTestTarget(t, "smtp+starttls://"+up.addr, TargetOptions{InsecureSkipVerify: true})
 	err := sendTo(tg, "ann@example.com", testBody("no tls"))
-	wantError(t, err, codeLocalError, ecUnreachable, true)
+	wantError(t, err, smtpreply.CodeLocalError, smtpreply.Unreachable.Enhanced, true)
 	if len(up.received()) != 0 {
 		t.Error("message sent in clear although STARTTLS is required")
 	}
@@ -173,9 +174,9 @@ func TestSMTPUnreachable(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	tg := newTestTarget(t, "smtp://"+addr, TargetOptions{})
-	e := wantError(t, sendTo(tg, "ann@example.com", testBody("x")), codeLocalError, ecUnreachable, true)
-	if strings.Contains(e.Message, "127.0.0.1") {
-		t.Errorf("client-facing message %q names the upstream address", e.Message)
+	e := wantError(t, sendTo(tg, "ann@example.com", testBody("x")), smtpreply.CodeLocalError, smtpreply.Unreachable.Enhanced, true)
+	if strings.Contains(e.Text, "127.0.0.1") {
+		t.Errorf("client-facing message %q names the upstream address", e.Text)
 	}
 }
 
@@ -252,8 +253,8 @@ func TestSMTPRefusals(t *testing.T) {
 			up := startUpstream(t, nil, withScript(map[string]action{"bad@example.com": tt.act}))
 			tg := newTestTarget(t, "smtp://"+up.addr, TargetOptions{})
 			e := wantError(t, sendTo(tg, "bad@example.com", testBody("x")), tt.code, tt.ec, tt.temp)
-			if e.Message != tt.text {
-				t.Errorf("message = %q, want the upstream's %q", e.Message, tt.text)
+			if e.Text != tt.text {
+				t.Errorf("message = %q, want the upstream's %q", e.Text, tt.text)
 			}
 			if err := sendTo(tg, "ann@example.com", testBody("y")); err != nil {
 				t.Fatal(err)
@@ -296,7 +297,7 @@ func TestSMTPDropMidData(t *testing.T) {
 	up := startUpstream(t, nil, withScript(map[string]action{"drop@example.com": dropData}))
 	tg := newTestTarget(t, "smtp://"+up.addr, TargetOptions{})
 	body := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef\r\n"), 2000)
-	wantError(t, sendTo(tg, "drop@example.com", body), codeLocalError, ecConnLost, true)
+	wantError(t, sendTo(tg, "drop@example.com", body), smtpreply.CodeLocalError, smtpreply.ConnLost.Enhanced, true)
 	if n := len(tg.(*smtpTarget).pool.idle); n != 0 {
 		t.Fatalf("%d idle connections after a drop, want the broken one discarded", n)
 	}
@@ -312,7 +313,7 @@ func TestSMTPSlowUpstream(t *testing.T) {
 	up := startUpstream(t, nil, withScript(map[string]action{"slow@example.com": slowData}))
 	tg := newTestTarget(t, "smtp://"+up.addr, TargetOptions{DataTimeout: 300 * time.Millisecond})
 	err := sendTo(tg, "slow@example.com", testBody("slow"))
-	wantError(t, err, codeLocalError, ecConnLost, true)
+	wantError(t, err, smtpreply.CodeLocalError, smtpreply.ConnLost.Enhanced, true)
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("cause = %v, want the DATA timeout", err)
@@ -328,7 +329,7 @@ func TestSMTPContextBoundsSend(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	err := tg.Send(ctx, testFrom, nil, Rcpt{Addr: "slow@example.com"}, testBody("slow"))
-	wantError(t, err, codeLocalError, ecConnLost, true)
+	wantError(t, err, smtpreply.CodeLocalError, smtpreply.ConnLost.Enhanced, true)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("cause = %v, want the context deadline", err)
 	}
@@ -390,10 +391,10 @@ func TestSMTPUTF8WithoutExtension(t *testing.T) {
 	ctx := context.Background()
 
 	err := tg.Send(ctx, testFrom, utf8, Rcpt{Addr: "zoë@exämple.fr"}, testBody("x"))
-	wantError(t, err, codeMailboxSyntax, ecUTF8Address, false)
+	wantError(t, err, smtpreply.CodeNotAllowed, smtpreply.NeedUTF8.Enhanced, false)
 
 	err = tg.Send(ctx, testFrom, utf8, Rcpt{Addr: "ann@example.com"}, []byte("Subject: café\r\n\r\nx\r\n"))
-	wantError(t, err, codeTxFailed, ecUTF8Header, false)
+	wantError(t, err, smtpreply.CodeTxFailed, smtpreply.UTF8Header.Enhanced, false)
 
 	// Asked for, not needed: sent without SMTPUTF8 (RFC 6531 §3.2).
 	if err := tg.Send(ctx, testFrom, utf8, Rcpt{Addr: "ann@example.com"}, testBody("ascii")); err != nil {
@@ -412,7 +413,7 @@ func TestSMTP8BitWithoutExtension(t *testing.T) {
 	up := startScripted(t, []string{"SIZE"}, func(int, string, int) string { return "" })
 	tg := newTestTarget(t, "smtp://"+up.addr, TargetOptions{})
 	err := sendTo(tg, "ann@example.com", []byte("Subject: x\r\n\r\nCrème\r\n"))
-	wantError(t, err, codeTxFailed, ecNeedConvert, false)
+	wantError(t, err, smtpreply.CodeTxFailed, smtpreply.NoConversion.Enhanced, false)
 	for _, c := range up.commands() {
 		if strings.HasPrefix(c, "MAIL") {
 			t.Fatalf("MAIL sent for an 8-bit message to a 7-bit upstream: %q", c)
@@ -430,7 +431,7 @@ func TestSMTPRequireTLSOverPlain(t *testing.T) {
 	up := startUpstream(t, nil, withServer(func(s *smtp.Server) { s.EnableREQUIRETLS = true }))
 	tg := newTestTarget(t, "smtp://"+up.addr, TargetOptions{})
 	err := tg.Send(context.Background(), testFrom, &smtp.MailOptions{RequireTLS: true}, Rcpt{Addr: "ann@example.com"}, testBody("x"))
-	wantError(t, err, codeMailboxUnavail, ecRequireTLS, false)
+	wantError(t, err, smtpreply.CodeRefused, smtpreply.NeedRequireTLS.Enhanced, false)
 	if len(up.received()) != 0 {
 		t.Fatal("REQUIRETLS message sent over plain text")
 	}
@@ -460,11 +461,11 @@ func TestSMTPLocalRefusals(t *testing.T) {
 		code int
 		ec   smtp.EnhancedCode
 	}{
-		{"binarymime", smtp.MailOptions{Body: smtp.BodyBinaryMIME}, Rcpt{Addr: "a@b.fr"}, codeTxFailed, ecNeedConvert},
-		{"line break", smtp.MailOptions{}, Rcpt{Addr: "a@b.fr\r\nRCPT TO:<x@y>"}, codeParamSyntax, ecBadParam},
-		{"bad RET", smtp.MailOptions{Return: "ALL"}, Rcpt{Addr: "a@b.fr"}, codeParamSyntax, ecBadParam},
+		{"binarymime", smtp.MailOptions{Body: smtp.BodyBinaryMIME}, Rcpt{Addr: "a@b.fr"}, smtpreply.CodeTxFailed, smtpreply.NoConversion.Enhanced},
+		{"line break", smtp.MailOptions{}, Rcpt{Addr: "a@b.fr\r\nRCPT TO:<x@y>"}, smtpreply.CodeBadArgs, smtpreply.BadParam.Enhanced},
+		{"bad RET", smtp.MailOptions{Return: "ALL"}, Rcpt{Addr: "a@b.fr"}, smtpreply.CodeBadArgs, smtpreply.BadParam.Enhanced},
 		{"NEVER and more", smtp.MailOptions{}, Rcpt{Addr: "a@b.fr", Opts: smtp.RcptOptions{
-			Notify: []smtp.DSNNotify{smtp.DSNNotifyNever, smtp.DSNNotifyFailure}}}, codeParamSyntax, ecBadParam},
+			Notify: []smtp.DSNNotify{smtp.DSNNotifyNever, smtp.DSNNotifyFailure}}}, smtpreply.CodeBadArgs, smtpreply.BadParam.Enhanced},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -473,5 +474,26 @@ func TestSMTPLocalRefusals(t *testing.T) {
 	}
 	if n := len(up.received()); n != 0 {
 		t.Fatalf("upstream got %d messages", n)
+	}
+}
+
+// TestSMTPQuotedLocalPart: go-smtp hands the relay a quoted local part
+// without its quotes; the upstream gets it quoted again, or it would be
+// another address (or no valid one at all).
+func TestSMTPQuotedLocalPart(t *testing.T) {
+	up := startScripted(t, []string{"8BITMIME"}, func(int, string, int) string { return "" })
+	tg := newTestTarget(t, "smtp://"+up.addr, TargetOptions{})
+	if err := sendTo(tg, `jan "de" wit@example.com`, testBody("x")); err != nil {
+		t.Fatal(err)
+	}
+	want := `RCPT TO:<"jan \"de\" wit"@example.com>`
+	var got []string
+	for _, c := range up.commands() {
+		if strings.HasPrefix(c, "RCPT") {
+			got = append(got, c)
+		}
+	}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("upstream got %q, want %q", got, want)
 	}
 }
