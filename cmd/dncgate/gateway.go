@@ -108,18 +108,14 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 	if opts.Recipients, err = recipientRule(cfg); err != nil {
 		return opts, err
 	}
-	// The stamper before the check, which declares the lists in the store:
-	// a reload refused for its footer or DKIM key writes nothing.
-	if opts.Stamper, err = newStamper(cfg, key, log); err != nil {
-		return opts, err
-	}
 	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
 		return opts, err
 	}
 	for _, w := range cfg.PolicyWarnings() {
 		log.Warn(w)
 	}
-	return opts, nil
+	opts.Stamper, err = newStamper(ctx, cfg, st, key, log)
+	return opts, err
 }
 
 func newTarget(cfg *config.Config) (upstream.Target, error) {

@@ -44,6 +44,7 @@ type command struct {
 
 func topCommands() []command {
 	return []command{
+		{"init", "create the store (or check the one there)", (*app).init},
 		{"serve", "run the SMTP gateway", (*app).serve},
 		{"users", "add, list, change and remove users", (*app).users},
 		{"caps", "show and reset frequency cap counts", (*app).caps},

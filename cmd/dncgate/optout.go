@@ -74,7 +74,7 @@ func (c *optoutCmd) run(ctx context.Context, a *app, args []string, f func(optou
 		if err != nil {
 			return fmt.Errorf("digest key: %w", err)
 		}
-		db, err := listsOf(ctx, cfg, st)
+		db, err := listsOf(cfg, st)
 		if err != nil {
 			return err
 		}

@@ -80,6 +80,11 @@ func (r *reloader) reload(ctx context.Context, g *running) {
 	cfg, restart := config.ForReload(g.cfg, next)
 	opts, err := checkedRelayOptions(ctx, cfg, g.st, g.key, log)
 	if err == nil {
+		// As at start; last of what can fail before the swap, since it
+		// writes to the store.
+		err = applyLists(ctx, cfg, g.st)
+	}
+	if err == nil {
 		err = g.srv.Reload(opts)
 	}
 	if err != nil {
