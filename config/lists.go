@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/listmodel"
 )
 
 // ListDecl is one [[lists]] table: a suppression list declared in the
@@ -14,13 +15,13 @@ import (
 // are those the lists commands take, so the caller converts them to the
 // store's description as they are.
 type ListDecl struct {
-	Name      string   `toml:"name"`
-	Kind      string   `toml:"kind"`      // email | domain | phone | email-sha256 | email-sha1 | email-md5
-	Model     string   `toml:"model"`     // deny | clearance
-	Countries []string `toml:"countries"` // ISO codes, or ["all"]
-	MaxAge    Age      `toml:"max_age"`   // 0: never stale
-	OnStale   string   `toml:"on_stale"`  // refuse | warn; "" is refuse
-	Source    string   `toml:"source"`
+	Name      string          `toml:"name"`
+	Kind      string          `toml:"kind"` // email | domain | phone | email-sha256 | email-sha1 | email-md5
+	Model     listmodel.Model `toml:"model"`
+	Countries []string        `toml:"countries"` // ISO codes, or ["all"]
+	MaxAge    Age             `toml:"max_age"`   // 0: never stale
+	OnStale   string          `toml:"on_stale"`  // refuse | warn; "" is refuse
+	Source    string          `toml:"source"`
 	// MaxRemoval is the largest share of the entries in force an import
 	// may remove; unset takes the import's default.
 	MaxRemoval Share `toml:"max_removal"`
@@ -28,14 +29,9 @@ type ListDecl struct {
 
 // The values of the string keys of a [[lists]] table.
 const (
-	ListDeny      = "deny"
-	ListClearance = "clearance"
-	ListAll       = "all" // countries = ["all"]: the list governs every country
-	StaleRefuse   = "refuse"
-	StaleWarn     = "warn"
-	// OptOutListName is the company's opt-out list, which always exists and
-	// is managed by the gateway itself.
-	OptOutListName = "opt-out"
+	ListAll     = "all" // countries = ["all"]: the list governs every country
+	StaleRefuse = "refuse"
+	StaleWarn   = "warn"
 	// maxListName is the longest list name a store keys safely.
 	maxListName = 64
 	// listNameChars are the characters a list name may hold.
@@ -185,9 +181,9 @@ func checkListDecl(col *collector, key string, d ListDecl) {
 	case !isListKind(d.Kind):
 		col.add(key+".kind", "unknown kind %q; use %s", d.Kind, listKindText)
 	}
-	switch d.Model {
-	case ListDeny, ListClearance:
-	case "":
+	switch {
+	case d.Model.Valid():
+	case d.Model == "":
 		col.add(key+".model", `required: "deny" (who must not be mailed) or "clearance" (who was checked and may be)`)
 	default:
 		col.add(key+".model", `unknown model %q; use "deny" or "clearance"`, d.Model)
@@ -213,7 +209,7 @@ func checkListName(col *collector, key, name string) {
 		col.add(key, "longer than %d characters", maxListName)
 	case strings.Trim(name, listNameChars) != "":
 		col.add(key, "%q: use letters, digits, '-', '_' and '.' only", name)
-	case name == OptOutListName:
+	case name == listmodel.OptOut:
 		col.add(key, "%q is the gateway's own opt-out list; it always exists and cannot be declared", name)
 	}
 }

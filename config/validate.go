@@ -13,7 +13,9 @@ import (
 
 // Validate checks every setting and returns all problems at once, as
 // Problems, or nil.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(nil) }
+
+func (c *Config) validate(checks []Check) error {
 	col := &collector{src: c.src}
 	c.checkServer(col)
 	c.checkListeners(col)
@@ -34,6 +36,9 @@ func (c *Config) Validate() error {
 		checkHostPort(col, "web.listen", c.Web.Listen, 0)
 	}
 	c.checkProxies(col)
+	for _, check := range checks {
+		check(c, func(key string, err error) { col.add(key, "%v", err) })
+	}
 	return col.err()
 }
 

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/dncgate/dncgate/listmodel"
 )
 
 // DigestSize is the length of a stored key: a truncated keyed hash.
@@ -40,8 +42,8 @@ var (
 // Meta describes a list; the store keeps it as given.
 type Meta struct {
 	Name      string
-	Kind      string        // the lists.Kind, as text
-	Model     string        // deny or clearance
+	Kind      string // the lists.Kind, as text
+	Model     listmodel.Model
 	Countries []string      // ISO codes, or empty for all
 	MaxAge    time.Duration // 0: never stale
 	Source    string

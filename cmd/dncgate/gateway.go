@@ -29,7 +29,7 @@ const drainTimeout = 30 * time.Second
 
 // runGateway wires the store, the upstream and the listeners together and
 // runs them until ctx ends, then drains.
-func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, reload *reloader) error {
+func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger, reload *reloader) error {
 	target, err := newTarget(cfg)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 // checkedRelayOptions are the relay's options with what runs on every
 // message: the recipient check, the caps, the replies' exemption and each
 // recipient's footer.
-func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger) (relay.Options, error) {
+func checkedRelayOptions(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger) (relay.Options, error) {
 	opts, err := relayOptions(cfg)
 	if err != nil {
 		return opts, err
@@ -168,7 +168,7 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 
 // newCapper builds the cap checker of the [[caps]] tables on the store, or
 // nil when there are none.
-func newCapper(cfg *config.Config, st store.Store, key []byte) (relay.Capper, error) {
+func newCapper(cfg *config.Config, st caps.Store, key []byte) (relay.Capper, error) {
 	c, err := newChecker(cfg, st, key)
 	if c == nil || err != nil {
 		return nil, err
@@ -180,15 +180,11 @@ func newCapper(cfg *config.Config, st store.Store, key []byte) (relay.Capper, er
 // or nil when there are none. key names keys and ids in the store, so
 // every instance sharing the store (and the caps command) counts under
 // the same names.
-func newChecker(cfg *config.Config, st store.Store, key []byte) (*caps.Checker, error) {
+func newChecker(cfg *config.Config, st caps.Store, key []byte) (*caps.Checker, error) {
 	if len(cfg.Caps) == 0 {
 		return nil, nil
 	}
-	capStore, ok := st.(caps.Store)
-	if !ok {
-		return nil, fmt.Errorf("caps: the %s store cannot keep frequency caps", cfg.Store.Backend)
-	}
-	c, err := caps.New(capRules(cfg.Caps), capStore, key, caps.Options{})
+	c, err := caps.New(capRules(cfg.Caps), st, key, caps.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("[[caps]]: %w", err)
 	}

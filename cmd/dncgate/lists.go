@@ -14,16 +14,8 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/store"
-	"github.com/dncgate/dncgate/suppression"
-)
-
-// List models: a deny list holds who may not be contacted, a clearance
-// list who may be.
-const (
-	modelDeny      = "deny"
-	modelClearance = "clearance"
 )
 
 // allCountries given to --country means the list applies everywhere.
@@ -59,20 +51,18 @@ func (a *app) newListsCmd(name, args, summary string) *listsCmd {
 // listEnv is what a lists subcommand works with once the store is open.
 type listEnv struct {
 	cfg *config.Config
-	db  listdb.Store
+	db  backend
 	key []byte // nil unless asked for
 }
 
 // withStore loads the configuration, opens the store and runs f with its
-// lists (see listsOf); withKey also reads the digest key.
+// lists; withKey also reads the digest key. It writes no list: serve and
+// init apply the [[lists]] declarations (applyLists).
 func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) error) error {
-	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
-		db, err := listsOf(cfg, st)
-		if err != nil {
-			return err
-		}
-		env := listEnv{cfg: cfg, db: db}
+	return c.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
+		env := listEnv{cfg: cfg, db: st}
 		if withKey {
+			var err error
 			if env.key, err = cfg.HMACKey(); err != nil {
 				return fmt.Errorf("digest key: %w", err)
 			}
@@ -120,13 +110,6 @@ func parseCountries(given []string) ([]string, error) {
 	return out, nil
 }
 
-func checkModel(m string) error {
-	if m != modelDeny && m != modelClearance {
-		return fmt.Errorf("model %q: want %s or %s", m, modelDeny, modelClearance)
-	}
-	return nil
-}
-
 // listRegion is the default region for national phone numbers: the one
 // given, else the list's single country.
 func listRegion(given string, m listdb.Meta) string {
@@ -157,13 +140,9 @@ func (a *app) listsLs(ctx context.Context, args []string) error {
 	})
 }
 
-// manualOf counts the list's entries by hand, when the store keeps count.
-func manualOf(ctx context.Context, db listdb.Store, name string) (listdb.Manual, error) {
-	mc, ok := db.(listdb.ManualCounter)
-	if !ok {
-		return listdb.Manual{}, nil
-	}
-	m, err := mc.Manual(ctx, name)
+// manualOf counts the list's entries by hand.
+func manualOf(ctx context.Context, db listdb.ManualCounter, name string) (listdb.Manual, error) {
+	m, err := db.Manual(ctx, name)
 	if err != nil {
 		return m, fmt.Errorf("list %s: %w", name, err)
 	}
@@ -399,9 +378,9 @@ func (a *app) listsDrop(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if pos[0] == suppression.OptOutList {
+	if pos[0] == listmodel.OptOut {
 		return c.fs.usageError("the %s list cannot be dropped: it holds who unsubscribed, and every recipient is checked against it; "+
-			"take single entries off with lists remove", suppression.OptOutList)
+			"take single entries off with lists remove", listmodel.OptOut)
 	}
 	return c.withStore(ctx, false, func(env listEnv) error {
 		if err := env.db.DropList(ctx, pos[0]); err != nil {

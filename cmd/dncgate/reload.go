@@ -14,7 +14,6 @@ import (
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/relay"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 )
 
@@ -45,7 +44,7 @@ func (r *reloader) stop() {
 // running is what a reload replaces pieces of.
 type running struct {
 	cfg   *config.Config
-	st    store.Store
+	st    backend
 	key   []byte
 	log   *slog.Logger
 	srv   *relay.Server

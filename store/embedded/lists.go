@@ -25,7 +25,10 @@ const (
 	bufferEntries = 1 << 20
 )
 
-var _ listdb.Store = (*Store)(nil)
+var (
+	_ listdb.Store         = (*Store)(nil)
+	_ listdb.ManualCounter = (*Store)(nil)
+)
 
 // listSchema holds suppression lists. A version's info is NULL while its
 // import runs; entries are keyed by the globally unique version id, so one

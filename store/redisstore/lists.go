@@ -67,7 +67,10 @@ const (
 	keysPerPipeline = 4096
 )
 
-var _ listdb.Store = (*Store)(nil)
+var (
+	_ listdb.Store         = (*Store)(nil)
+	_ listdb.ManualCounter = (*Store)(nil)
+)
 
 func (k keys) listIndex() string             { return k.prefix + "lists" }
 func (k keys) listMeta(name string) string   { return k.prefix + "list:{" + name + "}" }
