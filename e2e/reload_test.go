@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,16 @@ import (
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/emersion/go-smtp"
 )
+
+// rewriteConfig writes text to the configuration file at path, as an
+// administrator editing it under a running gateway, and returns path.
+func rewriteConfig(t *testing.T, path, text string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // reload sends SIGHUP and waits for the n-th log line holding want.
 func (g *gateway) reload(t *testing.T, want string, n int) {
@@ -97,7 +108,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 
 	open := openSession(t, addr)
 	renamed := strings.Replace(good, `company = "Acme SAS"`, `company = "`+renamedCompany+`"`, 1)
-	writeConfig(t, dir, renamed)
+	rewriteConfig(t, cfg, renamed)
 	g.reload(t, reloaded, 1)
 
 	sendOn(t, open, "kept@prospect.test", "kept-session")
@@ -110,7 +121,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 
 	// An unknown key on line 2: refused, with the file and line.
-	writeConfig(t, dir, "\nno_such_key = 1\n"+renamed)
+	rewriteConfig(t, cfg, "\nno_such_key = 1\n"+renamed)
 	g.reload(t, reloadRefused, 1)
 	if log := g.log.String(); !strings.Contains(log, cfg+":2: no_such_key: unknown key") {
 		t.Errorf("the refusal does not name the file, line and key:\n%s", log)
@@ -123,7 +134,7 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	// A new address, and the log level from debug to warn.
 	moved := strings.Replace(renamed, fmt.Sprintf("address = %q", addr), fmt.Sprintf("address = %q", freeAddr(t)), 1)
 	moved = strings.Replace(moved, `level = "debug"`, `level = "warn"`, 1)
-	writeConfig(t, dir, moved)
+	rewriteConfig(t, cfg, moved)
 	g.reload(t, reloaded, 2)
 	log := g.log.String()
 	if i := strings.Index(log, restartNeeded); i < 0 || !strings.Contains(log[i:], "listener[0].address") {
@@ -223,7 +234,7 @@ func reloadListScenario(t *testing.T, extra string) {
 	g := startGateway(t, addr, "--config", cfg)
 	sendOn(t, openSession(t, addr), "jean@firma.fr", "before")
 
-	writeConfig(t, dir, base+`
+	rewriteConfig(t, cfg, base+`
 [[lists]]
 name = "fr-new"
 kind = "email"
@@ -237,7 +248,7 @@ max_age = "5d"
 	if !asSMTPError(err, &se) || se.Code != 451 || !strings.Contains(se.Message, "fr-new") {
 		t.Fatalf("after the reload: %v, want 451 naming the never-imported fr-new list", err)
 	}
-	if out := mustCLI(t, "", "lists", "ls", "--config", writeConfig(t, t.TempDir(), base)); !strings.Contains(out, "fr-new") {
+	if out := mustCLI(t, "", "lists", "ls", "--config", rewriteConfig(t, filepath.Join(t.TempDir(), "base.toml"), base)); !strings.Contains(out, "fr-new") {
 		t.Errorf("lists ls does not show the list declared by the reload:\n%s", out)
 	}
 }
