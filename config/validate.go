@@ -29,9 +29,7 @@ func (c *Config) Validate() error {
 	c.checkPolicy(col)
 	c.checkLists(col)
 	c.checkRelay(col)
-	if c.Web.Listen != "" {
-		checkHostPort(col, "web.listen", c.Web.Listen, 0)
-	}
+	c.checkWeb(col)
 	c.checkProxies(col)
 	return col.err()
 }
