@@ -40,6 +40,7 @@ type session struct {
 	cancel context.CancelFunc
 	log    *slog.Logger
 	inTx   atomic.Bool // read by Auth without the lock (see Data)
+	closed atomic.Bool // Logout ran
 
 	// mu guards what follows. With BDAT, go-smtp runs Data on its own
 	// goroutine while Reset may come from the command loop; go-smtp closes
@@ -79,6 +80,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	peer := peerAddr(c.Conn().RemoteAddr())
 	_, secure := c.TLSConnectionState()
 	ctx, cancel := context.WithCancel(b.srv.ctx)
+	b.srv.opts.Metrics.sessionOpened()
 	return &session{
 		srv: b.srv, lst: b.lst, conn: tc, peer: peer, helo: c.Hostname(), secure: secure,
 		ctx: ctx, cancel: cancel,
@@ -180,6 +182,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	key, err := s.checkRcpt(tx, to)
 	if err != nil {
+		s.srv.opts.Metrics.recipient(smtpreply.As(err))
 		return toSMTP(err, tx.ref, s.rcptLog(to))
 	}
 	// A person named again, in any spelling, must not mean a second copy,
@@ -195,6 +198,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
 	tx.country[to] = country
+	s.srv.opts.Metrics.recipient(nil)
 	return tx.ack(false)
 }
 
@@ -238,6 +242,7 @@ func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, er
 func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
 	log := s.rcptLog(to)
 	e := smtpreply.As(err)
+	s.srv.opts.Metrics.recipient(e)
 	if s.lst.cfg.OnRefusal != DropAndNotify || e.Temporary() {
 		return toSMTP(e, tx.ref, log)
 	}
@@ -335,6 +340,9 @@ func (s *session) endTx(outcome string, refusal *smtpreply.Error) {
 	} else {
 		s.log.Info("transaction", append([]any{"ref", tx.ref}, attrs...)...)
 	}
+	if outcome != "aborted" {
+		s.srv.opts.Metrics.message(refusal)
+	}
 	s.tx = nil
 	s.inTx.Store(false)
 	s.conn.endTx()
@@ -359,6 +367,9 @@ func (s *session) Reset() {
 // and the lock is only taken when free.
 func (s *session) Logout() error {
 	s.cancel()
+	if !s.closed.Swap(true) {
+		s.srv.opts.Metrics.sessionClosed()
+	}
 	if s.mu.TryLock() {
 		s.endTx("aborted", nil)
 		s.mu.Unlock()
