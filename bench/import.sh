@@ -39,6 +39,7 @@ import() { # import CONFIG
 }
 
 printf '[server]\ndata_dir = "%s/data"\n' "$WORK" > "$WORK/embedded.toml"
+"$WORK/dncgate" init --config "$WORK/embedded.toml" >/dev/null
 t_emb=$(seconds import "$WORK/embedded.toml")
 entries=$(awk '/^entries:/ { print $2 }' "$WORK/out")
 
@@ -49,6 +50,7 @@ until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
 printf '[store]\nbackend = "redis"\nredis_url = "redis://127.0.0.1:%s/0"\n[privacy]\nhmac_key = "%s"\n' \
   "$port" "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$WORK/redis.toml"
 mem() { redis-cli -p "$port" info memory | awk -F: '/^used_memory:/ { print $2+0 }'; }
+"$WORK/dncgate" init --config "$WORK/redis.toml" >/dev/null
 before=$(mem)
 t_redis=$(seconds import "$WORK/redis.toml")
 after=$(mem)

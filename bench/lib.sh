@@ -33,8 +33,10 @@ dncgate_config() {
   } > "$rundir/dncgate.toml"
 }
 
-# dncgate_user BIN RUNDIR: the identity the trusted network maps to
+# dncgate_user BIN RUNDIR: creates the store, then the identity the trusted
+# network maps to
 dncgate_user() {
+  "$1" init --config "$2/dncgate.toml" >/dev/null
   head -c 24 /dev/urandom | base64 | "$1" users add bench@example.com --config "$2/dncgate.toml" \
     --role rep --send-as @example.com --password-stdin >/dev/null
 }

@@ -37,6 +37,7 @@ type Config struct {
 	DKIM        DKIM        `toml:"dkim"`
 	Policy      Policy      `toml:"policy"`
 	Lists       []ListDecl  `toml:"lists"`
+	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
 
 	src *source // where each key was written; nil for defaults only
@@ -195,6 +196,7 @@ func Default() *Config {
 		Policy:      defaultPolicy(),
 		Footer:      defaultFooter(),
 		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
+		Ledger:      defaultLedger(),
 	}
 }
 

@@ -60,8 +60,35 @@ func (c *Config) checkPrivacy(col *collector) {
 
 // HMACKey returns the key that digests addresses in the store: hmac_key,
 // else the contents of hmac_key_file, else (embedded store only) the key in
-// DATA_DIR/hmac.key, created with a random key on first use.
+// DATA_DIR/hmac.key. A missing hmac.key is an error, never replaced: a new
+// key would make every opted-out address look new. Only the commands that
+// create a store make one (CreateHMACKey).
 func (c *Config) HMACKey() ([]byte, error) {
+	k, err := c.configuredKey()
+	if k != nil || err != nil {
+		return k, err
+	}
+	k, err = readKeyFile(c.HMACKeyPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("the digest key %s is missing: the store's entries and opt-outs were digested with it, "+
+			"so restore it from the backup of the store (a new key would turn every opt-out off)", c.HMACKeyPath())
+	}
+	return k, err
+}
+
+// CreateHMACKey is HMACKey, but creates DATA_DIR/hmac.key with a random
+// key when missing. For the commands that create a store.
+func (c *Config) CreateHMACKey() ([]byte, error) {
+	k, err := c.configuredKey()
+	if k != nil || err != nil {
+		return k, err
+	}
+	return loadOrCreateKey(c.HMACKeyPath())
+}
+
+// configuredKey is the key the configuration holds or names; nil and no
+// error for the embedded store's own key file.
+func (c *Config) configuredKey() ([]byte, error) {
 	p := c.Privacy
 	switch {
 	case p.HMACKey != "":
@@ -71,7 +98,13 @@ func (c *Config) HMACKey() ([]byte, error) {
 	case c.Store.Backend == BackendRedis:
 		return nil, errors.New("privacy.hmac_key or privacy.hmac_key_file is required with the redis store")
 	}
-	return loadOrCreateKey(c.HMACKeyPath())
+	return nil, nil
+}
+
+// HMACKeyIsOwn reports whether the digest key is the embedded store's own
+// file (DATA_DIR/hmac.key) rather than one the configuration gives.
+func (c *Config) HMACKeyIsOwn() bool {
+	return c.Privacy.HMACKey == "" && c.Privacy.HMACKeyFile == "" && c.Store.Backend != BackendRedis
 }
 
 func readKeyFile(path string) ([]byte, error) {

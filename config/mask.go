@@ -26,6 +26,7 @@ func (c *Config) Masked() string {
 	m.Store.RedisURL = maskURL(c.Store.RedisURL)
 	m.Store.RedisPassword = maskString(c.Store.RedisPassword)
 	m.Privacy.HMACKey = maskString(c.Privacy.HMACKey)
+	m.Ledger = c.maskedLedger()
 	m.Footer, _ = c.FooterDetails() // the sample details in force, so the output loads back
 	var b bytes.Buffer
 	enc := toml.NewEncoder(&b)

@@ -102,7 +102,7 @@ func TestParseHMACKey(t *testing.T) {
 func TestHMACKeyCreatedOnce(t *testing.T) {
 	c := Default()
 	c.Server.DataDir = filepath.Join(t.TempDir(), "data")
-	first, err := c.HMACKey()
+	first, err := c.CreateHMACKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +119,20 @@ func TestHMACKeyCreatedOnce(t *testing.T) {
 	}
 }
 
+// A missing key file is an error naming it, and reading creates nothing.
+func TestHMACKeyMissingIsNotCreated(t *testing.T) {
+	c := Default()
+	c.Server.DataDir = t.TempDir()
+	path := filepath.Join(c.Server.DataDir, "hmac.key")
+	_, err := c.HMACKey()
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "restore") {
+		t.Fatalf("HMACKey without the file: %v, want an error naming %s", err, path)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("HMACKey created %s (%v)", path, err)
+	}
+}
+
 // Processes starting together on a fresh folder all end up with one key.
 func TestHMACKeyConcurrentCreation(t *testing.T) {
 	c := Default()
@@ -129,7 +143,7 @@ func TestHMACKeyConcurrentCreation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			k, err := c.HMACKey()
+			k, err := c.CreateHMACKey()
 			if err != nil {
 				t.Error(err)
 			}

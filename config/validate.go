@@ -28,6 +28,7 @@ func (c *Config) Validate() error {
 	c.checkDKIM(col)
 	c.checkPolicy(col)
 	c.checkLists(col)
+	c.checkLedger(col)
 	c.checkRelay(col)
 	c.checkWeb(col)
 	c.checkProxies(col)

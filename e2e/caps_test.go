@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,8 +36,9 @@ func TestCapsEmbedded(t *testing.T) {
 func TestCapsRedisTwoInstances(t *testing.T) {
 	redisAddr := testredis.Start(t)
 	up := startUpstream(t)
-	extra := fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n%s",
-		redisAddr, hmacKey, capConfig)
+	// Instances sharing a store share the unsubscribe keys too.
+	extra := fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n%s\n[unsubscribe]\nkeys_file = %q\n",
+		redisAddr, hmacKey, capConfig, filepath.Join(t.TempDir(), "unsubscribe.keys"))
 	var addrs, cfgs []string
 	for range 2 {
 		dir := t.TempDir()

@@ -169,12 +169,15 @@ func swaks(t *testing.T, args ...string) (string, int) {
 	return string(out), code
 }
 
-// writeConfig writes a TOML file into dir and returns its path.
+// writeConfig writes a TOML file into dir, creates (or, for a shared
+// Redis, checks) its store with `dncgate init` as an operator does first,
+// and returns the file's path.
 func writeConfig(t *testing.T, dir, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, "dncgate.toml")
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	mustCLI(t, "", "init", "--config", p)
 	return p
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/dncgate/dncgate/internal/testredis"
@@ -18,7 +19,9 @@ const hmacKey = "4f1c2a9be03d5e6f7a8b9c0d1e2f30415263748596a7b8c9d0e1f2031425364
 func TestRedisInstancesShareState(t *testing.T) {
 	redisAddr := testredis.Start(t)
 	up := startUpstream(t)
-	extra := fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n", redisAddr, hmacKey)
+	// Instances sharing a store share the unsubscribe keys too.
+	extra := fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n\n[unsubscribe]\nkeys_file = %q\n",
+		redisAddr, hmacKey, filepath.Join(t.TempDir(), "unsubscribe.keys"))
 
 	var addrs []string
 	var cfgs []string

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs, only those that are missing:
 # redis-server and redis-cli (the Redis store and end-to-end tests), swaks
-# (end-to-end tests) with Perl's TLS modules, chromium (the unsubscribe page's browser test) and a C
-# compiler (go test -race needs cgo).
+# (end-to-end tests) with Perl's TLS modules, chromium (the unsubscribe page's
+# browser test), a C compiler (go test -race needs cgo) and PostgreSQL (the
+# ledger's tests start their own server from its binaries).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
 
@@ -13,11 +14,19 @@ declare -A provider=(
   [swaks]="swaks"
   [cc]="gcc libc6-dev"
   [chromium]="chromium"
+  [postgres]="postgresql"
 )
 
+# has CMD: on PATH, or for postgres in Debian's versioned folder, which the
+# package does not put on PATH.
+has() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  [ "$1" = postgres ] && compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null
+}
+
 missing=()
-for cmd in redis-server redis-cli swaks cc chromium; do
-  if ! command -v "$cmd" >/dev/null 2>&1; then
+for cmd in redis-server redis-cli swaks cc chromium postgres; do
+  if ! has "$cmd"; then
     read -r -a pkgs <<<"${provider[$cmd]}"
     missing+=("${pkgs[@]}")
   fi

@@ -107,6 +107,7 @@ type Store interface {
 	Users
 	Deliveries
 	Counters
+	Identities
 	Attempts
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

@@ -296,6 +296,29 @@ func TestStoreDown(t *testing.T) {
 	})
 }
 
+// TestOptOutListGoneFailsClosed: a store that lost its opt-out list (a
+// Redis restarted empty) must not answer "allowed".
+func TestOptOutListGoneFailsClosed(t *testing.T) {
+	eachStore(t, func(t *testing.T, st backend) {
+		f := newFixture(t, st, config.Policy{})
+		if v, err := f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0); err != nil || v.Outcome != suppression.Allowed {
+			t.Fatalf("with the opt-out list: %+v, %v; want allowed", v, err)
+		}
+		if err := st.DropList(t.Context(), suppression.OptOutList); err != nil {
+			t.Fatal(err)
+		}
+		// The descriptions are cached a second; the lookup runs anyway.
+		v, err := f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0)
+		if err == nil || !strings.Contains(err.Error(), "opt-out list is missing") {
+			t.Fatalf("without the opt-out list: %+v, %v; want an error", v, err)
+		}
+		v, err = f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0.Add(time.Minute))
+		if err == nil {
+			t.Fatalf("without the opt-out list, descriptions read again: %+v; want an error", v)
+		}
+	})
+}
+
 // TestReroutableAddressesRefused: the spellings a relay would reroute to
 // an opted-out person are refused as addresses, naming the reason; at a
 // domain configured for them, '%' is an ordinary character.

@@ -2,6 +2,7 @@ package suppression
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -80,6 +81,10 @@ func (r *probeKeys) of(kind string) []listdb.Digest {
 	return out
 }
 
+// errOptOutMissing is a store without its opt-out list: the caller must
+// not send.
+var errOptOutMissing = errors.New("the opt-out list is missing from the store (the store was emptied or never created): nothing can be sent until it is restored or re-created with `dncgate init`")
+
 // lookup asks every governing list at once: one store call, one round trip
 // on Redis. Lists the recipient has no key for are not asked.
 func (c *Checker) lookup(ctx context.Context, r *probeKeys, gov []governed) ([]listdb.Answer, error) {
@@ -104,6 +109,11 @@ func (c *Checker) lookup(ctx context.Context, r *probeKeys, gov []governed) ([]l
 	}
 	for j, i := range at {
 		answers[i] = got[j]
+	}
+	// The opt-out list always exists once a store is created: gone, it
+	// would answer nothing and let every opted-out address through.
+	if len(at) > 0 && at[0] == 0 && answers[0].Missing {
+		return nil, errOptOutMissing
 	}
 	return answers, nil
 }

@@ -125,7 +125,7 @@ func checkCapsCommands(t *testing.T, cfgPath string) {
 
 func TestCapsCommandsEmbedded(t *testing.T) {
 	data := t.TempDir()
-	cfg := writeFile(t, data, "dncgate.toml", capsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
+	cfg := initConfig(t, data, capsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
 	checkCapsCommands(t, cfg)
 }
 
@@ -134,14 +134,14 @@ func TestCapsCommandsRedis(t *testing.T) {
 	cluster := fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_cluster = [%q]", testredis.StartCluster(t, 3)[0])
 	for name, where := range map[string]string{"node": node, "cluster": cluster} {
 		t.Run(name, func(t *testing.T) {
-			checkCapsCommands(t, writeFile(t, t.TempDir(), "dncgate.toml", capsConfig(where)))
+			checkCapsCommands(t, initConfig(t, t.TempDir(), capsConfig(where)))
 		})
 	}
 }
 
 func TestCapsCommandErrors(t *testing.T) {
 	data := t.TempDir()
-	cfg := writeFile(t, data, "dncgate.toml", capsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
+	cfg := initConfig(t, data, capsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
 	cases := []struct {
 		name string
 		args []string
@@ -162,5 +162,7 @@ func TestCapsCommandErrors(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit %d and %q", c.name, r.code, r.stderr, c.code, c.want)
 		}
 	}
-	dncgate(t, "", "caps", "show", "org", "--data", t.TempDir()).want(t, 1, "stderr", "no [[caps]] are configured")
+	bare := t.TempDir()
+	initStore(t, "--data", bare)
+	dncgate(t, "", "caps", "show", "org", "--data", bare).want(t, 1, "stderr", "no [[caps]] are configured")
 }

@@ -52,7 +52,8 @@ func (a *app) check(ctx context.Context, args []string) error {
 		return a.printVerdicts(ctx, chk, c.from, addrs)
 	})
 	var st exitStatus
-	if err != nil && !errors.As(err, &st) {
+	var ue *usageError
+	if err != nil && !errors.As(err, &st) && !errors.As(err, &ue) {
 		fmt.Fprintln(a.stderr, "dncgate:", err)
 		return exitStatus(exitCheckError)
 	}

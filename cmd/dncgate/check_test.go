@@ -98,12 +98,12 @@ business = "allow"`
 
 func TestCheckCommandsEmbedded(t *testing.T) {
 	data := t.TempDir()
-	checkCommands(t, writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)+beBusinessAllowed)))
+	checkCommands(t, initConfig(t, data, listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)+beBusinessAllowed)))
 }
 
 func TestCheckCommandsRedis(t *testing.T) {
 	where := fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"", testredis.Start(t))
-	checkCommands(t, writeFile(t, t.TempDir(), "dncgate.toml", listsConfig(where+beBusinessAllowed)))
+	checkCommands(t, initConfig(t, t.TempDir(), listsConfig(where+beBusinessAllowed)))
 }
 
 // TestCheckDeclaredListAndErrors: a list declared in the configuration but
@@ -111,7 +111,7 @@ func TestCheckCommandsRedis(t *testing.T) {
 // cannot be reached is exit status 2, never a verdict.
 func TestCheckDeclaredListAndErrors(t *testing.T) {
 	data := t.TempDir()
-	cfg := writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf(`[server]
+	cfg := initConfig(t, data, listsConfig(fmt.Sprintf(`[server]
 data_dir = %q
 
 [[lists]]

@@ -11,11 +11,10 @@ import (
 	"github.com/dncgate/dncgate/suppression"
 )
 
-// newRecipientCheck builds the recipient check on the store: the opt-out
-// list is created when missing, the lists declared in the configuration
-// are created or updated, and the country policy is read.
+// newRecipientCheck builds the recipient check on the store and reads the
+// country policy.
 func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, key []byte) (*suppression.Checker, error) {
-	db, err := listsOf(ctx, cfg, st)
+	db, err := listsOf(cfg, st)
 	if err != nil {
 		return nil, err
 	}
@@ -43,21 +42,29 @@ func recipientRule(cfg *config.Config) (*lists.Recipients, error) {
 	return r, nil
 }
 
-// listsOf is the store's lists, with the opt-out list made when missing and
-// the lists declared in the configuration created or updated, so that every
-// command and the gateway see them from the start.
-func listsOf(ctx context.Context, cfg *config.Config, st store.Store) (listdb.Store, error) {
+// listsOf is the store's lists. It writes nothing: the opt-out list and
+// the [[lists]] declarations are written by serve and init (applyLists),
+// so a command run with another configuration cannot change the lists the
+// gateway uses.
+func listsOf(cfg *config.Config, st store.Store) (listdb.Store, error) {
 	db, ok := st.(listdb.Store)
 	if !ok {
 		return nil, fmt.Errorf("the %s store keeps no lists", cfg.Store.Backend)
 	}
-	if err := suppression.EnsureOptOut(ctx, db); err != nil {
-		return nil, err
-	}
-	if err := declareLists(ctx, db, cfg.Lists); err != nil {
-		return nil, err
-	}
 	return db, nil
+}
+
+// applyLists makes the opt-out list when missing and creates or updates
+// the lists declared in the configuration.
+func applyLists(ctx context.Context, cfg *config.Config, st store.Store) error {
+	db, err := listsOf(cfg, st)
+	if err != nil {
+		return err
+	}
+	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+		return err
+	}
+	return declareLists(ctx, db, cfg.Lists)
 }
 
 // declareLists writes the [[lists]] tables into the store. The

@@ -28,6 +28,7 @@ func contactsConfig(t testing.TB, storeTOML string) string {
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	initStore(t, "--config", p)
 	return p
 }
 

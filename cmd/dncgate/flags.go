@@ -92,14 +92,15 @@ func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error)
 	return config.Load(c.config, append([]func(*config.Config){data}, overrides...)...)
 }
 
-// withConfigStore loads the configuration, opens its store, runs f with
-// both and closes the store.
+// withConfigStore loads the configuration, opens its store (which must
+// exist and be the one the configured key belongs to), runs f with both
+// and closes the store.
 func (c *common) withConfigStore(ctx context.Context, f func(*config.Config, store.Store) error) error {
 	cfg, err := c.load()
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openChecked(ctx, cfg)
 	if err != nil {
 		return err
 	}

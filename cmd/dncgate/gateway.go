@@ -120,7 +120,7 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store
 	for _, w := range cfg.PolicyWarnings() {
 		log.Warn(w)
 	}
-	opts.Stamper, err = newStamper(cfg, key, log)
+	opts.Stamper, err = newStamper(ctx, cfg, st, key, log)
 	return opts, err
 }
 

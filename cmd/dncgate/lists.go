@@ -67,7 +67,7 @@ type listEnv struct {
 // lists (see listsOf); withKey also reads the digest key.
 func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) error) error {
 	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
-		db, err := listsOf(ctx, cfg, st)
+		db, err := listsOf(cfg, st)
 		if err != nil {
 			return err
 		}

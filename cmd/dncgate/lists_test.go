@@ -168,17 +168,17 @@ func checkListsCommands(t *testing.T, cfg string) {
 
 func TestListsCommandsEmbedded(t *testing.T) {
 	data := t.TempDir()
-	checkListsCommands(t, writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data))))
+	checkListsCommands(t, initConfig(t, data, listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data))))
 }
 
 func TestListsCommandsRedis(t *testing.T) {
 	where := fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"", testredis.Start(t))
-	checkListsCommands(t, writeFile(t, t.TempDir(), "dncgate.toml", listsConfig(where)))
+	checkListsCommands(t, initConfig(t, t.TempDir(), listsConfig(where)))
 }
 
 func TestListsCommandErrors(t *testing.T) {
 	data := t.TempDir()
-	cfg := writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
+	cfg := initConfig(t, data, listsConfig(fmt.Sprintf("[server]\ndata_dir = %q", data)))
 	file := writeFile(t, data, "l.csv", "a@x.test\n")
 	cases := []struct {
 		name string

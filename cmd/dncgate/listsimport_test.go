@@ -242,7 +242,7 @@ func TestFreshness(t *testing.T) {
 // forced.
 func TestImportRemovalLimit(t *testing.T) {
 	data := t.TempDir()
-	cfg := writeFile(t, data, "dncgate.toml", listsConfig(fmt.Sprintf("[server]\ndata_dir = %q\n\n"+
+	cfg := initConfig(t, data, listsConfig(fmt.Sprintf("[server]\ndata_dir = %q\n\n"+
 		"[[lists]]\nname = \"strict\"\nkind = \"email\"\nmodel = \"deny\"\ncountries = [\"all\"]\nmax_removal = 0.05", data)))
 	ten := writeFile(t, data, "ten.csv", "a@x.test\nb@x.test\nc@x.test\nd@x.test\ne@x.test\nf@x.test\ng@x.test\nh@x.test\ni@x.test\nj@x.test\n")
 	nine := writeFile(t, data, "nine.csv", "a@x.test\nb@x.test\nc@x.test\nd@x.test\ne@x.test\nf@x.test\ng@x.test\nh@x.test\ni@x.test\n")

@@ -43,6 +43,7 @@ type command struct {
 
 func topCommands() []command {
 	return []command{
+		{"init", "create the store (or check the one there)", (*app).init},
 		{"serve", "run the SMTP gateway", (*app).serve},
 		{"users", "add, list, change and remove users", (*app).users},
 		{"caps", "show and reset frequency cap counts", (*app).caps},
@@ -51,6 +52,7 @@ func topCommands() []command {
 		{"contacts", "import CRM contacts and show what they hold", (*app).contacts},
 		{"check", "check recipients as the gateway would, before a campaign", (*app).check},
 		{"scrub", "write a prospect file back with each address's verdict", (*app).scrub},
+		{"log", "show recipient decisions from the send ledger", (*app).log},
 		{"config", "check a configuration file", (*app).config},
 		{"version", "print the version", (*app).version},
 		{"help", "print this help", nil},

@@ -83,6 +83,25 @@ func (r result) want(t *testing.T, code int, stream string, parts ...string) {
 	}
 }
 
+// initConfig writes a configuration file into dir and creates its store
+// with `dncgate init`, as an operator does before any other command.
+func initConfig(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := writeFile(t, dir, "dncgate.toml", text)
+	initStore(t, "--config", p)
+	return p
+}
+
+// initStore runs `dncgate init` with args, which must succeed.
+func initStore(t testing.TB, args ...string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}
+	if code := a.run(context.Background(), append([]string{"init"}, args...)); code != 0 || !strings.Contains(out.String(), "created store") {
+		t.Fatalf("dncgate init %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
+	}
+}
+
 func writeFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -174,6 +193,7 @@ func storeUser(t *testing.T, data, email string) (hash []byte, sendAs []string, 
 
 func TestUsersLifecycle(t *testing.T) {
 	data := t.TempDir()
+	initStore(t, "--data", data)
 	dncgate(t, password+"\n", "users", "add", "Rep@Acme.Test", "--data", data, "--role", "manager",
 		"--send-as", "rep@ACME.test", "--send-as", "@Sales.Acme.Test", "--password-stdin").
 		want(t, 0, "stdout", "added rep@acme.test (role manager, send-as rep@acme.test, @sales.acme.test)")
@@ -222,6 +242,7 @@ func TestUsersLifecycle(t *testing.T) {
 
 func TestUsersAddRefusals(t *testing.T) {
 	data := t.TempDir()
+	initStore(t, "--data", data)
 	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--data", data, "--password-stdin").want(t, 0, "stdout")
 	cases := []struct {
 		name  string
@@ -253,7 +274,9 @@ func TestUsersAddRefusals(t *testing.T) {
 
 // Without --password-stdin the password must come from a terminal.
 func TestUsersAddNeedsTerminal(t *testing.T) {
-	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--data", t.TempDir()).
+	data := t.TempDir()
+	initStore(t, "--data", data)
+	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--data", data).
 		want(t, 1, "stderr", "stdin is not a terminal; pipe the password and use --password-stdin")
 }
 
@@ -266,7 +289,7 @@ func TestUsersOnRedis(t *testing.T) {
 	for name, where := range map[string]string{"node": node, "cluster": cluster} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := writeFile(t, dir, "dncgate.toml", fmt.Sprintf("[store]\nbackend = \"redis\"\n%s\n\n[privacy]\nhmac_key = %q\n", where, key))
+			cfg := initConfig(t, dir, fmt.Sprintf("[store]\nbackend = \"redis\"\n%s\n\n[privacy]\nhmac_key = %q\n", where, key))
 			dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--config", cfg, "--password-stdin").want(t, 0, "stdout")
 			dncgate(t, "", "users", "ls", "--config", cfg).want(t, 0, "stdout", "rep@acme.test  rep")
 		})

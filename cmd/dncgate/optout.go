@@ -20,6 +20,7 @@ func (a *app) optout(ctx context.Context, args []string) error {
 		{"add", "opt an address out, as if its owner had unsubscribed", (*app).optoutAdd},
 		{"check", "say whether an address is opted out", (*app).optoutCheck},
 		{"erase", "opt an address out and erase what else the store keeps about it", (*app).optoutErase},
+		{"history", "show when and how an address was opted out", (*app).optoutHistory},
 		{"help", "print this help", nil},
 	}, args)
 }
@@ -73,7 +74,7 @@ func (c *optoutCmd) run(ctx context.Context, a *app, args []string, f func(optou
 		if err != nil {
 			return fmt.Errorf("digest key: %w", err)
 		}
-		db, err := listsOf(ctx, cfg, st)
+		db, err := listsOf(cfg, st)
 		if err != nil {
 			return err
 		}
@@ -105,6 +106,9 @@ func (a *app) optoutAdd(ctx context.Context, args []string) error {
 			return err
 		}
 		if err := env.outs.OptOut(ctx, env.addr); err != nil {
+			return err
+		}
+		if err := auditOptOut(ctx, env, operator(*c.by)); err != nil {
 			return err
 		}
 		env.log.Info("opted out by an admin", c.decision(env)...)
@@ -149,9 +153,15 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 			return err
 		}
 		contact, counts := done.Contact, done.CapCounts
-		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts)...)
+		er, err := eraseFromLedger(ctx, env, operator(*c.by))
+		if err != nil {
+			return err
+		}
+		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts,
+			"ledger_refusals_deleted", er.Deleted, "ledger_decisions_anonymised", er.Anonymised)...)
 		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; recipient cap counts reset: %d; kept: the keyed digest on the %s list (by %s)\n",
 			lists.MaskEmail(env.addr), contact, counts, suppression.OptOutList, operator(*c.by))
+		fmt.Fprintf(a.stdout, "ledger: %d refusals deleted, %d sent decisions kept without the address\n", er.Deleted, er.Anonymised)
 		return nil
 	})
 }

@@ -26,7 +26,7 @@ const optoutKey = "6f70742d6f75742d746573742d6b65792d6f662d33322d62797465732d2d2
 
 func optoutConfig(t *testing.T, storeTOML string) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "dncgate.toml", fmt.Sprintf("%s\n\n[privacy]\nhmac_key = %q\n", storeTOML, optoutKey))
+	return initConfig(t, t.TempDir(), fmt.Sprintf("%s\n\n[privacy]\nhmac_key = %q\n", storeTOML, optoutKey))
 }
 
 func emailDigest(key []byte, addr string) listdb.Digest {
@@ -91,7 +91,7 @@ func checkOptoutCommands(t *testing.T, cfg string) {
 // TestOptoutEraseForgetsCapCounts: erase resets the person's counts in
 // recipient caps and leaves other keys' counts alone.
 func TestOptoutEraseForgetsCapCounts(t *testing.T) {
-	cfg := writeFile(t, t.TempDir(), "dncgate.toml", capsConfig(fmt.Sprintf("[store]\npath = %q", filepath.Join(t.TempDir(), "dncgate.db"))))
+	cfg := initConfig(t, t.TempDir(), capsConfig(fmt.Sprintf("[store]\npath = %q", filepath.Join(t.TempDir(), "dncgate.db"))))
 	now := time.Now().UTC()
 	sendAs(t, cfg, "rep@acme.test", "ann@prospect.fr", "m1", now)
 	sendAs(t, cfg, "rep@acme.test", "bob@prospect.fr", "m2", now)
@@ -115,7 +115,7 @@ func TestOptoutEraseForgetsCapCounts(t *testing.T) {
 // fill their recipient cap (limit 2), every spelling shows the count, and
 // erasing a third spelling resets it for all of them.
 func checkEraseResetsEverySpelling(t *testing.T, storeTOML string) {
-	cfg := writeFile(t, t.TempDir(), "dncgate.toml", capsConfig(storeTOML))
+	cfg := initConfig(t, t.TempDir(), capsConfig(storeTOML))
 	now := time.Now().UTC()
 	sendAs(t, cfg, "rep@acme.test", "Jean.Dupont+1@gmail.com", "m1", now)
 	sendAs(t, cfg, "rep@acme.test", "jeandupont@googlemail.com", "m2", now)

@@ -41,7 +41,7 @@ func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []
 	if cfg.Web.Listen == "" && cfg.Unsubscribe.MailtoListen == "" {
 		return side, nil
 	}
-	keys, err := unsubscribe.LoadKeys(cfg.UnsubscribeKeysPath(), true, cfg.UnsubscribeOrg())
+	keys, _, err := unsubscribeKeys(ctx, cfg, st, false)
 	if err != nil {
 		return nil, err
 	}

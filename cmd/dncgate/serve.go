@@ -69,16 +69,22 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := serveStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := applyLists(ctx, cfg, st); err != nil {
+		return err
+	}
 	key, err := cfg.HMACKey()
 	if err != nil {
 		return fmt.Errorf("digest key: %w", err)
 	}
 	log.Info("starting", "version", buildVersion(), "config", cfg)
+	if note := ledgerScope(cfg); note != "" {
+		log.Warn("ledger: " + note)
+	}
 	if err := runGateway(ctx, cfg, st, key, log); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/stamp"
+	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/unsubscribe"
 )
 
@@ -18,7 +20,7 @@ import (
 // unsubscribe headers and DKIM signature. With the footer off it still
 // takes the Bcc fields out of every copy. key authenticates the footer
 // marker: every instance sharing the store shares it.
-func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper, error) {
+func newStamper(ctx context.Context, cfg *config.Config, st store.Identities, key []byte, log *slog.Logger) (relay.Stamper, error) {
 	f, samples := cfg.FooterDetails()
 	d, err := dkimSigner(cfg.DKIM)
 	if err != nil {
@@ -26,7 +28,7 @@ func newStamper(cfg *config.Config, key []byte, log *slog.Logger) (relay.Stamper
 	}
 	o := stamp.Options{NoFooter: !f.Enabled, DKIM: d, Key: key}
 	if f.Enabled {
-		if err := footerOptions(cfg, f, &o, log); err != nil {
+		if err := footerOptions(ctx, cfg, st, f, &o, log); err != nil {
 			return nil, err
 		}
 		for _, w := range cfg.FooterWarnings() {
@@ -55,7 +57,7 @@ func (a stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
 	return p, nil
 }
 
-func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *slog.Logger) error {
+func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities, f config.Footer, o *stamp.Options, log *slog.Logger) error {
 	var override fs.FS
 	if f.TemplatesDir != "" {
 		override = os.DirFS(f.TemplatesDir)
@@ -64,13 +66,12 @@ func footerOptions(cfg *config.Config, f config.Footer, o *stamp.Options, log *s
 	if err != nil {
 		return err
 	}
-	_, statErr := os.Stat(cfg.UnsubscribeKeysPath())
-	keys, err := unsubscribe.LoadKeys(cfg.UnsubscribeKeysPath(), true, cfg.UnsubscribeOrg())
+	keys, created, err := unsubscribeKeys(ctx, cfg, st, true)
 	if err != nil {
 		return err
 	}
 	warnKeysOrg(cfg, keys, log)
-	if statErr != nil && cfg.Store.Backend == config.BackendRedis {
+	if created && cfg.Store.Backend == config.BackendRedis {
 		// Another instance's endpoint could not open this one's links.
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}

@@ -4,18 +4,35 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
 )
 
-// openStore opens the store the configuration names.
+// openStore opens the store the configuration names, creating nothing:
+// an embedded store whose file is missing is an error naming the path.
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	if cfg.Store.Backend == config.BackendEmbedded {
+		if _, err := os.Stat(cfg.StorePath()); errors.Is(err, fs.ErrNotExist) {
+			return nil, noStore(cfg)
+		}
+	}
+	return openOrMakeStore(ctx, cfg)
+}
+
+// openOrMakeStore opens the store, creating the embedded store's file
+// (not its identity) when missing: for init and serve.
+func openOrMakeStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	switch cfg.Store.Backend {
 	case config.BackendRedis:
 		return openRedis(ctx, cfg.Store)
@@ -23,6 +40,101 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 		return openEmbedded(cfg.StorePath())
 	}
 	return nil, fmt.Errorf("unknown store backend %q", cfg.Store.Backend)
+}
+
+// where names the store for messages, without credentials.
+func where(cfg *config.Config) string {
+	if cfg.Store.Backend == config.BackendRedis {
+		if len(cfg.Store.RedisCluster) > 0 {
+			return "the Redis cluster " + strings.Join(cfg.Store.RedisCluster, ",")
+		}
+		return "the Redis store at " + redisHost(cfg.Store.RedisURL)
+	}
+	return cfg.StorePath()
+}
+
+// redisHost is a Redis URL's host and database, without credentials.
+func redisHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "store.redis_url"
+	}
+	return u.Host + u.Path
+}
+
+// noStore is the error of a command that found no store: exit 2, like a
+// mistyped flag, which is what it usually is.
+func noStore(cfg *config.Config) error {
+	return &usageError{msg: fmt.Sprintf("dncgate: no store at %s: check --data and --config, or run `dncgate init` (or `dncgate serve`) to create it", where(cfg))}
+}
+
+// openChecked opens the store for a command: it must exist, hold an
+// identity record and have been created with the configured digest key.
+// The store comes back guarded, so that a store emptied meanwhile fails
+// every list read.
+func openChecked(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIdentity(ctx, cfg, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// checkIdentity compares the store's identity with the configured key
+// and guards the store with it.
+func checkIdentity(ctx context.Context, cfg *config.Config, st store.Store) error {
+	id, err := st.Identity(ctx)
+	if errors.Is(err, store.ErrNoIdentity) {
+		return missingIdentity(ctx, cfg, st)
+	}
+	if err != nil {
+		return err
+	}
+	key, err := cfg.HMACKey()
+	if err != nil {
+		return err
+	}
+	if err := id.CheckKey(key); err != nil {
+		return fmt.Errorf("%s: %w", where(cfg), err)
+	}
+	st.Guard(id.ID)
+	return nil
+}
+
+// missingIdentity explains a store without identity record: an empty
+// Redis is no store at all; anything else was emptied in part or made by
+// an older dncgate.
+func missingIdentity(ctx context.Context, cfg *config.Config, st store.Store) error {
+	used, err := holdsData(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !used {
+		if cfg.Store.Backend == config.BackendRedis {
+			return &usageError{msg: fmt.Sprintf("dncgate: %s holds no dncgate store (a Redis restarted without persistence, flushed, or the wrong database number): "+
+				"restore it from a backup, or run `dncgate init` to create a new, empty one", where(cfg))}
+		}
+		return noStore(cfg)
+	}
+	return fmt.Errorf("%s holds data but no identity record: it lost keys (a Redis evicting or flushed in part) or was made by an older dncgate; "+
+		"restore it, or, if its digest key is the one it was made with, record it with `dncgate init --force`", where(cfg))
+}
+
+// holdsData reports whether the store has users or lists.
+func holdsData(ctx context.Context, st store.Store) (bool, error) {
+	users, err := st.ListUsers(ctx)
+	if err != nil || len(users) > 0 {
+		return len(users) > 0, err
+	}
+	if db, ok := st.(listdb.Store); ok {
+		infos, err := db.Lists(ctx)
+		return len(infos) > 0, err
+	}
+	return false, nil
 }
 
 func openEmbedded(path string) (store.Store, error) {

@@ -32,6 +32,7 @@ var forbidden = map[string][]string{
 	"contactdb":   {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"checkapi":    {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"web":         {"relay", "store", "cmd/"},
+	"ledger":      {"relay", "store/embedded", "store/redisstore", "cmd/", "config"},
 	// The families no SMTP part owns read the lists through listdb.
 	"metrics": {"relay", "store", "cmd/"},
 	// The footer step serves the relay, which defines the Stamper it

@@ -61,6 +61,8 @@ type Store struct {
 	lazy         lazyStmts  // lookups on tables made by the first import
 	lists        *listCache // the lists' fast read path
 	contactReads *rawReader // Contact's statement
+
+	guard atomic.Pointer[string] // the identity list reads expect (identity.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -146,13 +148,14 @@ func openPool(path string, readOnly bool, n int) (*sql.DB, error) {
 	return db, nil
 }
 
-// Ping reads the schema version, which touches the file.
+// Ping reads the schema version, which touches the file, and when guarded
+// the identity (identity.go).
 func (s *Store) Ping(ctx context.Context) error {
 	var v int
 	if err := s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("embedded: ping: %w", err)
 	}
-	return nil
+	return s.checkGuard(ctx)
 }
 
 // Close closes the statements and the connections.

@@ -36,10 +36,21 @@ func openAt(t testing.TB, path string) *embedded.Store {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
-		s := openAt(t, filepath.Join(t.TempDir(), "dncgate.db"))
+		path := filepath.Join(t.TempDir(), "dncgate.db")
+		s := openAt(t, path)
 		clock := storetest.NewClock(epoch)
 		s.SetClock(clock.Now)
-		return storetest.Harness{Store: s, Advance: clock.Advance}
+		drop := func(t *testing.T) {
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("DELETE FROM identity"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return storetest.Harness{Store: s, Advance: clock.Advance, DropIdentity: drop}
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/store"
 )
 
 // changeLogKeep is how many rows list_changes keeps. A process that fell
@@ -57,7 +58,8 @@ var changeSchema = fmt.Sprintf(`CREATE TABLE IF NOT EXISTS list_changes (
 	END;`, changeLogKeep)
 
 const (
-	qChangeHead = `SELECT max(seq) FROM list_changes`
+	// qChangeHead also reads the identity's id, for the guard.
+	qChangeHead = `SELECT max(seq), (SELECT id FROM identity) FROM list_changes`
 	qChanges    = `SELECT seq, list, digest, present FROM list_changes WHERE seq > ? ORDER BY seq`
 	// qListState reads everything a lookup needs but the entries, in one
 	// statement and so from one snapshot, with the log's head at it.
@@ -131,11 +133,14 @@ func (c *listCache) close() error {
 
 // lookup fills out, which holds one answer per probe as Lookup made them.
 func (c *listCache) lookup(ctx context.Context, probes []listdb.Probe, out []listdb.Answer) (bool, error) {
-	head, err := c.head(ctx)
+	head, id, err := c.head(ctx)
 	if noListTables(err) {
 		return false, nil
 	}
 	if err != nil {
+		return false, err
+	}
+	if err := store.CheckGuard(c.s.guarded(), id); err != nil {
 		return false, err
 	}
 	c.mu.RLock()
@@ -155,13 +160,20 @@ func (c *listCache) lookup(ctx context.Context, probes []listdb.Probe, out []lis
 	return true, nil
 }
 
-// head is the change log's last sequence number, 0 when empty.
-func (c *listCache) head(ctx context.Context) (seq int64, err error) {
+// head is the change log's last sequence number, 0 when empty, and the
+// identity's id, "" when none.
+func (c *listCache) head(ctx context.Context) (seq int64, id string, err error) {
 	_, err = c.heads.row(ctx, nil, func(cols []driver.Value) (err error) {
+		switch v := cols[1].(type) {
+		case string:
+			id = v
+		case []byte:
+			id = string(v)
+		}
 		seq, err = int64Value(cols[0])
 		return err
 	})
-	return seq, err
+	return seq, id, err
 }
 
 // ready reports whether every probed list with a version has its index;

@@ -102,6 +102,9 @@ func (s *Store) List(ctx context.Context, name string) (listdb.Meta, listdb.Vers
 
 // Lists returns every list with its current version, by name.
 func (s *Store) Lists(ctx context.Context) ([]listdb.Info, error) {
+	if err := s.checkGuard(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT l.meta, l.current, v.info FROM lists l
 		LEFT JOIN list_versions v ON v.id = l.current ORDER BY l.name`)
 	if noListTables(err) {
@@ -276,6 +279,9 @@ func newAnswers(probes []listdb.Probe) []listdb.Answer {
 
 // lookupSQL runs qLookup and fills out, as newAnswers made it.
 func (s *Store) lookupSQL(ctx context.Context, probes []listdb.Probe, out []listdb.Answer) ([]listdb.Answer, error) {
+	if err := s.checkGuard(ctx); err != nil {
+		return nil, err
+	}
 	stmt, err := s.lazy.get(ctx, s.r, qLookup)
 	if noListTables(err) {
 		return out, nil

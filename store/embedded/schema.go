@@ -50,6 +50,8 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	CREATE INDEX IF NOT EXISTS cap_holds_key_expiry ON cap_holds (key, expires_at);
 	CREATE INDEX IF NOT EXISTS cap_holds_expiry ON cap_holds (expires_at);`,
+	// The store's identity (identity.go).
+	identitySchema,
 }
 
 // migrate brings the schema up to date inside one IMMEDIATE transaction,

@@ -171,7 +171,8 @@ func decodeInfo(vals []any) (listdb.Info, error) {
 	return info, nil
 }
 
-// Lists reads the index, then every list's hash in one pipeline.
+// Lists reads the index, then every list's hash in one pipeline, with the
+// identity guard's read.
 func (s *Store) Lists(ctx context.Context) ([]listdb.Info, error) {
 	names, err := s.c.SMembers(ctx, s.keys.listIndex()).Result()
 	if err != nil {
@@ -179,7 +180,9 @@ func (s *Store) Lists(ctx context.Context) ([]listdb.Info, error) {
 	}
 	slices.Sort(names)
 	cmds := make([]*redis.SliceCmd, len(names))
+	var guard *redis.SliceCmd
 	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		guard = s.queueGuard(ctx, p)
 		for i, n := range names {
 			cmds[i] = p.HMGet(ctx, s.keys.listMeta(n), "meta", "cur", "ver")
 		}
@@ -187,6 +190,11 @@ func (s *Store) Lists(ctx context.Context) ([]listdb.Info, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: lists: %w", err)
+	}
+	// The guard was read after the index: a store emptied in between
+	// is caught here rather than taken for one without lists.
+	if err := s.checkGuard(guard); err != nil {
+		return nil, err
 	}
 	out := make([]listdb.Info, 0, len(names))
 	for i, c := range cmds {

@@ -80,7 +80,9 @@ func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Ans
 	hs := &s.heads
 	for range lookupTries {
 		reads := make([]*listRead, len(todo))
+		var guard *redis.SliceCmd
 		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			guard = s.queueGuard(ctx, p)
 			for j, i := range todo {
 				reads[j] = s.queueRead(ctx, p, &probes[i], hs.get(probes[i].List))
 			}
@@ -88,6 +90,9 @@ func (s *Store) Lookup(ctx context.Context, probes []listdb.Probe) ([]listdb.Ans
 		})
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: lookup: %w", err)
+		}
+		if err := s.checkGuard(guard); err != nil {
+			return nil, err
 		}
 		next := todo[:0]
 		for j, i := range todo {

@@ -8,6 +8,7 @@
 //	{users}:EMAIL      hash: role, send_as (JSON), pw, created, updated
 //	dlv:{MSG}          hash: one field per delivered rcpt digest, with a TTL
 //	cnt:{KEY}          integer counter, with the window as TTL
+//	identity:{opt-out} hash: the store's identity (identity.go)
 //	{login}:KEY        login attempt counter, with the window as TTL
 //
 // Every user key carries the same hash tag, so in a cluster they all live
@@ -27,6 +28,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -71,6 +73,8 @@ type Store struct {
 	contacts contactStore // the contacts, with their cached current version
 
 	capsBatch capBatchers // merges concurrent cap checks on a single node
+
+	guard atomic.Pointer[string] // the identity list reads expect (identity.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -141,12 +145,23 @@ func withoutURL(err error) error {
 	return err
 }
 
-// Ping checks that Redis answers.
+// Ping checks that Redis answers and, when guarded, that it is still the
+// store it was (identity.go): a store emptied is not ready to send.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.c.Ping(ctx).Err(); err != nil {
+	if s.guarded() == "" {
+		if err := s.c.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redisstore: ping: %w", err)
+		}
+		return nil
+	}
+	var guard *redis.SliceCmd
+	if _, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		guard = s.queueGuard(ctx, p)
+		return nil
+	}); err != nil {
 		return fmt.Errorf("redisstore: ping: %w", err)
 	}
-	return nil
+	return s.checkGuard(guard)
 }
 
 // Close closes the connections.

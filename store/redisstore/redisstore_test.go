@@ -36,8 +36,24 @@ func contract(o redisstore.Options) func(t *testing.T) storetest.Harness {
 	return func(t *testing.T) storetest.Harness {
 		o := o
 		o.Prefix = fmt.Sprintf("t%d:", prefixes.Add(1))
-		return storetest.Harness{Store: openStore(t, o)}
+		st := openStore(t, o)
+		drop := func(t *testing.T) {
+			c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrsOf(o)})
+			defer c.Close()
+			if err := c.Del(context.Background(), o.Prefix+"identity:{opt-out}").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return storetest.Harness{Store: st, DropIdentity: drop}
 	}
+}
+
+// addrsOf is where o points, for a client of the test's own.
+func addrsOf(o redisstore.Options) []string {
+	if len(o.ClusterAddrs) > 0 {
+		return o.ClusterAddrs
+	}
+	return []string{strings.TrimPrefix(o.URL, "redis://")}
 }
 
 func TestContractSingleNode(t *testing.T) {

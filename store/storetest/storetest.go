@@ -17,6 +17,9 @@ type Harness struct {
 	// follows real time (Redis keeps TTLs on the server): the suite then
 	// uses short real TTLs and polls, boundedly, until they have passed.
 	Advance func(d time.Duration)
+	// DropIdentity deletes the identity record behind the store's back, as
+	// a flush would; nil skips the checks that need it.
+	DropIdentity func(t *testing.T)
 }
 
 const (
@@ -39,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 	t.Run("Deliveries", func(t *testing.T) { runDeliveries(t, open) })
 	t.Run("Counters", func(t *testing.T) { runCounters(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { runConcurrency(t, open) })
+	t.Run("Identity", func(t *testing.T) { runIdentity(t, open) })
 	t.Run("Attempts", func(t *testing.T) { runAttempts(t, open) })
 	t.Run("Ping", func(t *testing.T) {
 		if err := open(t).Store.Ping(t.Context()); err != nil {

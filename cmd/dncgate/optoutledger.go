@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/lists"
+)
+
+// eraseFromLedger deletes the person's refusals from the ledger, keeps
+// their sent decisions without the address (the proof the lists were
+// consulted before each send) and records the erasure in the audit trail
+// without the address.
+func eraseFromLedger(ctx context.Context, env optoutEnv, by string) (ledger.Erased, error) {
+	l, err := openLedger(ctx, env.cfg)
+	if err != nil {
+		return ledger.Erased{}, err
+	}
+	defer l.Close()
+	er, err := l.Erase(ctx, env.digest())
+	if err != nil {
+		return er, fmt.Errorf("erasing ledger records: %w", err)
+	}
+	err = l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: by, Action: ledger.ActErase, Source: ledger.SourceCLI,
+		Details: map[string]string{
+			"decisions_anonymised": strconv.FormatInt(er.Anonymised, 10),
+			"refusals_deleted":     strconv.FormatInt(er.Deleted, 10),
+		}})
+	if err != nil {
+		return er, fmt.Errorf("recording the erasure: %w", err)
+	}
+	return er, nil
+}
+
+// auditOptOut records an opt-out made from the command line, keyed by
+// the address's digest so optout history finds it.
+func auditOptOut(ctx context.Context, env optoutEnv, by string) error {
+	l, err := openLedger(ctx, env.cfg)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	d := env.digest()
+	return l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: by, Action: ledger.ActOptOut, Digest: &d, Source: ledger.SourceCLI})
+}
+
+func (a *app) optoutHistory(ctx context.Context, args []string) error {
+	c := a.newOptoutCmd("history", "Show when and how ADDRESS was opted out (link, one-click, mailto, CLI,\n"+
+		"API), from the audit trail, newest first.", false)
+	return c.run(ctx, a, args, func(env optoutEnv) error {
+		if note := ledgerScope(env.cfg); note != "" {
+			fmt.Fprintln(a.stderr, "note: "+note)
+		}
+		l, err := openLedger(ctx, env.cfg)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		d := env.digest()
+		evs, err := l.Audits(ctx, ledger.AuditQuery{Digest: &d, Limit: ledger.MaxLimit})
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			fmt.Fprintf(a.stdout, "%s: no opt-out recorded\n", lists.MaskEmail(env.addr))
+			return nil
+		}
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME\tACTION\tSOURCE\tBY")
+		for _, e := range evs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Action, e.Source, printable(e.Actor))
+		}
+		return tw.Flush()
+	})
+}

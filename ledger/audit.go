@@ -1,0 +1,53 @@
+package ledger
+
+import "time"
+
+// Action names a change to what may be sent.
+type Action string
+
+const (
+	ActListImport   Action = "list-import"
+	ActListRollback Action = "list-rollback"
+	ActEntryAdd     Action = "entry-add"
+	ActEntryRemove  Action = "entry-remove"
+	ActOptOut       Action = "opt-out"
+	ActErase        Action = "erase"
+	ActUserChange   Action = "user-change"
+	ActCapReset     Action = "cap-reset"
+	ActConfigReload Action = "config-reload"
+)
+
+// Source is where an opt-out came from.
+type Source string
+
+const (
+	SourceLink     Source = "link"
+	SourceOneClick Source = "one-click"
+	SourceMailto   Source = "mailto"
+	SourceCLI      Source = "cli"
+	SourceAPI      Source = "api"
+)
+
+// AuditEvent is one change in the audit trail. An erasure carries no
+// digest and no address: only that an erasure took place, by whom.
+type AuditEvent struct {
+	ID     string
+	At     time.Time
+	Actor  string // who: an admin's name, "recipient" for a link, the API user
+	Action Action
+	Object string  // the list, user or cap concerned; never an address
+	Digest *Digest // the person concerned (opt-outs, entries), when there is one
+	Source Source  // for opt-outs
+	Reason string
+	// Details holds what the action needs to be proved: a file's SHA-256,
+	// counts, versions.
+	Details map[string]string
+}
+
+// AuditQuery selects audit events.
+type AuditQuery struct {
+	Since, Until time.Time // zero: unbounded
+	Action       Action
+	Digest       *Digest
+	Limit        int // 0: DefaultLimit
+}

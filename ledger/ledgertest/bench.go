@@ -1,0 +1,128 @@
+package ledgertest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/ledger/export"
+)
+
+// BenchEnv names the variable that sets the benchmark's number of
+// decisions; the default keeps a run short.
+const BenchEnv = "DNCGATE_LEDGER_BENCH_N"
+
+const (
+	benchDefaultN = 20000
+	benchReps     = 200
+	benchDays     = 30
+	seedBatch     = 2000
+)
+
+// BenchN is the number of decisions to seed.
+func BenchN(b *testing.B) int {
+	s := os.Getenv(BenchEnv)
+	if s == "" {
+		return benchDefaultN
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1000 {
+		b.Fatalf("%s=%q: want a number of decisions, at least 1000", BenchEnv, s)
+	}
+	return n
+}
+
+func benchRep(i int) string { return fmt.Sprintf("rep%03d@corp.example", i%benchReps) }
+
+// Seed records n decisions spread over benchDays days before Base, from
+// benchReps reps to n/5 recipients, nine in ten allowed.
+func Seed(b *testing.B, l ledger.Ledger, n int) {
+	start := time.Now()
+	ctx := context.Background()
+	span := benchDays * 24 * time.Hour
+	batch := make([]ledger.Decision, 0, seedBatch)
+	for i := range n {
+		v := ledger.Allowed
+		if i%10 == 9 {
+			v = ledger.Refused
+		}
+		d := Decision(fmt.Sprintf("B%08d", i/3), i%(n/5), -span+time.Duration(int64(span)/int64(n)*int64(i)), v)
+		d.Rep = benchRep(i)
+		d.Outcome = ledger.Outcome{Kind: ledger.Sent, Reply: "250 2.0.0 Ok", At: d.At}
+		batch = append(batch, d)
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := l.Record(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	el := time.Since(start)
+	b.Logf("seeded %d decisions in %s (%.0f rows/s)", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+}
+
+// Bench measures, on a seeded ledger: the first page of a one-day filter
+// by rep, an exact address search (p50 and p99 of each), and CSV export
+// in rows a second.
+func Bench(b *testing.B, l ledger.Ledger, n int) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	day := 24 * time.Hour
+	b.Run("rep-day-first-page", func(b *testing.B) {
+		latencies(b, func() (int, error) {
+			since := Base.Add(-time.Duration(1+rng.IntN(benchDays-1)) * day)
+			p, err := l.Query(ctx, ledger.Query{Rep: benchRep(rng.IntN(benchReps)), Since: since, Until: since.Add(day), Limit: 100})
+			return len(p.Decisions), err
+		})
+	})
+	b.Run("address", func(b *testing.B) {
+		latencies(b, func() (int, error) {
+			d := Digest(rng.IntN(n / 5))
+			p, err := l.Query(ctx, ledger.Query{Digest: &d, Limit: 100})
+			return len(p.Decisions), err
+		})
+	})
+	b.Run("csv-export", func(b *testing.B) {
+		rows := 0
+		start := time.Now()
+		for b.Loop() {
+			w, _ := export.NewCSV(io.Discard)
+			n, err := export.Stream(ctx, l, ledger.Query{Limit: ledger.MaxLimit}, w)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows += n
+		}
+		b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+	})
+}
+
+// latencies runs op b.N times and reports p50 and p99 in milliseconds.
+func latencies(b *testing.B, op func() (int, error)) {
+	var ds []time.Duration
+	found := 0
+	for b.Loop() {
+		t := time.Now()
+		n, err := op()
+		ds = append(ds, time.Since(t))
+		if err != nil {
+			b.Fatal(err)
+		}
+		found += n
+	}
+	if found == 0 {
+		b.Fatal("no query found anything; the benchmark measures nothing")
+	}
+	slices.Sort(ds)
+	pct := func(p float64) float64 { return float64(ds[int(float64(len(ds)-1)*p)]) / 1e6 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(found)/float64(len(ds)), "rows/op")
+}

@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/ledger/ledgersql"
+)
+
+var insertDecision = ledgersql.Rebind("INSERT INTO decisions (" + ledgersql.Columns + ") VALUES (" +
+	ledgersql.Placeholders + ") ON CONFLICT DO NOTHING")
+
+// Record writes ds durably; a decision already recorded (same id and
+// time) is left as it is, so a spool replay never doubles one.
+func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ledger.Fill(ds)
+	if err := l.gc.Submit(ctx, ds); err != nil {
+		return fmt.Errorf("ledger: record: %w", err)
+	}
+	return nil
+}
+
+// writeBatch writes the calls of one group commit in one transaction,
+// its inserts sent as one pipelined batch.
+func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
+	ctx := context.Background()
+	b := &pgx.Batch{}
+	for _, ds := range batch {
+		for _, d := range ds {
+			if err := l.ensure(ctx, d.At); err != nil {
+				return err
+			}
+			b.Queue(insertDecision, ledgersql.Args(d, tc)...)
+		}
+	}
+	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+var setOutcome = ledgersql.Rebind("UPDATE decisions SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND rcpt_digest = ?")
+
+// SetOutcome writes the outcome of one recipient.
+func (l *Ledger) SetOutcome(ctx context.Context, ref string, rcpt ledger.Digest, o ledger.Outcome) error {
+	if !o.Kind.Valid() {
+		return fmt.Errorf("ledger: unknown outcome %q", o.Kind)
+	}
+	var at any
+	if !o.At.IsZero() {
+		at = o.At.UTC()
+	}
+	tag, err := l.pool.Exec(ctx, setOutcome, string(o.Kind), o.Reply, at, ref, rcpt[:])
+	if err != nil {
+		return fmt.Errorf("ledger: set outcome: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ledger.ErrNotFound
+	}
+	return nil
+}
+
+var insertAudit = ledgersql.Rebind("INSERT INTO audit (" + ledgersql.AuditColumns +
+	") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+
+// Audit appends e; an event already recorded (same id) is left alone.
+func (l *Ledger) Audit(ctx context.Context, e ledger.AuditEvent) error {
+	ledger.FillAudit(&e)
+	if err := l.ensure(ctx, e.At); err != nil {
+		return fmt.Errorf("ledger: audit: %w", err)
+	}
+	if _, err := l.pool.Exec(ctx, insertAudit, ledgersql.AuditArgs(e, tc)...); err != nil {
+		return fmt.Errorf("ledger: audit: %w", err)
+	}
+	return nil
+}
