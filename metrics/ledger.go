@@ -1,7 +1,10 @@
 package metrics
 
 import (
+	"sync/atomic"
 	"time"
+
+	"github.com/dncgate/dncgate/ledger"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -16,24 +19,20 @@ const (
 	LedgerAudit   LedgerOp = "audit"   // an audit event
 )
 
-// RetentionKind names a class of records with its own retention.
-type RetentionKind string
-
-// The retention classes (the ledger's kinds).
-const (
-	RetentionSent    RetentionKind = "sent"
-	RetentionRefused RetentionKind = "refused"
-	RetentionAudit   RetentionKind = "audit"
-)
-
 // Ledger are the send ledger's families: the time of each write to the
 // backend and whether it failed, the spool's size, the records the
-// retention deleted. The ledger (or a wrapper in the binary) reports to
-// it; a nil *Ledger counts nothing.
+// retention deleted. Wrap puts them around a backend and WatchSpool reads
+// the spool; a nil *Ledger counts nothing.
 type Ledger struct {
 	writeSeconds *prometheus.HistogramVec
-	spoolBytes   prometheus.Gauge
+	spoolBytes   prometheus.GaugeFunc
 	deleted      *prometheus.CounterVec
+	spool        atomic.Pointer[SpoolSizer]
+}
+
+// SpoolSizer is the spool as the gauge reads it (*ledger.Spool is one).
+type SpoolSizer interface {
+	Bytes() int64
 }
 
 // NewLedger makes the ledger's families and registers them with reg.
@@ -46,21 +45,21 @@ func NewLedger(reg prometheus.Registerer) *Ledger {
 			Help:    "Time one write to the send ledger's backend took, by operation and result (ok or error).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"op", "result"}),
-		spoolBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "dncgate_ledger_spool_bytes",
-			Help: "Bytes of ledger writes spooled while the backend could not take them, waiting for replay.",
-		}),
 		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dncgate_retention_deleted_total",
 			Help: "Ledger records deleted because their retention ran out, by kind.",
 		}, []string{"kind"}),
 	}
+	l.spoolBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dncgate_ledger_spool_bytes",
+		Help: "Bytes of ledger writes spooled while the backend could not take them, waiting for replay.",
+	}, l.spoolSize)
 	reg.MustRegister(l.writeSeconds, l.spoolBytes, l.deleted)
 	for _, op := range []LedgerOp{LedgerRecord, LedgerOutcome, LedgerAudit} {
 		l.writeSeconds.WithLabelValues(string(op), "ok")
 		l.writeSeconds.WithLabelValues(string(op), "error")
 	}
-	for _, k := range []RetentionKind{RetentionSent, RetentionRefused, RetentionAudit} {
+	for _, k := range []ledger.Kind{ledger.KindSent, ledger.KindRefused, ledger.KindAudit} {
 		l.deleted.WithLabelValues(string(k))
 	}
 	return l
@@ -78,15 +77,22 @@ func (l *Ledger) Wrote(op LedgerOp, took time.Duration, err error) {
 	l.writeSeconds.WithLabelValues(string(op), result).Observe(took.Seconds())
 }
 
-// Spooled sets the spool's size, after each write to it and each replay.
-func (l *Ledger) Spooled(bytes int64) {
+// WatchSpool makes the spool gauge read s on each scrape.
+func (l *Ledger) WatchSpool(s SpoolSizer) {
 	if l != nil {
-		l.spoolBytes.Set(float64(bytes))
+		l.spool.Store(&s)
 	}
 }
 
+func (l *Ledger) spoolSize() float64 {
+	if s := l.spool.Load(); s != nil {
+		return float64((*s).Bytes())
+	}
+	return 0
+}
+
 // Deleted counts the records of one kind an expiry run deleted.
-func (l *Ledger) Deleted(kind RetentionKind, n int64) {
+func (l *Ledger) Deleted(kind ledger.Kind, n int64) {
 	if l != nil && n > 0 {
 		l.deleted.WithLabelValues(string(kind)).Add(float64(n))
 	}

@@ -20,8 +20,9 @@ type gatewayMetrics struct {
 	reg      *prometheus.Registry
 	relay    *relay.Metrics
 	upstream *upstream.Metrics
-	// ledger is what the send ledger reports to once it is wired in;
-	// until then its series stay at zero.
+	// ledger times the send ledger's writes once serve writes to it:
+	// ledger.NewSpooled(gm.ledger.Wrap(backend), spool) and
+	// gm.ledger.WatchSpool(spool). Until then its series stay at zero.
 	ledger *metrics.Ledger
 }
 
