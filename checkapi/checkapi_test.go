@@ -22,6 +22,7 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
@@ -82,7 +83,7 @@ func serverWith(t *testing.T, st backend, rate int, a *auth.Authenticator) *http
 	if err := suppression.EnsureOptOut(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddEntry(ctx, suppression.OptOutList, listdb.Key(key, "email", "gone@firma.fr")); err != nil {
+	if err := st.AddEntry(ctx, listmodel.OptOut, listdb.Key(key, "email", "gone@firma.fr")); err != nil {
 		t.Fatal(err)
 	}
 	pol, err := suppression.NewPolicy(config.Policy{})
@@ -166,7 +167,7 @@ func TestCheckAPIAnswers(t *testing.T) {
 					t.Errorf("result %d: %+v, want %v", i, r, w)
 				}
 			}
-			if got.Results[0].List != suppression.OptOutList {
+			if got.Results[0].List != listmodel.OptOut {
 				t.Errorf("opt-out result names list %q", got.Results[0].List)
 			}
 		})

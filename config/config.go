@@ -123,8 +123,11 @@ type Limits struct {
 	MaxRecipients     int      `toml:"max_recipients"`
 	MaxLineLength     int      `toml:"max_line_length"`
 	IdleTimeout       Duration `toml:"idle_timeout"`
+	PreAuthTimeout    Duration `toml:"preauth_timeout"`
 	SessionTimeout    Duration `toml:"session_timeout"`
+	MaxConns          int      `toml:"max_conns"`
 	MaxConnsPerIP     int      `toml:"max_conns_per_ip"`
+	MaxErrors         int      `toml:"max_errors"`
 	RememberDelivered Duration `toml:"remember_delivered"`
 }
 
@@ -206,8 +209,11 @@ func defaultLimits() Limits {
 		MaxRecipients:     100,
 		MaxLineLength:     2000,
 		IdleTimeout:       Duration{5 * time.Minute},
+		PreAuthTimeout:    Duration{time.Minute},
 		SessionTimeout:    Duration{30 * time.Minute},
+		MaxConns:          1000,
 		MaxConnsPerIP:     20,
+		MaxErrors:         20,
 		RememberDelivered: Duration{72 * time.Hour},
 	}
 }

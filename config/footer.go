@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dncgate/dncgate/footer"
+	"github.com/dncgate/dncgate/footer/lang"
 )
 
 // Footer is the privacy notice and opt-out footer added to every message.
@@ -83,7 +83,7 @@ const (
 )
 
 func defaultFooter() Footer {
-	return Footer{Enabled: true, FallbackLanguage: footer.DefaultLanguage, Signed: SignedHeadersOnly}
+	return Footer{Enabled: true, FallbackLanguage: lang.Default, Signed: SignedHeadersOnly}
 }
 
 // FooterDetails returns the footer settings in force. When the file has no
@@ -159,8 +159,8 @@ func (c *Config) checkFooter(col *collector) {
 	if c.src.wrote("footer") {
 		requireDetails(col, f)
 	}
-	if f.TemplatesDir != "" || f.FallbackLanguage != footer.DefaultLanguage {
-		checkTemplates(col, f)
+	if _, err := f.TemplatesFS(); err != nil {
+		col.add("footer.templates_dir", "%v", err)
 	}
 	c.checkUnsubscribe(col)
 }
@@ -186,24 +186,18 @@ func requireDetails(col *collector, f Footer) {
 	}
 }
 
-// checkTemplates loads the templates as serve will, so a mistake in a file
-// or a fallback language without templates shows at once.
-func checkTemplates(col *collector, f Footer) {
-	var dir fs.FS
-	if f.TemplatesDir != "" {
-		if fi, err := os.Stat(f.TemplatesDir); err != nil || !fi.IsDir() {
-			col.add("footer.templates_dir", "%q is not a folder", f.TemplatesDir)
-			return
-		}
-		dir = os.DirFS(f.TemplatesDir)
+// TemplatesFS is footer.templates_dir as a file system, nil when it is
+// unset, or an error when it is not a folder. What the templates in it say
+// is package footer's to check: the caller passes that check to
+// LoadChecked.
+func (f Footer) TemplatesFS() (fs.FS, error) {
+	if f.TemplatesDir == "" {
+		return nil, nil
 	}
-	if _, err := footer.New(dir, f.FallbackLanguage); err != nil {
-		key := "footer.templates_dir"
-		if f.TemplatesDir == "" {
-			key = "footer.fallback_language"
-		}
-		col.add(key, "%v", err)
+	if fi, err := os.Stat(f.TemplatesDir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%q is not a folder", f.TemplatesDir)
 	}
+	return os.DirFS(f.TemplatesDir), nil
 }
 
 func (c *Config) checkUnsubscribe(col *collector) {

@@ -8,8 +8,11 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -141,5 +144,52 @@ func TestDKIMConfigLoads(t *testing.T) {
 	}
 	if c.DKIM.Domain != "acme.example" || c.DKIM.Selector != "s2026" {
 		t.Errorf("dkim %+v", c.DKIM)
+	}
+}
+
+// A check another package owns reports at the key's line, sorted among
+// the configuration's own problems, which are all still reported.
+func TestLoadCheckedLocatesProblems(t *testing.T) {
+	path := writeConfig(t, "[limits]\nmax_recipients = \"ten\"\n\n[footer]\nenabled = false\nfallback_language = \"pt\"\n\n[store]\nbackend = \"postgres\"\n")
+	var saw string
+	check := func(c *Config, problem func(string, error)) {
+		saw = c.Footer.FallbackLanguage
+		problem("footer.fallback_language", errors.New("no templates"))
+	}
+	_, err := LoadChecked(path, []Check{check})
+	want := strings.Join([]string{
+		path + `:2: limits.max_recipients: want an integer, got a string`,
+		path + `:6: footer.fallback_language: no templates`,
+		path + `:9: store.backend: unknown backend "postgres"; use "embedded" or "redis"`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("LoadChecked: %v\nwant:\n%s", err, want)
+	}
+	if saw != "pt" {
+		t.Errorf("the check saw fallback_language %q, want the file's", saw)
+	}
+	if _, err := Load(path); err == nil || strings.Contains(err.Error(), "no templates") {
+		t.Errorf("Load without checks: %v", err)
+	}
+}
+
+func TestTemplatesFS(t *testing.T) {
+	if fsys, err := (Footer{}).TemplatesFS(); fsys != nil || err != nil {
+		t.Errorf("unset: %v, %v; want nil, nil", fsys, err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "fr.txt.tmpl"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := (Footer{TemplatesDir: dir}).TemplatesFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := fs.ReadFile(fsys, "fr.txt.tmpl"); err != nil || string(b) != "x" {
+		t.Errorf("read %q, %v", b, err)
+	}
+	file := filepath.Join(dir, "fr.txt.tmpl")
+	if _, err := (Footer{TemplatesDir: file}).TemplatesFS(); err == nil || err.Error() != strconv.Quote(file)+" is not a folder" {
+		t.Errorf("a file: %v", err)
 	}
 }

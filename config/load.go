@@ -20,6 +20,17 @@ import (
 // file and in the values; a file that does not parse yields only the
 // syntax error.
 func Load(path string, overrides ...func(*Config)) (*Config, error) {
+	return LoadChecked(path, nil, overrides...)
+}
+
+// Check validates settings whose rule another package owns, such as the
+// footer templates, which only package footer can load. It reports each
+// problem with the key of the setting at fault, and LoadChecked locates
+// and sorts it with its own problems.
+type Check func(c *Config, problem func(key string, err error))
+
+// LoadChecked is Load that also runs checks on the validated values.
+func LoadChecked(path string, checks []Check, overrides ...func(*Config)) (*Config, error) {
 	c := Default()
 	c.src = &source{file: path}
 	var problems Problems
@@ -37,7 +48,7 @@ func Load(path string, overrides ...func(*Config)) (*Config, error) {
 	}
 	// A key that failed to decode kept its valid default, so validating
 	// now adds only genuine problems.
-	if err := c.Validate(); err != nil {
+	if err := c.validate(checks); err != nil {
 		problems = append(problems, err.(Problems)...)
 	}
 	if len(problems) > 0 {

@@ -13,7 +13,9 @@ import (
 
 // Validate checks every setting and returns all problems at once, as
 // Problems, or nil.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(nil) }
+
+func (c *Config) validate(checks []Check) error {
 	col := &collector{src: c.src}
 	c.checkServer(col)
 	c.checkListeners(col)
@@ -32,6 +34,9 @@ func (c *Config) Validate() error {
 	c.checkRelay(col)
 	c.checkWeb(col)
 	c.checkProxies(col)
+	for _, check := range checks {
+		check(c, func(key string, err error) { col.add(key, "%v", err) })
+	}
 	return col.err()
 }
 
@@ -221,6 +226,16 @@ func (c *Config) checkLimits(col *collector) {
 	positive(col, "limits.remember_delivered", l.RememberDelivered)
 	if l.MaxConnsPerIP < 0 {
 		col.add("limits.max_conns_per_ip", "must not be negative (0 means no limit)")
+	}
+	positive(col, "limits.preauth_timeout", l.PreAuthTimeout)
+	if l.PreAuthTimeout.Duration > l.IdleTimeout.Duration && l.IdleTimeout.Duration > 0 {
+		col.add("limits.preauth_timeout", "must not be longer than limits.idle_timeout (%s)", l.IdleTimeout.Duration)
+	}
+	if l.MaxConns < 1 {
+		col.add("limits.max_conns", "must be at least 1")
+	}
+	if l.MaxErrors < 1 {
+		col.add("limits.max_errors", "must be at least 1")
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/dncgate/dncgate/footer/lang"
 )
 
 //go:embed templates/*.tmpl
@@ -43,12 +45,12 @@ type Templates struct {
 // New loads the shipped templates, then the files in override (nil for
 // none), which replace shipped ones of the same name or add languages.
 // fallback is the language used for an unknown one ("" means
-// DefaultLanguage) and must have templates. Every template is tried once
+// lang.Default) and must have templates. Every template is tried once
 // with sample values, so a mistake in a file is reported here, by name.
 func New(override fs.FS, fallback string) (*Templates, error) {
-	t := &Templates{langs: map[string]*language{}, fallback: normTag(fallback)}
+	t := &Templates{langs: map[string]*language{}, fallback: lang.Norm(fallback)}
 	if t.fallback == "" {
-		t.fallback = DefaultLanguage
+		t.fallback = lang.Default
 	}
 	sub, err := fs.Sub(shipped, "templates")
 	if err != nil {
@@ -96,10 +98,10 @@ func (t *Templates) Render(lang string, v Vars) (text, html string, err error) {
 	return wrap(strings.TrimSpace(tb.String()), wrapWidth), strings.TrimSpace(hb.String()), nil
 }
 
-// Resolve returns the language Render writes for lang: lang itself, its
+// Resolve returns the language Render writes for requested: that tag, its
 // region-less tag or the fallback, whichever has templates first.
-func (t *Templates) Resolve(lang string) string {
-	tag := normTag(lang)
+func (t *Templates) Resolve(requested string) string {
+	tag := lang.Norm(requested)
 	if _, ok := t.langs[tag]; ok {
 		return tag
 	}
@@ -109,10 +111,4 @@ func (t *Templates) Resolve(lang string) string {
 		}
 	}
 	return t.fallback
-}
-
-// normTag lower-cases a language tag and writes "_" as "-" (BCP 47 §2.1.1:
-// tags are case-insensitive).
-func normTag(s string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "_", "-"))
 }

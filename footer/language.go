@@ -1,10 +1,9 @@
 package footer
 
-import "github.com/dncgate/dncgate/country"
-
-// DefaultLanguage is the fallback when neither the requested language nor
-// a configured fallback has a template.
-const DefaultLanguage = "en"
+import (
+	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/footer/lang"
+)
 
 // countryLanguage maps ISO 3166-1 alpha-2 codes to the language of the
 // shipped templates most recipients there read. For countries with several
@@ -22,10 +21,10 @@ var countryLanguage = map[string]string{ // keyed by country.Code
 }
 
 // LanguageFor returns the footer language for a recipient's country;
-// DefaultLanguage for any other country, or none.
+// lang.Default for any other country, or none.
 func LanguageFor(cc country.Code) string {
 	if lang, ok := countryLanguage[cc.String()]; ok {
 		return lang
 	}
-	return DefaultLanguage
+	return lang.Default
 }

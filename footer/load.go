@@ -5,14 +5,11 @@ import (
 	htmltemplate "html/template"
 	"io"
 	"io/fs"
-	"regexp"
 	"strings"
 	texttemplate "text/template"
-)
 
-// tagPattern is the language tags accepted in file names: a 2-3 letter
-// primary subtag and optional subtags (BCP 47 §2.1, simplified).
-var tagPattern = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{1,8})*$`)
+	"github.com/dncgate/dncgate/footer/lang"
+)
 
 // load parses every template file at the top of fsys. origin names the set
 // in errors.
@@ -65,8 +62,8 @@ func splitName(name string) (tag string, isHTML bool, err error) {
 	default:
 		return "", false, fmt.Errorf("name must end in %s or %s", textSuffix, htmlSuffix)
 	}
-	tag = normTag(tag)
-	if !tagPattern.MatchString(tag) {
+	tag = lang.Norm(tag)
+	if !lang.Valid(tag) {
 		return "", false, fmt.Errorf("%q is not a language tag", tag)
 	}
 	return tag, isHTML, nil

@@ -75,10 +75,10 @@ func (s *session) AuthMechanisms() []string {
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	if err := s.authGate().err(); err != nil {
 		s.srv.opts.Metrics.authFailed(smtpreply.TLSRequired)
-		return nil, toSMTP(err, "", s.log)
+		return nil, s.reply(err, "", s.log)
 	}
 	if s.inTx.Load() { // RFC 4954 §4: not during a mail transaction
-		return nil, toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "AUTH not permitted during a mail transaction", nil), "", s.log)
+		return nil, s.reply(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "AUTH not permitted during a mail transaction", nil), "", s.log)
 	}
 	switch strings.ToUpper(mech) {
 	case mechPlain:
@@ -97,7 +97,7 @@ func (s *session) authPlain(identity, username, password string) error {
 	if identity != "" && !strings.EqualFold(identity, username) {
 		// Acting for another user (RFC 4616 §2) is not offered.
 		s.srv.opts.Metrics.authFailed(smtpreply.AuthFailed)
-		return toSMTP(smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil), "", s.log)
+		return s.reply(smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil), "", s.log)
 	}
 	return s.authenticate(username, password)
 }
@@ -110,10 +110,10 @@ func (s *session) authenticate(username, password string) error {
 	defer cancel()
 	r := s.srv.login.Login(ctx, auth.Attempt{User: username, Password: password, Client: s.peer})
 	if r.Outcome != auth.Accepted {
-		s.log.Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
+		s.budget(s.log).Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
 		e := loginRefusal(r.Outcome)
 		s.srv.opts.Metrics.authFailed(smtpreply.As(e).Reason)
-		return smtpreply.Reply(e, "") // logged above: once is enough
+		return s.strike(smtpreply.Reply(e, "")) // logged above: once is enough
 	}
 	s.setUser(r.User, "auth")
 	s.log.Info("auth ok", "user", r.User.Email)

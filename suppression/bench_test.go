@@ -19,6 +19,7 @@ import (
 	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
 	"github.com/dncgate/dncgate/suppression"
@@ -214,7 +215,7 @@ func loadBenchData(b *testing.B, db listdb.Store, cs contactdb.Store, n int) []s
 		if err := db.PutList(ctx, m); err != nil {
 			b.Fatal(err)
 		}
-		extra := map[string][]listdb.Digest{"be-dncm": onPhoneList, suppression.OptOutList: optedOut}[m.Name]
+		extra := map[string][]listdb.Digest{"be-dncm": onPhoneList, listmodel.OptOut: optedOut}[m.Name]
 		importRandom(b, db, m.Name, r, n, extra)
 	}
 	importContacts(b, cs, r, n, recs)

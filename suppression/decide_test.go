@@ -12,6 +12,7 @@ import (
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
@@ -150,7 +151,7 @@ func TestOptOutAndDenyLists(t *testing.T) {
 	eachStore(t, func(t *testing.T, st backend) {
 		f := newFixture(t, st, noPresets)
 		ctx := t.Context()
-		if err := st.AddEntry(ctx, suppression.OptOutList, listdb.Key(testKey, "email", "gone@acme.fr")); err != nil {
+		if err := st.AddEntry(ctx, listmodel.OptOut, listdb.Key(testKey, "email", "gone@acme.fr")); err != nil {
 			t.Fatal(err)
 		}
 		f.list(listdb.Meta{Name: "company-deny", Kind: "email", Model: "deny"}, "boss@rival.example")
@@ -161,7 +162,7 @@ func TestOptOutAndDenyLists(t *testing.T) {
 
 		v := f.decide("Gone+news@ACME.fr", at)
 		want(t, "opt-out", v, suppression.Refused, suppression.CodeOptOut, "opted out")
-		if v.List != suppression.OptOutList || v.KeyKind != "email" {
+		if v.List != listmodel.OptOut || v.KeyKind != "email" {
 			t.Errorf("opt-out decided by %q/%q", v.List, v.KeyKind)
 		}
 		v = f.decide("boss@rival.example", at)
@@ -219,7 +220,7 @@ func TestStaleLists(t *testing.T) {
 
 		// A refusal stands even while another list is stale: retrying would
 		// not change it.
-		if err := st.AddEntry(t.Context(), suppression.OptOutList, listdb.Key(testKey, "email", "out@firma.be")); err != nil {
+		if err := st.AddEntry(t.Context(), listmodel.OptOut, listdb.Key(testKey, "email", "out@firma.be")); err != nil {
 			t.Fatal(err)
 		}
 		want(t, "opt-out beats stale", f.decide("out@firma.be", t0.Add(30*24*time.Hour)), suppression.Refused, suppression.CodeOptOut, "")
@@ -304,7 +305,7 @@ func TestOptOutListGoneFailsClosed(t *testing.T) {
 		if v, err := f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0); err != nil || v.Outcome != suppression.Allowed {
 			t.Fatalf("with the opt-out list: %+v, %v; want allowed", v, err)
 		}
-		if err := st.DropList(t.Context(), suppression.OptOutList); err != nil {
+		if err := st.DropList(t.Context(), listmodel.OptOut); err != nil {
 			t.Fatal(err)
 		}
 		// The descriptions are cached a second; the lookup runs anyway.
@@ -325,7 +326,7 @@ func TestOptOutListGoneFailsClosed(t *testing.T) {
 func TestReroutableAddressesRefused(t *testing.T) {
 	eachStore(t, func(t *testing.T, st backend) {
 		f := newFixture(t, st, noPresets)
-		if err := st.AddEntry(t.Context(), suppression.OptOutList, listdb.Key(testKey, "email", "suppressed@example.net")); err != nil {
+		if err := st.AddEntry(t.Context(), listmodel.OptOut, listdb.Key(testKey, "email", "suppressed@example.net")); err != nil {
 			t.Fatal(err)
 		}
 		at := t0.Add(time.Hour)

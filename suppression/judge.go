@@ -8,12 +8,7 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/listdb"
-)
-
-// List models, as listdb.Meta.Model holds them.
-const (
-	modelDeny      = "deny"
-	modelClearance = "clearance"
+	"github.com/dncgate/dncgate/listmodel"
 )
 
 // governed is a list that applies to one recipient, with its freshness.
@@ -33,10 +28,10 @@ func governing(infos []listdb.Info, v Verdict, now time.Time) []governed {
 	for i := range infos {
 		in := &infos[i]
 		m := &in.Meta
-		if m.Name == OptOutList || !governs(m.Countries, v.Country) {
+		if m.Name == listmodel.OptOut || !governs(m.Countries, v.Country) {
 			continue
 		}
-		if m.Model == modelClearance && v.Rule.Action != Consent {
+		if m.Model == listmodel.Clearance && v.Rule.Action != Consent {
 			continue
 		}
 		g := governed{info: in, stale: isStale(in, now)}
@@ -51,7 +46,7 @@ func governing(infos []listdb.Info, v Verdict, now time.Time) []governed {
 // missing list answers nothing).
 func optOutInfo(infos []listdb.Info) *listdb.Info {
 	for i := range infos {
-		if infos[i].Meta.Name == OptOutList {
+		if infos[i].Meta.Name == listmodel.OptOut {
 			return &infos[i]
 		}
 	}
@@ -92,22 +87,22 @@ func isStale(in *listdb.Info, now time.Time) bool {
 // consent needs a hit on a fresh clearance list.
 func judge(v Verdict, gov []governed, answers []listdb.Answer, now time.Time) Verdict {
 	for i, g := range gov {
-		if g.info.Meta.Model != modelClearance && hit(answers[i]) {
+		if g.info.Meta.Model != listmodel.Clearance && hit(answers[i]) {
 			return refusedByList(v, g, answers[i])
 		}
 	}
 	var cleared *int
 	for i, g := range gov {
-		if g.info.Meta.Model == modelClearance && (!g.stale || g.warn) && hit(answers[i]) {
+		if g.info.Meta.Model == listmodel.Clearance && (!g.stale || g.warn) && hit(answers[i]) {
 			cleared = &i
 			break
 		}
 	}
-	if v.Rule.Action == Consent && cleared == nil && !anyHeld(gov, modelClearance) {
+	if v.Rule.Action == Consent && cleared == nil && !anyHeld(gov, listmodel.Clearance) {
 		return refusedForConsent(v)
 	}
 	for _, g := range gov {
-		if g.stale && !g.warn && (g.info.Meta.Model != modelClearance || cleared == nil) {
+		if g.stale && !g.warn && (g.info.Meta.Model != listmodel.Clearance || cleared == nil) {
 			return heldByStale(v, g, now)
 		}
 	}
@@ -126,7 +121,7 @@ func hit(a listdb.Answer) bool {
 }
 
 // anyHeld reports whether a list of the model is stale and not set to warn.
-func anyHeld(gov []governed, model string) bool {
+func anyHeld(gov []governed, model listmodel.Model) bool {
 	return slices.ContainsFunc(gov, func(g governed) bool {
 		return g.info.Meta.Model == model && g.stale && !g.warn
 	})
@@ -135,7 +130,7 @@ func anyHeld(gov []governed, model string) bool {
 func refusedByList(v Verdict, g governed, a listdb.Answer) Verdict {
 	m := g.info.Meta
 	v.Outcome, v.List, v.Version, v.KeyKind = Refused, m.Name, a.Version, m.Kind
-	if m.Name == OptOutList {
+	if m.Name == listmodel.OptOut {
 		v.Code, v.Text = CodeOptOut, "the recipient opted out of the company's mail; do not write again"
 		return v
 	}

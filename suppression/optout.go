@@ -6,26 +6,24 @@ import (
 	"fmt"
 
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
 )
 
-// OptOutList is the company's own opt-out list: everyone who unsubscribed
-// or whom an admin opted out. It always exists, governs every country, is
-// checked for every recipient and never goes stale.
-const OptOutList = "opt-out"
-
-// OptOutMeta describes the opt-out list as EnsureOptOut creates it.
+// OptOutMeta describes the opt-out list (listmodel.OptOut) as EnsureOptOut
+// creates it. It always exists, governs every country, is checked for
+// every recipient and never goes stale.
 var OptOutMeta = listdb.Meta{
-	Name:   OptOutList,
+	Name:   listmodel.OptOut,
 	Kind:   "email",
-	Model:  "deny",
+	Model:  listmodel.Deny,
 	Source: "recipients who unsubscribed, and opt-outs added by admins",
 }
 
 // EnsureOptOut creates the opt-out list when the store has none yet; an
 // existing one is left as it is.
 func EnsureOptOut(ctx context.Context, db listdb.Store) error {
-	_, _, err := db.List(ctx, OptOutList)
+	_, _, err := db.List(ctx, listmodel.OptOut)
 	if err == nil {
 		return nil
 	}
@@ -70,7 +68,7 @@ func (o *OptOuts) OptOut(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	if err := o.db.AddEntry(ctx, OptOutList, d); err != nil {
+	if err := o.db.AddEntry(ctx, listmodel.OptOut, d); err != nil {
 		return fmt.Errorf("opt-out: recording: %w", err)
 	}
 	return nil
@@ -82,7 +80,7 @@ func (o *OptOuts) IsOptedOut(ctx context.Context, addr string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got, err := o.db.Contains(ctx, OptOutList, d)
+	got, err := o.db.Contains(ctx, listmodel.OptOut, d)
 	if err != nil {
 		return false, fmt.Errorf("opt-out: checking: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
 	"github.com/dncgate/dncgate/suppression"
@@ -75,7 +76,7 @@ func checkOptOuts(t *testing.T, writer, reader listdb.Store) {
 	// The list holds the digest under the shared key, so the relay's check
 	// and the lists commands see the same entry.
 	d := listdb.Key(optOutTestKey, "email", "jane@acme.fr")
-	if got, err := reader.Contains(ctx, suppression.OptOutList, d); err != nil || !got[0] {
+	if got, err := reader.Contains(ctx, listmodel.OptOut, d); err != nil || !got[0] {
 		t.Errorf("opt-out list Contains(digest of jane@acme.fr) = %v, %v", got, err)
 	}
 }

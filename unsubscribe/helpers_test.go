@@ -10,6 +10,7 @@ import (
 
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
@@ -27,7 +28,7 @@ var (
 	start = time.Date(2026, 5, 4, 10, 0, 30, 0, time.UTC)
 )
 
-const optOutList = "opt-out"
+const optOutList = listmodel.OptOut
 
 func testKeyring(t testing.TB) *token.Keyring {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dncgate/dncgate/country"
 	"github.com/dncgate/dncgate/footer"
+	flang "github.com/dncgate/dncgate/footer/lang"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
@@ -94,7 +95,7 @@ func (p *pages) language(c token.Claims, acceptLanguage string) string {
 		return c.Lang
 	}
 	cc, _ := country.FromAddress(c.Recipient)
-	if lang := footer.LanguageFor(cc); lang != footer.DefaultLanguage {
+	if lang := footer.LanguageFor(cc); lang != flang.Default {
 		return lang
 	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/store"
 )
 
 // capsKeyHelp says what KEY may be, for the usage text of both commands.
@@ -46,7 +45,7 @@ func (a *app) newCapsCmd(name, summary string) *capsCmd {
 // withChecker loads the configuration, opens the store and runs f with the
 // checker of the configured caps, named as the gateway names them.
 func (c *capsCmd) withChecker(ctx context.Context, f func(*config.Config, *caps.Checker) error) error {
-	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+	return c.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
 		if len(cfg.Caps) == 0 {
 			return errors.New("no [[caps]] are configured")
 		}

@@ -7,17 +7,14 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 )
 
 // newRecipientCheck builds the recipient check on the store and reads the
-// country policy.
-func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, key []byte) (*suppression.Checker, error) {
-	db, err := listsOf(cfg, st)
-	if err != nil {
-		return nil, err
-	}
+// country policy. It writes nothing: the opt-out list and the [[lists]]
+// declarations are written by serve and init (applyLists), so a command
+// run with another configuration cannot change the lists the gateway uses.
+func newRecipientCheck(ctx context.Context, cfg *config.Config, st backend, key []byte) (*suppression.Checker, error) {
 	pol, err := suppression.NewPolicy(cfg.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -26,11 +23,7 @@ func newRecipientCheck(ctx context.Context, cfg *config.Config, st store.Store, 
 	if err != nil {
 		return nil, err
 	}
-	o := suppression.Options{Lists: db, Policy: pol, Key: key, Recipients: rcpts}
-	if cs, ok := st.(contactKeeper); ok {
-		o.Contacts = cs.Contacts()
-	}
-	return suppression.New(o)
+	return suppression.New(suppression.Options{Lists: st, Policy: pol, Key: key, Recipients: rcpts, Contacts: st.Contacts()})
 }
 
 // recipientRule is what may be a recipient, for the relay and the check.
@@ -42,25 +35,9 @@ func recipientRule(cfg *config.Config) (*lists.Recipients, error) {
 	return r, nil
 }
 
-// listsOf is the store's lists. It writes nothing: the opt-out list and
-// the [[lists]] declarations are written by serve and init (applyLists),
-// so a command run with another configuration cannot change the lists the
-// gateway uses.
-func listsOf(cfg *config.Config, st store.Store) (listdb.Store, error) {
-	db, ok := st.(listdb.Store)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no lists", cfg.Store.Backend)
-	}
-	return db, nil
-}
-
 // applyLists makes the opt-out list when missing and creates or updates
 // the lists declared in the configuration.
-func applyLists(ctx context.Context, cfg *config.Config, st store.Store) error {
-	db, err := listsOf(cfg, st)
-	if err != nil {
-		return err
-	}
+func applyLists(ctx context.Context, cfg *config.Config, db backend) error {
 	if err := suppression.EnsureOptOut(ctx, db); err != nil {
 		return err
 	}
@@ -83,14 +60,14 @@ func declareLists(ctx context.Context, db listdb.Store, decls []config.ListDecl)
 func declMeta(d config.ListDecl) listdb.Meta {
 	return listdb.Meta{
 		Name: d.Name, Kind: d.Kind, Model: d.Model, Countries: d.CountryCodes(),
-		MaxAge: d.MaxAge.Duration, Source: d.Source, WarnStale: d.WarnStale(),
+		MaxAge: d.MaxAge.Duration, Source: d.Source, WarnStale: d.WarnStale(), KeepVersions: d.Keep(),
 	}
 }
 
 // withChecker loads the configuration, opens the store and runs f with the
 // recipient check.
 func withChecker(ctx context.Context, c *common, f func(*suppression.Checker) error) error {
-	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+	return c.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
 		key, err := cfg.HMACKey()
 		if err != nil {
 			return fmt.Errorf("digest key: %w", err)

@@ -11,7 +11,6 @@ import (
 	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/store"
 )
 
 func (a *app) contacts(ctx context.Context, args []string) error {
@@ -43,18 +42,11 @@ type contactsEnv struct {
 	key []byte // nil unless asked for
 }
 
-// contactKeeper is a store that keeps CRM contacts.
-type contactKeeper interface{ Contacts() contactdb.Store }
-
 // withStore loads the configuration, opens the store and runs f with its
 // contacts; withKey also reads the digest key.
 func (c *contactsCmd) withStore(ctx context.Context, withKey bool, f func(contactsEnv) error) error {
-	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
-		keeper, ok := st.(contactKeeper)
-		if !ok {
-			return fmt.Errorf("the %s store keeps no contacts", cfg.Store.Backend)
-		}
-		env := contactsEnv{cfg: cfg, db: keeper.Contacts()}
+	return c.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
+		env := contactsEnv{cfg: cfg, db: st.Contacts()}
 		if withKey {
 			var err error
 			if env.key, err = cfg.HMACKey(); err != nil {

@@ -46,7 +46,7 @@ func checkStored(t *testing.T, cfgPath string, want map[string]wantContact) {
 	t.Helper()
 	ctx := context.Background()
 	_, st, key := openTestStore(t, cfgPath)
-	db := st.(contactKeeper).Contacts()
+	db := st.Contacts()
 	for addr, w := range want {
 		got, ok, err := db.Contact(ctx, listdb.Key(key, lists.KindEmail.String(), addr))
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/store"
 )
 
 // flagSet is a subcommand's flags with the usage line it prints.
@@ -81,7 +80,7 @@ func (c *common) register(fs *flagSet) {
 }
 
 // load reads the configuration, applies --data and the extra overrides,
-// and validates the result.
+// and validates the result, the footer templates included.
 func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error) {
 	data := func(cfg *config.Config) {
 		if c.data != "" {
@@ -89,13 +88,13 @@ func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error)
 			cfg.MarkOverridden("server.data_dir")
 		}
 	}
-	return config.Load(c.config, append([]func(*config.Config){data}, overrides...)...)
+	return config.LoadChecked(c.config, []config.Check{checkFooter}, append([]func(*config.Config){data}, overrides...)...)
 }
 
 // withConfigStore loads the configuration, opens its store (which must
 // exist and be the one the configured key belongs to), runs f with both
 // and closes the store.
-func (c *common) withConfigStore(ctx context.Context, f func(*config.Config, store.Store) error) error {
+func (c *common) withConfigStore(ctx context.Context, f func(*config.Config, backend) error) error {
 	cfg, err := c.load()
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/checkapi"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/internal/proxied"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
@@ -29,7 +30,7 @@ const drainTimeout = 30 * time.Second
 
 // runGateway wires the store, the upstream and the listeners together and
 // runs them until ctx ends, then drains.
-func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger) error {
+func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger) error {
 	target, err := newTarget(cfg)
 	if err != nil {
 		return err
@@ -102,11 +103,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st store.Store, key []b
 // checkedRelayOptions are the relay's options with what runs on every
 // message: the recipient check, the caps, the replies' exemption and each
 // recipient's footer.
-func checkedRelayOptions(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger) (relay.Options, error) {
+func checkedRelayOptions(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger) (relay.Options, error) {
 	opts, err := relayOptions(cfg)
 	if err != nil {
 		return opts, err
 	}
+	opts.MaxConns = fitConns(opts.MaxConns, log)
 	if opts.Caps, err = newCapper(cfg, st, key); err != nil {
 		return opts, err
 	}
@@ -150,6 +152,38 @@ func maxIdle(n int) int {
 	return n
 }
 
+// noLimitIfZero maps the config's "0 means no limit" onto the relay's
+// "negative means none" (its zero means the default).
+func noLimitIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// fdsPerRelayConn is what one relayed client holds in file descriptors:
+// its connection, and an upstream one while its message is forwarded.
+const fdsPerRelayConn = 2
+
+// fitConns raises the open-file limit as far as the system allows, and
+// lowers max so that that many clients fit in it: past the limit a client
+// is answered 421, where an accept failing with EMFILE would leave it
+// waiting.
+func fitConns(max int, log *slog.Logger) int {
+	nofile, err := connlimit.RaiseFileLimit()
+	if err != nil {
+		log.Warn("open-file limit not raised", "err", err, "nofile", nofile)
+	}
+	if nofile == 0 {
+		return max
+	}
+	fit := connlimit.Fit(max, nofile, fdsPerRelayConn)
+	if fit < max {
+		log.Warn("limits.max_conns lowered to fit the open-file limit", "max_conns", fit, "configured", max, "nofile", nofile)
+	}
+	return fit
+}
+
 func relayOptions(cfg *config.Config) (relay.Options, error) {
 	o := relay.Options{
 		Hostname:        cfg.Server.Hostname,
@@ -158,8 +192,11 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 		MaxRecipients:   cfg.Limits.MaxRecipients,
 		MaxLineLength:   cfg.Limits.MaxLineLength,
 		ReadTimeout:     cfg.Limits.IdleTimeout.Duration,
+		PreAuthTimeout:  cfg.Limits.PreAuthTimeout.Duration,
 		SessionTimeout:  cfg.Limits.SessionTimeout.Duration,
-		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
+		MaxConns:        cfg.Limits.MaxConns,
+		MaxConnsPerIP:   noLimitIfZero(cfg.Limits.MaxConnsPerIP),
+		MaxErrors:       cfg.Limits.MaxErrors,
 		TrustedProxies:  cfg.Proxies(),
 	}
 	for _, l := range cfg.Listeners {
@@ -174,7 +211,7 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 
 // newCapper builds the cap checker of the [[caps]] tables on the store, or
 // nil when there are none.
-func newCapper(cfg *config.Config, st store.Store, key []byte) (relay.Capper, error) {
+func newCapper(cfg *config.Config, st caps.Store, key []byte) (relay.Capper, error) {
 	c, err := newChecker(cfg, st, key)
 	if c == nil || err != nil {
 		return nil, err
@@ -186,15 +223,11 @@ func newCapper(cfg *config.Config, st store.Store, key []byte) (relay.Capper, er
 // or nil when there are none. key names keys and ids in the store, so
 // every instance sharing the store (and the caps command) counts under
 // the same names.
-func newChecker(cfg *config.Config, st store.Store, key []byte) (*caps.Checker, error) {
+func newChecker(cfg *config.Config, st caps.Store, key []byte) (*caps.Checker, error) {
 	if len(cfg.Caps) == 0 {
 		return nil, nil
 	}
-	capStore, ok := st.(caps.Store)
-	if !ok {
-		return nil, fmt.Errorf("caps: the %s store cannot keep frequency caps", cfg.Store.Backend)
-	}
-	c, err := caps.New(capRules(cfg.Caps), capStore, key, caps.Options{})
+	c, err := caps.New(capRules(cfg.Caps), st, key, caps.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("[[caps]]: %w", err)
 	}

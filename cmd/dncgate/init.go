@@ -53,7 +53,7 @@ func (a *app) init(ctx context.Context, args []string) error {
 // store that has data but no identity, or another key's identity, is
 // refused. created is false when the identity was there already. The
 // store comes back guarded.
-func createStore(ctx context.Context, cfg *config.Config, st store.Store, force bool) (id store.Identity, created bool, err error) {
+func createStore(ctx context.Context, cfg *config.Config, st backend, force bool) (id store.Identity, created bool, err error) {
 	id, err = st.Identity(ctx)
 	switch {
 	case err == nil && !force:
@@ -93,7 +93,7 @@ func createStore(ctx context.Context, cfg *config.Config, st store.Store, force 
 // creates the embedded store; otherwise the store must exist, as for any
 // command. A Redis store is never created here: an empty Redis may be one
 // that lost its data, so `dncgate init` creates it.
-func serveStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func serveStore(ctx context.Context, cfg *config.Config) (backend, error) {
 	if cfg.Store.Backend != config.BackendEmbedded {
 		return openChecked(ctx, cfg)
 	}

@@ -43,13 +43,22 @@ func ledgerScope(cfg *config.Config) string {
 	return ""
 }
 
-// withLedger loads the configuration, opens the ledger, runs f and closes
-// it, warning first when the ledger holds this instance only.
+// withLedger loads the configuration, checks that its store exists and is
+// the one the key belongs to, opens the ledger, runs f and closes it,
+// warning first when the ledger holds this instance only.
 func (c *common) withLedger(ctx context.Context, a *app, f func(*config.Config, ledger.Ledger) error) error {
 	cfg, err := c.load()
 	if err != nil {
 		return err
 	}
+	// The ledger belongs to a store: a mistyped --data or a store that
+	// lost its identity must not read as "no decision matches", nor leave
+	// an empty ledger file behind.
+	st, err := openChecked(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	st.Close()
 	if note := ledgerScope(cfg); note != "" {
 		fmt.Fprintln(a.stderr, "note: "+note)
 	}

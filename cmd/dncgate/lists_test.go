@@ -36,7 +36,7 @@ func onListKind(t *testing.T, cfgPath, name string, kind lists.Kind, addrs ...st
 	for i, a := range addrs {
 		ds[i] = listdb.Key(key, kind.String(), a)
 	}
-	got, err := st.(listdb.Store).Contains(ctx, name, ds...)
+	got, err := st.Contains(ctx, name, ds...)
 	if err != nil {
 		t.Fatal(err)
 	}

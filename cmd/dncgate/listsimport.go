@@ -11,6 +11,7 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/listimport"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/suppression"
 )
@@ -92,7 +93,7 @@ func (o *importFlags) meta(ctx context.Context, db listdb.Store, name string) (m
 		m, created = listdb.Meta{Name: name}, true
 	case err != nil:
 		return m, cur, false, fmt.Errorf("list %s: %w", name, err)
-	case name == suppression.OptOutList:
+	case name == listmodel.OptOut:
 		if err := o.checkOptOut(); err != nil {
 			return m, cur, false, err
 		}
@@ -106,11 +107,11 @@ func (o *importFlags) meta(ctx context.Context, db listdb.Store, name string) (m
 // checkOptOut refuses to change what makes the opt-out list what it is:
 // e-mail addresses nobody may be sent to, wherever, for ever.
 func (o *importFlags) checkOptOut() error {
-	const what = "the " + suppression.OptOutList + " list "
+	const what = "the " + listmodel.OptOut + " list "
 	switch {
 	case o.kind != "" && o.kind != suppression.OptOutMeta.Kind:
 		return fmt.Errorf(what+"holds e-mail addresses only, not %s values: import them into a list of their own", o.kind)
-	case o.model != "" && o.model != suppression.OptOutMeta.Model:
+	case o.model != "" && listmodel.Model(o.model) != suppression.OptOutMeta.Model:
 		return fmt.Errorf(what+"is a %s list; --model %s is not possible", suppression.OptOutMeta.Model, o.model)
 	case len(o.countries) > 0 && !(len(o.countries) == 1 && o.countries[0] == allCountries):
 		return errors.New(what + "applies to every country; --country is not possible")
@@ -129,10 +130,11 @@ func (o *importFlags) apply(m *listdb.Meta) error {
 		m.Kind = k.String()
 	}
 	if o.model != "" {
-		if err := checkModel(o.model); err != nil {
+		model, err := listmodel.Parse(o.model)
+		if err != nil {
 			return err
 		}
-		m.Model = o.model
+		m.Model = model
 	}
 	if len(o.countries) > 0 {
 		cc, err := parseCountries(o.countries)

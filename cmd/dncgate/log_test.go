@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,5 +146,21 @@ func TestLogSaysLocalOnRedis(t *testing.T) {
 	cfg = ledgerTestConfig(t, fmt.Sprintf("[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n[ledger]\nurl = %q", testredis.Start(t), url))
 	if r := dncgate(t, "", "log", "--config", cfg); strings.Contains(r.stderr, "this instance only") || r.code != 0 {
 		t.Errorf("with a shared ledger: %d %s", r.code, r.stderr)
+	}
+}
+
+// A mistyped --data is no store, not an empty ledger: the ledger commands
+// exit 2 naming the place they looked and create nothing there.
+func TestLogNeedsAStore(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "mistyped")
+	for _, args := range [][]string{
+		{"log", "--data", missing},
+		{"log", "ref", "ABCDEFGH", "--data", missing},
+		{"optout", "history", "paul@acme.fr", "--data", missing},
+	} {
+		dncgate(t, "", args...).want(t, 2, "stderr", "no store at "+missing)
+		if _, err := os.Stat(missing); !os.IsNotExist(err) {
+			t.Fatalf("%v left %s behind (%v)", args, missing, err)
+		}
 	}
 }

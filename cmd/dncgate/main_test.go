@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/testredis"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 )
 
@@ -298,7 +298,7 @@ func TestUsersOnRedis(t *testing.T) {
 
 // openTestStore opens the store a configuration file names, with its
 // digest key, as the commands do; the store is closed at the end of the test.
-func openTestStore(t *testing.T, cfgPath string) (*config.Config, store.Store, []byte) {
+func openTestStore(t *testing.T, cfgPath string) (*config.Config, backend, []byte) {
 	t.Helper()
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
@@ -333,4 +333,47 @@ func TestConfigCheckWarnsWithoutDefaultCountry(t *testing.T) {
 	if strings.Contains(r.stderr, "default_country") {
 		t.Errorf("config check warned with a default country set:\n%s", r.stderr)
 	}
+}
+
+// The footer templates are checked with the rest of the configuration,
+// each problem at its key's line.
+func TestConfigCheckLoadsFooterTemplates(t *testing.T) {
+	dir := t.TempDir()
+	const details = `[footer]
+company = "Acme SAS"
+postal_address = "1 rue de l'Exemple, Paris"
+privacy_url = "https://acme.example/privacy"
+source = "public websites"
+purpose = "offers"
+legal_basis = "legitimate interest"
+`
+	fallback := writeFile(t, dir, "fallback.toml", "[limits]\nmax_recipients = \"ten\"\n"+details+"fallback_language = \"pt\"\n")
+	r := dncgate(t, "", "config", "check", "--config", fallback)
+	r.want(t, 1, "stderr",
+		fallback+`:2: limits.max_recipients: want an integer, got a string`,
+		fallback+`:10: footer.fallback_language: footer: fallback language "pt" has no templates`)
+
+	tpl := filepath.Join(dir, "templates")
+	if err := os.Mkdir(tpl, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, tpl, "fr.txt.tmpl", "{{.Company")
+	broken := writeFile(t, dir, "broken.toml", details+"templates_dir = "+strconv.Quote(tpl)+"\n")
+	dncgate(t, "", "config", "check", "--config", broken).want(t, 1, "stderr",
+		broken+`:8: footer.templates_dir: footer: override template fr.txt.tmpl: `)
+
+	absent := writeFile(t, dir, "absent.toml", details+"templates_dir = \"/nonexistent/dncgate-templates\"\n")
+	r = dncgate(t, "", "config", "check", "--config", absent)
+	r.want(t, 1, "stderr", absent+`:8: footer.templates_dir: "/nonexistent/dncgate-templates" is not a folder`)
+	if n := strings.Count(r.stderr, "footer.templates_dir"); n != 1 {
+		t.Errorf("%d problems with footer.templates_dir, want 1:\n%s", n, r.stderr)
+	}
+
+	shipped, err := os.ReadFile("../../footer/templates/fr.txt.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, tpl, "fr.txt.tmpl", string(shipped))
+	ok := writeFile(t, dir, "ok.toml", details+"templates_dir = "+strconv.Quote(tpl)+"\n")
+	dncgate(t, "", "config", "check", "--config", ok).want(t, 0, "stdout", `fallback_language = "en"`)
 }

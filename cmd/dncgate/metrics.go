@@ -7,11 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/metrics"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/web"
 )
 
@@ -26,12 +24,12 @@ type gatewayMetrics struct {
 	ledger *metrics.Ledger
 }
 
-func newGatewayMetrics(st store.Store) *gatewayMetrics {
+// newGatewayMetrics registers every family; lists is the store the lists'
+// age is read from.
+func newGatewayMetrics(lists metrics.ListSource) *gatewayMetrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if db, ok := st.(listdb.Store); ok {
-		reg.MustRegister(metrics.NewLists(db, metrics.ListsOptions{}))
-	}
+	reg.MustRegister(metrics.NewLists(lists, metrics.ListsOptions{}))
 	return &gatewayMetrics{reg: reg, relay: relay.NewMetrics(reg), upstream: upstream.NewMetrics(reg), ledger: metrics.NewLedger(reg)}
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/listdb"
+	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/lists"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 )
 
@@ -45,8 +45,7 @@ func (a *app) newOptoutCmd(name, summary string, decides bool) *optoutCmd {
 // optoutEnv is what an optout subcommand works with once the store is open.
 type optoutEnv struct {
 	cfg  *config.Config
-	st   store.Store
-	db   listdb.Store
+	st   backend
 	outs *suppression.OptOuts
 	key  []byte
 	addr string // the address given, normalised
@@ -69,16 +68,12 @@ func (c *optoutCmd) run(ctx context.Context, a *app, args []string, f func(optou
 	if err != nil {
 		return c.fs.usageError("%q: %v", pos[0], err)
 	}
-	return c.withConfigStore(ctx, func(cfg *config.Config, st store.Store) error {
+	return c.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
 		key, err := cfg.HMACKey()
 		if err != nil {
 			return fmt.Errorf("digest key: %w", err)
 		}
-		db, err := listsOf(cfg, st)
-		if err != nil {
-			return err
-		}
-		return f(optoutEnv{cfg: cfg, st: st, db: db, outs: suppression.NewOptOuts(db, key), key: key, addr: addr,
+		return f(optoutEnv{cfg: cfg, st: st, outs: suppression.NewOptOuts(st, key), key: key, addr: addr,
 			log: newLogger(cfg.Log, a.stderr)})
 	})
 }
@@ -160,7 +155,7 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts,
 			"ledger_refusals_deleted", er.Deleted, "ledger_decisions_anonymised", er.Anonymised)...)
 		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; recipient cap counts reset: %d; kept: the keyed digest on the %s list (by %s)\n",
-			lists.MaskEmail(env.addr), contact, counts, suppression.OptOutList, operator(*c.by))
+			lists.MaskEmail(env.addr), contact, counts, listmodel.OptOut, operator(*c.by))
 		fmt.Fprintf(a.stdout, "ledger: %d refusals deleted, %d sent decisions kept without the address\n", er.Deleted, er.Anonymised)
 		return nil
 	})
@@ -169,10 +164,7 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 // eraser is what an erasure reaches on this store: the opt-out list, the
 // contacts and the recipient caps, each when kept.
 func eraser(env optoutEnv) (suppression.Erasure, error) {
-	e := suppression.Erasure{OptOuts: env.outs}
-	if st, ok := env.db.(contactKeeper); ok {
-		e.Contacts = st.Contacts()
-	}
+	e := suppression.Erasure{OptOuts: env.outs, Contacts: env.st.Contacts()}
 	chk, err := newChecker(env.cfg, env.st, env.key)
 	if err != nil {
 		return e, err

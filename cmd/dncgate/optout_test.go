@@ -42,7 +42,7 @@ func importContact(t *testing.T, cfgPath, addr string) {
 	t.Helper()
 	_, st, key := openTestStore(t, cfgPath)
 	ctx := context.Background()
-	w, err := st.(contactKeeper).Contacts().BeginImport(ctx, 1)
+	w, err := st.Contacts().BeginImport(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func importContact(t *testing.T, cfgPath, addr string) {
 func hasContact(t *testing.T, cfgPath, addr string) bool {
 	t.Helper()
 	_, st, key := openTestStore(t, cfgPath)
-	_, found, err := st.(contactKeeper).Contacts().Contact(context.Background(), emailDigest(key, addr))
+	_, found, err := st.Contacts().Contact(context.Background(), emailDigest(key, addr))
 	if err != nil {
 		t.Fatal(err)
 	}

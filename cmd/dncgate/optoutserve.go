@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"fmt"
 	"log/slog"
 
 	"github.com/dncgate/dncgate/config"
-	"github.com/dncgate/dncgate/listdb"
-	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/unsubscribe"
 	"github.com/dncgate/dncgate/web"
@@ -29,12 +26,8 @@ type optOutSide struct {
 // startOptOut makes sure the opt-out list exists, builds the unsubscribe
 // handler when the web side is on and starts the mailto listener when
 // unsubscribe.mailto_listen is set; its errors go to errc.
-func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []byte, log *slog.Logger, errc chan<- error) (*optOutSide, error) {
-	db, ok := st.(listdb.Store)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no lists, so no opt-outs", cfg.Store.Backend)
-	}
-	if err := suppression.EnsureOptOut(ctx, db); err != nil {
+func startOptOut(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger, errc chan<- error) (*optOutSide, error) {
+	if err := suppression.EnsureOptOut(ctx, st); err != nil {
 		return nil, err
 	}
 	side := &optOutSide{}
@@ -45,7 +38,7 @@ func startOptOut(ctx context.Context, cfg *config.Config, st store.Store, key []
 	if err != nil {
 		return nil, err
 	}
-	outs := suppression.NewOptOuts(db, key)
+	outs := suppression.NewOptOuts(st, key)
 	if cfg.Web.Listen != "" {
 		h, err := unsubscribe.NewHandler(handlerOptions(cfg, keys, outs, key, log))
 		if err != nil {

@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/footer"
+	"github.com/dncgate/dncgate/footer/lang"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/rewrite"
 	"github.com/dncgate/dncgate/relay/stamp"
@@ -57,12 +56,38 @@ func (a stamper) Prepare(body []byte, rep string) (relay.Stamped, error) {
 	return p, nil
 }
 
-func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities, f config.Footer, o *stamp.Options, log *slog.Logger) error {
-	var override fs.FS
-	if f.TemplatesDir != "" {
-		override = os.DirFS(f.TemplatesDir)
+// footerTemplates loads the shipped templates and those of
+// footer.templates_dir.
+func footerTemplates(f config.Footer) (*footer.Templates, error) {
+	override, err := f.TemplatesFS()
+	if err != nil {
+		return nil, fmt.Errorf("footer.templates_dir: %w", err)
 	}
-	tpl, err := footer.New(override, f.FallbackLanguage)
+	return footer.New(override, f.FallbackLanguage)
+}
+
+// checkFooter loads the templates as serve will, so that a mistake in a
+// file or a fallback language without templates shows among the
+// configuration's problems, at its key.
+func checkFooter(c *config.Config, problem func(key string, err error)) {
+	f := c.Footer
+	if !f.Enabled || (f.TemplatesDir == "" && f.FallbackLanguage == lang.Default) {
+		return
+	}
+	if _, err := f.TemplatesFS(); err != nil {
+		return // the configuration reports it
+	}
+	if _, err := footerTemplates(f); err != nil {
+		key := "footer.templates_dir"
+		if f.TemplatesDir == "" {
+			key = "footer.fallback_language"
+		}
+		problem(key, err)
+	}
+}
+
+func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities, f config.Footer, o *stamp.Options, log *slog.Logger) error {
+	tpl, err := footerTemplates(f)
 	if err != nil {
 		return err
 	}

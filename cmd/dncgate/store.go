@@ -12,16 +12,34 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
 )
 
+// backend is what each store implementation keeps: the gateway's own
+// records, the lists, the caps' sends and the CRM contacts. Both declare it
+// at compile time, so no command asks the store at run time what it keeps.
+type backend interface {
+	store.Store
+	listdb.Store
+	listdb.ManualCounter
+	caps.Store
+	Contacts() contactdb.Store
+}
+
+var (
+	_ backend = (*embedded.Store)(nil)
+	_ backend = (*redisstore.Store)(nil)
+)
+
 // openStore opens the store the configuration names, creating nothing:
 // an embedded store whose file is missing is an error naming the path.
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config) (backend, error) {
 	if cfg.Store.Backend == config.BackendEmbedded {
 		if _, err := os.Stat(cfg.StorePath()); errors.Is(err, fs.ErrNotExist) {
 			return nil, noStore(cfg)
@@ -32,7 +50,7 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 
 // openOrMakeStore opens the store, creating the embedded store's file
 // (not its identity) when missing: for init and serve.
-func openOrMakeStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func openOrMakeStore(ctx context.Context, cfg *config.Config) (backend, error) {
 	switch cfg.Store.Backend {
 	case config.BackendRedis:
 		return openRedis(ctx, cfg.Store)
@@ -72,7 +90,7 @@ func noStore(cfg *config.Config) error {
 // identity record and have been created with the configured digest key.
 // The store comes back guarded, so that a store emptied meanwhile fails
 // every list read.
-func openChecked(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func openChecked(ctx context.Context, cfg *config.Config) (backend, error) {
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -86,7 +104,7 @@ func openChecked(ctx context.Context, cfg *config.Config) (store.Store, error) {
 
 // checkIdentity compares the store's identity with the configured key
 // and guards the store with it.
-func checkIdentity(ctx context.Context, cfg *config.Config, st store.Store) error {
+func checkIdentity(ctx context.Context, cfg *config.Config, st backend) error {
 	id, err := st.Identity(ctx)
 	if errors.Is(err, store.ErrNoIdentity) {
 		return missingIdentity(ctx, cfg, st)
@@ -108,7 +126,7 @@ func checkIdentity(ctx context.Context, cfg *config.Config, st store.Store) erro
 // missingIdentity explains a store without identity record: an empty
 // Redis is no store at all; anything else was emptied in part or made by
 // an older dncgate.
-func missingIdentity(ctx context.Context, cfg *config.Config, st store.Store) error {
+func missingIdentity(ctx context.Context, cfg *config.Config, st backend) error {
 	used, err := holdsData(ctx, st)
 	if err != nil {
 		return err
@@ -125,19 +143,16 @@ func missingIdentity(ctx context.Context, cfg *config.Config, st store.Store) er
 }
 
 // holdsData reports whether the store has users or lists.
-func holdsData(ctx context.Context, st store.Store) (bool, error) {
+func holdsData(ctx context.Context, st backend) (bool, error) {
 	users, err := st.ListUsers(ctx)
 	if err != nil || len(users) > 0 {
 		return len(users) > 0, err
 	}
-	if db, ok := st.(listdb.Store); ok {
-		infos, err := db.Lists(ctx)
-		return len(infos) > 0, err
-	}
-	return false, nil
+	infos, err := st.Lists(ctx)
+	return len(infos) > 0, err
 }
 
-func openEmbedded(path string) (store.Store, error) {
+func openEmbedded(path string) (backend, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store folder: %w", err)
 	}
@@ -148,7 +163,7 @@ func openEmbedded(path string) (store.Store, error) {
 	return st, nil
 }
 
-func openRedis(ctx context.Context, s config.Store) (store.Store, error) {
+func openRedis(ctx context.Context, s config.Store) (backend, error) {
 	opts := redisstore.Options{
 		URL:          s.RedisURL,
 		ClusterAddrs: s.RedisCluster,

@@ -43,7 +43,7 @@ func (a *app) newUsersCmd(name, args, summary string) *usersCmd {
 
 // withStore loads the configuration, opens the store and runs f with it.
 func (u *usersCmd) withStore(ctx context.Context, f func(store.Store) error) error {
-	return u.withConfigStore(ctx, func(_ *config.Config, st store.Store) error { return f(st) })
+	return u.withConfigStore(ctx, func(_ *config.Config, st backend) error { return f(st) })
 }
 
 func (a *app) usersAdd(ctx context.Context, args []string) error {

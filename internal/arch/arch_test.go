@@ -55,7 +55,12 @@ var foreign = map[string][]string{
 // leaves are packages that import nothing of the module, so anything may
 // ask them (the configuration's value parsers among others, the reply
 // codes and reasons).
-var leaves = []string{"country", "smtpreply"}
+var leaves = []string{"country", "smtpreply", "smtpurl", "listmodel", "footer/lang"}
+
+// leafOnly are packages that may import no package of the module but the
+// leaves: the configuration reads values, it does not reach the packages
+// that use them (they get their checks to it through config.Check).
+var leafOnly = []string{"config"}
 
 type pkg struct {
 	ImportPath string
@@ -68,12 +73,13 @@ func TestImportRules(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
-	checked := 0
+	checked, seen := 0, map[string]bool{}
 	for dec.More() {
 		var p pkg
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
 		}
+		seen[strings.TrimPrefix(p.ImportPath, module)] = true
 		for _, leaf := range leaves {
 			if p.ImportPath != module+leaf {
 				continue
@@ -82,6 +88,17 @@ func TestImportRules(t *testing.T) {
 			for _, d := range p.Deps {
 				if strings.HasPrefix(d, module) {
 					t.Errorf("%s imports %s; it must stay a leaf", p.ImportPath, d)
+				}
+			}
+		}
+		for _, owner := range leafOnly {
+			if p.ImportPath != module+owner {
+				continue
+			}
+			checked++
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, module) && !slices.Contains(leaves, strings.TrimPrefix(d, module)) {
+					t.Errorf("%s imports %s; it may import only the leaves %s", p.ImportPath, d, strings.Join(leaves, ", "))
 				}
 			}
 		}
@@ -106,6 +123,11 @@ func TestImportRules(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no package of the module was checked")
+	}
+	for _, name := range append(slices.Clone(leaves), leafOnly...) {
+		if !seen[name] {
+			t.Errorf("no package %s%s: update the rule that names it", module, name)
+		}
 	}
 }
 
@@ -166,15 +188,8 @@ func TestBinaryHoldsNoPipeline(t *testing.T) {
 			t.Errorf("cmd/dncgate does not import %s: the pipeline it holds is back in the binary", want)
 		}
 	}
-	if len(p.GoFiles) == 0 {
-		t.Fatal("cmd/dncgate has no Go files")
-	}
-	fset := token.NewFileSet()
-	for _, name := range p.GoFiles {
-		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	fset, files := parseFiles(t, p.Dir, p.GoFiles)
+	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
@@ -190,6 +205,65 @@ func TestBinaryHoldsNoPipeline(t *testing.T) {
 			}
 			if pipelineCalls[name] {
 				t.Errorf("%s: cmd/dncgate calls %s: that step belongs in %s", fset.Position(call.Pos()), name, strings.Join(pipelines, ", "))
+			}
+			return true
+		})
+	}
+}
+
+// parseFiles parses the named files of dir.
+func parseFiles(t *testing.T, dir string, names []string) (*token.FileSet, []*ast.File) {
+	t.Helper()
+	if len(names) == 0 {
+		t.Fatalf("%s has no Go files", dir)
+	}
+	fset := token.NewFileSet()
+	var files []*ast.File
+	for _, name := range names {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	return fset, files
+}
+
+// storeFaces are the packages whose interfaces a store implements.
+var storeFaces = map[string]bool{"store": true, "listdb": true, "caps": true, "contactdb": true}
+
+// TestBinaryAssertsNoStore fails when cmd/dncgate asks a store at run time
+// what it keeps (st.(listdb.Store), st.(interface{ Contacts() ... })): the
+// store it opens has a type that says so, which both implementations
+// declare at compile time.
+func TestBinaryAssertsNoStore(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=Dir,GoFiles", module+"cmd/dncgate").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var p struct {
+		Dir     string
+		GoFiles []string
+	}
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	fset, files := parseFiles(t, p.Dir, p.GoFiles)
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			ta, ok := n.(*ast.TypeAssertExpr)
+			if !ok || ta.Type == nil {
+				return true
+			}
+			switch typ := ta.Type.(type) {
+			case *ast.SelectorExpr:
+				if x, ok := typ.X.(*ast.Ident); ok && storeFaces[x.Name] {
+					t.Errorf("%s: cmd/dncgate asserts %s.%s at run time: add it to the store's type", fset.Position(ta.Pos()), x.Name, typ.Sel.Name)
+				}
+			case *ast.Ident, *ast.InterfaceType:
+				// A local interface: only the standard library's types
+				// (*os.File) are asked about.
+				t.Errorf("%s: cmd/dncgate asserts a local interface at run time: add it to the store's type", fset.Position(ta.Pos()))
 			}
 			return true
 		})
