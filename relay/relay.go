@@ -70,6 +70,7 @@ type Options struct {
 	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
 	// says, except at its reroute-ok domains; nil names none.
 	Recipients *lists.Recipients
+	Metrics    *Metrics         // nil counts nothing
 	Now        func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 

@@ -44,6 +44,7 @@ type session struct {
 	// after STARTTLS.
 	strikes *strikes
 	inTx    atomic.Bool // read by Auth without the lock (see Data)
+	closed  atomic.Bool // Logout ran
 
 	// mu guards what follows. With BDAT, go-smtp runs Data on its own
 	// goroutine while Reset may come from the command loop; go-smtp closes
@@ -87,6 +88,7 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if tc != nil {
 		st = &tc.strikes
 	}
+	b.srv.opts.Metrics.sessionOpened()
 	return &session{
 		srv: b.srv, lst: b.lst, conn: tc, peer: peer, helo: c.Hostname(), secure: secure,
 		ctx: ctx, cancel: cancel, strikes: st,
@@ -190,6 +192,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	key, err := s.checkRcpt(tx, to)
 	if err != nil {
+		s.srv.opts.Metrics.recipient(smtpreply.As(err))
 		return s.reply(err, tx.ref, s.rcptLog(to))
 	}
 	// A person named again, in any spelling, must not mean a second copy,
@@ -205,6 +208,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
 	tx.country[to] = country
+	s.srv.opts.Metrics.recipient(nil)
 	return tx.ack(false)
 }
 
@@ -250,6 +254,7 @@ func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, er
 func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
 	log := s.rcptLog(to)
 	e := smtpreply.As(err)
+	s.srv.opts.Metrics.recipient(e)
 	if s.lst.cfg.OnRefusal != DropAndNotify || e.Temporary() {
 		return toSMTP(e, tx.ref, log)
 	}
@@ -354,6 +359,9 @@ func (s *session) endTx(outcome string, refusal *smtpreply.Error) {
 	} else {
 		s.log.Info("transaction", append([]any{"ref", tx.ref}, attrs...)...)
 	}
+	if outcome != "aborted" {
+		s.srv.opts.Metrics.message(refusal)
+	}
 	s.tx = nil
 	s.inTx.Store(false)
 	s.conn.endTx()
@@ -378,6 +386,9 @@ func (s *session) Reset() {
 // and the lock is only taken when free.
 func (s *session) Logout() error {
 	s.cancel()
+	if !s.closed.Swap(true) {
+		s.srv.opts.Metrics.sessionClosed()
+	}
 	s.logSuppressed()
 	if s.mu.TryLock() {
 		s.endTx("aborted", nil)

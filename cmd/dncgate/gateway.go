@@ -36,12 +36,19 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	defer target.Close()
+	gm := newGatewayMetrics(st)
 	fwd := upstream.NewForwarder(target, st, upstream.ForwarderOptions{
 		DigestKey: key,
 		Remember:  cfg.Limits.RememberDelivered.Duration,
 		Parallel:  cfg.Upstream.Parallel,
+		Metrics:   gm.upstream,
 	}, log)
 	opts, err := checkedRelayOptions(ctx, cfg, st, key, log)
+	if err != nil {
+		return err
+	}
+	opts.Metrics = gm.relay
+	metricsMounts, err := gm.mounts(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -62,6 +69,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
+	mounts = append(mounts, metricsMounts...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
 		optOut.stop(context.Background())
