@@ -123,8 +123,11 @@ type Limits struct {
 	MaxRecipients     int      `toml:"max_recipients"`
 	MaxLineLength     int      `toml:"max_line_length"`
 	IdleTimeout       Duration `toml:"idle_timeout"`
+	PreAuthTimeout    Duration `toml:"preauth_timeout"`
 	SessionTimeout    Duration `toml:"session_timeout"`
+	MaxConns          int      `toml:"max_conns"`
 	MaxConnsPerIP     int      `toml:"max_conns_per_ip"`
+	MaxErrors         int      `toml:"max_errors"`
 	RememberDelivered Duration `toml:"remember_delivered"`
 }
 
@@ -156,6 +159,11 @@ type Web struct {
 	// ProxyProtocol makes the HTTP listener read a PROXY protocol header
 	// from each connection, sent by a trusted proxy.
 	ProxyProtocol bool `toml:"proxy_protocol"`
+	// Metrics serves Prometheus metrics at /metrics; default true.
+	Metrics bool `toml:"metrics"`
+	// MetricsTokenFile holds the bearer token a scrape of /metrics must
+	// present; empty: none asked.
+	MetricsTokenFile string `toml:"metrics_token_file"`
 }
 
 // CapsOptions tune every [[caps]] table at once.
@@ -170,6 +178,7 @@ type CapsOptions struct {
 func Default() *Config {
 	return &Config{
 		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
+		Web:    Web{Metrics: true},
 		Listeners: []Listener{
 			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
 		},
@@ -200,8 +209,11 @@ func defaultLimits() Limits {
 		MaxRecipients:     100,
 		MaxLineLength:     2000,
 		IdleTimeout:       Duration{5 * time.Minute},
+		PreAuthTimeout:    Duration{time.Minute},
 		SessionTimeout:    Duration{30 * time.Minute},
+		MaxConns:          1000,
 		MaxConnsPerIP:     20,
+		MaxErrors:         20,
 		RememberDelivered: Duration{72 * time.Hour},
 	}
 }

@@ -25,6 +25,49 @@ type ListDecl struct {
 	// MaxRemoval is the largest share of the entries in force an import
 	// may remove; unset takes the import's default.
 	MaxRemoval Share `toml:"max_removal"`
+	// KeepVersions is how many replaced versions are kept for `lists
+	// rollback`; unset takes the store's default (listdb.DefaultKeepVersions).
+	KeepVersions Count `toml:"keep_versions"`
+}
+
+// Count is a whole number that may be left unset; Set says it was
+// written at all.
+type Count struct {
+	N   int
+	Set bool
+}
+
+// UnmarshalText reads a whole number; "" is not set.
+func (c *Count) UnmarshalText(b []byte) error {
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		*c = Count{}
+		return nil
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil {
+		return fmt.Errorf("invalid number %q (write a whole number such as 2)", b)
+	}
+	*c = Count{N: n, Set: true}
+	return nil
+}
+
+// MarshalText writes the number; "" when not set.
+func (c Count) MarshalText() ([]byte, error) {
+	if !c.Set {
+		return []byte{}, nil
+	}
+	return []byte(strconv.Itoa(c.N)), nil
+}
+
+// Keep is keep_versions as the store's description holds it: nil when
+// unset, for the store's default.
+func (d ListDecl) Keep() *int {
+	if !d.KeepVersions.Set {
+		return nil
+	}
+	n := d.KeepVersions.N
+	return &n
 }
 
 // The values of the string keys of a [[lists]] table.
@@ -32,6 +75,9 @@ const (
 	ListAll     = "all" // countries = ["all"]: the list governs every country
 	StaleRefuse = "refuse"
 	StaleWarn   = "warn"
+	// MaxKeepVersions bounds keep_versions: each kept version of a
+	// national list holds as many entries as the one in force.
+	MaxKeepVersions = 10
 	// maxListName is the longest list name a store keys safely.
 	maxListName = 64
 	// listNameChars are the characters a list name may hold.
@@ -193,6 +239,9 @@ func checkListDecl(col *collector, key string, d ListDecl) {
 	case "", StaleRefuse, StaleWarn:
 	default:
 		col.add(key+".on_stale", `unknown value %q; use "refuse" (451 4.7.1 while the list is stale) or "warn"`, d.OnStale)
+	}
+	if k := d.KeepVersions; k.Set && (k.N < 0 || k.N > MaxKeepVersions) {
+		col.add(key+".keep_versions", "%d: keep 0 to %d replaced versions (each holds as many entries as the version in force)", k.N, MaxKeepVersions)
 	}
 	if d.OnStale == StaleWarn && d.MaxAge.Duration == 0 {
 		col.add(key+".on_stale", `"warn" needs a max_age: a list without one is never stale`)

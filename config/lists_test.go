@@ -17,6 +17,7 @@ countries = ["be"]
 max_age = "5d"
 on_stale = "warn"
 source = "Do Not Call Me"
+keep_versions = 5
 
 [[lists]]
 name = "uk.tps"
@@ -24,6 +25,7 @@ kind = "email-sha256"
 model = "clearance"
 countries = ["UK", "IE"]
 max_age = "36h"
+keep_versions = 0
 
 [[lists]]
 name = "partners_deny"
@@ -52,6 +54,16 @@ func TestListsLoad(t *testing.T) {
 	}
 	if got := partners.CountryCodes(); got != nil || partners.MaxAge.Duration != 0 {
 		t.Errorf("partners_deny countries = %v, max age %v", got, partners.MaxAge)
+	}
+	// keep_versions: as written, 0 included; unset is nil, the store's default.
+	if k := be.Keep(); k == nil || *k != 5 {
+		t.Errorf("be-dncm keep_versions = %v, want 5", k)
+	}
+	if k := tps.Keep(); k == nil || *k != 0 {
+		t.Errorf("uk.tps keep_versions = %v, want 0", k)
+	}
+	if k := partners.Keep(); k != nil {
+		t.Errorf("partners_deny keep_versions = %v, want unset", *k)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 var restartOnly = []string{
 	"server", "upstream", "store", "ledger", "auth", "privacy", "web", "unsubscribe",
 	"log.format", "limits.max_message_size", "limits.max_line_length", "limits.remember_delivered",
+	"limits.max_conns", "limits.max_conns_per_ip", "limits.max_errors",
 }
 
 // listenerLive are the keys of a [[listener]] a reload takes: its

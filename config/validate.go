@@ -32,9 +32,7 @@ func (c *Config) validate(checks []Check) error {
 	c.checkLists(col)
 	c.checkLedger(col)
 	c.checkRelay(col)
-	if c.Web.Listen != "" {
-		checkHostPort(col, "web.listen", c.Web.Listen, 0)
-	}
+	c.checkWeb(col)
 	c.checkProxies(col)
 	for _, check := range checks {
 		check(c, func(key string, err error) { col.add(key, "%v", err) })
@@ -228,6 +226,16 @@ func (c *Config) checkLimits(col *collector) {
 	positive(col, "limits.remember_delivered", l.RememberDelivered)
 	if l.MaxConnsPerIP < 0 {
 		col.add("limits.max_conns_per_ip", "must not be negative (0 means no limit)")
+	}
+	positive(col, "limits.preauth_timeout", l.PreAuthTimeout)
+	if l.PreAuthTimeout.Duration > l.IdleTimeout.Duration && l.IdleTimeout.Duration > 0 {
+		col.add("limits.preauth_timeout", "must not be longer than limits.idle_timeout (%s)", l.IdleTimeout.Duration)
+	}
+	if l.MaxConns < 1 {
+		col.add("limits.max_conns", "must be at least 1")
+	}
+	if l.MaxErrors < 1 {
+		col.add("limits.max_errors", "must be at least 1")
 	}
 }
 

@@ -9,11 +9,15 @@
 // (HMAC with the configured key) before they reach the store, so a dump of
 // the store alone does not say who is on a list.
 //
+// The versions an import replaces are kept, the newest Meta.Keep() of
+// them, so that Rollback can switch back to one as atomically as an import
+// switches; older ones are swept.
+//
 // Manual additions and removals (lists add/remove) are kept apart from the
 // versions and survive re-imports: an entry added by hand stays on the
 // list, one removed by hand stays off it, whatever later files say, until
-// the opposite decision is recorded. The reason for either belongs in the
-// log, not here.
+// the opposite decision is recorded. A ManualCounter also records who made
+// each, when and why, with the value masked.
 package listdb
 
 import (
@@ -37,7 +41,17 @@ var (
 	// ErrSuperseded is returned by Writer.Commit when another import of
 	// the same list began after this one and swept it as an orphan.
 	ErrSuperseded = errors.New("listdb: import superseded by a later one")
+	// ErrNotKept is returned by Rollback for a version the list does not
+	// keep (swept, never imported, or the one in force).
+	ErrNotKept = errors.New("listdb: version not kept")
+	// ErrChanged is returned by Rollback when the version in force
+	// changed while it chose where to go; nothing was switched.
+	ErrChanged = errors.New("listdb: the version in force changed meanwhile")
 )
+
+// DefaultKeepVersions is how many replaced versions a list keeps when its
+// description does not say.
+const DefaultKeepVersions = 2
 
 // Meta describes a list; the store keeps it as given.
 type Meta struct {
@@ -50,6 +64,17 @@ type Meta struct {
 	// WarnStale downgrades a list past MaxAge from a temporary failure of
 	// the recipients it governs to a warning in the log.
 	WarnStale bool
+	// KeepVersions is how many replaced versions are kept for Rollback;
+	// nil takes DefaultKeepVersions (use Keep).
+	KeepVersions *int `json:",omitempty"`
+}
+
+// Keep is how many replaced versions the list keeps.
+func (m Meta) Keep() int {
+	if m.KeepVersions == nil || *m.KeepVersions < 0 {
+		return DefaultKeepVersions
+	}
+	return *m.KeepVersions
 }
 
 // Version describes one imported set of entries.
@@ -61,6 +86,28 @@ type Version struct {
 	// Rows, Valid, Invalid and Duplicates are the importer's counts, kept
 	// as given. Entries is set by the store: the distinct digests stored.
 	Rows, Valid, Invalid, Duplicates, Entries int64
+	// Added and Removed are the importer's comparison with the version
+	// it replaced, kept as given; Compared says they were given.
+	Added, Removed int64 `json:",omitempty"`
+	Compared       bool  `json:",omitempty"`
+	// RestoredAt and RestoredBy say when and by whom the last Rollback
+	// to this version was made; zero when none was.
+	RestoredAt time.Time `json:",omitzero"`
+	RestoredBy string    `json:",omitempty"`
+}
+
+// VersionInfo is one version History returns.
+type VersionInfo struct {
+	Version
+	// InForce says the version is the one lookups answer from; the
+	// others are kept for Rollback.
+	InForce bool
+}
+
+// Switch is what a Rollback changed, for the caller to record.
+type Switch struct {
+	List     string
+	From, To Version // To has RestoredAt and RestoredBy set
 }
 
 // Info is a list and its current version, as Lists returns them.
@@ -115,6 +162,15 @@ type Store interface {
 	// RemoveEntry takes d off the list by hand, also when an import has
 	// it; ErrNotFound when the list does not exist.
 	RemoveEntry(ctx context.Context, name string, d Digest) error
+	// History returns the version in force and the versions kept, newest
+	// import first; ErrNotFound when the list does not exist.
+	History(ctx context.Context, name string) ([]VersionInfo, error)
+	// Rollback makes a kept version the one in force, in one step as an
+	// import's Commit does, and keeps the one it replaces. version ""
+	// takes the newest kept version imported before the one in force.
+	// A version not kept gives an error wrapping ErrNotKept that names
+	// the kept ones; ErrNotFound when the list does not exist.
+	Rollback(ctx context.Context, name, version, by string, now time.Time) (Switch, error)
 }
 
 // Manual is what the entries added and removed by hand come to.
@@ -124,13 +180,34 @@ type Manual struct {
 	Added, Removed int64
 }
 
-// ManualCounter is a Store that counts its manual entries: what lists ls
+// ManualChange is one decision by hand as recorded: who put a value on
+// the list or took it off, when and why.
+type ManualChange struct {
+	At     time.Time
+	By     string
+	Reason string
+	Added  bool // put on the list; false: taken off
+	// Value is the value masked (lists.Mask): a store holds digests,
+	// never the clear value.
+	Value string
+}
+
+// ManualCounter is a Store that counts its manual entries, what lists ls
 // and show add to a version's entries (the opt-out list holds little
-// else).
+// else), and records who made each decision by hand.
 type ManualCounter interface {
 	// Manual counts list name's manual entries; ErrNotFound when the
 	// list does not exist.
 	Manual(ctx context.Context, name string) (Manual, error)
+	// ChangeEntry puts d on the list (c.Added) or takes it off, as
+	// AddEntry and RemoveEntry do, and records c, in one step: no
+	// decision without its record. ErrNotFound when the list does not
+	// exist.
+	ChangeEntry(ctx context.Context, name string, d Digest, c ManualChange) error
+	// ManualChanges returns the recorded decisions, newest first, at
+	// most limit of them (0: all); ErrNotFound when the list does not
+	// exist. They go with the list when it is dropped.
+	ManualChanges(ctx context.Context, name string, limit int) ([]ManualChange, error)
 }
 
 // Writer fills one new version. It is not safe for concurrent use. A
@@ -144,7 +221,8 @@ type Writer interface {
 	// Add stores a batch of digests, in any order; duplicates are kept
 	// once. Large batches (thousands) are much faster than small ones.
 	Add(ctx context.Context, digests []Digest) error
-	// Commit makes the version current and removes the one it replaces.
+	// Commit makes the version current and keeps the one it replaces,
+	// removing the kept versions beyond the list's Meta.Keep().
 	// It returns v with ID and Entries set by the store.
 	Commit(ctx context.Context, v Version) (Version, error)
 	// Abort removes what the import wrote; the current version stays.

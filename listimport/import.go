@@ -386,6 +386,8 @@ func (im *importer) finish(ctx context.Context) error {
 		now = im.o.Now
 	}
 	im.counts.ImportedAt, im.counts.ImportedBy = now().UTC(), im.o.By
+	// Kept with the version, for its history.
+	im.counts.Added, im.counts.Removed, im.counts.Compared = im.added, im.removed(), true
 	if im.o.DryRun {
 		return nil
 	}

@@ -110,6 +110,10 @@ func checkImportChanges(t *testing.T, db listdb.Store) {
 	if got, _ := current(t, db, "dnc"); got.Source != "second" {
 		t.Errorf("description after the import: source %q, want second", got.Source)
 	}
+	// The comparison is kept with the version, for its history.
+	if _, stored, err := db.List(t.Context(), "dnc"); err != nil || !stored.Compared || stored.Added != 1 || stored.Removed != 1 {
+		t.Errorf("stored version %+v, %v; want added 1, removed 1", stored, err)
+	}
 	wantHeld(t, db, "dnc", map[string]bool{"a@b.fr": false, "c@d.fr": true, "g@h.fr": true})
 }
 

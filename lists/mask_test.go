@@ -16,6 +16,25 @@ func TestMaskEmail(t *testing.T) {
 	}
 }
 
+func TestMask(t *testing.T) {
+	for _, c := range []struct {
+		kind     Kind
+		in, want string
+	}{
+		{KindEmail, "jeanne@acme.fr", "j***@acme.fr"},
+		{KindPhone, "+32471234567", "+32471******"},
+		{KindPhone, "+3312", "+33**"},
+		{KindPhone, "", ""},
+		{KindDomain, "acme.fr", "acme.fr"},
+		{KindEmailSHA256, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "9f86d081…"},
+		{KindEmailMD5, "abc", "abc…"},
+	} {
+		if got := Mask(c.kind, c.in); got != c.want {
+			t.Errorf("Mask(%s, %q) = %q, want %q", c.kind, c.in, got, c.want)
+		}
+	}
+}
+
 func TestMaskEmails(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"no address here", "no address here"},

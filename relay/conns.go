@@ -11,65 +11,72 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/smtpreply"
 )
 
 // turnAwayTimeout bounds the goodbye written to a refused connection.
 const turnAwayTimeout = 10 * time.Second
 
-// connTable knows every open client connection: it enforces the per-address
-// limit, and lets Shutdown drain or close them all.
+// maxTurningAway bounds the refused connections being answered at once;
+// past it a refused connection is closed without a word, so that a flood
+// at the limit holds no more descriptors than this.
+const maxTurningAway = 64
+
+// connTable knows every open client connection: it enforces the global and
+// per-client limits, and lets Shutdown drain or close them all.
 type connTable struct {
-	max  int
-	idle time.Duration
-	life time.Duration
+	limits  *connlimit.Table
+	turning chan struct{} // slots of the refused connections being answered
 
 	mu       sync.Mutex
-	perIP    map[netip.Addr]int
+	preAuth  time.Duration // idle time allowed before AUTH
+	idle     time.Duration // after AUTH
+	life     time.Duration
 	all      map[*trackedConn]struct{}
 	draining bool
 }
 
 func newConnTable(o Options) *connTable {
 	return &connTable{
-		max: o.MaxConnsPerIP, idle: o.ReadTimeout, life: o.SessionTimeout,
-		perIP: map[netip.Addr]int{}, all: map[*trackedConn]struct{}{},
+		limits:  connlimit.New(o.MaxConns, o.MaxConnsPerIP),
+		preAuth: o.PreAuthTimeout, idle: o.ReadTimeout, life: o.SessionTimeout,
+		turning: make(chan struct{}, maxTurningAway),
+		all:     map[*trackedConn]struct{}{},
 	}
 }
 
-// setLimits takes o's per-address limit and timeouts for the connections
-// admitted from now on; those open keep theirs.
+// setLimits takes o's timeouts for the connections admitted from now on;
+// those open keep theirs. The connection limits stay as the server
+// started.
 func (t *connTable) setLimits(o Options) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.max, t.idle, t.life = o.MaxConnsPerIP, o.ReadTimeout, o.SessionTimeout
+	t.preAuth, t.idle, t.life = o.PreAuthTimeout, o.ReadTimeout, o.SessionTimeout
 }
 
-// admit registers raw, or reports false when its address has too many
-// connections open already.
-func (t *connTable) admit(raw net.Conn) (*trackedConn, bool) {
-	ip := peerAddr(raw.RemoteAddr())
+// admit registers raw, or reports why it may not be let in.
+func (t *connTable) admit(raw net.Conn) (*trackedConn, connlimit.Refusal) {
+	ip := connlimit.Peer(raw.RemoteAddr())
+	if r := t.limits.Take(ip); r != connlimit.Admitted {
+		return nil, r
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.perIP[ip] >= t.max {
-		return nil, false
-	}
-	c := &trackedConn{Conn: raw, table: t, ip: ip, idle: t.idle, end: time.Now().Add(t.life)}
-	t.perIP[ip]++
+	c := &trackedConn{Conn: raw, table: t, ip: ip, authIdle: t.idle, end: time.Now().Add(t.life)}
+	c.idle.Store(int64(t.preAuth))
 	t.all[c] = struct{}{}
 	if t.draining {
 		c.drain()
 	}
-	return c, true
+	return c, connlimit.Admitted
 }
 
 func (t *connTable) release(c *trackedConn) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	delete(t.all, c)
-	if t.perIP[c.ip]--; t.perIP[c.ip] <= 0 {
-		delete(t.perIP, c.ip)
-	}
+	t.mu.Unlock()
+	t.limits.Give(c.ip)
 }
 
 // drain asks every connection to end once its current transaction is over.
@@ -100,28 +107,22 @@ func (t *connTable) count() int {
 	return len(t.all)
 }
 
-// peerAddr is the client's IP, IPv4-mapped IPv6 unmapped so that trusted
-// networks and counters see one form.
-func peerAddr(a net.Addr) netip.Addr {
-	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.Addr{}
-}
-
 // trackedConn is a client connection that enforces the idle and lifetime
 // timeouts itself: go-smtp sets one read deadline per command line, which
 // would cap a whole DATA transfer instead of the idle time between bytes.
 type trackedConn struct {
 	net.Conn
-	table *connTable
-	ip    netip.Addr
-	idle  time.Duration
-	end   time.Time // wall clock: socket deadlines cannot use a fake clock
+	table    *connTable
+	ip       netip.Addr
+	idle     atomic.Int64  // a time.Duration: the pre-AUTH timeout until authenticated
+	authIdle time.Duration // idle once authenticated
+	end      time.Time     // wall clock: socket deadlines cannot use a fake clock
+	strikes  strikes
 
 	busy     atomic.Bool // inside a mail transaction
 	draining atomic.Bool
 	expired  atomic.Bool // a deadline passed; every later read fails at once
+	hangUp   atomic.Bool // close once the next reply is written
 	once     sync.Once
 }
 
@@ -134,7 +135,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		return 0, os.ErrDeadlineExceeded
 	}
 	deadline := c.end
-	if t := time.Now().Add(c.idle); t.Before(deadline) {
+	if t := time.Now().Add(time.Duration(c.idle.Load())); t.Before(deadline) {
 		deadline = t
 	}
 	if err := c.Conn.SetReadDeadline(deadline); err != nil {
@@ -145,6 +146,32 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		c.expired.Store(true)
 	}
 	return n, err
+}
+
+// Write passes a reply on, and closes the connection after it when asked
+// to hang up. go-smtp writes each reply in one call, also under TLS.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if c.hangUp.Load() {
+		c.Close()
+	}
+	return n, err
+}
+
+// hangUpAfterReply closes the connection once the reply being made is
+// written.
+func (c *trackedConn) hangUpAfterReply() {
+	if c != nil {
+		c.hangUp.Store(true)
+	}
+}
+
+// authenticated lets the connection stay idle as long as an authenticated
+// one may.
+func (c *trackedConn) authenticated() {
+	if c != nil {
+		c.idle.Store(int64(c.authIdle))
+	}
 }
 
 func (c *trackedConn) Close() error {
@@ -198,9 +225,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, ok := l.table.admit(raw)
-		if !ok {
-			go l.turnAway(raw)
+		c, r := l.table.admit(raw)
+		if r != connlimit.Admitted {
+			l.refuse(raw, r)
 			continue
 		}
 		if l.tls != nil {
@@ -210,16 +237,35 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
+// refuse answers a connection over a limit on a goroutine of its own, so
+// that accepting goes on, or closes it at once when too many are being
+// answered already.
+func (l *limitListener) refuse(raw net.Conn, r connlimit.Refusal) {
+	select {
+	case l.table.turning <- struct{}{}:
+		go func() {
+			defer func() { <-l.table.turning }()
+			l.turnAway(raw, r)
+		}()
+	default:
+		raw.Close()
+	}
+}
+
 // turnAway answers 421 before closing (RFC 5321 §3.1: a server may refuse
 // a connection with a 421 greeting).
-func (l *limitListener) turnAway(raw net.Conn) {
+func (l *limitListener) turnAway(raw net.Conn, r connlimit.Refusal) {
 	defer raw.Close()
-	ip := peerAddr(raw.RemoteAddr())
-	l.log.Warn("connection refused", "client", ip.String(), "reason", "too many connections from this address")
+	ip := connlimit.Peer(raw.RemoteAddr())
+	st, text, reason := smtpreply.TooManyConns, "Too many connections, try again later", "too many connections"
+	if r == connlimit.ClientFull {
+		text, reason = "Too many connections from your address, try later", "too many connections from this address"
+	}
+	l.log.Warn("connection refused", "client", ip.String(), "reason", reason)
 	_ = raw.SetDeadline(time.Now().Add(turnAwayTimeout))
 	var w net.Conn = raw
 	if l.tls != nil {
 		w = tls.Server(raw, l.tls)
 	}
-	fmt.Fprintf(w, "%d 4.7.0 %s Too many connections from your address, try later\r\n", smtpreply.CodeClosing, l.hostname)
+	fmt.Fprintf(w, "%d %d.%d.%d %s %s\r\n", st.Code, st.Enhanced[0], st.Enhanced[1], st.Enhanced[2], l.hostname, text)
 }

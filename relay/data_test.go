@@ -331,3 +331,26 @@ func TestBDAT(t *testing.T) {
 		t.Fatalf("forwarded %+v", calls)
 	}
 }
+
+// RFC 6152 §3: 8BITMIME data holds no NUL. A message with one is refused
+// whole, even in a part the gateway would pass through untouched.
+func TestNULRefused(t *testing.T) {
+	e := testServer(t)
+	c := e.login(t)
+	c.must("MAIL FROM:<rep@acme.fr> BODY=8BITMIME", 250)
+	c.must("RCPT TO:<a@example.com>", 250)
+	c.must("DATA", 354)
+	c.send("From: rep@acme.fr\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
+		"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: 8bit\r\n\r\nab\x00cd\r\n--b--\r\n.\r\n")
+	got := c.reply()
+	if want := "550 5.6.0 Message contains NUL bytes (RFC 6152 / RFC 5322) (ref "; !strings.HasPrefix(got, want) {
+		t.Errorf("got %q, want %q…", got, want)
+	}
+	if calls := e.fwd.got(); len(calls) != 0 {
+		t.Errorf("forwarded %d message(s) holding a NUL", len(calls))
+	}
+	if !strings.Contains(e.logs.String(), "reason=nul-byte") {
+		t.Errorf("refusal not logged:\n%s", e.logs.String())
+	}
+	c.must("NOOP", 250) // the session goes on
+}

@@ -36,6 +36,9 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	}
 	results := s.srv.fwd.Forward(ctx, env, body) // it logs each recipient's outcome
 	v := summarize(tx.rcpts, results)
+	if v.delivered > 0 {
+		s.clearStrikes()
+	}
 	s.rememberSent(tx.ref, own, v)
 	if exempt {
 		s.log.Info("reply to the recipient's own mail; caps not counted", "ref", tx.ref)

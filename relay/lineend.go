@@ -9,8 +9,14 @@ import (
 // errBareLineEnd marks a CR or LF that is not part of a CRLF pair.
 var errBareLineEnd = errors.New("bare CR or LF in message")
 
+// errNUL marks a NUL byte. RFC 5322 §2.3 and RFC 6152 §3 (8BITMIME) forbid
+// it; only BINARYMIME (RFC 3030) would allow it, and it is not offered. A
+// NUL is refused even in a part the gateway passes through untouched:
+// servers downstream truncate at it or refuse the message.
+var errNUL = errors.New("NUL byte in message")
+
 // strictReader passes data through unchanged but fails on the first bare CR
-// or bare LF. RFC 5321 §2.3.8 and RFC 5322 §2.3 allow CR and LF only as the
+// or bare LF, or NUL byte (errNUL). RFC 5321 §2.3.8 and RFC 5322 §2.3 allow CR and LF only as the
 // CRLF pair; servers that accept them alone are the ones SMTP smuggling
 // (Postfix CVE-2023-51764 and kin) exploits, because a downstream server may
 // see an end-of-data sequence where this one did not. Refusing the whole
@@ -26,8 +32,8 @@ type strictReader struct {
 
 func (s *strictReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
-	if off, bad := s.scan(p[:n]); bad {
-		return 0, fmt.Errorf("%w at byte %d", errBareLineEnd, s.pos+int64(off))
+	if off, bad := s.scan(p[:n]); bad != nil {
+		return 0, fmt.Errorf("%w at byte %d", bad, s.pos+int64(off))
 	}
 	s.pos += int64(n)
 	if err == io.EOF && s.prevCR {
@@ -36,18 +42,20 @@ func (s *strictReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// scan reports whether b holds a bad byte, and its offset in b (-1 for a CR
-// that ended the previous read). A CR's verdict waits for the next byte,
-// which may come in the next read.
-func (s *strictReader) scan(b []byte) (int, bool) {
+// scan returns the error of the first bad byte in b, if any, and its
+// offset in b (-1 for a CR that ended the previous read). A CR's verdict
+// waits for the next byte, which may come in the next read.
+func (s *strictReader) scan(b []byte) (int, error) {
 	for i, c := range b {
-		if s.prevCR && c != '\n' {
-			return i - 1, true
-		}
-		if !s.prevCR && c == '\n' {
-			return i, true
+		switch {
+		case s.prevCR && c != '\n':
+			return i - 1, errBareLineEnd
+		case !s.prevCR && c == '\n':
+			return i, errBareLineEnd
+		case c == 0:
+			return i, errNUL
 		}
 		s.prevCR = c == '\r'
 	}
-	return 0, false
+	return 0, nil
 }

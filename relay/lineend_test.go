@@ -62,6 +62,22 @@ func TestStrictReader(t *testing.T) {
 	}
 }
 
+// A NUL byte anywhere fails the read, wherever the reads split the data.
+func TestStrictReaderNUL(t *testing.T) {
+	for _, in := range []string{"\x00", "a\x00b\r\n", "line\r\n\x00", "\r\n\r\npart\x00\r\n"} {
+		for _, sizes := range []string{"", "\x01\x02", "\x0f"} {
+			_, err := io.ReadAll(&strictReader{r: &chunkReader{data: []byte(in), sizes: []byte(sizes)}})
+			if !errors.Is(err, errNUL) {
+				t.Errorf("%q in chunks %q: %v, want errNUL", in, sizes, err)
+			}
+		}
+	}
+	_, err := io.ReadAll(&strictReader{r: strings.NewReader("ab\r\ncd\x00")})
+	if err == nil || !strings.Contains(err.Error(), "NUL byte in message at byte 6") {
+		t.Errorf("got %v", err)
+	}
+}
+
 func TestStrictReaderOffset(t *testing.T) {
 	_, err := io.ReadAll(&strictReader{r: strings.NewReader("ab\r\ncd\nef")})
 	if err == nil || !strings.Contains(err.Error(), "at byte 6") {
@@ -77,12 +93,13 @@ func FuzzData(f *testing.F) {
 	f.Add([]byte("x\n.\nMAIL FROM:<a@b>\r\n"), []byte{0, 5})
 	f.Fuzz(func(t *testing.T, data, sizes []byte) {
 		out, err := io.ReadAll(&strictReader{r: &chunkReader{data: data, sizes: sizes}})
-		bad := hasBareLineEnd(data)
-		if got := errors.Is(err, errBareLineEnd); got != bad {
-			t.Fatalf("%q: scanner says bare=%v (%v), definition says %v", data, got, err, bad)
+		bare, nul := hasBareLineEnd(data), bytes.IndexByte(data, 0) >= 0
+		bad := bare || nul
+		if (err != nil) != bad {
+			t.Fatalf("%q: scanner says %v, definition says bare=%v nul=%v", data, err, bare, nul)
 		}
-		if err != nil && !bad {
-			t.Fatalf("unexpected error %v", err)
+		if bare != nul && errors.Is(err, errBareLineEnd) != bare {
+			t.Fatalf("%q: scanner says %v, definition says bare=%v nul=%v", data, err, bare, nul)
 		}
 		if !bad && !bytes.Equal(out, data) {
 			t.Fatalf("data altered: %q -> %q", data, out)

@@ -52,10 +52,13 @@ type Options struct {
 	MaxMessageBytes int64          // SIZE advertised and enforced; default 25 MiB
 	MaxRecipients   int            // per message; default 100 (RFC 5321 §4.5.3.1.8)
 	MaxLineLength   int            // bytes per line, commands and data; default 2000
-	ReadTimeout     time.Duration  // idle time allowed between bytes; default 5 min (RFC 5321 §4.5.3.2.7)
+	ReadTimeout     time.Duration  // idle time allowed between bytes once authenticated; default 5 min (RFC 5321 §4.5.3.2.7)
+	PreAuthTimeout  time.Duration  // idle time allowed before AUTH (or a trusted network's MAIL); default 1 min, at most ReadTimeout
 	WriteTimeout    time.Duration  // per reply; default 1 min
 	SessionTimeout  time.Duration  // whole connection lifetime cap; default 30 min
-	MaxConnsPerIP   int            // simultaneous connections per client IP; default 50
+	MaxConns        int            // simultaneous connections in all, over every listener; default 1000; more get 421
+	MaxConnsPerIP   int            // simultaneous connections per IPv4 address or IPv6 /64; default 50, negative for none
+	MaxErrors       int            // error replies a connection may get before a 421 closes it; default 20, negative for no limit
 	ForwardTimeout  time.Duration  // deadline given to the Forwarder; default 5 min
 	Caps            Capper         // frequency caps checked at RCPT; nil checks none
 	Replies         Replies        // sent Message-IDs, and the exemption of replies from Caps
@@ -67,6 +70,7 @@ type Options struct {
 	// server could reroute is refused at RCPT (553 5.1.3) whatever Check
 	// says, except at its reroute-ok domains; nil names none.
 	Recipients *lists.Recipients
+	Metrics    *Metrics         // nil counts nothing
 	Now        func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 
@@ -141,7 +145,10 @@ const (
 	defaultReadTimeout     = 5 * time.Minute
 	defaultWriteTimeout    = time.Minute
 	defaultSessionTimeout  = 30 * time.Minute
+	defaultPreAuthTimeout  = time.Minute
+	defaultMaxConns        = 1000
 	defaultMaxConnsPerIP   = 50
+	defaultMaxErrors       = 20              // Postfix's smtpd_hard_error_limit
 	defaultForwardTimeout  = 5 * time.Minute // below the client's 10 min DATA wait (RFC 5321 §4.5.3.2.6)
 )
 
@@ -153,7 +160,10 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.ReadTimeout, defaultReadTimeout)
 	setDefault(&o.WriteTimeout, defaultWriteTimeout)
 	setDefault(&o.SessionTimeout, defaultSessionTimeout)
+	setDefault(&o.PreAuthTimeout, min(defaultPreAuthTimeout, o.ReadTimeout))
+	setDefault(&o.MaxConns, defaultMaxConns)
 	setDefault(&o.MaxConnsPerIP, defaultMaxConnsPerIP)
+	setDefault(&o.MaxErrors, defaultMaxErrors)
 	setDefault(&o.ForwardTimeout, defaultForwardTimeout)
 	if o.Now == nil {
 		o.Now = time.Now
@@ -175,8 +185,11 @@ func (o Options) validate() error {
 	if len(o.Listeners) == 0 {
 		errs = append(errs, errors.New("relay: no listener"))
 	}
-	if o.MaxMessageBytes < 0 || o.MaxRecipients < 0 || o.MaxLineLength < 0 || o.MaxConnsPerIP < 0 {
+	if o.MaxMessageBytes < 0 || o.MaxRecipients < 0 || o.MaxLineLength < 0 || o.MaxConns < 0 {
 		errs = append(errs, errors.New("relay: limits must not be negative"))
+	}
+	if o.PreAuthTimeout > o.ReadTimeout {
+		errs = append(errs, fmt.Errorf("relay: PreAuthTimeout %v is longer than ReadTimeout %v", o.PreAuthTimeout, o.ReadTimeout))
 	}
 	if err := o.Replies.validate(); err != nil {
 		errs = append(errs, err)

@@ -141,6 +141,15 @@ func TestCheckHeaders(t *testing.T) {
 		{"sender foreign", "From: rep@acme.fr\r\nSender: pa@other.com\r\n", "550 5.7.1 Sender: header <pa@other.com>"},
 		{"two Sender", "From: rep@acme.fr\r\nSender: rep@acme.fr\r\nSender: rep@acme.fr\r\n", "550 5.6.0"},
 		{"space before colon", "From : ceo@other.com\r\nFrom: rep@acme.fr\r\n", "550 5.6.0"},
+		// RFC 2047 §5: no encoded word in an address; a reader decoding one
+		// would show boss@evil.example.
+		{"encoded word in From local part", "From: =?utf-8?q?boss=40evil.example=3E?=@sales.acme.fr\r\n",
+			"550 5.6.0 From: header address holds an encoded word, not allowed in an address (RFC 2047 section 5)"},
+		{"encoded word, quoted", "From: Boss <\"=?utf-8?q?boss=40evil.example?=\"@sales.acme.fr>\r\n", "550 5.6.0 From: header address holds an encoded word"},
+		{"encoded word, second address", "From: rep@acme.fr, =?utf-8?b?Ym9zcw==?=@sales.acme.fr\r\n", "550 5.6.0 From: header address holds an encoded word"},
+		{"encoded word in Sender", "From: rep@acme.fr\r\nSender: =?utf-8?q?boss=40evil.example?=@sales.acme.fr\r\n",
+			"550 5.6.0 Sender: header address holds an encoded word"},
+		{"equals and question marks alone", "From: a=b?c@sales.acme.fr\r\n", ""},
 	}
 	for _, tt := range tests {
 		err := checkHeaders([]byte(tt.header+"\r\nbody\r\n"), sendAs)

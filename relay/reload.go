@@ -9,14 +9,15 @@ import (
 // Reload puts o into force for the sessions that begin from now on:
 // the recipient check, the caps and the replies' exemption, the stamper,
 // the recipient rule, the per-session limits (MaxRecipients, ReadTimeout,
-// SessionTimeout, MaxConnsPerIP, ForwardTimeout) and each listener's TLS
+// PreAuthTimeout, SessionTimeout, ForwardTimeout) and each listener's TLS
 // configuration, whose certificates the next handshake serves. Sessions
 // under way keep the options they began with to their end.
 //
 // What the open sockets and go-smtp were built with stays as the server
 // started, whatever o says: the listeners (their number, addresses, modes
-// and policy), Hostname, MaxMessageBytes, MaxLineLength, WriteTimeout,
-// TrustedProxies and Now. The caller names those changes as needing a
+// and policy), Hostname, ReceivedClient, MaxMessageBytes, MaxLineLength,
+// WriteTimeout, MaxConns, MaxConnsPerIP, MaxErrors, TrustedProxies,
+// Metrics and Now. The caller names those changes as needing a
 // restart. o is checked as New checks it; on an error nothing changes.
 func (s *Server) Reload(o Options) error {
 	o = o.withDefaults()
@@ -38,7 +39,7 @@ func (s *Server) Reload(o Options) error {
 	next := *s.live.Load()
 	next.Caps, next.Replies, next.Stamper, next.Check, next.Recipients = o.Caps, o.Replies, o.Stamper, o.Check, o.Recipients
 	next.MaxRecipients, next.ForwardTimeout = o.MaxRecipients, o.ForwardTimeout
-	next.ReadTimeout, next.SessionTimeout, next.MaxConnsPerIP = o.ReadTimeout, o.SessionTimeout, o.MaxConnsPerIP
+	next.ReadTimeout, next.PreAuthTimeout, next.SessionTimeout = o.ReadTimeout, o.PreAuthTimeout, o.SessionTimeout
 	for i, l := range s.lsts {
 		if c := o.Listeners[i].TLS; c != nil {
 			l.tls.Store(tlsFloor(c))

@@ -164,6 +164,9 @@ func checkFrom(fields []string, sendAs []string) error {
 		return smtpreply.New(smtpreply.BadHeader, smtpreply.HeaderSyntax, "From: header has no valid address", err)
 	}
 	for _, a := range list {
+		if err := checkNoEncodedWord("From", a.Address); err != nil {
+			return err
+		}
 		if !mayUse(sendAs, a.Address) {
 			return smtpreply.New(smtpreply.Denied, smtpreply.SenderRule,
 				"From: header "+smtpreply.Path(a.Address)+" not permitted for this account", nil)
@@ -184,9 +187,26 @@ func checkSender(fields []string, sendAs []string) error {
 	if err != nil {
 		return smtpreply.New(smtpreply.BadHeader, smtpreply.HeaderSyntax, "Sender: header has no valid address", err)
 	}
+	if err := checkNoEncodedWord("Sender", a.Address); err != nil {
+		return err
+	}
 	if !mayUse(sendAs, a.Address) {
 		return smtpreply.New(smtpreply.Denied, smtpreply.SenderRule,
 			"Sender: header "+smtpreply.Path(a.Address)+" not permitted for this account", nil)
 	}
 	return nil
+}
+
+// checkNoEncodedWord refuses an address holding an RFC 2047 encoded word
+// ("=?utf-8?q?boss=40evil.example?=@acme.example"). RFC 2047 §5 allows
+// none in an addr-spec, but some mail programs decode one anyway and show
+// the address it spells, whatever domain the sender rules checked.
+// net/mail leaves it undecoded, so it is seen here as written.
+func checkNoEncodedWord(field, addr string) error {
+	i := strings.Index(addr, "=?")
+	if i < 0 || !strings.Contains(addr[i+2:], "?=") {
+		return nil
+	}
+	return smtpreply.New(smtpreply.BadHeader, smtpreply.EncodedWord,
+		field+": header address holds an encoded word, not allowed in an address (RFC 2047 section 5)", nil)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/country"
+	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/store"
@@ -40,7 +41,11 @@ type session struct {
 	ctx    context.Context // cancelled by Logout
 	cancel context.CancelFunc
 	log    *slog.Logger
-	inTx   atomic.Bool // read by Auth without the lock (see Data)
+	// strikes are the connection's, shared by the sessions before and
+	// after STARTTLS.
+	strikes *strikes
+	inTx    atomic.Bool // read by Auth without the lock (see Data)
+	closed  atomic.Bool // Logout ran
 
 	// mu guards what follows. With BDAT, go-smtp runs Data on its own
 	// goroutine while Reset may come from the command loop; go-smtp closes
@@ -77,12 +82,17 @@ type transaction struct {
 // NewSession implements smtp.Backend.
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	tc := trackedOf(c.Conn())
-	peer := peerAddr(c.Conn().RemoteAddr())
+	peer := connlimit.Peer(c.Conn().RemoteAddr())
 	_, secure := c.TLSConnectionState()
 	ctx, cancel := context.WithCancel(b.srv.ctx)
+	st := &strikes{}
+	if tc != nil {
+		st = &tc.strikes
+	}
+	b.srv.opts.Metrics.sessionOpened()
 	return &session{
 		srv: b.srv, lst: b.lst, opts: b.srv.live.Load(), conn: tc, peer: peer, helo: c.Hostname(), secure: secure,
-		ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel, strikes: st,
 		log: b.srv.log.With("listener", b.lst.cfg.Name, "client", peer.String()),
 	}, nil
 }
@@ -101,10 +111,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.mayTransact(); err != nil {
-		return toSMTP(err, "", s.log)
+		return s.reply(err, "", s.log)
 	}
 	if !s.conn.startTx() {
-		return toSMTP(smtpreply.New(smtpreply.ShuttingDown, smtpreply.Shutdown, "Service shutting down, try again later", nil), "", s.log)
+		return s.reply(smtpreply.New(smtpreply.ShuttingDown, smtpreply.Shutdown, "Service shutting down, try again later", nil), "", s.log)
 	}
 	s.beginTx(from, opts)
 	if err := s.checkMailFrom(from, opts.UTF8); err != nil {
@@ -141,6 +151,7 @@ func (s *session) loadTrusted(identity string) error {
 		return smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Temporary local problem, try again later", err)
 	}
 	s.user, s.how = &u, "trusted"
+	s.conn.authenticated()
 	return nil
 }
 
@@ -148,6 +159,7 @@ func (s *session) setUser(u store.User, how string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.user, s.how = &u, how
+	s.conn.authenticated()
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
@@ -177,11 +189,12 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil {
-		return toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "MAIL first", nil), "", s.log)
+		return s.reply(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "MAIL first", nil), "", s.log)
 	}
 	key, err := s.checkRcpt(tx, to)
 	if err != nil {
-		return toSMTP(err, tx.ref, s.rcptLog(to))
+		s.srv.opts.Metrics.recipient(smtpreply.As(err))
+		return s.reply(err, tx.ref, s.rcptLog(to))
 	}
 	// A person named again, in any spelling, must not mean a second copy,
 	// nor a second slot: the key is their one normalised address.
@@ -196,6 +209,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
 	tx.country[to] = country
+	s.srv.opts.Metrics.recipient(nil)
 	return tx.ack(false)
 }
 
@@ -236,9 +250,12 @@ func (s *session) admit(tx *transaction, to string) (country.Code, CapTicket, er
 // drop-and-notify mode a permanent refusal is accepted and remembered for
 // the rep's report; a temporary one is always answered at once, so that
 // the client retries rather than the recipient being silently left out.
+// Either is the gateway's decision, not the client's error: it is logged
+// in full and does not count toward the error limit.
 func (s *session) refuseRcpt(tx *transaction, key, to string, err error) error {
 	log := s.rcptLog(to)
 	e := smtpreply.As(err)
+	s.srv.opts.Metrics.recipient(e)
 	if s.lst.cfg.OnRefusal != DropAndNotify || e.Temporary() {
 		return toSMTP(e, tx.ref, log)
 	}
@@ -272,15 +289,15 @@ func (s *session) Data(r io.Reader) error {
 	defer s.mu.Unlock()
 	tx := s.tx
 	if tx == nil || len(tx.rcpts)+len(tx.dropped) == 0 {
-		return toSMTP(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "RCPT first", nil), "", s.log)
+		return s.reply(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "RCPT first", nil), "", s.log)
 	}
 	body, err := s.readBody(r)
 	tx.size = len(body)
 	if err != nil {
 		return s.failTx(err)
 	}
-	if len(tx.rcpts) == 0 {
-		return s.failTx(allDropped(tx.dropped))
+	if len(tx.rcpts) == 0 { // the check's decision: no client error
+		return s.endRefused(allDropped(tx.dropped))
 	}
 	if err := checkHeaders(body, s.user.SendAs); err != nil {
 		return s.failTx(err)
@@ -301,6 +318,8 @@ func (s *session) readBody(r io.Reader) ([]byte, error) {
 		return body, nil
 	case errors.Is(err, errBareLineEnd):
 		return nil, smtpreply.New(smtpreply.BareLineEnd, smtpreply.LineEnding, "Bare LF/CR not allowed in message", err)
+	case errors.Is(err, errNUL):
+		return nil, smtpreply.New(smtpreply.NULByte, smtpreply.NUL, "Message contains NUL bytes (RFC 6152 / RFC 5322)", err)
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return nil, tooBig
 	case errors.Is(err, smtp.ErrTooLongLine):
@@ -310,9 +329,14 @@ func (s *session) readBody(r io.Reader) ([]byte, error) {
 	return nil, smtpreply.New(smtpreply.ConnLost, smtpreply.ReadFailed, "Error reading message, try again", err)
 }
 
-// failTx answers a refusal that ends the transaction. The transaction's
-// line is the refusal's one line.
+// failTx answers a refusal that ends the transaction, and counts it as the
+// client's error. The transaction's line is the refusal's one line.
 func (s *session) failTx(err error) error {
+	return s.strike(s.endRefused(err))
+}
+
+// endRefused ends the transaction with a refusal that is no client error.
+func (s *session) endRefused(err error) *smtp.SMTPError {
 	e := smtpreply.As(err)
 	ref := s.tx.ref
 	s.endTx("refused", e)
@@ -335,6 +359,9 @@ func (s *session) endTx(outcome string, refusal *smtpreply.Error) {
 		logRefusal(s.log, "transaction", refusal, tx.ref, attrs...)
 	} else {
 		s.log.Info("transaction", append([]any{"ref", tx.ref}, attrs...)...)
+	}
+	if outcome != "aborted" {
+		s.srv.opts.Metrics.message(refusal)
 	}
 	s.tx = nil
 	s.inTx.Store(false)
@@ -360,6 +387,10 @@ func (s *session) Reset() {
 // and the lock is only taken when free.
 func (s *session) Logout() error {
 	s.cancel()
+	if !s.closed.Swap(true) {
+		s.srv.opts.Metrics.sessionClosed()
+	}
+	s.logSuppressed()
 	if s.mu.TryLock() {
 		s.endTx("aborted", nil)
 		s.mu.Unlock()

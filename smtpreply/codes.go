@@ -37,6 +37,8 @@ var (
 	RecipientOK = Status{CodeOK, smtp.EnhancedCode{2, 1, 5}} // destination address valid
 
 	ShuttingDown  = Status{CodeClosing, smtp.EnhancedCode{4, 3, 2}}    // system not accepting messages
+	TooManyConns  = Status{CodeClosing, smtp.EnhancedCode{4, 7, 0}}    // a connection limit is reached
+	TooManyErrors = Status{CodeClosing, smtp.EnhancedCode{4, 7, 0}}    // the connection's error limit is reached
 	Local         = Status{CodeLocalError, smtp.EnhancedCode{4, 3, 0}} // other mail system problem
 	Misconfigured = Status{CodeLocalError, smtp.EnhancedCode{4, 3, 5}} // system incorrectly configured
 	Unreachable   = Status{CodeLocalError, smtp.EnhancedCode{4, 4, 1}} // no answer from host
@@ -58,6 +60,7 @@ var (
 	BadKey         = Status{CodeRefused, smtp.EnhancedCode{5, 1, 3}}         // address cannot be checked
 	BadHeader      = Status{CodeRefused, smtp.EnhancedCode{5, 6, 0}}         // other media error
 	BareLineEnd    = Status{CodeRefused, smtp.EnhancedCode{5, 6, 11}}        // invalid line ending
+	NULByte        = Status{CodeRefused, smtp.EnhancedCode{5, 6, 0}}         // other media error: NUL in the data
 	NeedRequireTLS = Status{CodeRefused, smtp.EnhancedCode{5, 7, 30}}        // REQUIRETLS needed (RFC 8689 §5)
 	TooBig         = Status{CodeTooBig, smtp.EnhancedCode{5, 3, 4}}          // message too big for system
 	SenderDenied   = Status{CodeNotAllowed, smtp.EnhancedCode{5, 7, 1}}

@@ -42,6 +42,9 @@ const (
 	RcptLimit         Reason = "rcpt-limit"         // too many recipients
 	LineLength        Reason = "line-length"        // a line is too long
 	LineEnding        Reason = "line-ending"        // a bare CR or LF
+	NUL               Reason = "nul-byte"           // a NUL byte in the message
+	EncodedWord       Reason = "encoded-word"       // an RFC 2047 encoded word in a From:/Sender: address
+	ErrorLimit        Reason = "error-limit"        // the connection made too many errors
 	ReadFailed        Reason = "read"               // the message could not be read
 	Shutdown          Reason = "shutdown"           // the gateway is shutting down
 	Internal          Reason = "internal"           // an unexpected local failure
@@ -54,7 +57,7 @@ func Reasons() []Reason {
 		StoreError, UpstreamTemporary, UpstreamPermanent, Footer, AllLeftOut,
 		Syntax, Reroutable, NoToken, HeaderSyntax, SenderRule, AuthRequired, AuthFailed, AuthThrottled,
 		TLSRequired, TrustedIdentity, Sequence, SizeLimit, RcptLimit, LineLength,
-		LineEnding, ReadFailed, Shutdown, Internal,
+		LineEnding, NUL, EncodedWord, ErrorLimit, ReadFailed, Shutdown, Internal,
 	}
 }
 

@@ -305,7 +305,7 @@ func TestOptOutListGoneFailsClosed(t *testing.T) {
 		if v, err := f.chk.Decide(t.Context(), "rep@acme.test", "p@prospect.test", t0); err != nil || v.Outcome != suppression.Allowed {
 			t.Fatalf("with the opt-out list: %+v, %v; want allowed", v, err)
 		}
-		if err := st.DropList(t.Context(), suppression.OptOutList); err != nil {
+		if err := st.DropList(t.Context(), listmodel.OptOut); err != nil {
 			t.Fatal(err)
 		}
 		// The descriptions are cached a second; the lookup runs anyway.

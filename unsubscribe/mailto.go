@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
@@ -22,6 +23,8 @@ import (
 // and nobody needs more than a few at once.
 const (
 	DefaultMailtoConns     = 32
+	DefaultMailtoPerClient = 4
+	maxTurningAway         = 16 // refused connections being answered at once
 	defaultSessionTimeout  = 2 * time.Minute
 	defaultCommandTimeout  = time.Minute
 	mailtoMaxRecipients    = 10
@@ -63,9 +66,10 @@ type MailtoOptions struct {
 	OptOuts     OptOuts
 	Now         func() time.Time
 	Log         *slog.Logger
-	// MaxConns bounds concurrent connections (DefaultMailtoConns when 0);
-	// more are answered 421 and closed.
-	MaxConns int
+	// MaxConns bounds concurrent connections (DefaultMailtoConns when 0),
+	// MaxConnsPerClient those from one IPv4 address or IPv6 /64
+	// (DefaultMailtoPerClient when 0); more are answered 421 and closed.
+	MaxConns, MaxConnsPerClient int
 	// SessionTimeout bounds a whole connection, CommandTimeout each read
 	// and write; defaults 2 minutes and 1 minute.
 	SessionTimeout, CommandTimeout time.Duration
@@ -92,7 +96,7 @@ func NewMailto(o MailtoOptions) (*Mailto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unsubscribe: mailto listener: %w", err)
 	}
-	m := &Mailto{o: o, opener: opener{o.Keyring, append([]string{o.Org}, o.EarlierOrgs...), o.MaxAge, o.Now}, ln: newLimitListener(ln, o.MaxConns)}
+	m := &Mailto{o: o, opener: opener{o.Keyring, append([]string{o.Org}, o.EarlierOrgs...), o.MaxAge, o.Now}, ln: newLimitListener(ln, o.MaxConns, o.MaxConnsPerClient)}
 	s := smtp.NewServer(smtp.BackendFunc(m.newSession))
 	s.Domain = o.Hostname
 	s.MaxRecipients = mailtoMaxRecipients
@@ -116,6 +120,9 @@ func mailtoDefaults(o MailtoOptions) MailtoOptions {
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMailtoConns
+	}
+	if o.MaxConnsPerClient <= 0 {
+		o.MaxConnsPerClient = DefaultMailtoPerClient
 	}
 	if o.SessionTimeout <= 0 {
 		o.SessionTimeout = defaultSessionTimeout
@@ -227,15 +234,17 @@ func (s *mailtoSession) Logout() error {
 	return nil
 }
 
-// limitListener answers connections beyond its limit with 421 and closes
-// them, so a flood cannot hold more than limit sessions.
+// limitListener answers connections beyond its limits with 421 and closes
+// them, so that a flood cannot hold more than its total of sessions, nor
+// one client network more than its share.
 type limitListener struct {
 	net.Listener
-	slots chan struct{}
+	table   *connlimit.Table
+	turning chan struct{} // slots of the refused connections being answered
 }
 
-func newLimitListener(ln net.Listener, limit int) *limitListener {
-	return &limitListener{Listener: ln, slots: make(chan struct{}, limit)}
+func newLimitListener(ln net.Listener, total, perClient int) *limitListener {
+	return &limitListener{Listener: ln, table: connlimit.New(total, perClient), turning: make(chan struct{}, maxTurningAway)}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -244,19 +253,31 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		ip := connlimit.Peer(c.RemoteAddr())
+		r := l.table.Take(ip)
+		if r == connlimit.Admitted {
+			return &slotConn{Conn: c, release: func() { l.table.Give(ip) }}, nil
+		}
 		select {
-		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+		case l.turning <- struct{}{}:
+			go func() {
+				defer func() { <-l.turning }()
+				refuseBusy(c, r)
+			}()
 		default:
-			go refuseBusy(c)
+			c.Close() // too many being answered already
 		}
 	}
 }
 
-// refuseBusy tells a client over the limit to come back (RFC 5321 §3.8).
-func refuseBusy(c net.Conn) {
+// refuseBusy tells a client over a limit to come back (RFC 5321 §3.8).
+func refuseBusy(c net.Conn, r connlimit.Refusal) {
+	text := "Too many connections, try again later"
+	if r == connlimit.ClientFull {
+		text = "Too many connections from your address, try again later"
+	}
 	c.SetWriteDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c, "%d 4.7.0 Too many connections, try again later\r\n", codeMailtoTooManyConns)
+	fmt.Fprintf(c, "%d 4.7.0 %s\r\n", codeMailtoTooManyConns, text)
 	c.Close()
 }
 

@@ -23,15 +23,19 @@ type mailtoSite struct {
 	seal   func(rcpt, org string) string
 }
 
-func newMailtoSite(t *testing.T, p storePair, maxConns int) *mailtoSite {
+func newMailtoSite(t *testing.T, p storePair, maxConns int, opts ...func(*unsubscribe.MailtoOptions)) *mailtoSite {
 	t.Helper()
 	s := &mailtoSite{clock: newClock(start), stores: withOptOutList(t, p)}
 	kr := testKeyring(t)
 	s.seal = func(rcpt, org string) string { return kr.Seal(rcpt, org, s.clock.Now()) }
-	m, err := unsubscribe.NewMailto(unsubscribe.MailtoOptions{
+	o := unsubscribe.MailtoOptions{
 		Addr: "127.0.0.1:0", Domain: mailtoDomain, Keyring: kr, Org: testOrg,
 		MaxAge: 30 * 24 * time.Hour, OptOuts: listOptOuts{p.writer}, Now: s.clock.Now, MaxConns: maxConns,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	m, err := unsubscribe.NewMailto(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +153,40 @@ func TestMailtoLimits(t *testing.T) {
 		last = c.Rcpt(s.addr("r"+string(rune('a'+i))+"@example.fr"), nil)
 	}
 	wantCode(t, "11th recipient", last, 452, smtp.EnhancedCode{4, 5, 3})
+}
+
+// One client network cannot take the listener offline: past its share it
+// is answered 421 while others still get in, up to the total.
+func TestMailtoConnsPerClient(t *testing.T) {
+	s := newMailtoSite(t, embeddedPair(t), 5, func(o *unsubscribe.MailtoOptions) { o.MaxConnsPerClient = 2 })
+	greet := func(src string) string {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		conn, err := d.Dial("tcp", s.m.Addr().String())
+		if err != nil {
+			t.Fatalf("dial from %s: %v", src, err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		return line
+	}
+	for _, src := range []string{"127.0.0.2", "127.0.0.2"} {
+		if line := greet(src); !strings.HasPrefix(line, "220 ") {
+			t.Fatalf("connection from %s got %q", src, line)
+		}
+	}
+	if line := greet("127.0.0.2"); line != "421 4.7.0 Too many connections from your address, try again later\r\n" {
+		t.Errorf("third connection from one address got %q", line)
+	}
+	for _, src := range []string{"127.0.0.3", "127.0.0.3", "127.0.0.4"} {
+		if line := greet(src); !strings.HasPrefix(line, "220 ") {
+			t.Fatalf("connection from %s got %q", src, line)
+		}
+	}
+	if line := greet("127.0.0.5"); line != "421 4.7.0 Too many connections, try again later\r\n" {
+		t.Errorf("connection over the total got %q", line)
+	}
 }
 
 // TestMailtoSwaks sends the request with swaks, as a mail provider would.

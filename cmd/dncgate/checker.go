@@ -60,7 +60,7 @@ func declareLists(ctx context.Context, db listdb.Store, decls []config.ListDecl)
 func declMeta(d config.ListDecl) listdb.Meta {
 	return listdb.Meta{
 		Name: d.Name, Kind: d.Kind, Model: d.Model, Countries: d.CountryCodes(),
-		MaxAge: d.MaxAge.Duration, Source: d.Source, WarnStale: d.WarnStale(),
+		MaxAge: d.MaxAge.Duration, Source: d.Source, WarnStale: d.WarnStale(), KeepVersions: d.Keep(),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/dncgate/dncgate/caps"
 	"github.com/dncgate/dncgate/checkapi"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/internal/proxied"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
@@ -35,12 +36,19 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	defer target.Close()
+	gm := newGatewayMetrics(st)
 	fwd := upstream.NewForwarder(target, st, upstream.ForwarderOptions{
 		DigestKey: key,
 		Remember:  cfg.Limits.RememberDelivered.Duration,
 		Parallel:  cfg.Upstream.Parallel,
+		Metrics:   gm.upstream,
 	}, log)
 	opts, err := checkedRelayOptions(ctx, cfg, st, key, log)
+	if err != nil {
+		return err
+	}
+	opts.Metrics = gm.relay
+	metricsMounts, err := gm.mounts(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -62,6 +70,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
+	mounts = append(mounts, metricsMounts...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
 		optOut.stop(context.Background())
@@ -101,6 +110,7 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st backend, ke
 	if err != nil {
 		return opts, err
 	}
+	opts.MaxConns = fitConns(opts.MaxConns, log)
 	if opts.Caps, err = newCapper(cfg, st, key); err != nil {
 		return opts, err
 	}
@@ -144,6 +154,38 @@ func maxIdle(n int) int {
 	return n
 }
 
+// noLimitIfZero maps the config's "0 means no limit" onto the relay's
+// "negative means none" (its zero means the default).
+func noLimitIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// fdsPerRelayConn is what one relayed client holds in file descriptors:
+// its connection, and an upstream one while its message is forwarded.
+const fdsPerRelayConn = 2
+
+// fitConns raises the open-file limit as far as the system allows, and
+// lowers max so that that many clients fit in it: past the limit a client
+// is answered 421, where an accept failing with EMFILE would leave it
+// waiting.
+func fitConns(max int, log *slog.Logger) int {
+	nofile, err := connlimit.RaiseFileLimit()
+	if err != nil {
+		log.Warn("open-file limit not raised", "err", err, "nofile", nofile)
+	}
+	if nofile == 0 {
+		return max
+	}
+	fit := connlimit.Fit(max, nofile, fdsPerRelayConn)
+	if fit < max {
+		log.Warn("limits.max_conns lowered to fit the open-file limit", "max_conns", fit, "configured", max, "nofile", nofile)
+	}
+	return fit
+}
+
 func relayOptions(cfg *config.Config) (relay.Options, error) {
 	o := relay.Options{
 		Hostname:        cfg.Server.Hostname,
@@ -152,8 +194,11 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 		MaxRecipients:   cfg.Limits.MaxRecipients,
 		MaxLineLength:   cfg.Limits.MaxLineLength,
 		ReadTimeout:     cfg.Limits.IdleTimeout.Duration,
+		PreAuthTimeout:  cfg.Limits.PreAuthTimeout.Duration,
 		SessionTimeout:  cfg.Limits.SessionTimeout.Duration,
-		MaxConnsPerIP:   cfg.Limits.MaxConnsPerIP,
+		MaxConns:        cfg.Limits.MaxConns,
+		MaxConnsPerIP:   noLimitIfZero(cfg.Limits.MaxConnsPerIP),
+		MaxErrors:       cfg.Limits.MaxErrors,
 		TrustedProxies:  cfg.Proxies(),
 	}
 	for _, l := range cfg.Listeners {

@@ -29,8 +29,11 @@ func (a *app) lists(ctx context.Context, args []string) error {
 		{"import", "import a file as the new version of a list", (*app).listsImport},
 		{"ls", "list the lists with their entries and freshness", (*app).listsLs},
 		{"show", "show a list's description and current version", (*app).listsShow},
+		{"history", "show the version in force and the versions kept", (*app).listsHistory},
+		{"rollback", "put a kept version back in force", (*app).listsRollback},
 		{"add", "put one value on a list by hand", (*app).listsAdd},
 		{"remove", "take one value off a list by hand", (*app).listsRemove},
+		{"manual", "show who put values on a list or took them off by hand, when and why", (*app).listsManual},
 		{"drop", "delete a list and all its entries", (*app).listsDrop},
 		{"help", "print this help", nil},
 	}, args)
@@ -244,12 +247,32 @@ func (a *app) listsShow(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		writeList(a.stdout, m, v, man, time.Now())
+		h, err := env.db.History(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("list %s: %w", pos[0], err)
+		}
+		writeList(a.stdout, m, v, man, keptText(h), time.Now())
 		return nil
 	})
 }
 
-func writeList(w io.Writer, m listdb.Meta, v listdb.Version, man listdb.Manual, now time.Time) {
+// keptText names the versions kept for lists rollback.
+func keptText(h []listdb.VersionInfo) string {
+	var ids []string
+	for _, v := range h {
+		if !v.InForce {
+			ids = append(ids, v.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// writeList writes a list's description and current version; kept names
+// the versions kept.
+func writeList(w io.Writer, m listdb.Meta, v listdb.Version, man listdb.Manual, kept string, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	maxAge := "none"
 	switch {
@@ -266,7 +289,7 @@ func writeList(w io.Writer, m listdb.Meta, v listdb.Version, man listdb.Manual, 
 		fmt.Fprintf(tw, "rows:\t%d\nvalid:\t%d\ninvalid:\t%d\nduplicates:\t%d\nentries:\t%d\n",
 			v.Rows, v.Valid, v.Invalid, v.Duplicates, v.Entries)
 	}
-	fmt.Fprintf(tw, "by hand:\t%d added, %d removed\n", man.Added, man.Removed)
+	fmt.Fprintf(tw, "by hand:\t%d added, %d removed\nkeeps:\t%s (kept now: %s)\n", man.Added, man.Removed, keepText(m), kept)
 	tw.Flush()
 }
 
@@ -296,23 +319,29 @@ type entryCmd struct {
 func (a *app) newEntryCmd(name, summary string) *entryCmd {
 	c := &entryCmd{listsCmd: a.newListsCmd(name, "NAME VALUE", summary)}
 	c.region = c.fs.String("region", "", "default `CC` for national phone numbers (default: the list's single country)")
-	c.reason = c.fs.String("reason", "", "why, for the log (`TEXT`; not stored)")
-	c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER)")
+	c.reason = c.fs.String("reason", "", "why (`TEXT`), recorded with who and when")
+	c.by = c.fs.String("by", "", "`NAME` of who decides (default: $SUDO_USER, else $USER)")
 	return c
 }
 
 // run normalises and keys VALUE for list NAME and hands the digest to
-// change; the decision is logged with who made it and why, since the
-// store keeps only the digest.
-func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string,
-	change func(listdb.Store, string, listdb.Digest) error) error {
+// change with the record of the decision: who, when, why and the value
+// masked, since the store keeps only the digest. The decision is logged
+// too.
+func (c *entryCmd) run(ctx context.Context, a *app, args []string, added bool,
+	change func(backend, string, listdb.Digest, listdb.ManualChange) error) error {
 	pos, err := c.fs.parse(args, 2, 2)
 	if err != nil {
 		return err
 	}
+	verb := map[bool]string{true: "added", false: "removed"}[added]
+	if strings.TrimSpace(*c.reason) == "" {
+		return fmt.Errorf("give the reason for the %s with --reason TEXT", map[bool]string{true: "addition", false: "removal"}[added])
+	}
 	name, value, who := pos[0], pos[1], operator(*c.by)
 	return c.withStore(ctx, true, func(env listEnv) error {
-		m, _, err := env.db.List(ctx, name)
+		db := env.db
+		m, _, err := db.List(ctx, name)
 		if err != nil {
 			return fmt.Errorf("list %s: %w", name, err)
 		}
@@ -329,37 +358,32 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, verb string,
 			return c.fs.usageError("%q: %v", value, err)
 		}
 		d := listdb.Key(env.key, kind.String(), key)
-		if err := change(env.db, name, d); errors.Is(err, errNotOnList) {
+		rec := listdb.ManualChange{At: time.Now().UTC(), By: who, Reason: strings.TrimSpace(*c.reason), Added: added, Value: lists.Mask(kind, key)}
+		if err := change(db, name, d, rec); errors.Is(err, errNotOnList) {
 			return fmt.Errorf("%s is not on the list %s: nothing removed", key, name)
 		} else if err != nil {
 			return fmt.Errorf("list %s: %w", name, err)
 		}
-		newLogger(env.cfg.Log, a.stderr).Info("list entry "+verb, "list", name,
-			"digest", hex.EncodeToString(d[:]), "by", who, "reason", *c.reason)
-		fmt.Fprintf(a.stdout, "%s %s %s %s (by %s)\n", verb, key, map[string]string{"added": "to", "removed": "from"}[verb], name, who)
+		newLogger(env.cfg.Log, a.stderr).Info("list entry "+verb, "list", name, "value", rec.Value,
+			"digest", hex.EncodeToString(d[:]), "by", who, "reason", rec.Reason)
+		fmt.Fprintf(a.stdout, "%s %s %s %s (by %s)\n", verb, key, map[bool]string{true: "to", false: "from"}[added], name, who)
 		return nil
 	})
 }
 
 func (a *app) listsAdd(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("add", "Put VALUE on list NAME by hand; it stays there across re-imports until\n"+
-		"removed. The reason is logged with who added it, not stored.")
-	return c.run(ctx, a, args, "added", func(db listdb.Store, name string, d listdb.Digest) error {
-		if strings.TrimSpace(*c.reason) == "" {
-			return errors.New("give the reason for the addition with --reason TEXT")
-		}
-		return db.AddEntry(ctx, name, d)
+		"removed. Who, when, why and VALUE masked are recorded (lists manual).")
+	return c.run(ctx, a, args, true, func(db backend, name string, d listdb.Digest, rec listdb.ManualChange) error {
+		return db.ChangeEntry(ctx, name, d, rec)
 	})
 }
 
 func (a *app) listsRemove(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("remove", "Take VALUE off list NAME by hand, also when an import holds it; it stays\n"+
-		"off across re-imports until added again. The reason is logged with who\n"+
-		"removed it, not stored. A value the list does not hold is refused.")
-	return c.run(ctx, a, args, "removed", func(db listdb.Store, name string, d listdb.Digest) error {
-		if strings.TrimSpace(*c.reason) == "" {
-			return errors.New("give the reason for the removal with --reason TEXT")
-		}
+		"off across re-imports until added again. Who, when, why and VALUE masked\n"+
+		"are recorded (lists manual). A value the list does not hold is refused.")
+	return c.run(ctx, a, args, false, func(db backend, name string, d listdb.Digest, rec listdb.ManualChange) error {
 		held, err := db.Contains(ctx, name, d)
 		if err != nil {
 			return err
@@ -367,7 +391,7 @@ func (a *app) listsRemove(ctx context.Context, args []string) error {
 		if !held[0] {
 			return errNotOnList
 		}
-		return db.RemoveEntry(ctx, name, d)
+		return db.ChangeEntry(ctx, name, d, rec)
 	})
 }
 

@@ -59,7 +59,7 @@ const listSchema = `CREATE TABLE IF NOT EXISTS lists (
 		digest  BLOB NOT NULL,
 		present INTEGER NOT NULL,  -- 1 added by hand, 0 removed by hand
 		PRIMARY KEY (list, digest)
-	) WITHOUT ROWID;`
+	) WITHOUT ROWID;` + manualLogSchema
 
 // noListTables reports an error from a file where no list was ever put.
 func noListTables(err error) bool {
@@ -165,18 +165,28 @@ func (s *Store) DropList(ctx context.Context, name string) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM list_manual WHERE list = ?`, name); err != nil {
 		return fmt.Errorf("embedded: drop list %s: manual entries: %w", name, err)
 	}
-	if err := s.sweepVersions(ctx, name); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM list_manual_log WHERE list = ?`, name); err != nil && !noListTables(err) {
+		return fmt.Errorf("embedded: drop list %s: manual records: %w", name, err)
+	}
+	if err := s.sweepVersions(ctx, name, 0, true); err != nil {
 		return fmt.Errorf("embedded: drop list %s: %w", name, err)
 	}
 	return nil
 }
 
-// sweepVersions deletes every version of the list but the current one:
-// those replaced, aborted, or left by an import that never finished; then
-// the index files no version owns.
-func (s *Store) sweepVersions(ctx context.Context, name string) error {
-	err := deleteVersions(ctx, s.w, s.deleteVersion, `SELECT id FROM list_versions WHERE list = ?
-		AND id IS NOT (SELECT current FROM lists WHERE name = ?)`, name, name)
+// sweepVersions deletes the list's versions that are neither current nor
+// among the keep newest other committed ones: those replaced beyond keep,
+// and with orphans set those aborted or left by an import that never
+// finished (BeginVersion sweeps them before it registers its own; Commit
+// does not, since another import may have begun meanwhile). Then it
+// removes the index files no version owns. A dropped list has no current
+// version and keeps none.
+func (s *Store) sweepVersions(ctx context.Context, name string, keep int, orphans bool) error {
+	err := deleteVersions(ctx, s.w, s.deleteVersion, `SELECT id FROM list_versions
+		WHERE list = ?1 AND id IS NOT (SELECT current FROM lists WHERE name = ?1)
+		AND (info IS NULL AND ?3 OR info IS NOT NULL AND id NOT IN (SELECT id FROM list_versions
+			WHERE list = ?1 AND info IS NOT NULL AND id IS NOT (SELECT current FROM lists WHERE name = ?1)
+			ORDER BY id DESC LIMIT ?2))`, name, keep, orphans)
 	if err != nil {
 		return err
 	}
@@ -187,8 +197,25 @@ func (s *Store) sweepVersions(ctx context.Context, name string) error {
 }
 
 // deleteVersion deletes a version's entries in batches, each its own
-// transaction, then the version itself.
+// transaction, then the version itself. It first marks the version as
+// not committed, in one step with checking it is not current: a Rollback
+// then refuses it rather than switch to a half-deleted set, and one that
+// won the race leaves it alone.
 func (s *Store) deleteVersion(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE list_versions SET info = NULL WHERE id = ?1
+		AND NOT EXISTS (SELECT 1 FROM lists WHERE current = ?1)`, id)
+	if err != nil {
+		return fmt.Errorf("deleting version %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var current bool
+		if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM lists WHERE current = ?)`, id).Scan(&current); err != nil {
+			return fmt.Errorf("deleting version %d: %w", id, err)
+		}
+		if current {
+			return nil // rolled back to meanwhile
+		}
+	}
 	for {
 		res, err := s.w.ExecContext(ctx, `DELETE FROM list_entries WHERE version = ? AND digest IN
 			(SELECT digest FROM list_entries WHERE version = ? LIMIT ?)`, id, id, deleteBatch)
@@ -384,7 +411,15 @@ func (s *Store) Manual(ctx context.Context, name string) (listdb.Manual, error) 
 }
 
 func (s *Store) setEntry(ctx context.Context, name string, d listdb.Digest, present int) error {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO list_manual (list, digest, present)
+	return setEntry(ctx, s.w, name, d, present)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func setEntry(ctx context.Context, db execer, name string, d listdb.Digest, present int) error {
+	res, err := db.ExecContext(ctx, `INSERT INTO list_manual (list, digest, present)
 		SELECT name, ?, ? FROM lists WHERE name = ?
 		ON CONFLICT (list, digest) DO UPDATE SET present = excluded.present`, d[:], present, name)
 	if noListTables(err) {

@@ -16,10 +16,11 @@ import (
 
 // BeginVersion sweeps the list's stale versions and registers a new one.
 func (s *Store) BeginVersion(ctx context.Context, name string, _ int64) (listdb.Writer, error) {
-	if _, _, err := s.List(ctx, name); err != nil {
+	m, _, err := s.List(ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.sweepVersions(ctx, name); err != nil {
+	if err := s.sweepVersions(ctx, name, m.Keep(), true); err != nil {
 		return nil, fmt.Errorf("embedded: list %s: sweeping old versions: %w", name, err)
 	}
 	res, err := s.w.ExecContext(ctx, `INSERT INTO list_versions (list) VALUES (?)`, name)
@@ -110,8 +111,8 @@ func insertSQL(rows int) string {
 }
 
 // Commit switches the list to this version in one transaction, starts
-// building its index file in the background, then deletes the version it
-// replaced. The import does not wait for the index: the version is in
+// building its index file in the background, then deletes the replaced
+// versions beyond those the list keeps. The import does not wait for the index: the version is in
 // force and read through SQL until the file is ready, and a process that
 // closes first (the CLI) leaves the build to the next store that looks
 // the list up (the gateway).
@@ -124,7 +125,7 @@ func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Versi
 	}
 	v.ID = strconv.FormatInt(w.id, 10)
 	v.Entries = w.entries
-	old, err := w.switchTo(ctx, v)
+	keep, err := w.switchTo(ctx, v)
 	if errors.Is(err, listdb.ErrSuperseded) || errors.Is(err, listdb.ErrNotFound) {
 		// Whoever swept this version may have done so before our last
 		// batches landed: delete them too.
@@ -136,43 +137,46 @@ func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Versi
 	}
 	w.done = true
 	w.s.lists.startLoad(w.id)
-	if old.Valid {
-		if err := w.s.deleteVersion(ctx, old.Int64); err != nil {
-			return v, fmt.Errorf("embedded: list %s: committed, but %w (the next import retries)", w.list, err)
-		}
+	if err := w.s.sweepVersions(ctx, w.list, keep, false); err != nil {
+		return v, fmt.Errorf("embedded: list %s: committed, but deleting old versions: %w (the next import retries)", w.list, err)
 	}
 	return v, nil
 }
 
-// switchTo records v and makes it current; it returns the version replaced.
-func (w *listWriter) switchTo(ctx context.Context, v listdb.Version) (sql.NullInt64, error) {
-	var old sql.NullInt64
+// switchTo records v and makes it current; it returns how many replaced
+// versions the list keeps.
+func (w *listWriter) switchTo(ctx context.Context, v listdb.Version) (keep int, err error) {
 	info, err := json.Marshal(versionInfo(v))
 	if err != nil {
-		return old, err
+		return 0, err
 	}
 	tx, err := w.s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return old, err
+		return 0, err
 	}
 	defer tx.Rollback()
-	if err := tx.QueryRowContext(ctx, `SELECT current FROM lists WHERE name = ?`, w.list).Scan(&old); err != nil {
+	var meta []byte
+	if err := tx.QueryRowContext(ctx, `SELECT meta FROM lists WHERE name = ?`, w.list).Scan(&meta); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return old, listdb.ErrNotFound
+			return 0, listdb.ErrNotFound
 		}
-		return old, err
+		return 0, err
+	}
+	var m listdb.Meta
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return 0, fmt.Errorf("stored description: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE list_versions SET info = ? WHERE id = ? AND info IS NULL`, info, w.id)
 	if err != nil {
-		return old, err
+		return 0, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return old, listdb.ErrSuperseded
+		return 0, listdb.ErrSuperseded
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE lists SET current = ? WHERE name = ?`, w.id, w.list); err != nil {
-		return old, err
+		return 0, err
 	}
-	return old, tx.Commit()
+	return m.Keep(), tx.Commit()
 }
 
 // versionInfo is v as stored: the id is the row's own.

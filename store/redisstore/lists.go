@@ -6,12 +6,17 @@ package redisstore
 //	list:{NAME}                hash: meta (JSON), x, cur ("VID:BITS"),
 //	                           ver (JSON of the current version), seq,
 //	                           p:VID = BITS for imports running,
-//	                           d:VID = BITS for versions being deleted
+//	                           d:VID = BITS for versions being deleted,
+//	                           k:VID = BITS and i:VID = JSON of the
+//	                           version for versions kept for Rollback
 //	le:{NAME:VID:BUCKET}       hash: one version's entries in one bucket
 //	lm:{NAME}                  hash: digest → 1 added by hand, 0 removed
+//	ml:{NAME}                  list: JSON records of the decisions by
+//	                           hand, newest first
 //
-// The list's hash and its manual entries share the tag {NAME}, hence one
-// slot: a lookup reads both from one node (lookup.go).
+// The list's hash, its manual entries and their records share the tag
+// {NAME}, hence one slot: a lookup reads the first two from one node
+// (lookup.go), and one script writes a decision with its record.
 //
 // A digest's first BITS bits choose its bucket; the field is the digest's
 // bytes 4 to 11, the value empty. Redis keeps a hash of up to
@@ -75,6 +80,9 @@ var (
 func (k keys) listIndex() string             { return k.prefix + "lists" }
 func (k keys) listMeta(name string) string   { return k.prefix + "list:{" + name + "}" }
 func (k keys) listManual(name string) string { return k.prefix + "lm:{" + name + "}" }
+func (k keys) listManualLog(name string) string {
+	return k.prefix + "ml:{" + name + "}"
+}
 func (k keys) listBucket(name string, v version, b uint32) string {
 	return fmt.Sprintf("%sle:{%s:%d:%x}", k.prefix, name, v.id, b)
 }
@@ -221,17 +229,18 @@ local out = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
 	local f = all[i]
+	local kind = string.sub(f, 1, 2)
 	if f == 'cur' then table.insert(out, all[i+1])
-	elseif string.sub(f, 1, 2) == 'p:' or string.sub(f, 1, 2) == 'd:' then table.insert(out, string.sub(f, 3) .. ':' .. all[i+1]) end
+	elseif kind == 'p:' or kind == 'd:' or kind == 'k:' then table.insert(out, string.sub(f, 3) .. ':' .. all[i+1]) end
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return out
 `)
 
 // DropList deletes the list's hash, which makes it gone for readers at
 // once, then its name in the index and its buckets.
 func (s *Store) DropList(ctx context.Context, name string) error {
-	res, err := dropScript.Run(ctx, s.c, []string{s.keys.listMeta(name), s.keys.listManual(name)}).Result()
+	res, err := dropScript.Run(ctx, s.c, []string{s.keys.listMeta(name), s.keys.listManual(name), s.keys.listManualLog(name)}).Result()
 	if err != nil {
 		return fmt.Errorf("redisstore: drop list %s: %w", name, err)
 	}

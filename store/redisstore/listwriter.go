@@ -33,21 +33,25 @@ table.insert(out, 1, id)
 return out
 `)
 
-// switchScript makes a running version current in one step and marks the
-// one it replaces as to delete; it returns that one, or "".
-var switchScript = redis.NewScript(`
+// switchScript makes a running version current in one step and keeps the
+// one it replaces (k:VID = BITS, i:VID = its version's JSON); the kept
+// versions beyond ARGV[4], oldest first, are marked to delete (d:VID). It
+// returns those, as "VID:BITS".
+var switchScript = redis.NewScript(luaTrimKept + `
 if redis.call('HEXISTS', KEYS[1], 'x') == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], 'p:' .. ARGV[1]) == 0 then return -2 end
 local old = redis.call('HGET', KEYS[1], 'cur')
+local oldver = redis.call('HGET', KEYS[1], 'ver')
 redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'ver', ARGV[3])
 redis.call('HDEL', KEYS[1], 'p:' .. ARGV[1])
-if not old then return '' end
-local oid, obits = string.match(old, '^(%d+):(%d+)$')
-redis.call('HSET', KEYS[1], 'd:' .. oid, obits)
-return old
+if old then
+	local oid, obits = string.match(old, '^(%d+):(%d+)$')
+	redis.call('HSET', KEYS[1], 'k:' .. oid, obits, 'i:' .. oid, oldver or '{}')
+end
+return trimKept(KEYS[1], tonumber(ARGV[4]))
 `)
 
-// BeginVersion sizes the new version by expect, or by the current version
+// BeginVersion sizes// BeginVersion sizes the new version by expect, or by the current version
 // when expect is 0, then deletes what earlier imports left.
 func (s *Store) BeginVersion(ctx context.Context, name string, expect int64) (listdb.Writer, error) {
 	_, cur, err := s.List(ctx, name)
@@ -137,7 +141,7 @@ func (w *listWriter) flush(ctx context.Context) error {
 }
 
 // Commit marks every bucket as whole, then switches in one script and
-// deletes the version replaced.
+// deletes the replaced versions beyond those the list keeps.
 func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Version, error) {
 	if w.done {
 		return v, errWriterDone
@@ -156,7 +160,11 @@ func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Versi
 	if err != nil {
 		return v, err
 	}
-	res, err := switchScript.Run(ctx, w.s.c, []string{w.s.keys.listMeta(w.list)}, w.v.id, w.v.String(), info).Result()
+	m, _, err := w.s.List(ctx, w.list)
+	if err != nil {
+		return v, fmt.Errorf("redisstore: list %s: committing version %d: %w", w.list, w.v.id, err)
+	}
+	res, err := switchScript.Run(ctx, w.s.c, []string{w.s.keys.listMeta(w.list)}, w.v.id, w.v.String(), info, m.Keep()).Result()
 	if err != nil {
 		return v, fmt.Errorf("redisstore: list %s: committing version %d: %w", w.list, w.v.id, err)
 	}
@@ -169,10 +177,9 @@ func (w *listWriter) Commit(ctx context.Context, v listdb.Version) (listdb.Versi
 		}
 		return v, fmt.Errorf("%w: list %s, version %d", listdb.ErrSuperseded, w.list, w.v.id)
 	}
-	if old, _ := res.(string); old != "" {
-		if err := w.s.sweep(ctx, w.list, []any{old}); err != nil {
-			return v, fmt.Errorf("redisstore: list %s: committed, but deleting the old version: %w (the next import retries)", w.list, err)
-		}
+	old, _ := res.([]any)
+	if err := w.s.sweep(ctx, w.list, old); err != nil {
+		return v, fmt.Errorf("redisstore: list %s: committed, but deleting old versions: %w (the next import retries)", w.list, err)
 	}
 	return v, nil
 }

@@ -44,6 +44,7 @@ func RunLists(t *testing.T, open func(t *testing.T) ListHarness) {
 	t.Run("OrphanSwept", func(t *testing.T) { testListOrphan(t, open(t)) })
 	t.Run("Drop", func(t *testing.T) { testListDrop(t, open(t)) })
 	t.Run("ManualEntries", func(t *testing.T) { testListManual(t, open(t)) })
+	runListHistory(t, open)
 }
 
 // digests returns n distinct digests derived from tag, so two tags give
@@ -57,9 +58,13 @@ func digests(tag string, n int) []listdb.Digest {
 	return out
 }
 
+// testMeta describes a list that keeps no replaced version, so that the
+// tests of imports count only the version in force; listhistory.go tests
+// what is kept.
 func testMeta(name string) listdb.Meta {
+	none := 0
 	return listdb.Meta{Name: name, Kind: "phone", Model: "deny", Countries: []string{"BE", "FR"},
-		MaxAge: 5 * 24 * time.Hour, Source: "national register", WarnStale: true}
+		MaxAge: 5 * 24 * time.Hour, Source: "national register", WarnStale: true, KeepVersions: &none}
 }
 
 // importList imports sets as one version, in batches of batch, and returns
@@ -148,7 +153,8 @@ func testListDescribe(t *testing.T, h ListHarness) {
 
 func equalMeta(a, b listdb.Meta) bool {
 	return a.Name == b.Name && a.Kind == b.Kind && a.Model == b.Model && slices.Equal(a.Countries, b.Countries) &&
-		a.MaxAge == b.MaxAge && a.Source == b.Source && a.WarnStale == b.WarnStale
+		a.MaxAge == b.MaxAge && a.Source == b.Source && a.WarnStale == b.WarnStale &&
+		(a.KeepVersions == nil) == (b.KeepVersions == nil) && a.Keep() == b.Keep()
 }
 
 func testListImport(t *testing.T, h ListHarness) {
