@@ -5,7 +5,15 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARGS    ?=
 
-.PHONY: build test bench bench-import run vet fmt
+.PHONY: build test bench bench-import run vet fmt install
+
+# install: where things go; DESTDIR prefixes them all (a package's staging folder).
+DESTDIR    ?=
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+CONFIG     := $(DESTDIR)$(SYSCONFDIR)/dncgate/dncgate.toml
 
 ## build: compile bin/dncgate, stamped with the version
 build:
@@ -35,3 +43,19 @@ vet:
 ## fmt: gofmt every package
 fmt:
 	$(GO) fmt ./...
+
+## install: the binary in BINDIR, the commented configuration in SYSCONFDIR/dncgate (never over an existing one), the systemd unit in UNITDIR
+install: build
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/dncgate $(DESTDIR)$(UNITDIR)
+	install -m 0755 bin/dncgate $(DESTDIR)$(BINDIR)/dncgate
+	sed -e 's|/usr/local/bin/dncgate|$(BINDIR)/dncgate|g' -e 's|/etc/dncgate/|$(SYSCONFDIR)/dncgate/|g' \
+		packaging/dncgate.service >bin/dncgate.service
+	install -m 0644 bin/dncgate.service $(DESTDIR)$(UNITDIR)/dncgate.service
+	@if [ -e $(CONFIG) ]; then \
+		echo "install: keeping the existing $(CONFIG)"; \
+	else \
+		sed -e 's|/etc/dncgate/|$(SYSCONFDIR)/dncgate/|g' packaging/dncgate.toml >bin/dncgate.toml && \
+		install -m 0640 bin/dncgate.toml $(CONFIG) && \
+		if getent group dncgate >/dev/null 2>&1; then chgrp dncgate $(CONFIG); \
+		else echo "install: no dncgate group yet: after useradd, run chgrp dncgate $(CONFIG)"; fi; \
+	fi

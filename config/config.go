@@ -159,6 +159,11 @@ type Web struct {
 	// ProxyProtocol makes the HTTP listener read a PROXY protocol header
 	// from each connection, sent by a trusted proxy.
 	ProxyProtocol bool `toml:"proxy_protocol"`
+	// Metrics serves Prometheus metrics at /metrics; default true.
+	Metrics bool `toml:"metrics"`
+	// MetricsTokenFile holds the bearer token a scrape of /metrics must
+	// present; empty: none asked.
+	MetricsTokenFile string `toml:"metrics_token_file"`
 }
 
 // CapsOptions tune every [[caps]] table at once.
@@ -173,6 +178,7 @@ type CapsOptions struct {
 func Default() *Config {
 	return &Config{
 		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
+		Web:    Web{Metrics: true},
 		Listeners: []Listener{
 			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
 		},

@@ -32,9 +32,7 @@ func (c *Config) validate(checks []Check) error {
 	c.checkLists(col)
 	c.checkLedger(col)
 	c.checkRelay(col)
-	if c.Web.Listen != "" {
-		checkHostPort(col, "web.listen", c.Web.Listen, 0)
-	}
+	c.checkWeb(col)
 	c.checkProxies(col)
 	for _, check := range checks {
 		check(c, func(key string, err error) { col.add(key, "%v", err) })

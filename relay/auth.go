@@ -74,6 +74,7 @@ func (s *session) AuthMechanisms() []string {
 // Auth implements smtp.AuthSession.
 func (s *session) Auth(mech string) (sasl.Server, error) {
 	if err := s.authGate().err(); err != nil {
+		s.srv.opts.Metrics.authFailed(smtpreply.TLSRequired)
 		return nil, s.reply(err, "", s.log)
 	}
 	if s.inTx.Load() { // RFC 4954 §4: not during a mail transaction
@@ -95,6 +96,7 @@ func (s *session) authGate() gate {
 func (s *session) authPlain(identity, username, password string) error {
 	if identity != "" && !strings.EqualFold(identity, username) {
 		// Acting for another user (RFC 4616 §2) is not offered.
+		s.srv.opts.Metrics.authFailed(smtpreply.AuthFailed)
 		return s.reply(smtpreply.New(smtpreply.BadCredentials, smtpreply.AuthFailed, "Authentication credentials invalid", nil), "", s.log)
 	}
 	return s.authenticate(username, password)
@@ -109,7 +111,9 @@ func (s *session) authenticate(username, password string) error {
 	r := s.srv.login.Login(ctx, auth.Attempt{User: username, Password: password, Client: s.peer})
 	if r.Outcome != auth.Accepted {
 		s.budget(s.log).Warn("auth failed", "user", logName(r.Name), "reason", r.Outcome.String(), "err", r.Cause)
-		return s.strike(smtpreply.Reply(loginRefusal(r.Outcome), "")) // logged above: once is enough
+		e := loginRefusal(r.Outcome)
+		s.srv.opts.Metrics.authFailed(smtpreply.As(e).Reason)
+		return s.strike(smtpreply.Reply(e, "")) // logged above: once is enough
 	}
 	s.setUser(r.User, "auth")
 	s.log.Info("auth ok", "user", r.User.Email)

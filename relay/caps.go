@@ -81,13 +81,13 @@ func (c capCause) Error() string { return "cap " + string(c) + " reached" }
 // apply when the recipient check found the recipient's country. A store
 // failure refuses the recipient for now: the gateway never sends unchecked.
 func (s *session) reserveCaps(tx *transaction, to string, cc country.Code) (CapTicket, error) {
-	capper := s.srv.opts.Caps
+	capper := s.opts.Caps
 	if capper == nil {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, capStoreTimeout)
 	defer cancel()
-	t, r, err := capper.Reserve(ctx, s.user.Email, to, cc, tx.ref, s.srv.opts.Now())
+	t, r, err := capper.Reserve(ctx, s.user.Email, to, cc, tx.ref, s.opts.Now())
 	var ae *caps.AddressError
 	switch {
 	case errors.As(err, &ae):
@@ -144,7 +144,7 @@ func (s *session) releaseCaps(tx *transaction) {
 func (s *session) endTickets(tx *transaction, commit []bool) {
 	tickets := tx.tickets
 	tx.tickets = nil
-	if st, ok := s.srv.opts.Caps.(capSettler); ok {
+	if st, ok := s.opts.Caps.(capSettler); ok {
 		var yes, no []CapTicket
 		for i, t := range tickets {
 			switch {
@@ -156,7 +156,7 @@ func (s *session) endTickets(tx *transaction, commit []bool) {
 			}
 		}
 		if len(yes)+len(no) > 0 {
-			s.capCall(tx.ref, "settle", func(ctx context.Context) error { return st.Settle(ctx, yes, no, s.srv.opts.Now()) })
+			s.capCall(tx.ref, "settle", func(ctx context.Context) error { return st.Settle(ctx, yes, no, s.opts.Now()) })
 		}
 		return
 	}
@@ -164,7 +164,7 @@ func (s *session) endTickets(tx *transaction, commit []bool) {
 		switch {
 		case t == nil:
 		case commit[i]:
-			s.capCall(tx.ref, "commit", func(ctx context.Context) error { return t.Commit(ctx, s.srv.opts.Now()) })
+			s.capCall(tx.ref, "commit", func(ctx context.Context) error { return t.Commit(ctx, s.opts.Now()) })
 		default:
 			s.capCall(tx.ref, "release", t.Release)
 		}

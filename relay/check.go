@@ -82,13 +82,15 @@ type dropped struct {
 // is a bad address (5.1.3); a list past its age is temporary (4.7.1); a
 // store that cannot answer is a local problem (4.3.0).
 func (s *session) checkRecipient(tx *transaction, to string) (suppression.Verdict, *smtpreply.Error) {
-	chk := s.srv.opts.Check
+	chk := s.opts.Check
 	if chk == nil {
 		return suppression.Verdict{}, nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, checkTimeout)
 	defer cancel()
-	v, err := chk.Decide(ctx, s.user.Email, to, s.srv.opts.Now())
+	start := time.Now() // wall clock: a test's fake clock does not move
+	v, err := chk.Decide(ctx, s.user.Email, to, s.opts.Now())
+	s.srv.opts.Metrics.checked(time.Since(start))
 	if err != nil {
 		return suppression.Verdict{}, smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Recipient check unavailable, try again later", err)
 	}

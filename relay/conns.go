@@ -27,13 +27,12 @@ const maxTurningAway = 64
 // per-client limits, and lets Shutdown drain or close them all.
 type connTable struct {
 	limits  *connlimit.Table
-	preAuth time.Duration // idle time allowed before AUTH
-	idle    time.Duration // after AUTH
-	life    time.Duration
-
 	turning chan struct{} // slots of the refused connections being answered
 
 	mu       sync.Mutex
+	preAuth  time.Duration // idle time allowed before AUTH
+	idle     time.Duration // after AUTH
+	life     time.Duration
 	all      map[*trackedConn]struct{}
 	draining bool
 }
@@ -47,16 +46,25 @@ func newConnTable(o Options) *connTable {
 	}
 }
 
+// setLimits takes o's timeouts for the connections admitted from now on;
+// those open keep theirs. The connection limits stay as the server
+// started.
+func (t *connTable) setLimits(o Options) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.preAuth, t.idle, t.life = o.PreAuthTimeout, o.ReadTimeout, o.SessionTimeout
+}
+
 // admit registers raw, or reports why it may not be let in.
 func (t *connTable) admit(raw net.Conn) (*trackedConn, connlimit.Refusal) {
 	ip := connlimit.Peer(raw.RemoteAddr())
 	if r := t.limits.Take(ip); r != connlimit.Admitted {
 		return nil, r
 	}
-	c := &trackedConn{Conn: raw, table: t, ip: ip, authIdle: t.idle, end: time.Now().Add(t.life)}
-	c.idle.Store(int64(t.preAuth))
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	c := &trackedConn{Conn: raw, table: t, ip: ip, authIdle: t.idle, end: time.Now().Add(t.life)}
+	c.idle.Store(int64(t.preAuth))
 	t.all[c] = struct{}{}
 	if t.draining {
 		c.drain()

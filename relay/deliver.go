@@ -19,7 +19,7 @@ const (
 // deliver forwards the message and turns the per-recipient results into the
 // one reply DATA allows (RFC 5321 §3.3: one reply for the whole message).
 func (s *session) deliver(tx *transaction, body []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.srv.opts.ForwardTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.ForwardTimeout)
 	defer cancel()
 	own, inReplyTo := msgIDs(body)
 	// Decided before forwarding: the answer must not depend on this
@@ -79,7 +79,7 @@ func (v verdict) deliveredText() string {
 // its own footer and unsubscribe headers. It returns the Message-ID the
 // copies got when the message had none.
 func (s *session) stamp(tx *transaction, body []byte, env *upstream.Envelope) (string, error) {
-	st := s.srv.opts.Stamper
+	st := s.opts.Stamper
 	if st == nil {
 		return "", nil
 	}

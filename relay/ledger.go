@@ -45,8 +45,8 @@ func ledgerRefusal(err error) *smtpreply.Error {
 // allowed). It never holds the full address.
 func (s *session) decision(tx *transaction, to string, v suppression.Verdict, refusal *smtpreply.Error) ledger.Decision {
 	d := ledger.Decision{
-		At: s.srv.opts.Now(), Ref: tx.ref, Rep: s.userName(), Sender: tx.from,
-		RcptMasked: lists.MaskEmail(to), RcptDigest: ledger.RcptDigest(s.srv.opts.LedgerKey, to),
+		At: s.opts.Now(), Ref: tx.ref, Rep: s.userName(), Sender: tx.from,
+		RcptMasked: lists.MaskEmail(to), RcptDigest: ledger.RcptDigest(s.opts.LedgerKey, to),
 		Domain: rcptDomain(to), Country: v.Country.String(), CountryFrom: v.CountryFrom, RcptType: string(v.Type),
 		Rule:    ruleName(v.Rule),
 		Verdict: ledger.Allowed, Reason: ledger.Reason(suppression.CodeAllowed),
@@ -93,7 +93,7 @@ func ruleName(r suppression.Rule) string {
 // recordRefusal writes the decision of a recipient refused at RCPT, or
 // left out, with its outcome, before the client hears of it.
 func (s *session) recordRefusal(tx *transaction, to string, v suppression.Verdict, e *smtpreply.Error, leftOut bool) error {
-	rec := s.srv.opts.Ledger
+	rec := s.opts.Ledger
 	if rec == nil {
 		return nil
 	}
@@ -117,11 +117,11 @@ func (s *session) recordRefusal(tx *transaction, to string, v suppression.Verdic
 // the copies leave. Sessions deciding at once share one write (the
 // ledger's group commit).
 func (s *session) recordAllowed(tx *transaction, body []byte) error {
-	rec := s.srv.opts.Ledger
+	rec := s.opts.Ledger
 	if rec == nil || len(tx.decisions) == 0 {
 		return nil
 	}
-	if s.srv.opts.LedgerSubject {
+	if s.opts.LedgerSubject {
 		subj := subjectOf(body)
 		for i := range tx.decisions {
 			tx.decisions[i].Subject = subj
@@ -139,13 +139,13 @@ func (s *session) recordAllowed(tx *transaction, body []byte) error {
 // recipient. A failure is logged: the record stays, its outcome
 // "unknown", and the message has left.
 func (s *session) recordOutcomes(tx *transaction, v verdict) {
-	rec := s.srv.opts.Ledger
+	rec := s.opts.Ledger
 	if rec == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ledgerTimeout)
 	defer cancel()
-	now := s.srv.opts.Now()
+	now := s.opts.Now()
 	for i, d := range tx.decisions {
 		if i >= len(v.outcomes) {
 			break

@@ -81,6 +81,7 @@ type Options struct {
 	// LedgerSubject keeps each sent message's Subject in its records
 	// (decoded, one line, at most 200 characters).
 	LedgerSubject bool
+	Metrics       *Metrics         // nil counts nothing
 	Now           func() time.Time // default time.Now; socket deadlines stay wall-clock
 }
 

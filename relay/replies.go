@@ -101,8 +101,8 @@ func angleIDs(v string, max int) []string {
 // wrote: exemption is on, it names ids in In-Reply-To, and the gateway sent
 // none of them. A store failure counts the message: caps fail closed.
 func (s *session) isExemptReply(ctx context.Context, inReplyTo []string) bool {
-	r := s.srv.opts.Replies
-	if !r.Exempt || len(inReplyTo) == 0 || s.srv.opts.Caps == nil {
+	r := s.opts.Replies
+	if !r.Exempt || len(inReplyTo) == 0 || s.opts.Caps == nil {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, capStoreTimeout)
@@ -124,7 +124,7 @@ func (s *session) isExemptReply(ctx context.Context, inReplyTo []string) bool {
 // least one recipient, so replies to it are told from replies to the
 // prospect's own mail.
 func (s *session) rememberSent(ref, id string, v verdict) {
-	r := s.srv.opts.Replies
+	r := s.opts.Replies
 	if r.Sent == nil || id == "" || v.delivered == 0 {
 		return
 	}

@@ -43,11 +43,11 @@ func (s *session) notifyDropped(tx *transaction, body []byte, delivered int) {
 	if len(tx.dropped) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.srv.opts.ForwardTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.opts.ForwardTimeout)
 	defer cancel()
-	now := s.srv.opts.Now()
+	now := s.opts.Now()
 	rep := buildReport(reportInput{
-		host: s.srv.opts.Hostname, rep: s.user.Email, ref: tx.ref, arrived: tx.start, now: now,
+		host: s.opts.Hostname, rep: s.user.Email, ref: tx.ref, arrived: tx.start, now: now,
 		header: headerOf(body), dropped: tx.dropped, delivered: delivered,
 	})
 	env := upstream.Envelope{From: "", Rcpts: []upstream.Rcpt{{Addr: s.user.Email}}, Ref: tx.ref}

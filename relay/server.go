@@ -19,7 +19,8 @@ import (
 // Server is the submission relay: one go-smtp server per listener, sharing
 // users, the authenticator, connection limits and the forwarder.
 type Server struct {
-	opts     Options
+	opts     Options                 // as started; what Reload cannot change is read here
+	live     atomic.Pointer[Options] // what new sessions use
 	users    Users
 	trusted  *identityCache // the accounts trusted networks act as
 	fwd      Forwarder
@@ -38,6 +39,10 @@ type listener struct {
 	cfg  Listener
 	ln   *limitListener
 	smtp *smtp.Server
+	// tls is the TLS configuration handshakes use from now on (nil on a
+	// listener without TLS); Reload replaces it, so that a renewed
+	// certificate is served without closing the socket.
+	tls atomic.Pointer[tls.Config]
 }
 
 // New checks the options, applies defaults and opens every listening socket
@@ -56,6 +61,7 @@ func New(o Options, users Users, login Authenticator, fwd Forwarder, log *slog.L
 		trusted: newIdentityCache(users, o.Now),
 		login:   login, conns: newConnTable(o), ctx: ctx, cancel: cancel,
 	}
+	s.live.Store(&o)
 	for _, lc := range o.Listeners {
 		l, err := s.listen(lc)
 		if err != nil {
@@ -78,7 +84,7 @@ func (s *Server) listen(lc Listener) (*listener, error) {
 		raw = proxied.Listen(raw, proxied.Options{Trusted: s.opts.TrustedProxies, Log: s.log.With("listener", lc.Name)})
 	}
 	l := &listener{cfg: lc}
-	l.cfg.TLS = tlsFloor(lc.TLS)
+	l.cfg.TLS = l.liveTLS(tlsFloor(lc.TLS))
 	l.ln = &limitListener{Listener: raw, table: s.conns, hostname: s.opts.Hostname, log: s.log}
 	if lc.Mode == ModeImplicitTLS {
 		l.ln.tls = l.cfg.TLS

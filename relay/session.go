@@ -35,6 +35,7 @@ type backend struct {
 type session struct {
 	srv    *Server
 	lst    *listener
+	opts   *Options // the options in force when the session began (see Reload)
 	conn   *trackedConn
 	peer   netip.Addr
 	helo   string // the client's EHLO or HELO argument
@@ -46,6 +47,7 @@ type session struct {
 	// after STARTTLS.
 	strikes *strikes
 	inTx    atomic.Bool // read by Auth without the lock (see Data)
+	closed  atomic.Bool // Logout ran
 
 	// mu guards what follows. With BDAT, go-smtp runs Data on its own
 	// goroutine while Reset may come from the command loop; go-smtp closes
@@ -92,8 +94,9 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if tc != nil {
 		st = &tc.strikes
 	}
+	b.srv.opts.Metrics.sessionOpened()
 	return &session{
-		srv: b.srv, lst: b.lst, conn: tc, peer: peer, helo: c.Hostname(), secure: secure,
+		srv: b.srv, lst: b.lst, opts: b.srv.live.Load(), conn: tc, peer: peer, helo: c.Hostname(), secure: secure,
 		ctx: ctx, cancel: cancel, strikes: st,
 		log: b.srv.log.With("listener", b.lst.cfg.Name, "client", peer.String()),
 	}, nil
@@ -165,7 +168,7 @@ func (s *session) setUser(u store.User, how string) {
 }
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
-	s.tx = &transaction{ref: newRef(), start: s.srv.opts.Now(), from: from, opts: *opts,
+	s.tx = &transaction{ref: newRef(), start: s.opts.Now(), from: from, opts: *opts,
 		seen: map[string]bool{}, left: map[string]bool{}, country: map[string]country.Code{}}
 	s.inTx.Store(true)
 }
@@ -195,6 +198,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	key, err := s.checkRcpt(tx, to)
 	if err != nil {
+		s.srv.opts.Metrics.recipient(smtpreply.As(err))
 		return s.reply(err, tx.ref, s.rcptLog(to))
 	}
 	// A person named again, in any spelling, must not mean a second copy,
@@ -210,9 +214,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
 	tx.country[to] = v.Country
-	if s.srv.opts.Ledger != nil {
+	if s.opts.Ledger != nil {
 		tx.decisions = append(tx.decisions, s.decision(tx, to, v, nil))
 	}
+	s.srv.opts.Metrics.recipient(nil)
 	return tx.ack(false)
 }
 
@@ -261,6 +266,7 @@ func (s *session) admit(tx *transaction, to string) (suppression.Verdict, CapTic
 func (s *session) refuseRcpt(tx *transaction, key, to string, v suppression.Verdict, err error) error {
 	log := s.rcptLog(to)
 	e := smtpreply.As(err)
+	s.srv.opts.Metrics.recipient(e)
 	leftOut := s.lst.cfg.OnRefusal == DropAndNotify && !e.Temporary()
 	if lerr := s.recordRefusal(tx, to, v, e, leftOut); lerr != nil {
 		return toSMTP(lerr, tx.ref, log)
@@ -281,11 +287,11 @@ func (s *session) checkRcpt(tx *transaction, to string) (string, error) {
 	if err := checkAddr(to, tx.opts.UTF8, smtpreply.BadAddress); err != nil {
 		return "", err
 	}
-	key, err := recipientKey(s.srv.opts.Recipients, to)
+	key, err := recipientKey(s.opts.Recipients, to)
 	if err != nil {
 		return "", err
 	}
-	if max := s.srv.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
+	if max := s.opts.MaxRecipients; len(tx.rcpts)+len(tx.dropped) >= max {
 		return "", smtpreply.New(smtpreply.TooManyRcpts, smtpreply.RcptLimit, fmt.Sprintf("Too many recipients, at most %d per message", max), nil)
 	}
 	return key, nil
@@ -317,7 +323,7 @@ func (s *session) Data(r io.Reader) error {
 // readBody reads the whole message. go-smtp's reader already stops at
 // MaxMessageBytes; the LimitedReader keeps the bound whatever feeds it.
 func (s *session) readBody(r io.Reader) ([]byte, error) {
-	limit := s.srv.opts.MaxMessageBytes
+	limit := s.opts.MaxMessageBytes
 	body, err := io.ReadAll(&io.LimitedReader{R: &strictReader{r: r}, N: limit + 1})
 	tooBig := smtpreply.New(smtpreply.TooBig, smtpreply.SizeLimit, fmt.Sprintf("Message too big, limit %d bytes", limit), err)
 	switch {
@@ -333,7 +339,7 @@ func (s *session) readBody(r io.Reader) ([]byte, error) {
 		return nil, tooBig
 	case errors.Is(err, smtp.ErrTooLongLine):
 		return nil, smtpreply.New(smtpreply.LineTooLong, smtpreply.LineLength,
-			fmt.Sprintf("Line too long, limit %d bytes (RFC 5321 section 4.5.3.1.6)", s.srv.opts.MaxLineLength), err)
+			fmt.Sprintf("Line too long, limit %d bytes (RFC 5321 section 4.5.3.1.6)", s.opts.MaxLineLength), err)
 	}
 	return nil, smtpreply.New(smtpreply.ConnLost, smtpreply.ReadFailed, "Error reading message, try again", err)
 }
@@ -363,11 +369,14 @@ func (s *session) endTx(outcome string, refusal *smtpreply.Error) {
 	s.releaseCaps(tx)
 	attrs := []any{"user", s.userName(), "how", s.how, "from", safeAddr(tx.from),
 		"rcpts", len(tx.rcpts), "left_out", len(tx.dropped), "size", tx.size,
-		"outcome", outcome, "duration", s.srv.opts.Now().Sub(tx.start)}
+		"outcome", outcome, "duration", s.opts.Now().Sub(tx.start)}
 	if refusal != nil {
 		logRefusal(s.log, "transaction", refusal, tx.ref, attrs...)
 	} else {
 		s.log.Info("transaction", append([]any{"ref", tx.ref}, attrs...)...)
+	}
+	if outcome != "aborted" {
+		s.srv.opts.Metrics.message(refusal)
 	}
 	s.tx = nil
 	s.inTx.Store(false)
@@ -393,6 +402,9 @@ func (s *session) Reset() {
 // and the lock is only taken when free.
 func (s *session) Logout() error {
 	s.cancel()
+	if !s.closed.Swap(true) {
+		s.srv.opts.Metrics.sessionClosed()
+	}
 	s.logSuppressed()
 	if s.mu.TryLock() {
 		s.endTx("aborted", nil)

@@ -2,8 +2,9 @@
 # Installs the programs the test suite runs, only those that are missing:
 # redis-server and redis-cli (the Redis store and end-to-end tests), swaks
 # (end-to-end tests) with Perl's TLS modules, chromium (the unsubscribe page's
-# browser test), a C compiler (go test -race needs cgo) and PostgreSQL (the
-# ledger's tests start their own server from its binaries).
+# browser test), a C compiler (go test -race needs cgo), PostgreSQL (the
+# ledger's tests start their own server from its binaries) and
+# systemd-analyze (the unit file's check; it runs without systemd as PID 1).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ declare -A provider=(
   [cc]="gcc libc6-dev"
   [chromium]="chromium"
   [postgres]="postgresql"
+  [systemd-analyze]="systemd"
 )
 
 # has CMD: on PATH, or for postgres in Debian's versioned folder, which the
@@ -25,7 +27,7 @@ has() {
 }
 
 missing=()
-for cmd in redis-server redis-cli swaks cc chromium postgres; do
+for cmd in redis-server redis-cli swaks cc chromium postgres systemd-analyze; do
   if ! has "$cmd"; then
     read -r -a pkgs <<<"${provider[$cmd]}"
     missing+=("${pkgs[@]}")

@@ -18,10 +18,11 @@ type flagSet struct {
 	args    string // "EMAIL"
 	summary string
 	out     io.Writer
+	lookup  configLookup // how common finds the configuration file
 }
 
 func (a *app) newFlags(prog, args, summary string) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet(prog, flag.ContinueOnError), prog: prog, args: args, summary: summary, out: a.stdout}
+	fs := &flagSet{FlagSet: flag.NewFlagSet(prog, flag.ContinueOnError), prog: prog, args: args, summary: summary, out: a.stdout, lookup: a.lookup}
 	fs.SetOutput(io.Discard)
 	return fs
 }
@@ -72,10 +73,12 @@ func (fs *flagSet) usageError(format string, args ...any) error {
 type common struct {
 	config string
 	data   string
+	lookup configLookup
 }
 
 func (c *common) register(fs *flagSet) {
-	fs.StringVar(&c.config, "config", "", "configuration `FILE` (default: built-in defaults)")
+	c.lookup = fs.lookup
+	fs.StringVar(&c.config, "config", "", "configuration `FILE` (default: $"+configEnv+", else "+installedConfig+" when it exists, else built-in defaults)")
 	fs.StringVar(&c.data, "data", "", "data `DIR`, overriding server.data_dir")
 }
 
@@ -88,7 +91,11 @@ func (c *common) load(overrides ...func(*config.Config)) (*config.Config, error)
 			cfg.MarkOverridden("server.data_dir")
 		}
 	}
-	return config.LoadChecked(c.config, []config.Check{checkFooter}, append([]func(*config.Config){data}, overrides...)...)
+	path, err := c.lookup.find(c.config)
+	if err != nil {
+		return nil, err
+	}
+	return config.LoadChecked(path, []config.Check{checkFooter}, append([]func(*config.Config){data}, overrides...)...)
 }
 
 // withConfigStore loads the configuration, opens its store (which must

@@ -30,16 +30,18 @@ const drainTimeout = 30 * time.Second
 
 // runGateway wires the store, the upstream and the listeners together and
 // runs them until ctx ends, then drains.
-func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger) error {
+func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger, reload *reloader) error {
 	target, err := newTarget(cfg)
 	if err != nil {
 		return err
 	}
 	defer target.Close()
+	gm := newGatewayMetrics(st)
 	fwd := upstream.NewForwarder(target, st, upstream.ForwarderOptions{
 		DigestKey: key,
 		Remember:  cfg.Limits.RememberDelivered.Duration,
 		Parallel:  cfg.Upstream.Parallel,
+		Metrics:   gm.upstream,
 	}, log)
 	opts, err := checkedRelayOptions(ctx, cfg, st, key, log)
 	if err != nil {
@@ -51,6 +53,11 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	}
 	defer stopLedger() // on return, once Shutdown has drained the sessions
 	opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
+	opts.Metrics = gm.relay
+	metricsMounts, err := gm.mounts(cfg, log)
+	if err != nil {
+		return err
+	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 3)
 	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudit{led, key})
@@ -62,12 +69,14 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		optOut.stop(context.Background())
 		return err
 	}
-	api, err := checkapi.New(checkapi.Options{Check: opts.Check, Login: login, TrustedProxies: cfg.Proxies(), Log: log})
+	check := newLiveCheck(opts.Check)
+	api, err := checkapi.New(checkapi.Options{Check: check, Login: login, TrustedProxies: cfg.Proxies(), Log: log})
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
 	}
 	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
+	mounts = append(mounts, metricsMounts...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
 		optOut.stop(context.Background())
@@ -80,6 +89,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	go func() { errc <- srv.Serve() }()
+	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check})
 	// The relay logs each listener; this line says where mail goes.
 	log.Info("ready", "upstream", upstreamSummary(cfg))
 

@@ -330,7 +330,7 @@ func (a *app) newEntryCmd(name, summary string) *entryCmd {
 // masked, since the store keeps only the digest. The decision is logged
 // too.
 func (c *entryCmd) run(ctx context.Context, a *app, args []string, added bool,
-	change func(manualStore, string, listdb.Digest, listdb.ManualChange) error) error {
+	change func(backend, string, listdb.Digest, listdb.ManualChange) error) error {
 	pos, err := c.fs.parse(args, 2, 2)
 	if err != nil {
 		return err
@@ -341,10 +341,7 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, added bool,
 	}
 	name, value, who := pos[0], pos[1], operator(*c.by)
 	return c.withStore(ctx, true, func(env listEnv) error {
-		db, err := manualStoreOf(env.db)
-		if err != nil {
-			return err
-		}
+		db := env.db
 		m, _, err := db.List(ctx, name)
 		if err != nil {
 			return fmt.Errorf("list %s: %w", name, err)
@@ -377,26 +374,10 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, added bool,
 	})
 }
 
-// manualStore is a list store that records the decisions by hand.
-type manualStore interface {
-	listdb.Store
-	listdb.ManualCounter
-}
-
-// manualStoreOf refuses a store that could not record who made a
-// decision by hand: none is taken without its record.
-func manualStoreOf(db listdb.Store) (manualStore, error) {
-	ms, ok := db.(manualStore)
-	if !ok {
-		return nil, fmt.Errorf("the %T store keeps no record of changes by hand", db)
-	}
-	return ms, nil
-}
-
 func (a *app) listsAdd(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("add", "Put VALUE on list NAME by hand; it stays there across re-imports until\n"+
 		"removed. Who, when, why and VALUE masked are recorded (lists manual).")
-	return c.run(ctx, a, args, true, func(db manualStore, name string, d listdb.Digest, rec listdb.ManualChange) error {
+	return c.run(ctx, a, args, true, func(db backend, name string, d listdb.Digest, rec listdb.ManualChange) error {
 		return db.ChangeEntry(ctx, name, d, rec)
 	})
 }
@@ -405,7 +386,7 @@ func (a *app) listsRemove(ctx context.Context, args []string) error {
 	c := a.newEntryCmd("remove", "Take VALUE off list NAME by hand, also when an import holds it; it stays\n"+
 		"off across re-imports until added again. Who, when, why and VALUE masked\n"+
 		"are recorded (lists manual). A value the list does not hold is refused.")
-	return c.run(ctx, a, args, false, func(db manualStore, name string, d listdb.Digest, rec listdb.ManualChange) error {
+	return c.run(ctx, a, args, false, func(db backend, name string, d listdb.Digest, rec listdb.ManualChange) error {
 		held, err := db.Contains(ctx, name, d)
 		if err != nil {
 			return err

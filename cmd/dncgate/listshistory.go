@@ -133,15 +133,11 @@ func (a *app) listsManual(ctx context.Context, args []string) error {
 		return c.fs.usageError("--limit %d: want 0 (all) or more", *limit)
 	}
 	return c.withStore(ctx, false, func(env listEnv) error {
-		db, err := manualStoreOf(env.db)
-		if err != nil {
-			return err
-		}
-		recs, err := db.ManualChanges(ctx, pos[0], *limit)
+		recs, err := env.db.ManualChanges(ctx, pos[0], *limit)
 		if err != nil {
 			return fmt.Errorf("list %s: %w", pos[0], err)
 		}
-		man, err := db.Manual(ctx, pos[0])
+		man, err := env.db.Manual(ctx, pos[0])
 		if err != nil {
 			return fmt.Errorf("list %s: %w", pos[0], err)
 		}

@@ -32,6 +32,7 @@ func main() {
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	lookup         configLookup // where --config defaults to
 }
 
 // command is one entry of a command table: a leaf or a group of subcommands.

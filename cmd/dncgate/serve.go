@@ -19,7 +19,7 @@ type serveFlags struct {
 }
 
 func (a *app) serve(ctx context.Context, args []string) error {
-	fs := a.newFlags("dncgate serve", "", "Run the SMTP gateway until SIGINT or SIGTERM. Flags override the configuration.")
+	fs := a.newFlags("dncgate serve", "", "Run the SMTP gateway until SIGINT or SIGTERM; SIGHUP reloads the configuration.\nFlags override the configuration.")
 	var f serveFlags
 	f.register(fs)
 	fs.StringVar(&f.listen, "listen", "", "serve one plain listener on `ADDR` (host:port) instead of the configured ones")
@@ -29,10 +29,14 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
+	reload := newReloader(func() (*config.Config, error) { return f.load(f.apply) }, nil)
+	defer reload.stop()
 	cfg, err := f.load(f.apply)
 	if err != nil {
 		return err
 	}
+	log, level := newLevelLogger(cfg.Log, a.stderr)
+	reload.level = level
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal starts a graceful stop; restoring the default
@@ -41,7 +45,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		<-ctx.Done()
 		stop()
 	}()
-	return serveWith(ctx, cfg, newLogger(cfg.Log, a.stderr))
+	return serveWith(ctx, cfg, log, reload)
 }
 
 // apply lays the flags that were given over the configuration.
@@ -65,7 +69,8 @@ func (f *serveFlags) apply(cfg *config.Config) {
 }
 
 // serveWith opens what the gateway needs and runs it until ctx ends.
-func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// SIGHUP reloads the configuration through reload (nil: no reloads).
+func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, reload *reloader) error {
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
@@ -85,7 +90,7 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	if note := ledgerScope(cfg); note != "" {
 		log.Warn("ledger: " + note)
 	}
-	if err := runGateway(ctx, cfg, st, key, log); err != nil {
+	if err := runGateway(ctx, cfg, st, key, log, reload); err != nil {
 		return err
 	}
 	log.Info("stopped")
@@ -93,9 +98,6 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.Level.Slog()}
-	if c.Format == config.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	log, _ := newLevelLogger(c, w)
+	return log
 }

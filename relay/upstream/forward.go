@@ -67,6 +67,8 @@ type ForwarderOptions struct {
 	StoreTimeout time.Duration
 	// Now is the clock used to time each send; default time.Now.
 	Now func() time.Time
+	// Metrics times each recipient's transaction; nil times none.
+	Metrics *Metrics
 }
 
 func (o ForwarderOptions) withDefaults() ForwarderOptions {
@@ -169,6 +171,7 @@ func (f *Forwarder) fanOut(ctx context.Context, env Envelope, body []byte, msg s
 func (f *Forwarder) one(ctx context.Context, env Envelope, msg, key string, r Rcpt, body []byte) error {
 	start := f.o.Now()
 	err := f.send(ctx, env, r, body)
+	f.o.Metrics.sent(f.o.Now().Sub(start), err)
 	if err == nil {
 		f.mark(ctx, env.Ref, msg, key, r.Addr)
 	}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/metrics"
+	"github.com/dncgate/dncgate/relay"
+	"github.com/dncgate/dncgate/relay/upstream"
+	"github.com/dncgate/dncgate/web"
+)
+
+// gatewayMetrics is serve's registry, with each package's families on it.
+type gatewayMetrics struct {
+	reg      *prometheus.Registry
+	relay    *relay.Metrics
+	upstream *upstream.Metrics
+	// ledger times the send ledger's writes once serve writes to it:
+	// ledger.NewSpooled(gm.ledger.Wrap(backend), spool) and
+	// gm.ledger.WatchSpool(spool). Until then its series stay at zero.
+	ledger *metrics.Ledger
+}
+
+// newGatewayMetrics registers every family; lists is the store the lists'
+// age is read from.
+func newGatewayMetrics(lists metrics.ListSource) *gatewayMetrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(metrics.NewLists(lists, metrics.ListsOptions{}))
+	return &gatewayMetrics{reg: reg, relay: relay.NewMetrics(reg), upstream: upstream.NewMetrics(reg), ledger: metrics.NewLedger(reg)}
+}
+
+// mounts is /metrics for the web listener, unless web.metrics is off.
+func (m *gatewayMetrics) mounts(cfg *config.Config, log *slog.Logger) ([]web.Mount, error) {
+	if !cfg.Web.Metrics {
+		return nil, nil
+	}
+	tok, err := cfg.MetricsToken()
+	if err != nil {
+		return nil, err
+	}
+	return []web.Mount{web.Metrics(m.reg, tok, log)}, nil
+}
