@@ -11,71 +11,74 @@ const maxBatch = 256
 
 var ErrClosed = errors.New("ledger: closed")
 
-type request struct {
-	ds   []Decision
-	done chan error
-}
-
-// GroupCommit writes the Record calls that arrive while a transaction
-// commits together in the next one: with many sessions deciding at once,
-// one fsync per batch instead of one per call. Each caller still waits
-// until its records are durable.
-type GroupCommit struct {
-	write func([][]Decision) error
+// Batcher writes the items submitted while a write is under way together
+// in the next one: with many sessions at once, one transaction and one
+// fsync per batch instead of one per call. Each caller still waits until
+// its item is written, and gets its own item's error.
+type Batcher[T any] struct {
+	write func([]T) []error
 	once  sync.Once
-	reqs  chan request
+	reqs  chan batchReq[T]
 	quit  chan struct{}
 	done  chan struct{}
 }
 
-func StartGroupCommit(write func([][]Decision) error) *GroupCommit {
-	g := &GroupCommit{write: write, reqs: make(chan request), quit: make(chan struct{}), done: make(chan struct{})}
-	go g.loop()
-	return g
+type batchReq[T any] struct {
+	item T
+	done chan error
 }
 
-func (g *GroupCommit) loop() {
-	defer close(g.done)
-	batch := make([]request, 0, maxBatch)
+// StartBatcher starts the loop; write gets at most maxBatch items and
+// returns one error per item (nil for success).
+func StartBatcher[T any](write func([]T) []error) *Batcher[T] {
+	b := &Batcher[T]{write: write, reqs: make(chan batchReq[T]), quit: make(chan struct{}), done: make(chan struct{})}
+	go b.loop()
+	return b
+}
+
+func (b *Batcher[T]) loop() {
+	defer close(b.done)
+	batch := make([]batchReq[T], 0, maxBatch)
+	items := make([]T, 0, maxBatch)
 	for {
 		select {
-		case <-g.quit:
+		case <-b.quit:
 			return
-		case r := <-g.reqs:
+		case r := <-b.reqs:
 			batch = append(batch[:0], r)
 		}
 	collect:
 		for len(batch) < maxBatch {
 			select {
-			case r := <-g.reqs:
+			case r := <-b.reqs:
 				batch = append(batch, r)
 			default:
 				break collect
 			}
 		}
-		dss := make([][]Decision, len(batch))
-		for i, r := range batch {
-			dss[i] = r.ds
-		}
-		err := g.write(dss)
+		items = items[:0]
 		for _, r := range batch {
-			r.done <- err
+			items = append(items, r.item)
+		}
+		errs := b.write(items)
+		for i, r := range batch {
+			r.done <- errs[i]
 		}
 	}
 }
 
 // Stop ends the loop after the batch under way; later calls fail.
-func (g *GroupCommit) Stop() {
-	g.once.Do(func() { close(g.quit) })
-	<-g.done
+func (b *Batcher[T]) Stop() {
+	b.once.Do(func() { close(b.quit) })
+	<-b.done
 }
 
-// Submit hands ds to the next batch and waits until it is written.
-func (g *GroupCommit) Submit(ctx context.Context, ds []Decision) error {
-	r := request{ds: ds, done: make(chan error, 1)}
+// Submit hands item to the next batch and waits until it is written.
+func (b *Batcher[T]) Submit(ctx context.Context, item T) error {
+	r := batchReq[T]{item: item, done: make(chan error, 1)}
 	select {
-	case g.reqs <- r:
-	case <-g.quit:
+	case b.reqs <- r:
+	case <-b.quit:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
@@ -86,4 +89,19 @@ func (g *GroupCommit) Submit(ctx context.Context, ds []Decision) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// GroupCommit batches Record calls; a batch is one transaction, so its
+// calls share one outcome.
+type GroupCommit = Batcher[[]Decision]
+
+func StartGroupCommit(write func([][]Decision) error) *GroupCommit {
+	return StartBatcher(func(dss [][]Decision) []error {
+		err := write(dss)
+		errs := make([]error, len(dss))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	})
 }

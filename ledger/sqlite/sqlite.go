@@ -34,7 +34,7 @@ type Ledger struct {
 	w, r *sql.DB
 	ret  ledger.Retention
 	gc   *ledger.GroupCommit
-	oc   *outcomes
+	oc   *ledger.Batcher[outcomeReq]
 
 	mu   sync.Mutex
 	made map[string]bool // month tables this process knows exist
@@ -75,7 +75,7 @@ func (l *Ledger) open(path string) error {
 		return err
 	}
 	l.gc = ledger.StartGroupCommit(l.writeBatch)
-	l.oc = startOutcomes(l)
+	l.oc = ledger.StartBatcher(l.writeOutcomes)
 	return nil
 }
 
@@ -158,7 +158,7 @@ func (l *Ledger) tables(ctx context.Context, db *sql.DB) ([]string, error) {
 // Close stops the group commit and closes the connections.
 func (l *Ledger) Close() error {
 	if l.oc != nil {
-		l.oc.stop()
+		l.oc.Stop()
 	}
 	if l.gc != nil {
 		l.gc.Stop()

@@ -87,7 +87,7 @@ func (l *Ledger) SetOutcome(ctx context.Context, ref string, rcpt ledger.Digest,
 	if !o.Kind.Valid() {
 		return fmt.Errorf("ledger: unknown outcome %q", o.Kind)
 	}
-	err := l.oc.submit(ctx, outcomeReq{ref: ref, rcpt: rcpt, o: o})
+	err := l.oc.Submit(ctx, outcomeReq{ref: ref, rcpt: rcpt, o: o})
 	if err == nil || errors.Is(err, ledger.ErrNotFound) {
 		return err
 	}
