@@ -4,7 +4,8 @@
 # (end-to-end tests) with Perl's TLS modules, chromium (the unsubscribe page's
 # browser test), a C compiler (go test -race needs cgo), PostgreSQL (the
 # ledger's tests start their own server from its binaries) and
-# systemd-analyze (the unit file's check; it runs without systemd as PID 1).
+# systemd-analyze (the unit file's check; it runs without systemd as PID 1)
+# and python3 (a client sending with smtplib).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ declare -A provider=(
   [chromium]="chromium"
   [postgres]="postgresql"
   [systemd-analyze]="systemd"
+  [python3]="python3"
 )
 
 # has CMD: on PATH, or for postgres in Debian's versioned folder, which the
@@ -27,7 +29,7 @@ has() {
 }
 
 missing=()
-for cmd in redis-server redis-cli swaks cc chromium postgres systemd-analyze; do
+for cmd in redis-server redis-cli swaks cc chromium postgres systemd-analyze python3; do
   if ! has "$cmd"; then
     read -r -a pkgs <<<"${provider[$cmd]}"
     missing+=("${pkgs[@]}")
