@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"io"
 	"os"
 	"strings"
@@ -117,7 +118,7 @@ func writeUsages(w io.Writer, rows []capUsage) error {
 		if !u.OK {
 			next = u.NextSlot.UTC().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.rule.Name, u.rule.Scope, u.subject, u.Count, u.Limit, u.rule.Window, next)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.rule.Name, u.rule.Scope, u.subject, u.Count, u.Limit, duration.Format(u.rule.Window), next)
 	}
 	return tw.Flush()
 }

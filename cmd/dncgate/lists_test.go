@@ -190,7 +190,7 @@ func TestListsCommandErrors(t *testing.T) {
 		{"bad name", []string{"import", "d n c", file, "--kind", "email", "--model", "deny"}, 2, "is not a letter"},
 		{"bad model", []string{"import", "dnc", file, "--kind", "email", "--model", "maybe"}, 2, `model "maybe"`},
 		{"bad country", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--country", "FRA"}, 2, `"FRA" is not an ISO 3166-1`},
-		{"bad age", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--max-age", "soon"}, 2, `max age "soon"`},
+		{"bad age", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--max-age", "soon"}, 2, `--max-age: invalid duration "soon"`},
 		{"both header flags", []string{"import", "dnc", file, "--header", "--no-header"}, 2, "contradict"},
 		{"missing file", []string{"import", "dnc", "/nonexistent/l.csv", "--kind", "email", "--model", "deny"}, 1, "no such file"},
 		{"add to no list", []string{"add", "nolist", "a@x.test", "--reason", "r"}, 1, "no such list"},
