@@ -329,7 +329,7 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, added bool,
 	}
 	verb := map[bool]string{true: "added", false: "removed"}[added]
 	if strings.TrimSpace(*c.reason) == "" {
-		return fmt.Errorf("give the reason for the %s with --reason TEXT", map[bool]string{true: "addition", false: "removal"}[added])
+		return c.fs.usageError("give the reason for the %s with --reason TEXT", map[bool]string{true: "addition", false: "removal"}[added])
 	}
 	name, value, who := pos[0], pos[1], operator(*c.by)
 	return c.withStore(ctx, true, func(env listEnv) error {

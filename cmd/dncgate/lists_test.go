@@ -144,7 +144,7 @@ func checkListsCommands(t *testing.T, cfg string) {
 	// By hand: additions and removals.
 	dncgate(t, "", "lists", "add", "dnc", "Z@X.test", "--config", cfg, "--reason", "asked by phone", "--by", "bob").
 		want(t, 0, "stdout", "added z@x.test to dnc (by bob)")
-	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
+	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 2, "stderr", "--reason")
 	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true})
 	dncgate(t, "", "lists", "remove", "dnc", "C@x.test", "--config", cfg, "--reason", "wrongly listed").want(t, 0, "stdout", "removed c@x.test from dnc")
 	wantOnList(t, cfg, "dnc", map[string]bool{"z@x.test": true, "c@x.test": false})
@@ -229,7 +229,7 @@ func TestListsCommandErrors(t *testing.T) {
 		t.Errorf("lists ls after a refused import: %v, want 1 entry", f)
 	}
 	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "phone").want(t, 2, "stderr", "holds email entries, not phone")
-	dncgate(t, "", "lists", "add", "dnc", "a@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
+	dncgate(t, "", "lists", "add", "dnc", "a@x.test", "--config", cfg).want(t, 2, "stderr", "--reason")
 	dncgate(t, "", "lists", "add", "dnc", "nope", "--config", cfg, "--reason", "r").want(t, 2, "stderr", `"nope"`)
 }
 
