@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/user"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +166,25 @@ func TestCapsCommandErrors(t *testing.T) {
 	bare := t.TempDir()
 	initStore(t, "--data", bare)
 	dncgate(t, "", "caps", "show", "org", "--data", bare).want(t, 1, "stderr", "no [[caps]] are configured")
+}
+
+// With no --by and no $SUDO_USER or $USER (a root shell under a service
+// manager), the operator is the account's name, never "unknown".
+func TestOperatorWithoutEnvironment(t *testing.T) {
+	t.Setenv("SUDO_USER", "")
+	t.Setenv("USER", "")
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := operator(""); got != u.Username || got == "" {
+		t.Fatalf("operator() = %q, want the account name %q", got, u.Username)
+	}
+	t.Setenv("USER", "dana")
+	if got := operator(""); got != "dana" {
+		t.Fatalf("operator() with $USER = %q", got)
+	}
+	if got := operator("  Lee "); got != "Lee" {
+		t.Fatalf("operator(--by) = %q", got)
+	}
 }

@@ -313,7 +313,7 @@ func (a *app) newEntryCmd(name, summary string) *entryCmd {
 	c := &entryCmd{listsCmd: a.newListsCmd(name, "NAME VALUE", summary)}
 	c.region = c.fs.String("region", "", "default `CC` for national phone numbers (default: the list's single country)")
 	c.reason = c.fs.String("reason", "", "why (`TEXT`), recorded with who and when")
-	c.by = c.fs.String("by", "", "`NAME` of who decides (default: $SUDO_USER, else $USER)")
+	c.by = c.fs.String("by", "", "`NAME` of who decides (default: $SUDO_USER, else $USER, else the account name)")
 	return c
 }
 
@@ -392,7 +392,7 @@ func (a *app) listsRemove(ctx context.Context, args []string) error {
 
 func (a *app) listsDrop(ctx context.Context, args []string) error {
 	c := a.newListsCmd("drop", "NAME", "Delete list NAME with all its versions and manual entries.")
-	by := c.fs.String("by", "", "`NAME` of who drops it, for the log (default: $SUDO_USER, else $USER)")
+	by := c.fs.String("by", "", "`NAME` of who drops it, for the log (default: $SUDO_USER, else $USER, else the account name)")
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err

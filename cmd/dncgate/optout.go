@@ -36,7 +36,7 @@ func (a *app) newOptoutCmd(name, summary string, decides bool) *optoutCmd {
 	c.register(c.fs)
 	if decides {
 		c.reason = c.fs.String("reason", "", "why, for the log (`TEXT`; not stored)")
-		c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER)")
+		c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER, else the account name)")
 	}
 	return c
 }
