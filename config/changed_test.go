@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,5 +66,44 @@ func TestMaskedPrintsValuesInForce(t *testing.T) {
 	}
 	if strings.Contains(m, `hold = "0s"`) || strings.Contains(m, "rate_per_minute = 0\n") {
 		t.Errorf("Masked() prints a selector instead of the value in force:\n%s", m)
+	}
+}
+
+// The start-up line names where the configuration came from and the parts
+// an operator looks for, in a few hundred characters, secrets masked.
+func TestSummaryIsShortAndMasked(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dncgate.toml")
+	os.WriteFile(path, []byte(`
+[upstream]
+url = "smtps://relay:up-Secret@mail.acme.example:465"
+[store]
+backend = "redis"
+redis_url = "redis://:redis-Secret@127.0.0.1:6379/0"
+[privacy]
+hmac_key = "6d792d766572792d7365637265742d686d61632d6b65792d6f662d33322d6279"
+[ledger]
+url = "postgres://dncgate:pg-Secret@db.acme.example/ledger"
+`), 0o600)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).LogAttrs(t.Context(), slog.LevelInfo, "starting", c.Summary()...)
+	line := b.String()
+	if len(line) > 500 {
+		t.Errorf("start-up line is %d characters:\n%s", len(line), line)
+	}
+	for _, want := range []string{"config=" + path, "upstream=smtps://relay:***@mail.acme.example:465", "store=\"redis redis://:***@127.0.0.1:6379/0\"",
+		"ledger=\"postgres postgres://dncgate:***@db.acme.example/ledger\"", `listeners="default=127.0.0.1:2525/none"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("start-up line lacks %s:\n%s", want, line)
+		}
+	}
+	for _, secret := range []string{"up-Secret", "redis-Secret", "pg-Secret", "6d792d76"} {
+		if strings.Contains(line, secret) {
+			t.Errorf("start-up line shows %s:\n%s", secret, line)
+		}
 	}
 }
