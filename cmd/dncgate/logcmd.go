@@ -18,6 +18,12 @@ import (
 
 // log is "dncgate log [flags]" and "dncgate log ref REF".
 func (a *app) log(ctx context.Context, args []string) error {
+	if a.doc != nil {
+		// "log" is a leaf with one subcommand: describe both.
+		_ = a.logQuery(ctx, nil)
+		a.describeOne(ctx, "dncgate log ref", "show one transaction whole", func() { _ = a.logRef(ctx, nil) })
+		return errHelp
+	}
 	if len(args) > 0 && args[0] == "ref" {
 		return a.logRef(ctx, args[1:])
 	}
