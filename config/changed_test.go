@@ -9,7 +9,7 @@ import (
 )
 
 func TestChangedShowsOnlyWhatDiffers(t *testing.T) {
-	if got := Default().Changed(); got != "" {
+	if got := Default().ChangedText(); got != "" {
 		t.Fatalf("the defaults differ from themselves:\n%s", got)
 	}
 	dir := t.TempDir()
@@ -34,7 +34,7 @@ window = "30d"
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := c.Changed()
+	got := c.ChangedText()
 	for _, want := range []string{`hostname = "gw.acme.example"`, "max_recipients = 50", `name = "recipient-30d"`,
 		`hold = "10m"`, `window = "30d"`, `url = "smtps://relay:***@mail.acme.example:465"`} {
 		if !strings.Contains(got, want) {

@@ -28,7 +28,7 @@ func (a *app) configCheck(_ context.Context, args []string) error {
 		return err
 	}
 	if *changed {
-		out := cfg.Changed()
+		out := cfg.ChangedText()
 		if out == "" {
 			out = "# every setting is at its default\n"
 		}
