@@ -29,6 +29,9 @@ const (
 type Pool struct {
 	Name     string // names the frontend and backend in the config and the log
 	Backends []string
+	// Check is the health check's haproxy option, "option smtpchk EHLO
+	// lb.test" or "option httpchk GET /readyz"; empty, a TCP connect.
+	Check string
 }
 
 // Proxy is a running haproxy.
@@ -91,6 +94,8 @@ func checkPools(pools []Pool) error {
 			return fmt.Errorf("pool %q given twice", pl.Name)
 		case len(pl.Backends) == 0:
 			return fmt.Errorf("pool %q has no backend", pl.Name)
+		case strings.ContainsAny(pl.Check, "\n"):
+			return fmt.Errorf("pool %q: check %q must be one line", pl.Name, pl.Check)
 		}
 		seen[pl.Name] = true
 	}
@@ -170,8 +175,9 @@ func (p *Proxy) waitReady(done <-chan struct{}) error {
 
 // configTemplate is TCP mode throughout: haproxy passes the bytes and
 // tells each backend who the client is with a PROXY v2 header. Health
-// checks connect every second and announce themselves with a LOCAL header
-// (check-send-proxy), so a stopped backend leaves the rotation.
+// checks run every second and announce themselves with a LOCAL header
+// (check-send-proxy), so a stopped backend leaves the rotation after two
+// failed checks and comes back after one good one.
 var configTemplate = template.Must(template.New("haproxy.cfg").Parse(`global
     log stderr format raw local0 info
     maxconn 2000
@@ -193,6 +199,8 @@ frontend {{.Name}}
 
 backend {{.Name}}
     balance roundrobin
+{{- if .Check}}
+    {{.Check}}{{end}}
 {{- $name := .Name}}{{range $i, $b := .Backends}}
     server {{$name}}{{$i}} {{$b}} send-proxy-v2 check check-send-proxy inter 1s fall 2 rise 1{{end}}
 {{end}}`))

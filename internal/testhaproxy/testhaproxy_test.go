@@ -96,6 +96,7 @@ func TestBadPools(t *testing.T) {
 		{nil, "no pool given"},
 		{[]Pool{{Name: "smtp"}}, `pool "smtp" has no backend`},
 		{[]Pool{{Name: "a b", Backends: []string{"127.0.0.1:1"}}}, `pool 0: name "a b" must be one word`},
+		{[]Pool{{Name: "c", Backends: []string{"127.0.0.1:1"}, Check: "option smtpchk\nlisten evil"}}, `pool "c": check "option smtpchk\nlisten evil" must be one line`},
 		{[]Pool{{Name: "x", Backends: []string{"127.0.0.1:1"}}, {Name: "x", Backends: []string{"127.0.0.1:1"}}}, `pool "x" given twice`},
 	} {
 		if err := checkPools(tc.pools); err == nil || err.Error() != tc.want {
