@@ -73,10 +73,12 @@ level = "debug"
 // (which must name one store: Redis or a cluster, and the same [privacy]
 // key), runs `dncgate init` for each as an operator would, adds the user
 // rep@acme.test (password `password`) once, and starts every instance.
-// The unsubscribe keys are shared too, so any instance opens any link.
+// The unsubscribe keys and organisation are shared too, so any instance
+// opens any link.
 func startInstances(t *testing.T, n int, upAddr, shared string) []*instance {
 	t.Helper()
-	keys := fmt.Sprintf("\n[unsubscribe]\nbase_url = %q\nkeys_file = %q\n", unsubBase, t.TempDir()+"/unsubscribe.keys")
+	// One organisation for all: it would default to each one's hostname.
+	keys := fmt.Sprintf("\n[unsubscribe]\nbase_url = %q\nkeys_file = %q\norg = \"acme\"\n", unsubBase, t.TempDir()+"/unsubscribe.keys")
 	insts := make([]*instance, n)
 	for i := range insts {
 		dir := t.TempDir()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dncgate/dncgate/internal/testhaproxy"
 	"github.com/dncgate/dncgate/internal/testredis"
@@ -35,15 +37,73 @@ block_after = 3
 // and lock-outs are shared, and per-client limits see the real client.
 // Every send goes through the balancer; consecutive connections land on
 // different instances (round robin), told apart by their greetings.
+//
+// The instances reach Redis as a user with only the commands dncgateACL
+// grants, on masters set as README advises (AOF, noeviction): they log
+// no warning of the start-up check and no refused command.
 func TestThreeInstancesBehindHAProxy(t *testing.T) {
 	up := startUpstream(t)
-	insts := startInstances(t, 3, up.addr, clusterTOML(testredis.StartCluster(t, 3))+footerDetails+fleetCap)
+	insts := startInstances(t, 3, up.addr, aclClusterTOML(t, testredis.StartCluster(t, 3))+footerDetails+fleetCap)
 	lb := behindHAProxy(t, insts)
+	noRedisWarnings(t, insts)
 
 	t.Run("list import refuses on every instance", func(t *testing.T) { fleetListImport(t, up, lb, insts) })
 	t.Run("one-click on one instance stops sends on the others", func(t *testing.T) { fleetOneClick(t, up, lb, insts) })
 	t.Run("a cap holds across the instances", func(t *testing.T) { fleetCapHolds(t, up, lb, insts) })
 	t.Run("lock-out is shared and per real client", func(t *testing.T) { fleetLockOut(t, lb, insts) })
+	noRedisWarnings(t, insts)
+}
+
+// noRedisWarnings fails when an instance warned of the Redis settings at
+// start or had a command refused by its ACL.
+func noRedisWarnings(t *testing.T, insts []*instance) {
+	t.Helper()
+	for _, in := range insts {
+		if log := in.log.String(); strings.Contains(log, `"msg":"redis `) || strings.Contains(log, "NOPERM") {
+			t.Fatalf("%s warns of the Redis settings or its ACL:\n%s", in.name, log)
+		}
+	}
+}
+
+// dncgateACL is the ACL SETUSER rule of the Redis user dncgate needs, as
+// README "Running several instances" gives it: its keys only, and the
+// commands the store sends (connection set-up, the scripts and the
+// commands they call, hashes, sets, sorted sets, the cluster's slot map
+// and CONFIG GET for the start-up check).
+var dncgateACL = strings.Fields(`on >dncgate-test-password resetkeys ~dncgate:* resetchannels -@all
+	+hello +auth +ping +select +command +cluster|slots +config|get
+	+evalsha +eval +get +del +unlink +exists +incr +decr +pexpire +pttl
+	+hget +hgetall +hmget +hset +hdel +hexists +hincrby +hkeys +hvals
+	+sadd +srem +smembers +lpush +lrange
+	+zadd +zrem +zcard +zcount +zscore +zrangebyscore +zrevrangebyscore +zremrangebyscore`)
+
+// aclClusterTOML makes the user dncgate on every master, turns on AOF
+// with noeviction, and returns the [store] and [privacy] of a gateway
+// that logs in as that user.
+func aclClusterTOML(t *testing.T, addrs []string) string {
+	t.Helper()
+	ctx := context.Background()
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		err := c.Do(ctx, append([]any{"ACL", "SETUSER", "dncgate"}, anys(dncgateACL)...)...).Err()
+		if err == nil {
+			err = c.ConfigSet(ctx, "appendonly", "yes").Err()
+		}
+		c.Close()
+		if err != nil {
+			t.Fatalf("redis %s: %v", a, err)
+		}
+	}
+	return fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_cluster = [%q]\nredis_username = \"dncgate\"\nredis_password = \"dncgate-test-password\"\n\n[privacy]\nhmac_key = %q\n",
+		addrs[0], hmacKey)
+}
+
+func anys(s []string) []any {
+	a := make([]any, len(s))
+	for i, v := range s {
+		a[i] = v
+	}
+	return a
 }
 
 // sendOnEach sends to rcpt once through the balancer for each instance and
