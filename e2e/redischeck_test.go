@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dncgate/dncgate/internal/testcert"
 	"github.com/dncgate/dncgate/internal/testredis"
 )
 
@@ -81,5 +83,35 @@ func TestRedisSettingsChecked(t *testing.T) {
 	}
 	if n := up.count()["p@prospect.test"]; n != 1 {
 		t.Fatalf("the upstream received %d copies, want 1", n)
+	}
+}
+
+// TestRedisOverTLS: a gateway on rediss:// with the authority in
+// redis_ca_file creates its store, relays and refuses an opted-out
+// recipient over TLS; without the authority it does not start.
+func TestRedisOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, caFile := testcert.New(t).WriteFiles(t, dir)
+	addr := testredis.StartTLS(t, certFile, keyFile, caFile)
+	up := startUpstream(t)
+	smtpAddr := freeAddr(t)
+	store := fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"rediss://%s/0\"\nredis_ca_file = %q\n\n[privacy]\nhmac_key = %q\n", addr, caFile, hmacKey)
+	cfg := storeConfig(t, dir, smtpAddr, up.addr, store)
+	addUser(t, "rep@acme.test", "--config", cfg)
+	mustCLI(t, "", "optout", "add", "gone@prospect.test", "--reason", "asked", "--config", cfg)
+	startGateway(t, smtpAddr, "--config", cfg)
+	wantReply(t, smtpAddr, "ok@prospect.test", "tls-1", 250, "")
+	wantReply(t, smtpAddr, "gone@prospect.test", "tls-2", 550, "5.7.1")
+	if n := up.count()["ok@prospect.test"]; n != 1 {
+		t.Fatalf("the upstream received %d copies, want 1", n)
+	}
+
+	noCA := filepath.Join(t.TempDir(), "dncgate.toml")
+	text := relayConfig(filepath.Dir(noCA), freeAddr(t), up.addr, strings.Replace(store, fmt.Sprintf("redis_ca_file = %q\n", caFile), "", 1))
+	if err := os.WriteFile(noCA, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := cli(t, "", "lists", "ls", "--config", noCA); code == 0 || !strings.Contains(out, "certificate") {
+		t.Fatalf("rediss:// without the authority: exit %d, want a failure naming the certificate:\n%s", code, out)
 	}
 }
