@@ -34,7 +34,7 @@ bench-import:
 
 ## run: build, then serve (pass flags with ARGS="--config dncgate.toml")
 run: build
-	bin/dncgate serve $(ARGS)
+	bin/dncgate serve --web-listen 127.0.0.1:8080 $(ARGS)
 
 ## vet: go vet every package
 vet:

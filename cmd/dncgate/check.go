@@ -48,12 +48,19 @@ func (a *app) check(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = withChecker(ctx, &c.common, func(chk *suppression.Checker) error {
+	return a.verdictStatus(withChecker(ctx, &c.common, func(chk *suppression.Checker) error {
 		return a.printVerdicts(ctx, chk, c.from, addrs)
-	})
+	}))
+}
+
+// verdictStatus gives the commands that answer "may this be written to"
+// their exit statuses: 0 yes, 1 no (the command returned exitRefused), 2
+// when the answer could not be made, so a script never reads a failure as
+// a verdict. Usage errors keep theirs.
+func (a *app) verdictStatus(err error) error {
 	var st exitStatus
 	var ue *usageError
-	if err != nil && !errors.As(err, &st) && !errors.As(err, &ue) {
+	if err != nil && !errors.As(err, &st) && !errors.As(err, &ue) && !errors.Is(err, errHelp) {
 		fmt.Fprintln(a.stderr, "dncgate:", err)
 		return exitStatus(exitCheckError)
 	}

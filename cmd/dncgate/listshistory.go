@@ -81,7 +81,7 @@ func (a *app) listsRollback(ctx context.Context, args []string) error {
 	c := a.newListsCmd("rollback", "NAME [VERSION]", "Put a kept version of list NAME back in force, in one step as an import\n"+
 		"switches: VERSION, else the newest kept version imported before the one in\n"+
 		"force. The version replaced is kept in its turn (lists history).")
-	by := c.fs.String("by", "", "`NAME` of who rolls back (default: $SUDO_USER, else $USER)")
+	by := c.fs.String("by", "", "`NAME` of who rolls back (default: $SUDO_USER, else $USER, else the account name)")
 	pos, err := c.fs.parse(args, 1, 2)
 	if err != nil {
 		return err
