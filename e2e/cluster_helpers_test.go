@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -71,27 +73,32 @@ level = "debug"
 
 // startInstances writes n configurations that share everything in shared
 // (which must name one store: Redis or a cluster, and the same [privacy]
-// key), runs `dncgate init` for each as an operator would, adds the user
-// rep@acme.test (password `password`) once, and starts every instance.
-// The unsubscribe keys and organisation are shared too, so any instance
-// opens any link.
+// key), creates the store with `dncgate init` once, as an operator does,
+// starts every instance and adds the user rep@acme.test (password
+// `password`) once. The unsubscribe keys and organisation are shared too,
+// so any instance opens any link.
 func startInstances(t *testing.T, n int, upAddr, shared string) []*instance {
 	t.Helper()
 	// One organisation for all: it would default to each one's hostname.
-	keys := fmt.Sprintf("\n[unsubscribe]\nbase_url = %q\nkeys_file = %q\norg = \"acme\"\n", unsubBase, t.TempDir()+"/unsubscribe.keys")
+	shared += fmt.Sprintf("\n[unsubscribe]\nbase_url = %q\nkeys_file = %q\norg = \"acme\"\n", unsubBase, t.TempDir()+"/unsubscribe.keys")
+	// init needs no listener: its configuration names unused ones, so the
+	// instances' ports are picked only just before each one binds them.
+	initDir := t.TempDir()
+	writeConfig(t, initDir, instanceConfig(initDir, "init.test", "127.0.0.1:1", "127.0.0.1:2", upAddr, shared))
 	insts := make([]*instance, n)
 	for i := range insts {
 		dir := t.TempDir()
 		in := &instance{name: fmt.Sprintf("gw%d.test", i+1), smtp: freeAddr(t), web: freeAddr(t)}
-		in.cfg = writeConfig(t, dir, instanceConfig(dir, in.name, in.smtp, in.web, upAddr, shared+keys))
-		insts[i] = in
-	}
-	addUser(t, "rep@acme.test", "--config", insts[0].cfg)
-	for _, in := range insts {
+		in.cfg = filepath.Join(dir, "dncgate.toml")
+		if err := os.WriteFile(in.cfg, []byte(instanceConfig(dir, in.name, in.smtp, in.web, upAddr, shared)), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		// A listener expecting PROXY headers closes a bare probe, so
 		// startGateway's dial only tells that it listens.
 		in.gateway = startGateway(t, in.smtp, "--config", in.cfg)
+		insts[i] = in
 	}
+	addUser(t, "rep@acme.test", "--config", insts[0].cfg)
 	return insts
 }
 
