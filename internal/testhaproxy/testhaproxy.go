@@ -6,6 +6,7 @@ package testhaproxy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -38,6 +39,7 @@ type Pool struct {
 type Proxy struct {
 	fronts  map[string]string // pool name -> frontend address
 	dir     string
+	sockDir string // short, for the admin socket: a socket path is at most 108 bytes
 	logPath string
 }
 
@@ -106,6 +108,12 @@ func checkPools(pools []Pool) error {
 // and the error carries its log.
 func tryStart(t testing.TB, bin string, pools []Pool) (*Proxy, error) {
 	p := &Proxy{fronts: map[string]string{}, dir: t.TempDir()}
+	sockDir, err := os.MkdirTemp("", "haproxy")
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	p.sockDir = sockDir
 	p.logPath = filepath.Join(p.dir, "haproxy.log")
 	ports, err := freePorts(len(pools))
 	if err != nil {
@@ -115,7 +123,7 @@ func tryStart(t testing.TB, bin string, pools []Pool) (*Proxy, error) {
 		p.fronts[pl.Name] = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))
 	}
 	cfgPath := filepath.Join(p.dir, "haproxy.cfg")
-	if err := os.WriteFile(cfgPath, []byte(render(pools, p.fronts)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(render(pools, p.fronts, p.socket())), 0o600); err != nil {
 		return nil, err
 	}
 	logFile, err := os.Create(p.logPath)
@@ -148,29 +156,44 @@ func tryStart(t testing.TB, bin string, pools []Pool) (*Proxy, error) {
 	return p, nil
 }
 
-// waitReady dials every frontend until each accepts, haproxy exits, or
-// time runs out.
+// socket is haproxy's admin socket.
+func (p *Proxy) socket() string { return filepath.Join(p.sockDir, "admin.sock") }
+
+// waitReady asks the admin socket until haproxy answers, exits, or time
+// runs out. haproxy binds every frontend before it serves the socket, so
+// an answer means they all accept; dialling a frontend instead would send
+// a connection of its own to a backend and take a turn of the round robin.
 func (p *Proxy) waitReady(done <-chan struct{}) error {
 	deadline := time.Now().Add(startTimeout)
-	for name, addr := range p.fronts {
-		for {
-			select {
-			case <-done:
-				return errors.New("haproxy exited before listening")
-			default:
-			}
-			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("frontend %s did not listen on %s within %s", name, addr, startTimeout)
-			}
-			time.Sleep(pollInterval)
+	for {
+		select {
+		case <-done:
+			return errors.New("haproxy exited before listening")
+		default:
 		}
+		if p.answers() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("haproxy did not answer on %s within %s", p.socket(), startTimeout)
+		}
+		time.Sleep(pollInterval)
 	}
-	return nil
+}
+
+// answers reports whether "show info" on the admin socket names haproxy.
+func (p *Proxy) answers() bool {
+	c, err := net.DialTimeout("unix", p.socket(), 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("show info\n")); err != nil {
+		return false
+	}
+	b, _ := io.ReadAll(c)
+	return strings.Contains(string(b), "Name: HAProxy")
 }
 
 // configTemplate is TCP mode throughout: haproxy passes the bytes and
@@ -181,6 +204,7 @@ func (p *Proxy) waitReady(done <-chan struct{}) error {
 var configTemplate = template.Must(template.New("haproxy.cfg").Parse(`global
     log stderr format raw local0 info
     maxconn 2000
+    stats socket {{.Socket}} mode 600 level admin
 
 defaults
     mode tcp
@@ -192,7 +216,7 @@ defaults
     timeout client 5m
     timeout server 5m
     timeout check 2s
-{{range .}}
+{{range .Pools}}
 frontend {{.Name}}
     bind {{.Front}}
     default_backend {{.Name}}
@@ -210,13 +234,16 @@ type renderPool struct {
 	Front string
 }
 
-func render(pools []Pool, fronts map[string]string) string {
+func render(pools []Pool, fronts map[string]string, socket string) string {
 	rs := make([]renderPool, len(pools))
 	for i, pl := range pools {
 		rs[i] = renderPool{Pool: pl, Front: fronts[pl.Name]}
 	}
 	var b strings.Builder
-	if err := configTemplate.Execute(&b, rs); err != nil {
+	if err := configTemplate.Execute(&b, struct {
+		Socket string
+		Pools  []renderPool
+	}{socket, rs}); err != nil {
 		panic(err) // the template and its data are ours
 	}
 	return b.String()

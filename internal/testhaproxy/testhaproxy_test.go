@@ -71,7 +71,7 @@ func TestRoundRobinWithClientAddress(t *testing.T) {
 			t.Fatalf("connection %d from %s: backend answered %q, want its name and %s", i, from, got, from)
 		}
 		if got[0] == prev {
-			t.Fatalf("connection %d landed on %s again, want round robin", i, got[0])
+			t.Fatalf("connection %d landed on %s again, want round robin; haproxy log:\n%s", i, got[0], p.Log())
 		}
 		prev = got[0]
 		seen[got[0]]++
