@@ -63,6 +63,7 @@ func (c *capsCmd) withChecker(ctx context.Context, f func(*config.Config, *caps.
 func (a *app) capsShow(ctx context.Context, args []string) error {
 	c := a.newCapsCmd("show", "Show, for every configured cap whose scope fits KEY, the sends and holds\n"+
 		"counted in its window, its limit and when its next slot is free (UTC).")
+	asJSON := jsonFlag(c.fs)
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -75,6 +76,27 @@ func (a *app) capsShow(ctx context.Context, args []string) error {
 		}
 		if len(rows) == 0 {
 			return c.fs.usageError("no configured cap counts %q; %s", key, capsKeyHelp)
+		}
+		if *asJSON {
+			type usageJSON struct {
+				Cap      string  `json:"cap"`
+				Scope    string  `json:"scope"`
+				Key      string  `json:"key"`
+				Count    int64   `json:"count"`
+				Limit    int64   `json:"limit"`
+				Window   string  `json:"window"`
+				NextFree *string `json:"next_free"` // null: a slot is free now
+			}
+			out := make([]usageJSON, 0, len(rows))
+			for _, u := range rows {
+				j := usageJSON{Cap: u.rule.Name, Scope: string(u.rule.Scope), Key: u.subject, Count: int64(u.Count),
+					Limit: int64(u.Limit), Window: duration.Format(u.rule.Window)}
+				if !u.OK {
+					j.NextFree = jsonTime(u.NextSlot)
+				}
+				out = append(out, j)
+			}
+			return a.writeJSON(out)
 		}
 		return writeUsages(a.stdout, rows)
 	})

@@ -118,6 +118,7 @@ func listRegion(given string, m listdb.Meta) string {
 func (a *app) listsLs(ctx context.Context, args []string) error {
 	c := a.newListsCmd("ls", "", "List every list: its kind, model, countries, entries, current version,\n"+
 		"when it was imported, its age and whether it is fresh or stale by its max age.")
+	asJSON := jsonFlag(c.fs)
 	if _, err := c.fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -132,7 +133,15 @@ func (a *app) listsLs(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		return writeLists(a.stdout, infos, manual, time.Now())
+		now := time.Now()
+		if *asJSON {
+			out := make([]listJSON, len(infos))
+			for i, in := range infos {
+				out[i] = newListJSON(in.Meta, in.Current, manual[i], nil, now)
+			}
+			return a.writeJSON(out)
+		}
+		return writeLists(a.stdout, infos, manual, now)
 	})
 }
 
@@ -230,6 +239,7 @@ func freshness(m listdb.Meta, v listdb.Version, man listdb.Manual, now time.Time
 
 func (a *app) listsShow(ctx context.Context, args []string) error {
 	c := a.newListsCmd("show", "NAME", "Show a list's description and its current version.")
+	asJSON := jsonFlag(c.fs)
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -247,6 +257,9 @@ func (a *app) listsShow(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("list %s: %w", pos[0], err)
 		}
+		if *asJSON {
+			return a.writeJSON(newListJSON(m, v, man, keptIDs(h), time.Now()))
+		}
 		writeList(a.stdout, m, v, man, keptText(h), time.Now())
 		return nil
 	})
@@ -254,12 +267,7 @@ func (a *app) listsShow(ctx context.Context, args []string) error {
 
 // keptText names the versions kept for lists rollback.
 func keptText(h []listdb.VersionInfo) string {
-	var ids []string
-	for _, v := range h {
-		if !v.InForce {
-			ids = append(ids, v.ID)
-		}
-	}
+	ids := keptIDs(h)
 	if len(ids) == 0 {
 		return "none"
 	}

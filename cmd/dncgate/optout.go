@@ -116,10 +116,23 @@ func (a *app) optoutCheck(ctx context.Context, args []string) error {
 		"first, as the relay does: case, +tags and Gmail dots do not matter.\n"+
 		"Exit status 0 when it is not opted out, 1 when it is, 2 when the list\n"+
 		"could not be read.", false)
+	asJSON := jsonFlag(c.fs)
 	return a.verdictStatus(c.run(ctx, a, args, func(env optoutEnv) error {
 		out, err := env.outs.IsOptedOut(ctx, env.addr)
 		if err != nil {
 			return err
+		}
+		if *asJSON {
+			if err := a.writeJSON(struct {
+				Address  string `json:"address"`
+				OptedOut bool   `json:"opted_out"`
+			}{env.addr, out}); err != nil {
+				return err
+			}
+			if out {
+				return exitStatus(exitRefused)
+			}
+			return nil
 		}
 		if out {
 			fmt.Fprintf(a.stdout, "%s: opted out\n", env.addr)
