@@ -53,3 +53,14 @@ func (m *Metrics) died(name string) {
 		m.dead.WithLabelValues(name).Inc()
 	}
 }
+
+// Attempts and Dead are the series, for tests.
+func (m *Metrics) Attempts(name string, ok bool) prometheus.Counter {
+	r := "error"
+	if ok {
+		r = "ok"
+	}
+	return m.attempts.WithLabelValues(name, r)
+}
+
+func (m *Metrics) Dead(name string) prometheus.Counter { return m.dead.WithLabelValues(name) }
