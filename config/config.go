@@ -40,6 +40,7 @@ type Config struct {
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
 	Autoconfig  Autoconfig  `toml:"autoconfig"`
+	Webhooks    []Webhook   `toml:"webhooks"`
 
 	src *source // where each key was written; nil for defaults only
 }
