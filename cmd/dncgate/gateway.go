@@ -17,9 +17,11 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/internal/proxied"
+	"github.com/dncgate/dncgate/optoutapi"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/web"
 )
 
@@ -58,9 +60,18 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	if err != nil {
 		return err
 	}
+	notify, err := newNotifier(cfg, st)
+	if err != nil {
+		return err
+	}
+	stopHooks, err := startWebhooks(ctx, cfg, st, gm.webhooks, log)
+	if err != nil {
+		return err
+	}
+	defer stopHooks()
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 3)
-	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudit{led, key})
+	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudit{led, key, notify})
 	if err != nil {
 		return err
 	}
@@ -75,7 +86,14 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		optOut.stop(context.Background())
 		return err
 	}
-	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
+	outsAPI, err := optoutapi.New(optoutapi.Options{OptOuts: suppression.NewOptOuts(st, key), Trail: led, Notify: notifyOrNil(notify),
+		Login: login, Key: key, TrustedProxies: cfg.Proxies(), Log: log})
+	if err != nil {
+		optOut.stop(context.Background())
+		return err
+	}
+	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api},
+		web.Mount{Pattern: optoutapi.Path, Handler: outsAPI}, web.Mount{Pattern: optoutapi.Path + "/", Handler: outsAPI})
 	mounts = append(mounts, metricsMounts...)
 	mounts = append(mounts, autoconfigMounts(cfg)...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
