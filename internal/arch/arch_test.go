@@ -46,7 +46,7 @@ var forbidden = map[string][]string{
 	"contactimport": {"relay", "store", "web", "cmd/"},
 	// The CRM's side: the queue is an interface the stores implement.
 	"webhook":   {"relay", "store", "config", "cmd/"},
-	"optoutapi": {"relay", "store/embedded", "store/redisstore", "cmd/", "config"},
+	"optoutapi": {"relay", "store/embedded", "store/redisstore", "cmd/"},
 }
 
 // foreign maps a package to imports from outside the module it must never
