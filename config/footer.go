@@ -33,6 +33,18 @@ type Footer struct {
 	TemplatesDir     string     `toml:"templates_dir"`
 	FallbackLanguage string     `toml:"fallback_language"`
 	Signed           SignedMode `toml:"signed"`
+	// Lang holds, by language tag ([footer.lang.fr]), the wording of the
+	// prose values in that language; the values above are in
+	// fallback_language and are shown as written in any language Lang
+	// lacks.
+	Lang map[string]FooterLocal `toml:"lang"`
+}
+
+// FooterLocal is the wording of the footer's prose values in one language.
+type FooterLocal struct {
+	Source     string `toml:"source"`
+	Purpose    string `toml:"purpose"`
+	LegalBasis string `toml:"legal_basis"`
 }
 
 // SignedMode is what happens to a signed or encrypted message, whose body
@@ -135,6 +147,10 @@ func (c *Config) FooterWarnings() []string {
 	if _, samples := c.FooterDetails(); samples {
 		w = append(w, "the footer shows SAMPLE company details: set them in the [footer] table")
 	}
+	if missing := c.untranslated(); len(missing) > 0 {
+		w = append(w, "footers in "+strings.Join(missing, ", ")+" show footer.source, purpose and legal_basis as written in [footer]: "+
+			"give each its wording in a [footer.lang.LANG] table (source, purpose, legal_basis)")
+	}
 	base := c.UnsubscribeBaseURL()
 	if !strings.HasPrefix(base, "https://") {
 		w = append(w, "unsubscribe links use "+base+": one-click unsubscribe (RFC 8058 §3) needs https; set unsubscribe.base_url")
@@ -162,7 +178,37 @@ func (c *Config) checkFooter(col *collector) {
 	if _, err := f.TemplatesFS(); err != nil {
 		col.add("footer.templates_dir", "%v", err)
 	}
+	for tag := range f.Lang {
+		if !lang.Valid(lang.Norm(tag)) {
+			col.add("footer.lang."+tag, "%q is not a language tag (fr, nl, de-ch, …)", tag)
+		}
+	}
 	c.checkUnsubscribe(col)
+}
+
+// untranslated lists the shipped languages, other than the fallback,
+// whose footers would show the [footer] prose as written: set and not
+// the samples, with no [footer.lang.LANG] for them.
+func (c *Config) untranslated() []string {
+	f := c.Footer
+	if _, samples := c.FooterDetails(); samples || !f.Enabled || f.TemplatesDir != "" {
+		return nil
+	}
+	fallback := lang.Norm(f.FallbackLanguage)
+	if fallback == "" {
+		fallback = lang.Default
+	}
+	have := map[string]bool{}
+	for tag := range f.Lang {
+		have[lang.Norm(tag)] = true
+	}
+	var out []string
+	for _, l := range lang.Shipped {
+		if l != fallback && !have[l] {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // requireDetails wants every detail the notice cannot do without.

@@ -48,6 +48,18 @@ source = "websites"
 purpose = "offers"
 legal_basis = "legitimate interest"
 signed = "refuse"
+[footer.lang.fr]
+source = "sites web"
+purpose = "des offres"
+legal_basis = "intérêt légitime"
+[footer.lang.nl]
+purpose = "aanbiedingen"
+[footer.lang.DE]
+purpose = "Angebote"
+[footer.lang.es]
+purpose = "ofertas"
+[footer.lang.it]
+purpose = "offerte"
 [unsubscribe]
 base_url = "https://u.acme.example/"
 [web]
@@ -65,6 +77,15 @@ listen = "127.0.0.1:8080"
 	}
 	if w := c.FooterWarnings(); len(w) != 0 {
 		t.Errorf("warnings %q, want none", w)
+	}
+	if c.Footer.Lang["fr"].Source != "sites web" {
+		t.Errorf("footer.lang.fr = %+v", c.Footer.Lang["fr"])
+	}
+	// Without the French wording, French footers show the English prose:
+	// said once, naming the language.
+	delete(c.Footer.Lang, "fr")
+	if w := c.FooterWarnings(); len(w) != 1 || !strings.Contains(w[0], "footers in fr show footer.source") {
+		t.Errorf("warnings %q, want one naming fr", w)
 	}
 }
 

@@ -55,6 +55,7 @@ func topCommands() []command {
 		{"check", "check recipients as the gateway would, before a campaign", (*app).check},
 		{"scrub", "write a prospect file back with each address's verdict", (*app).scrub},
 		{"log", "show recipient decisions from the send ledger", (*app).log},
+		{"footer", "preview the privacy notice and opt-out footer", (*app).footer},
 		{"config", "check a configuration file", (*app).config},
 		{"version", "print the version", (*app).version},
 		{"man", "print the manual page, written from these definitions", (*app).man},

@@ -207,7 +207,7 @@ func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 			"Recipient address has no normalised form; no unsubscribe link can be made for it", err)
 	}
 	lang := p.s.Language(rcpt, cc)
-	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: lang})
+	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: footer.Primary(lang)})
 	msg, err := p.messageFor(who)
 	if err != nil {
 		return nil, err
@@ -245,12 +245,14 @@ func (p *Prepared) messageFor(who string) (*rewrite.Message, error) {
 
 // Language is the language of rcpt's footer: the one of cc, the country
 // the recipient check found, else of the country the address's TLD names,
-// as the footer templates have it. It is decided here, once a copy.
+// as the footer templates have it; for a country of several languages
+// (Belgium) several joined by "+", the first of which the unsubscribe
+// page speaks. It is decided here, once a copy.
 func (s *Stamper) Language(rcpt string, cc country.Code) string {
 	if !cc.Known() {
 		cc, _ = country.FromAddress(rcpt)
 	}
-	return s.o.Templates.Resolve(footer.LanguageFor(cc))
+	return s.o.Templates.Resolve(footer.FooterLanguages(cc))
 }
 
 func (s *Stamper) unsubURL(tok string) string { return s.o.BaseURL + unsubPath + tok }
