@@ -55,6 +55,8 @@ func topCommands() []command {
 		{"scrub", "write a prospect file back with each address's verdict", (*app).scrub},
 		{"log", "show recipient decisions from the send ledger", (*app).log},
 		{"config", "check a configuration file", (*app).config},
+		{"backup", "write one archive of the store, its keys, the ledger and the configuration", (*app).backup},
+		{"restore", "put a backup archive back, after checking it and the target", (*app).restore},
 		{"version", "print the version", (*app).version},
 		{"help", "print this help", nil},
 	}

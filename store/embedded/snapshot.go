@@ -16,19 +16,23 @@ import (
 // as one commit left it, whatever the gateway writes meanwhile, and it is
 // compact (no free pages, no WAL beside it).
 
-// serveLockSuffix names the file serve locks beside the database.
-const serveLockSuffix = ".serve.lock"
-
-// ErrServing is LockServe's error while another process holds the lock.
-var ErrServing = errors.New("dncgate serve is running on this store")
+// ErrServing and ErrRestoring say who holds the serve lock (LockServe).
+var (
+	ErrServing   = errors.New("dncgate serve is running")
+	ErrRestoring = errors.New("dncgate restore is running")
+)
 
 // Snapshot writes a consistent copy of the database to dst, which must
-// not exist.
-func (s *Store) Snapshot(ctx context.Context, dst string) error {
+// not exist, and counts the rows of each of the copy's tables.
+func (s *Store) Snapshot(ctx context.Context, dst string) (map[string]int64, error) {
 	if err := SnapshotFile(ctx, s.path, dst); err != nil {
-		return fmt.Errorf("embedded: snapshot of %s: %w", s.path, err)
+		return nil, fmt.Errorf("embedded: snapshot of %s: %w", s.path, err)
 	}
-	return nil
+	counts, err := FileTableCounts(ctx, dst)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: snapshot of %s: %w", s.path, err)
+	}
+	return counts, nil
 }
 
 // SnapshotFile copies the SQLite database at src to dst (which must not
@@ -97,21 +101,32 @@ func countTables(ctx context.Context, db *sql.DB) (map[string]int64, error) {
 	return counts, nil
 }
 
-// LockServe takes the lock serve holds on the store at path for as long
-// as it runs, and a restore for as long as it writes: ErrServing when
-// another process holds it. The kernel releases it when the holder dies.
+// LockServe takes the lock file at path shared, as serve does for as
+// long as it runs (several may); ErrRestoring while a restore holds it.
+// LockRestore takes it alone, as a restore does while it writes;
+// ErrServing while a serve holds it. The kernel releases a lock when its
+// holder dies.
 func LockServe(path string) (unlock func(), err error) {
+	return lockFile(path, syscall.LOCK_SH, ErrRestoring)
+}
+
+// LockRestore: see LockServe.
+func LockRestore(path string) (unlock func(), err error) {
+	return lockFile(path, syscall.LOCK_EX, ErrServing)
+}
+
+func lockFile(path string, how int, busy error) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path+serveLockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w", path, ErrServing)
+			return nil, fmt.Errorf("%s: %w", path, busy)
 		}
 		return nil, err
 	}

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dncgate/dncgate/store"
 )
 
 // dumpBatch is about how many keys one transaction of a dump reads.
@@ -37,16 +39,9 @@ const dumpBatch = 256
 // versions while it ran.
 var ErrChanged = errors.New("a list or the contacts switched versions during the dump (an import or rollback ran); run it again")
 
-// DumpedKey is one key as Dump reads it.
-type DumpedKey struct {
-	Key      string    // without the store's prefix
-	ExpireAt time.Time // zero: the key does not expire
-	Value    []byte    // DUMP's serialisation, which RESTORE takes back
-}
-
 // Dump calls emit with every key under the prefix; see the comment at
 // the top of the file for what it guarantees.
-func (s *Store) Dump(ctx context.Context, emit func(DumpedKey) error) error {
+func (s *Store) Dump(ctx context.Context, emit func(store.DumpedKey) error) error {
 	names, err := s.scanKeys(ctx)
 	if err != nil {
 		return err
@@ -87,7 +82,7 @@ func batchEnd(names []string, size int) int {
 	return n
 }
 
-func (s *Store) dumpBatch(ctx context.Context, names []string) ([]DumpedKey, error) {
+func (s *Store) dumpBatch(ctx context.Context, names []string) ([]store.DumpedKey, error) {
 	dumps := make([]*redis.StringCmd, len(names))
 	ttls := make([]*redis.DurationCmd, len(names))
 	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -101,7 +96,7 @@ func (s *Store) dumpBatch(ctx context.Context, names []string) ([]DumpedKey, err
 		return nil, fmt.Errorf("redisstore: dump: %w", err)
 	}
 	now := time.Now()
-	out := make([]DumpedKey, 0, len(names))
+	out := make([]store.DumpedKey, 0, len(names))
 	for i, n := range names {
 		v, err := dumps[i].Bytes()
 		if errors.Is(err, redis.Nil) {
@@ -110,7 +105,7 @@ func (s *Store) dumpBatch(ctx context.Context, names []string) ([]DumpedKey, err
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: dump %s: %w", n, err)
 		}
-		k := DumpedKey{Key: strings.TrimPrefix(n, s.keys.prefix), Value: v}
+		k := store.DumpedKey{Key: strings.TrimPrefix(n, s.keys.prefix), Value: v}
 		if ttl := ttls[i].Val(); ttl > 0 {
 			k.ExpireAt = now.Add(ttl)
 		}
@@ -218,15 +213,15 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 // again completes it. Keys whose expiry has passed are left out; the
 // others keep their expiry time (RESTORE … ABSTTL). n counts the keys
 // written.
-func (s *Store) Restore(ctx context.Context, next func() (DumpedKey, error)) (n int, err error) {
+func (s *Store) Restore(ctx context.Context, next func() (store.DumpedKey, error)) (n int, err error) {
 	if err := s.c.Del(ctx, s.keys.identity()).Err(); err != nil {
 		return 0, fmt.Errorf("redisstore: restore: %w", err)
 	}
 	if err := s.deleteAll(ctx); err != nil {
 		return 0, err
 	}
-	var identity *DumpedKey
-	batch := make([]DumpedKey, 0, dumpBatch)
+	var identity *store.DumpedKey
+	batch := make([]store.DumpedKey, 0, dumpBatch)
 	now := time.Now()
 	for {
 		k, err := next()
@@ -257,13 +252,13 @@ func (s *Store) Restore(ctx context.Context, next func() (DumpedKey, error)) (n 
 	if identity == nil {
 		return n, errors.New("redisstore: restore: the dump holds no identity record")
 	}
-	if err := s.restoreBatch(ctx, []DumpedKey{*identity}); err != nil {
+	if err := s.restoreBatch(ctx, []store.DumpedKey{*identity}); err != nil {
 		return n, err
 	}
 	return n + 1, nil
 }
 
-func (s *Store) restoreBatch(ctx context.Context, keys []DumpedKey) error {
+func (s *Store) restoreBatch(ctx context.Context, keys []store.DumpedKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
