@@ -5,8 +5,8 @@ package redisstore
 // Consistency: Redis has no snapshot a client can read across keys, so
 // the dump reads keys in transactions (MULTI/EXEC), DUMP and PTTL of each
 // key together, keys sorted by hash tag and a batch never splitting a
-// tag: on one node a batch is one transaction, on a cluster go-redis runs
-// one per slot. Keys the store writes in one step share a tag (a user and
+// tag: on one node a batch is one transaction, on a cluster each tag of
+// several keys is one. Keys the store writes in one step share a tag (a user and
 // the user index, a list's head and its manual entries), so each such
 // group is read as of one instant. A list's or the contacts' entries are
 // spread over many tags, so the heads (which version is in force) are
@@ -85,14 +85,13 @@ func batchEnd(names []string, size int) int {
 func (s *Store) dumpBatch(ctx context.Context, names []string) ([]store.DumpedKey, error) {
 	dumps := make([]*redis.StringCmd, len(names))
 	ttls := make([]*redis.DurationCmd, len(names))
-	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for i, n := range names {
-			dumps[i] = p.Dump(ctx, n)
-			ttls[i] = p.PTTL(ctx, n)
+	queue := func(p redis.Pipeliner, from, to int) {
+		for i := from; i < to; i++ {
+			dumps[i] = p.Dump(ctx, names[i])
+			ttls[i] = p.PTTL(ctx, names[i])
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	}
+	if err := s.readBatch(ctx, names, queue); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redisstore: dump: %w", err)
 	}
 	now := time.Now()
@@ -112,6 +111,37 @@ func (s *Store) dumpBatch(ctx context.Context, names []string) ([]store.DumpedKe
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// readBatch runs the reads queue adds for names: on one node in one
+// transaction; on a cluster in one transaction per hash tag of several
+// keys (a transaction cannot span slots), the keys alone in their tag
+// in one plain pipeline.
+func (s *Store) readBatch(ctx context.Context, names []string, queue func(p redis.Pipeliner, from, to int)) error {
+	if _, ok := s.c.(*redis.ClusterClient); !ok {
+		_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error { queue(p, 0, len(names)); return nil })
+		return err
+	}
+	var singles []int
+	for i := 0; i < len(names); {
+		j := i + 1
+		for j < len(names) && hashTag(names[j]) == hashTag(names[i]) {
+			j++
+		}
+		if j-i == 1 {
+			singles = append(singles, i)
+		} else if _, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error { queue(p, i, j); return nil }); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		i = j
+	}
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, i := range singles {
+			queue(p, i, i+1)
+		}
+		return nil
+	})
+	return err
 }
 
 // isHead reports whether key (without prefix) says which version of a
