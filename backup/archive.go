@@ -246,8 +246,9 @@ func decrypter(r io.Reader, passphrase string) (io.Reader, error) {
 	return ageReader{d}, nil
 }
 
-// ageReader tells a damaged encrypted stream from other errors: age
-// fails a chunk that does not authenticate, and a stream cut short.
+// ageReader names age's errors: a chunk that does not authenticate is
+// an altered byte or a file cut short (the last chunk left is then not
+// marked final), which age cannot tell apart.
 type ageReader struct{ r io.Reader }
 
 func (a ageReader) Read(p []byte) (int, error) {
@@ -256,7 +257,7 @@ func (a ageReader) Read(p []byte) (int, error) {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return n, ErrTruncated
 		}
-		return n, fmt.Errorf("%w: %v", ErrDamaged, err)
+		return n, fmt.Errorf("%w (truncated or altered): %v", ErrDamaged, err)
 	}
 	return n, err
 }
