@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/dncgate/dncgate/store"
@@ -40,21 +39,11 @@ func (k *keyWriter) write(d store.DumpedKey) error {
 	k.w.Write(b[:binary.PutVarint(b[:], exp)])
 	k.w.Write(b[:binary.PutUvarint(b[:], uint64(len(d.Value)))])
 	_, err := k.w.Write(d.Value)
-	k.counts["redis:"+keyKind(d.Key)]++
+	k.counts["redis:"+d.Kind]++
 	return err
 }
 
 func (k *keyWriter) flush() error { return k.w.Flush() }
-
-// keyKind is the first part of a key's name ("le" of "le:{…}", "users" of
-// "{users}:…"): the manifest counts keys by it.
-func keyKind(key string) string {
-	key = strings.TrimPrefix(key, "{")
-	if i := strings.IndexAny(key, ":{}"); i >= 0 {
-		key = key[:i]
-	}
-	return key
-}
 
 // keyReader reads the stream back.
 type keyReader struct{ r *bufio.Reader }

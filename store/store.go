@@ -119,6 +119,7 @@ type Store interface {
 // Redis store's Dump and Restore).
 type DumpedKey struct {
 	Key      string    // without the store's prefix
+	Kind     string    // the kind of key, as the store's data map names it
 	ExpireAt time.Time // zero: the key does not expire
 	Value    []byte    // the store's own serialisation of the value
 }

@@ -162,5 +162,3 @@ func TestBackupRestoreRedis(t *testing.T) {
 		backupCheckRestored(t, cfgPath, tok)
 	})
 }
-
-

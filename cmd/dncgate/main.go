@@ -57,6 +57,7 @@ func topCommands() []command {
 		{"config", "check a configuration file", (*app).config},
 		{"backup", "write one archive of the store, its keys, the ledger and the configuration", (*app).backup},
 		{"restore", "put a backup archive back, after checking it and the target", (*app).restore},
+		{"datamap", "print every kind of personal data kept: where, in what form, for how long", (*app).datamap},
 		{"version", "print the version", (*app).version},
 		{"help", "print this help", nil},
 	}

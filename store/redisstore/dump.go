@@ -105,6 +105,7 @@ func (s *Store) dumpBatch(ctx context.Context, names []string) ([]store.DumpedKe
 			return nil, fmt.Errorf("redisstore: dump %s: %w", n, err)
 		}
 		k := store.DumpedKey{Key: strings.TrimPrefix(n, s.keys.prefix), Value: v}
+		k.Kind = KeyKind(k.Key)
 		if ttl := ttls[i].Val(); ttl > 0 {
 			k.ExpireAt = now.Add(ttl)
 		}
