@@ -101,6 +101,10 @@ func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities,
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
 	o.Templates, o.Keyring = tpl, keys.Ring
+	if f.PrivacyURL == "" {
+		// The gateway's own processing page, in each copy's language.
+		f.PrivacyURL, o.PrivacyPage = cfg.PrivacyPageURL(), true
+	}
 	o.Details = footer.Vars{
 		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
 		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),
