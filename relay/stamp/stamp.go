@@ -55,8 +55,8 @@ type Options struct {
 	// PrivacyPage, when set (no [footer] privacy_url), makes the footer's
 	// privacy link BASE/privacy?lang=LANG, the gateway's own processing
 	// page in the copy's language, instead of Details.PrivacyURL.
-	PrivacyPage  bool
-	Signed       rewrite.SignedPolicy
+	PrivacyPage bool
+	Signed      rewrite.SignedPolicy
 	// NoFooter leaves the body and the unsubscribe headers alone: only the
 	// DKIM signature is added.
 	NoFooter bool
