@@ -124,6 +124,13 @@ func TestRestoreRefusals(t *testing.T) {
 	dncgate(t, "", "restore", archive, "--config", otherCfg, "--passphrase-file", pass, "--force").
 		want(t, 1, "stderr", "dncgate serve is running on "+other, "nothing was written")
 	unlock()
+	// A restore holds the lock alone: serve does not start meanwhile.
+	unlock, err = embedded.LockRestore(filepath.Join(other, "serve.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dncgate(t, "", "serve", "--config", otherCfg, "--listen", "127.0.0.1:0").want(t, 1, "stderr", "dncgate restore is running: start serve once it is done")
+	unlock()
 	if after, _ := os.ReadFile(filepath.Join(other, "dncgate.db")); string(after) != string(before) {
 		t.Fatal("a refused restore changed the target store")
 	}
