@@ -33,6 +33,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookup         configLookup // where --config defaults to
+	doc            *describer   // set while the command tree is described
 }
 
 // command is one entry of a command table: a leaf or a group of subcommands.
@@ -59,6 +60,8 @@ func topCommands() []command {
 		{"restore", "put a backup archive back, after checking it and the target", (*app).restore},
 		{"datamap", "print every kind of personal data kept: where, in what form, for how long", (*app).datamap},
 		{"version", "print the version", (*app).version},
+		{"man", "print the manual page, written from these definitions", (*app).man},
+		{"completion", "print a shell completion script: bash, zsh or fish", (*app).completion},
 		{"help", "print this help", nil},
 	}
 }
@@ -70,6 +73,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 
 // dispatch runs the command named by args[0] from cmds.
 func (a *app) dispatch(ctx context.Context, prog string, cmds []command, args []string) error {
+	if a.doc != nil {
+		return a.describeTable(ctx, prog, cmds)
+	}
 	if len(args) == 0 {
 		return usageErrorf(prog, "missing command\n\n%s", commandList(prog, cmds))
 	}
