@@ -136,7 +136,7 @@ func TestRestoreRefusals(t *testing.T) {
 	}
 	dncgate(t, "", "optout", "check", "gone@firma.fr", "--config", otherCfg).want(t, 0, "stdout", "not opted out")
 	dncgate(t, "", "restore", archive, "--config", otherCfg, "--passphrase-file", pass, "--force").want(t, 0, "stdout", "restored")
-	dncgate(t, "", "optout", "check", "gone@firma.fr", "--config", otherCfg).want(t, 0, "stdout", "opted out")
+	dncgate(t, "", "optout", "check", "gone@firma.fr", "--config", otherCfg).want(t, 1, "stdout", "gone@firma.fr: opted out")
 }
 
 // TestBackupRestoreRedis: a single node restored into an empty one, and a
