@@ -88,7 +88,6 @@ const DefaultTokenMaxAge = 365 * 24 * time.Hour
 const (
 	SampleCompany    = "SAMPLE COMPANY (set [footer] company in dncgate.toml)"
 	sampleAddress    = "SAMPLE ADDRESS (set [footer] postal_address)"
-	samplePrivacyURL = "https://example.com/privacy-sample"
 	sampleSource     = "a sample source (set [footer] source)"
 	samplePurpose    = "a sample purpose (set [footer] purpose)"
 	sampleLegalBasis = "a sample legal basis (set [footer] legal_basis)"
@@ -106,10 +105,14 @@ func (c *Config) FooterDetails() (f Footer, samples bool) {
 	if !f.Enabled || c.src.wrote("footer") || f.Company != "" {
 		return f, false
 	}
-	f.Company, f.PostalAddress, f.PrivacyURL = SampleCompany, sampleAddress, samplePrivacyURL
+	f.Company, f.PostalAddress = SampleCompany, sampleAddress
 	f.Source, f.Purpose, f.LegalBasis = sampleSource, samplePurpose, sampleLegalBasis
 	return f, true
 }
+
+// PrivacyPageURL is the footer's privacy link when privacy_url is not
+// set: the processing page the web listener serves, BASE/privacy.
+func (c *Config) PrivacyPageURL() string { return c.UnsubscribeBaseURL() + "/privacy" }
 
 // UnsubscribeBaseURL is unsubscribe.base_url without its trailing "/", or
 // http:// and the web listener's address, or, with no web listener,
@@ -216,7 +219,6 @@ func requireDetails(col *collector, f Footer) {
 	for _, d := range []struct{ key, value, what string }{
 		{"company", f.Company, "the company that writes"},
 		{"postal_address", f.PostalAddress, "its postal address"},
-		{"privacy_url", f.PrivacyURL, "the privacy policy's URL"},
 		{"source", f.Source, "where the addresses were obtained (GDPR Art. 14(2)(f))"},
 		{"purpose", f.Purpose, "why they are used (Art. 14(1)(c))"},
 		{"legal_basis", f.LegalBasis, "the legal basis (Art. 14(1)(c))"},

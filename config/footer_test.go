@@ -214,3 +214,27 @@ func TestTemplatesFS(t *testing.T) {
 		t.Errorf("a file: %v", err)
 	}
 }
+
+// Without privacy_url a [footer] table is complete: the footer links to
+// the processing page under the unsubscribe base URL.
+func TestFooterWithoutPrivacyURL(t *testing.T) {
+	c, err := Load(writeConfig(t, `
+[footer]
+company = "Acme SAS"
+postal_address = "1 rue X"
+source = "websites"
+purpose = "offers"
+legal_basis = "legitimate interest"
+[unsubscribe]
+base_url = "https://u.acme.example/"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := c.FooterDetails(); f.PrivacyURL != "" {
+		t.Errorf("privacy URL %q, want none", f.PrivacyURL)
+	}
+	if got := c.PrivacyPageURL(); got != "https://u.acme.example/privacy" {
+		t.Errorf("page URL %q", got)
+	}
+}

@@ -102,7 +102,7 @@ func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities,
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
 	o.Templates, o.Keyring = tpl, keys.Ring
-	o.Details = footerVars(cfg, f)
+	o.Details, o.PrivacyPage = footerVars(cfg, f), f.PrivacyURL == ""
 	o.Org, o.BaseURL, o.MailtoDomain = keys.Org, cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
 	if f.Signed == config.SignedRefuse {
 		o.Signed = rewrite.Refuse
@@ -137,9 +137,15 @@ func dkimSigner(c config.DKIM) (*stamp.DKIM, error) {
 }
 
 // footerVars are the footer's values from the configuration: the details
-// of [footer] (f, the sample ones when none are set), each language's
+// of [footer] (f, the sample ones when none are set; without a
+// privacy_url, the gateway's processing page), each language's
 // wording, and what the notice says is kept and for how long.
 func footerVars(cfg *config.Config, f config.Footer) footer.Vars {
+	if f.PrivacyURL == "" {
+		// The gateway's own processing page (the stamp adds each copy's
+		// language to the link).
+		f.PrivacyURL = cfg.PrivacyPageURL()
+	}
 	v := footer.Vars{
 		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
 		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),

@@ -310,3 +310,20 @@ func TestForConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// Without a privacy_url the footer links to the gateway's processing
+// page in the copy's language; with one, to it.
+func TestPrivacyPageLink(t *testing.T) {
+	page := newStamper(t, func(o *Options) { o.PrivacyPage = true })
+	for rcpt, lang := range map[string]string{"jean@acme.fr": "fr", "piet@acme.be": "nl", "john@acme.com": "en"} {
+		b := bodies(t, stampFor(t, page, plainMsg, rcpt, ""))
+		want := testOptions(t).BaseURL + "/privacy?lang=" + lang
+		if !strings.Contains(b["text/plain"], want) {
+			t.Errorf("%s: footer lacks %s:\n%s", rcpt, want, b["text/plain"])
+		}
+	}
+	own := bodies(t, stampFor(t, newStamper(t), plainMsg, "jean@acme.fr", ""))["text/plain"]
+	if strings.Contains(own, "/privacy?lang=") || !strings.Contains(own, testOptions(t).Details.PrivacyURL.String()) {
+		t.Errorf("with a privacy URL the footer shows:\n%s", own)
+	}
+}
