@@ -6,8 +6,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime/metrics"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,7 +93,8 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 	})
 	b.Run("csv-export", func(b *testing.B) {
 		rows := 0
-		start := time.Now()
+		heap := watchHeap()
+		cpu0, start := cpuTime(), time.Now()
 		for b.Loop() {
 			w, _ := export.NewCSV(io.Discard)
 			n, err := export.Stream(ctx, l, ledger.Query{Limit: ledger.MaxLimit}, w)
@@ -100,8 +103,46 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 			}
 			rows += n
 		}
-		b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+		cpu, el := cpuTime()-cpu0, time.Since(start)
+		b.ReportMetric(float64(rows)/el.Seconds(), "rows/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(rows), "cpu-µs/row")
+		b.ReportMetric(float64(heap())/(1<<20), "heap-peak-MB")
 	})
+}
+
+// cpuTime is the CPU time the process has used, user and system: a
+// measure of the export's cost that another program's load on the
+// machine changes less than the wall clock.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// watchHeap samples the live heap every 10 ms until the returned function
+// is called, which gives the largest sample: an export streams, so it
+// should stay flat whatever the number of rows.
+func watchHeap() func() uint64 {
+	stop, done := make(chan struct{}), make(chan uint64)
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var peak uint64
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-t.C:
+			case <-stop:
+				done <- peak
+				return
+			}
+		}
+	}()
+	return func() uint64 { close(stop); return <-done }
 }
 
 // latencies runs op b.N times and reports p50 and p99 in milliseconds.
