@@ -89,7 +89,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	go func() { errc <- srv.Serve() }()
-	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check})
+	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check, audit: led})
 	// The relay logs each listener; this line says where mail goes.
 	log.Info("ready", "upstream", upstreamSummary(cfg))
 
