@@ -5,7 +5,9 @@
 
 # dncgate_config RUNDIR PORT SINK_PORT [REDIS_URL]: write RUNDIR/dncgate.toml.
 # FOOTER=off turns the footer (and the unsubscribe headers) off; otherwise
-# every copy gets them, with the company details below.
+# every copy gets them, with the company details below. LEDGER=off runs the
+# relay without its send ledger ([ledger] bench_only): for the on/off pair
+# of the bench alone.
 dncgate_config() {
   local rundir=$1 port=$2 sink=$3 redis=${4:-}
   mkdir -p "$rundir/data"
@@ -24,6 +26,9 @@ dncgate_config() {
       printf 'privacy_url = "https://bench.example/privacy"\nsource = "the bench"\n'
       printf 'purpose = "measuring"\nlegal_basis = "legitimate interest"\n'
       printf '\n[unsubscribe]\nbase_url = "https://u.bench.example"\nmailto_domain = "u.bench.example"\n'
+    fi
+    if [ "${LEDGER:-on}" = off ]; then
+      printf '\n[ledger]\nenabled = false\nbench_only = true\n'
     fi
     if [ -n "$redis" ]; then
       # a fresh key prefix per start, as the embedded store gets a fresh file
