@@ -97,9 +97,6 @@ func (r *Row) Scan(s Scanner) (ledger.Decision, error) {
 	return d, nil
 }
 
-// Scan reads one row of Columns.
-func Scan(s Scanner, tc TimeCodec) (ledger.Decision, error) { return NewRow(tc).Scan(s) }
-
 // extraVersion is the first byte of the extra column: the layout of what
 // follows, so a later layout can still read rows written with this one.
 const extraVersion = 1
