@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -67,14 +68,14 @@ func hasContact(t *testing.T, cfgPath, addr string) bool {
 
 func checkOptoutCommands(t *testing.T, cfg string) {
 	dncgate(t, "", "optout", "check", "Jeanne@Acme.fr", "--config", cfg).want(t, 0, "stdout", "jeanne@acme.fr: not opted out")
-	dncgate(t, "", "optout", "add", "jeanne+news@acme.fr", "--config", cfg).want(t, 1, "stderr", "--reason")
+	dncgate(t, "", "optout", "add", "jeanne+news@acme.fr", "--config", cfg).want(t, 2, "stderr", "--reason")
 	r := dncgate(t, "", "optout", "add", "jeanne+news@acme.fr", "--config", cfg, "--reason", "asked by phone", "--by", "admin1")
 	r.want(t, 0, "stdout", "jeanne@acme.fr: opted out (by admin1)")
 	r.want(t, 0, "stderr", "opted out by an admin", "j***@acme.fr", "asked by phone")
 	if strings.Contains(r.stderr, "jeanne") {
 		t.Errorf("the log names the address:\n%s", r.stderr)
 	}
-	dncgate(t, "", "optout", "check", "JEANNE@acme.fr", "--config", cfg).want(t, 0, "stdout", "jeanne@acme.fr: opted out")
+	dncgate(t, "", "optout", "check", "JEANNE@acme.fr", "--config", cfg).want(t, 1, "stdout", "jeanne@acme.fr: opted out")
 	dncgate(t, "", "optout", "check", "not-an-address", "--config", cfg).want(t, 2, "stderr", "not-an-address")
 
 	importContact(t, cfg, "paul@acme.fr")
@@ -83,7 +84,7 @@ func checkOptoutCommands(t *testing.T, cfg string) {
 	if hasContact(t, cfg, "paul@acme.fr") {
 		t.Error("erase left the contact record")
 	}
-	dncgate(t, "", "optout", "check", "paul@acme.fr", "--config", cfg).want(t, 0, "stdout", "paul@acme.fr: opted out")
+	dncgate(t, "", "optout", "check", "paul@acme.fr", "--config", cfg).want(t, 1, "stdout", "paul@acme.fr: opted out")
 	// Erasing again, or someone the store never knew, still leaves a tombstone.
 	dncgate(t, "", "optout", "erase", "paul@acme.fr", "--config", cfg, "--reason", "again").want(t, 0, "stdout", "CRM contact record: none held")
 }
@@ -132,7 +133,7 @@ func checkEraseResetsEverySpelling(t *testing.T, storeTOML string) {
 			t.Errorf("after erase, caps show %s: row %v, want count 0", s, got)
 		}
 	}
-	dncgate(t, "", "optout", "check", "jean.dupont+x@googlemail.com", "--config", cfg).want(t, 0, "stdout", "jeandupont@gmail.com: opted out")
+	dncgate(t, "", "optout", "check", "jean.dupont+x@googlemail.com", "--config", cfg).want(t, 1, "stdout", "jeandupont@gmail.com: opted out")
 }
 
 func TestOptoutEraseResetsEverySpellingEmbedded(t *testing.T) {
@@ -173,8 +174,19 @@ mailto_listen = "127.0.0.1:0"`, filepath.Join(dir, "dncgate.db"), filepath.Join(
 		t.Fatal(err)
 	}
 	defer side.stop(context.Background())
-	if len(side.mounts) != 1 || side.mounts[0].Pattern != unsubscribe.PathPrefix || side.mailto == nil {
+	if len(side.mounts) != 2 || side.mounts[0].Pattern != unsubscribe.PathPrefix || side.mounts[1].Pattern != unsubscribe.PrivacyPath || side.mailto == nil {
 		t.Fatalf("serve would mount %+v and mailto %v", side.mounts, side.mailto)
+	}
+	page := httptest.NewServer(side.mounts[1].Handler)
+	defer page.Close()
+	presp, err := http.Get(page.URL + unsubscribe.PrivacyPath + "?lang=fr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbody, _ := io.ReadAll(presp.Body)
+	presp.Body.Close()
+	if presp.StatusCode != http.StatusOK || !strings.Contains(string(pbody), "<li>opt-out: recipients who unsubscribed") || !strings.Contains(string(pbody), "Comment nous utilisons") {
+		t.Errorf("privacy page: %s\n%s", presp.Status, pbody)
 	}
 	web := httptest.NewServer(side.mounts[0].Handler)
 	defer web.Close()
@@ -190,7 +202,7 @@ mailto_listen = "127.0.0.1:0"`, filepath.Join(dir, "dncgate.db"), filepath.Join(
 	rcpt := "unsubscribe+" + sealFor(t, cfg, "mail@acme.fr") + "@unsub.acme.test"
 	mailUnsubscribe(t, side.mailto.Addr().String(), rcpt)
 	for _, a := range []string{"web@acme.fr", "mail@acme.fr"} {
-		dncgate(t, "", "optout", "check", a, "--config", cfgPath).want(t, 0, "stdout", a+": opted out")
+		dncgate(t, "", "optout", "check", a, "--config", cfgPath).want(t, 1, "stdout", a+": opted out")
 	}
 }
 
