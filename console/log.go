@@ -42,16 +42,16 @@ type Filter struct {
 
 // logData is what the log page shows.
 type logData struct {
-	Filter     Filter
-	RepLocked  bool // a rep sees their own sends only
-	Verdicts   []ledger.Verdict
-	Decisions  []ledger.Decision
-	Searched   bool
-	Next       string // the next page's URL, "" at the end
-	First      string // the first page's URL when not on it
-	Export     string // the CSV of the same filters
-	Problems   []string
-	LedgerOff  bool
+	Filter    Filter
+	RepLocked bool // a rep sees their own sends only
+	Verdicts  []ledger.Verdict
+	Decisions []ledger.Decision
+	Searched  bool
+	Next      string // the next page's URL, "" at the end
+	First     string // the first page's URL when not on it
+	Export    string // the CSV of the same filters
+	Problems  []string
+	LedgerOff bool
 }
 
 func readFilter(v url.Values) Filter {

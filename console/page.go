@@ -59,7 +59,9 @@ func roleRank(r store.Role) int {
 }
 
 // Allows reports whether a user of role have may open what needs role need.
-func Allows(have, need store.Role) bool { return roleRank(have) >= roleRank(need) && roleRank(have) > 0 }
+func Allows(have, need store.Role) bool {
+	return roleRank(have) >= roleRank(need) && roleRank(have) > 0
+}
 
 func (c *Console) parse(p Page) (*page, error) {
 	method, path, ok := strings.Cut(p.Pattern, " ")
