@@ -35,3 +35,25 @@ type Sessions interface {
 	// DeleteUserSessions removes every session of user and says how many.
 	DeleteUserSessions(ctx context.Context, user string) (int, error)
 }
+
+// SecondFactor is a user's one-time-code secret (TOTP, RFC 6238) and the
+// recovery codes left.
+type SecondFactor struct {
+	Secret     string    // base32
+	Recovery   []string  // digests of the unused recovery codes, never the codes
+	EnrolledAt time.Time // set by the caller
+}
+
+// SecondFactors keep the users' second factors; deleting a user deletes
+// theirs and their sessions.
+type SecondFactors interface {
+	// SecondFactor returns the user's, or ErrNotFound when not enrolled.
+	SecondFactor(ctx context.Context, email string) (SecondFactor, error)
+	// SetSecondFactor replaces the user's second factor with f.
+	SetSecondFactor(ctx context.Context, email string, f SecondFactor) error
+	// DeleteSecondFactor removes it; no error when there is none.
+	DeleteSecondFactor(ctx context.Context, email string) error
+	// UseRecoveryCode removes the recovery code digest and reports
+	// whether it was there: of two uses at once, one only gets true.
+	UseRecoveryCode(ctx context.Context, email, digest string) (bool, error)
+}
