@@ -34,8 +34,8 @@ type Key struct {
 
 // SecondFactor is the one-time codes (package console/totp).
 type SecondFactor interface {
-	// Enrolled reports whether u has a second factor.
-	Enrolled(u store.User) bool
+	// Enrolled reports whether the user has a second factor.
+	Enrolled(ctx context.Context, email string) (bool, error)
 	// NewKey makes a fresh secret for u.
 	NewKey(u store.User) (Key, error)
 	// Enrol keeps secret as u's second factor once code matches it, and
@@ -55,13 +55,18 @@ var ErrWrongCode = errors.New("wrong or used code")
 func needsSecond(r store.Role) bool { return r == store.RoleManager || r == store.RoleAdmin }
 
 // firstStep is what a login whose password matched must still do.
-func (c *Console) firstStep(_ context.Context, u store.User) (string, error) {
-	switch {
-	case c.o.Second == nil && needsSecond(u.Role):
-		return stepRefused, nil
-	case c.o.Second == nil:
+func (c *Console) firstStep(ctx context.Context, u store.User) (string, error) {
+	if c.o.Second == nil {
+		if needsSecond(u.Role) {
+			return stepRefused, nil
+		}
 		return "", nil
-	case c.o.Second.Enrolled(u):
+	}
+	enrolled, err := c.o.Second.Enrolled(ctx, u.Email)
+	switch {
+	case err != nil:
+		return "", err
+	case enrolled:
 		return stepTOTP, nil
 	case needsSecond(u.Role):
 		return stepEnrol, nil
