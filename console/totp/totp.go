@@ -183,8 +183,9 @@ func isDigits(s string) bool {
 	return true
 }
 
-// recoveryAlphabet leaves out letters read as digits (0/O, 1/I/L).
-var recoveryEncoding = base32.NewEncoding("ABCDEFGHJKMNPQRSTUVWXYZ23456789X").WithPadding(base32.NoPadding)
+// recoveryEncoding leaves out the letters read as digits (I, O) and the
+// digits 0 and 1.
+var recoveryEncoding = base32.NewEncoding("ABCDEFGHJKLMNPQRSTUVWXYZ23456789").WithPadding(base32.NoPadding)
 
 // newRecoveryCodes are codes of 50 random bits each, written XXXXX-XXXXX,
 // and their digests.
