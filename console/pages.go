@@ -26,6 +26,8 @@ func (c *Console) builtinPages() []Page {
 		{Pattern: "POST " + EnrolPath, Role: store.RoleRep, Step: stepEnrol, Template: "enrol.html.tmpl", Serve: c.enrolPost},
 		{Pattern: "GET " + HomePath, Role: store.RoleRep, Nav: "nav.log", Template: "log.html.tmpl", Serve: c.logPage},
 		{Pattern: "GET " + ExportPath, Role: store.RoleRep, Serve: c.exportCSV},
+		{Pattern: "GET " + ResetPath, Role: store.RoleAdmin, Nav: "nav.reset", Template: "reset.html.tmpl", Serve: c.resetForm},
+		{Pattern: "POST " + ResetPath, Role: store.RoleAdmin, Template: "reset.html.tmpl", Serve: c.resetPost},
 		{Pattern: "GET " + TransactionPath + "{ref}", Role: store.RoleRep, Template: "tx.html.tmpl", Serve: c.transaction},
 	}
 }
