@@ -281,3 +281,12 @@ func (e *env) decision(ref, repName, rcpt string, ago time.Duration) ledger.Deci
 }
 
 func maskFor(addr string) string { return addr[:1] + "***" + addr[strings.IndexByte(addr, '@'):] }
+
+func codeFor(t *testing.T, sec string, at time.Time) string {
+	t.Helper()
+	c, err := gotp.GenerateCodeCustom(sec, at, gotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
