@@ -92,7 +92,7 @@ func (c *Console) query(rq *Request, f Filter) (ledger.Query, []string) {
 	if to := day("log.to", f.To); !to.IsZero() {
 		q.Until = to.AddDate(0, 0, 1)
 	}
-	if !q.Until.IsZero() && q.Until.Before(q.Since) {
+	if !q.Until.IsZero() && !q.Until.After(q.Since) {
 		problems = append(problems, rq.T("log.badrange"))
 	}
 	if f.Verdict != "" && !ledger.Verdict(f.Verdict).Valid() {
