@@ -62,7 +62,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a console on a real store and a real ledger, behind HTTPS.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	st    store.Store
 	led   *sqlite.Ledger
 	login *auth.Authenticator
@@ -74,7 +74,7 @@ type env struct {
 type envOption func(*console.Options)
 
 // newEnv opens an embedded store; newEnvOn takes any store.
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "dncgate.db"))
 	if err != nil {
@@ -90,7 +90,7 @@ func eachStore(t *testing.T, f func(t *testing.T, st store.Store)) {
 	teststore.Each(t, func(t *testing.T, st teststore.Store) { f(t, st.(store.Store)) })
 }
 
-func newEnvOn(t *testing.T, st store.Store, opts ...envOption) *env {
+func newEnvOn(t testing.TB, st store.Store, opts ...envOption) *env {
 	t.Helper()
 	led, err := sqlite.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.Retention{})
 	if err != nil {
@@ -130,7 +130,7 @@ func newEnvOn(t *testing.T, st store.Store, opts ...envOption) *env {
 
 // newAuth is an authenticator on st as the gateway makes it, without its
 // delays: another instance's is the same on the same store.
-func newAuth(t *testing.T, st store.Store) *auth.Authenticator {
+func newAuth(t testing.TB, st store.Store) *auth.Authenticator {
 	a, err := auth.New(auth.Options{Users: st, Attempts: st, Cost: bcrypt.MinCost,
 		Wait: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
