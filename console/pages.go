@@ -24,6 +24,8 @@ func (c *Console) builtinPages() []Page {
 		{Pattern: "POST " + TOTPPath, Role: store.RoleRep, Step: stepTOTP, Template: "code.html.tmpl", Serve: c.codePost},
 		{Pattern: "GET " + EnrolPath, Role: store.RoleRep, Step: stepEnrol, Template: "enrol.html.tmpl", Serve: c.enrolForm},
 		{Pattern: "POST " + EnrolPath, Role: store.RoleRep, Step: stepEnrol, Template: "enrol.html.tmpl", Serve: c.enrolPost},
+		{Pattern: "GET " + AccountPath, Role: store.RoleRep, Nav: "nav.account", Template: "enrol.html.tmpl", Serve: c.account},
+		{Pattern: "POST " + AccountPath, Role: store.RoleRep, Template: "enrol.html.tmpl", Serve: c.accountPost},
 		{Pattern: "GET " + HomePath, Role: store.RoleRep, Nav: "nav.log", Template: "log.html.tmpl", Serve: c.logPage},
 		{Pattern: "GET " + ExportPath, Role: store.RoleRep, Serve: c.exportCSV},
 		{Pattern: "GET " + ResetPath, Role: store.RoleAdmin, Nav: "nav.reset", Template: "reset.html.tmpl", Serve: c.resetForm},

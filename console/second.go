@@ -74,8 +74,14 @@ func (c *Console) firstStep(ctx context.Context, u store.User) (string, error) {
 	return "", nil
 }
 
+// AccountPath is where a logged-in user sets up a second factor of their
+// own (a rep, who is not asked to at login).
+const AccountPath = Prefix + "account"
+
 // codeData is what the code and enrolment pages show.
 type codeData struct {
+	Action   string // where the enrolment form posts
+	Enrolled bool   // the account page of a user who has one
 	Next     string
 	Key      Key
 	Recovery []string
@@ -125,7 +131,28 @@ func (c *Console) enrolForm(rq *Request) {
 		rq.Fail(http.StatusInternalServerError, "error.internal")
 		return
 	}
-	rq.Render(codeData{Next: localNext(rq.R.URL.Query().Get("next")), Key: k})
+	rq.Render(codeData{Action: rq.R.URL.Path, Next: localNext(rq.R.URL.Query().Get("next")), Key: k})
+}
+
+// account shows whether the user has a second factor, and the enrolment
+// when not.
+func (c *Console) account(rq *Request) {
+	if c.o.Second == nil {
+		rq.Fail(http.StatusNotFound, "reset.off")
+		return
+	}
+	ctx, cancel := context.WithTimeout(rq.R.Context(), storeTimeout)
+	defer cancel()
+	enrolled, err := c.o.Second.Enrolled(ctx, rq.User.Email)
+	if err != nil {
+		rq.Fail(http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	if enrolled {
+		rq.Render(codeData{Enrolled: true})
+		return
+	}
+	c.enrolForm(rq)
 }
 
 // enrolPost keeps the new secret once the app's first code matches, and
@@ -143,7 +170,7 @@ func (c *Console) enrolPost(rq *Request) {
 			rq.Fail(http.StatusInternalServerError, "error.internal")
 			return
 		}
-		rq.RenderStatus(http.StatusUnauthorized, codeData{Next: next, Key: k, Error: rq.T("code.refused")})
+		rq.RenderStatus(http.StatusUnauthorized, codeData{Action: rq.R.URL.Path, Next: next, Key: k, Error: rq.T("code.refused")})
 		return
 	case err != nil:
 		c.o.Log.Error("console: second factor not enrolled", "err", err)
@@ -158,5 +185,25 @@ func (c *Console) enrolPost(rq *Request) {
 	}
 	rq.Session = s
 	c.audit(rq, ledger.ActLogin, rq.User.Email, "enrolment")
-	rq.Render(codeData{Next: next, Recovery: codes})
+	rq.Render(codeData{Action: rq.R.URL.Path, Next: next, Recovery: codes})
+}
+
+// accountPost enrols a user who has no second factor yet; one who has
+// keeps theirs (only an admin's reset removes it).
+func (c *Console) accountPost(rq *Request) {
+	if c.o.Second == nil {
+		rq.Fail(http.StatusNotFound, "reset.off")
+		return
+	}
+	ctx, cancel := context.WithTimeout(rq.R.Context(), storeTimeout)
+	defer cancel()
+	enrolled, err := c.o.Second.Enrolled(ctx, rq.User.Email)
+	switch {
+	case err != nil:
+		rq.Fail(http.StatusServiceUnavailable, "error.unavailable")
+	case enrolled:
+		rq.Fail(http.StatusConflict, "enrol.have")
+	default:
+		c.enrolPost(rq)
+	}
 }

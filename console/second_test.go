@@ -217,3 +217,35 @@ func TestAdminResetsFactor(t *testing.T) {
 		t.Fatalf("reset audit = %+v", ev)
 	}
 }
+
+// TestRepEnrolsOwnFactor: a rep sets up a second factor from their
+// account page, is asked for it at the next login, and cannot replace it.
+func TestRepEnrolsOwnFactor(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.logIn(rep)
+	a := b.get(console.AccountPath)
+	m := secretRE.FindStringSubmatch(a.Body)
+	if a.Status != http.StatusOK || m == nil || !strings.Contains(a.Body, `action="/console/account"`) {
+		t.Fatalf("account page: %d\n%s", a.Status, a.Body)
+	}
+	a = b.post(console.AccountPath, url.Values{"secret": {m[1]}, "code": {codeFor(t, m[1], e.clock.Now())}})
+	if a.Status != http.StatusOK || len(recoveryRE.FindAllString(a.Body, -1)) != 8 {
+		t.Fatalf("rep enrolment: %d\n%s", a.Status, a.Body)
+	}
+	loggedIn(t, b, "after enrolling")
+	if a := b.get(console.AccountPath); !strings.Contains(a.Body, "You have a second factor") || secretRE.MatchString(a.Body) {
+		t.Fatalf("account page of an enrolled rep:\n%s", a.Body)
+	}
+	if a := b.post(console.AccountPath, url.Values{"secret": {secret}, "code": {e.code(0)}}); a.Status != http.StatusConflict {
+		t.Fatalf("replacing a second factor: %d, want 409", a.Status)
+	}
+	if f, _ := e.st.SecondFactor(t.Context(), rep); f.Secret != m[1] {
+		t.Fatalf("the rep's factor was replaced")
+	}
+	n := e.browser()
+	n.get(console.LoginPath)
+	if a := n.post(console.LoginPath, url.Values{"email": {rep}, "password": {password}}); !strings.HasPrefix(a.Header.Get("Location"), console.TOTPPath) {
+		t.Fatalf("enrolled rep's next login went to %q", a.Header.Get("Location"))
+	}
+}
