@@ -177,7 +177,7 @@ func TestLockoutSharedWithSMTP(t *testing.T) {
 			b.post(console.LoginPath, url.Values{"email": {rep}, "password": {"wrong password!"}})
 		}
 		client := netip.MustParseAddr("127.0.0.1") // the test client's address, as SMTP would see it
-		smtp := newAuth(t, st)                      // another instance's, on the same store
+		smtp := newAuth(t, st)                     // another instance's, on the same store
 		if r := smtp.Login(t.Context(), auth.Attempt{User: rep, Password: password, Client: client}); r.Outcome != auth.Locked {
 			t.Fatalf("SMTP login after 10 console failures: %s, want locked", r.Outcome)
 		}
