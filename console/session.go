@@ -190,10 +190,10 @@ func (c *Console) admit(rq *Request) bool {
 func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }
 
 // csrfOK compares the form's token with the session's in constant time;
-// a public form without a session compares with its login cookie.
+// a public form (the login) compares with its own cookie, session or not.
 func (c *Console) csrfOK(rq *Request) bool {
 	want := rq.Session.CSRF
-	if rq.Session.ID == "" {
+	if rq.Session.ID == "" || rq.page.Public {
 		ck, err := rq.R.Cookie(c.preCookieName())
 		if err != nil {
 			return false

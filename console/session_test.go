@@ -168,3 +168,16 @@ func TestLanguage(t *testing.T) {
 		t.Fatalf("chosen English not kept")
 	}
 }
+
+// TestLoginAgainFromTheCodePage: a manager who goes back from the code
+// page to the login form can log in again (the form has its own token).
+func TestLoginAgainFromTheCodePage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.halfLogIn(mgr)
+	b.get(console.LoginPath)
+	a := b.post(console.LoginPath, url.Values{"email": {mgr}, "password": {password}})
+	if a.Status != http.StatusSeeOther || !strings.HasPrefix(a.Header.Get("Location"), console.TOTPPath) {
+		t.Fatalf("second password from a pending session: %d %q", a.Status, a.Header.Get("Location"))
+	}
+}
