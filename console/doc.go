@@ -11,7 +11,11 @@
 //  3. Describe it: Page{Pattern: "GET /console/trends", Role: store.RoleManager,
 //     Nav: "nav.trends", Template: "trends.html.tmpl", Serve: func(rq *Request) {...}},
 //     and add it to builtinPages (pages.go) or to Options.Pages.
-//  4. In Serve, read rq.User, rq.Form..., then rq.Render(data) or rq.Fail.
-//     A POST is refused before Serve without the session's CSRF token, and
-//     nobody below Page.Role reaches Serve: both are checked here, once.
+//  4. In Serve, read rq.User and rq.R, then rq.Render(data), rq.Fail(status,
+//     "key") or rq.Redirect(path); rq.AddBanner puts a notice in the banner
+//     slot (Options.Banners adds notices to every page).
+//
+// A POST is refused before Serve without the session's CSRF token, and
+// nobody below Page.Role reaches Serve: both are checked here, once. A
+// rep's queries must still be limited to their own records in Serve.
 package console
