@@ -82,3 +82,31 @@ func TestBadPages(t *testing.T) {
 		t.Errorf("New accepted an idle expiry longer than the absolute one")
 	}
 }
+
+// TestCompanyAndLogo: the configured name (escaped) and logo head every
+// page; the stylesheet and the logo are served, cacheable, with their types.
+func TestCompanyAndLogo(t *testing.T) {
+	logo := []byte("\x89PNG\r\n\x1a\nnot really a png")
+	e := newEnv(t, func(o *console.Options) { o.Logo, o.LogoType = logo, "image/png" })
+	b := e.browser()
+	a := b.get(console.LoginPath)
+	if !strings.Contains(a.Body, `<img src="/console/static/logo" alt="" class="logo"><span>ACME &lt;Sales&gt; &amp; Co</span>`) {
+		t.Fatalf("login page header:\n%s", a.Body)
+	}
+	for path, ctype := range map[string]string{console.LogoPath: "image/png", "/console/static/console.css": "text/css; charset=utf-8"} {
+		a := b.get(path)
+		if a.Status != http.StatusOK || a.Header.Get("Content-Type") != ctype || a.Header.Get("Cache-Control") != "private, max-age=3600" {
+			t.Errorf("GET %s: %d %q %q", path, a.Status, a.Header.Get("Content-Type"), a.Header.Get("Cache-Control"))
+		}
+	}
+	if a := b.get(console.LogoPath); a.Body != string(logo) {
+		t.Errorf("logo bytes differ")
+	}
+	if a := b.get("/console/static/nope.js"); a.Status != http.StatusNotFound {
+		t.Errorf("unknown static file: %d", a.Status)
+	}
+	plain := newEnv(t)
+	if a := plain.browser().get(console.LogoPath); a.Status != http.StatusNotFound {
+		t.Errorf("logo without one configured: %d", a.Status)
+	}
+}
