@@ -50,6 +50,9 @@ type SecondFactor interface {
 // ErrWrongCode is a code that does not match, or was used already.
 var ErrWrongCode = errors.New("wrong or used code")
 
+// ErrTooManyCodes: too many wrong codes lately; none is checked now.
+var ErrTooManyCodes = errors.New("too many wrong codes")
+
 // needsSecond: managers and admins must have a second factor; a rep who
 // enrolled uses theirs.
 func needsSecond(r store.Role) bool { return r == store.RoleManager || r == store.RoleAdmin }
@@ -102,6 +105,12 @@ func (c *Console) codePost(rq *Request) {
 	case errors.Is(err, ErrWrongCode):
 		c.audit(rq, ledger.ActLoginFailed, rq.User.Email, "code")
 		rq.RenderStatus(http.StatusUnauthorized, codeData{Next: next, Error: rq.T("code.refused")})
+		return
+	case errors.Is(err, ErrTooManyCodes):
+		// The half-done login ends: the next try costs a password again.
+		c.audit(rq, ledger.ActLoginFailed, rq.User.Email, "too many codes")
+		_ = c.endSession(ctx, rq.W, rq.Session)
+		rq.Fail(http.StatusTooManyRequests, "code.toomany")
 		return
 	case err != nil:
 		c.o.Log.Error("console: code not checked", "err", err)

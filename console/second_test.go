@@ -249,3 +249,26 @@ func TestRepEnrolsOwnFactor(t *testing.T) {
 		t.Fatalf("enrolled rep's next login went to %q", a.Header.Get("Location"))
 	}
 }
+
+// TestTooManyWrongCodes: after five wrong codes even the right one is not
+// checked, and the half-done login ends.
+func TestTooManyWrongCodes(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.halfLogIn(mgr)
+	for i := range 5 {
+		if a := b.post(console.TOTPPath, url.Values{"code": {wrongCode(e.code(0))}}); a.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong code %d: %d", i+1, a.Status)
+		}
+	}
+	a := b.post(console.TOTPPath, url.Values{"code": {e.code(0)}})
+	if a.Status != http.StatusTooManyRequests || !strings.Contains(a.Body, "Too many wrong codes") {
+		t.Fatalf("right code after five wrong ones: %d\n%s", a.Status, a.Body)
+	}
+	loggedOut(t, b, "after too many codes")
+	other := e.browser()
+	other.halfLogIn(mgr)
+	if a := other.post(console.TOTPPath, url.Values{"code": {e.code(0)}}); a.Status != http.StatusTooManyRequests {
+		t.Fatalf("right code from a new login, within the window: %d, want 429", a.Status)
+	}
+}

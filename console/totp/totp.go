@@ -36,6 +36,7 @@ type Store interface {
 	DeleteSecondFactor(ctx context.Context, email string) error
 	UseRecoveryCode(ctx context.Context, email, digest string) (bool, error)
 	Hit(ctx context.Context, key string, window time.Duration) (int64, error)
+	Count(ctx context.Context, key string) (int64, error)
 }
 
 // The code's parameters are RFC 6238's defaults, which every app reads
@@ -48,6 +49,12 @@ const (
 	skew = 1
 	// recoveryCodes is how many recovery codes an enrolment gives.
 	recoveryCodes = 8
+	// maxFailures wrong codes in failWindow stop the checks of a user's
+	// codes until the window ends: a guesser who has the password gets a
+	// handful of the million codes, not all of them (RFC 6238 §5.2, RFC
+	// 4226 §7.3 throttling).
+	maxFailures = 5
+	failWindow  = 15 * time.Minute
 	qrSize        = 256
 )
 
@@ -115,8 +122,25 @@ func (f *Factor) Enrol(ctx context.Context, email, secret, code string, now time
 	return codes, nil
 }
 
-// Verify accepts a current code once, or an unused recovery code.
+// Verify accepts a current code once, or an unused recovery code. Past
+// maxFailures wrong ones in failWindow, it checks none.
 func (f *Factor) Verify(ctx context.Context, email, code string, now time.Time) error {
+	failKey := "totp-fail:" + strings.ToLower(email)
+	if n, err := f.st.Count(ctx, failKey); err != nil {
+		return err
+	} else if n >= maxFailures {
+		return console.ErrTooManyCodes
+	}
+	err := f.verify(ctx, email, code, now)
+	if errors.Is(err, console.ErrWrongCode) {
+		if _, herr := f.st.Hit(ctx, failKey, failWindow); herr != nil {
+			return herr
+		}
+	}
+	return err
+}
+
+func (f *Factor) verify(ctx context.Context, email, code string, now time.Time) error {
 	sf, err := f.st.SecondFactor(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return console.ErrWrongCode
