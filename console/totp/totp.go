@@ -55,7 +55,7 @@ const (
 	// 4226 §7.3 throttling).
 	maxFailures = 5
 	failWindow  = 15 * time.Minute
-	qrSize        = 256
+	qrSize      = 256
 )
 
 // Factor implements console.SecondFactor.
