@@ -67,13 +67,9 @@ func (d *describer) record(fs *flagSet) {
 	n := d.top()
 	n.Args, n.Help = fs.args, fs.summary
 	fs.VisitAll(func(f *flag.Flag) {
+		// UnquoteUsage names no argument for a boolean flag only.
 		arg, usage := flag.UnquoteUsage(f)
-		bf, isBool := f.Value.(interface{ IsBoolFlag() bool })
-		fd := flagDoc{Name: f.Name, Arg: arg, Usage: usage, Default: f.DefValue, Bool: isBool && bf.IsBoolFlag()}
-		if fd.Bool {
-			fd.Arg = ""
-		}
-		n.Flags = append(n.Flags, fd)
+		n.Flags = append(n.Flags, flagDoc{Name: f.Name, Arg: arg, Usage: usage, Default: f.DefValue, Bool: arg == ""})
 	})
 	sort.Slice(n.Flags, func(i, j int) bool { return n.Flags[i].Name < n.Flags[j].Name })
 }

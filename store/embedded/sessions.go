@@ -40,7 +40,6 @@ const consoleSchema = `CREATE TABLE IF NOT EXISTS sessions (
 		DELETE FROM recovery_codes WHERE email = old.email;
 	END;`
 
-
 // CreateSession stores s until now+ttl; ErrExists when the ID is taken
 // by a live session. It also purges a batch of expired ones.
 func (s *Store) CreateSession(ctx context.Context, se store.Session, ttl time.Duration) error {
