@@ -39,6 +39,7 @@ type Config struct {
 	Lists       []ListDecl  `toml:"lists"`
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
+	Console     Console     `toml:"console"`
 	Autoconfig  Autoconfig  `toml:"autoconfig"`
 
 	src *source // where each key was written; nil for defaults only
@@ -178,8 +179,9 @@ type CapsOptions struct {
 // Default returns the configuration used for every key a file leaves out.
 func Default() *Config {
 	return &Config{
-		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
-		Web:    Web{Metrics: true},
+		Server:  Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
+		Web:     Web{Metrics: true},
+		Console: defaultConsole(),
 		Listeners: []Listener{
 			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
 		},

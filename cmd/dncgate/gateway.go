@@ -83,6 +83,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	}
 	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
 	mounts = append(mounts, metricsMounts...)
+	cons, err := consoleMounts(cfg, st, login, led, key, log)
+	if err != nil {
+		optOut.stop(context.Background())
+		return err
+	}
+	mounts = append(mounts, cons...)
 	mounts = append(mounts, autoconfigMounts(cfg)...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
