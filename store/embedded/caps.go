@@ -201,7 +201,7 @@ func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
 	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("embedded: release: %w", err)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
+	err := s.inGroupTx(ctx, func(tx *sql.Tx) (bool, error) {
 		unhold := tx.StmtContext(ctx, s.st.capUnhold)
 		for _, sl := range slots {
 			if _, err := unhold.ExecContext(ctx, sl.Key, sl.ID); err != nil {
@@ -254,10 +254,11 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
-// capTx is inTx for writes that add rows: it purges a few expired rows
-// first, in the same transaction.
+// capTx is inTx for writes that add rows, through the group commit
+// (txgroup.go): it purges a few expired rows first, in the same
+// transaction.
 func (s *Store) capTx(ctx context.Context, now time.Time, f func(tx *sql.Tx) (bool, error)) error {
-	return s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
+	return s.inGroupTx(ctx, func(tx *sql.Tx) (bool, error) {
 		for _, st := range []*sql.Stmt{s.st.capPurgeSends, s.st.capPurgeHolds} {
 			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, nanos(now), purgeStep); err != nil {
 				return false, err

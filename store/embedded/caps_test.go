@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,5 +182,49 @@ func TestCapsCountsMigrateAndFollowEveryWrite(t *testing.T) {
 	}
 	if res, err := s.Reserve(ctx, []caps.Request{req("e")}, later); err != nil || !res[0].OK || res[0].Count != 1 {
 		t.Fatalf("after a reset = %+v, %v; want granted as the 1st", res, err)
+	}
+}
+
+// TestCapsConcurrentReservationsShareCommits: reservations made at once
+// are committed together, each in its own savepoint, so a refused one
+// leaves no hold and the granted ones are exactly the limit.
+func TestCapsConcurrentReservationsShareCommits(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "dncgate.db"))
+	ctx := t.Context()
+	const n, limit = 40, 7
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			reqs := []caps.Request{
+				{Slot: caps.Slot{Key: fmt.Sprintf("own%d", i), ID: "m", Window: time.Hour, Hold: time.Minute}, Limit: 1},
+				{Slot: caps.Slot{Key: "shared", ID: fmt.Sprint(i), Window: time.Hour, Hold: time.Minute}, Limit: limit},
+			}
+			res, err := s.Reserve(ctx, reqs, epoch)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if res[1].OK {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if g := granted.Load(); g != limit {
+		t.Fatalf("%d of %d reservations granted, want the limit %d", g, n, limit)
+	}
+	// a refused call rolled back its own key's hold too: each own key
+	// holds a slot only for the granted calls
+	held := 0
+	for i := range n {
+		u, err := s.Usage(ctx, fmt.Sprintf("own%d", i), 1, time.Hour, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held += u.Count
+	}
+	if held != limit {
+		t.Fatalf("%d own keys hold a slot, want %d", held, limit)
 	}
 }
