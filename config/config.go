@@ -166,6 +166,10 @@ type Web struct {
 	// MetricsTokenFile holds the bearer token a scrape of /metrics must
 	// present; empty: none asked.
 	MetricsTokenFile string `toml:"metrics_token_file"`
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ to
+	// requests bearing the token of PprofTokenFile; default false.
+	Pprof          bool   `toml:"pprof"`
+	PprofTokenFile string `toml:"pprof_token_file"`
 }
 
 // CapsOptions tune every [[caps]] table at once.

@@ -33,14 +33,24 @@ func newGatewayMetrics(lists metrics.ListSource) *gatewayMetrics {
 	return &gatewayMetrics{reg: reg, relay: relay.NewMetrics(reg), upstream: upstream.NewMetrics(reg), ledger: metrics.NewLedger(reg)}
 }
 
-// mounts is /metrics for the web listener, unless web.metrics is off.
+// mounts is /metrics for the web listener, unless web.metrics is off, and
+// /debug/pprof/ when web.pprof is on.
 func (m *gatewayMetrics) mounts(cfg *config.Config, log *slog.Logger) ([]web.Mount, error) {
-	if !cfg.Web.Metrics {
-		return nil, nil
+	var mounts []web.Mount
+	if cfg.Web.Metrics {
+		tok, err := cfg.MetricsToken()
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, web.Metrics(m.reg, tok, log))
 	}
-	tok, err := cfg.MetricsToken()
+	tok, err := cfg.PprofToken()
 	if err != nil {
 		return nil, err
 	}
-	return []web.Mount{web.Metrics(m.reg, tok, log)}, nil
+	if pp, ok := web.Pprof(tok); ok {
+		log.Info("profiles served on the web listener", "path", web.PprofPath)
+		mounts = append(mounts, pp)
+	}
+	return mounts, nil
 }
