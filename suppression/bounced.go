@@ -39,7 +39,7 @@ func EnsureBounced(ctx context.Context, db listdb.Store) error {
 // or listmodel.Bounced) unless it is already there, and reports whether
 // it added it, so a bounce received twice is recorded once. d is the
 // keyed digest OptOuts.Digest gives of the address.
-func Suppress(ctx context.Context, db listdb.Store, list string, d listdb.Digest) (bool, error) {
+func Suppress(ctx context.Context, db entries, list string, d listdb.Digest) (bool, error) {
 	got, err := db.Contains(ctx, list, d)
 	if err != nil {
 		return false, fmt.Errorf("%s list: checking: %w", list, err)
@@ -51,4 +51,10 @@ func Suppress(ctx context.Context, db listdb.Store, list string, d listdb.Digest
 		return false, fmt.Errorf("%s list: recording: %w", list, err)
 	}
 	return true, nil
+}
+
+// entries is what Suppress needs of a list store.
+type entries interface {
+	Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error)
+	AddEntry(ctx context.Context, name string, d listdb.Digest) error
 }
