@@ -42,6 +42,14 @@ func (e *events) Audit(_ context.Context, a ledger.AuditEvent) error {
 	return nil
 }
 
+// nAudits and nOutcomes read the counts under the lock: the listener
+// writes from its own goroutines.
+func (e *events) nAudits() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.audits)
+}
+
 func setup(t *testing.T, st teststore.Store) (*bounce.Applier, *events) {
 	t.Helper()
 	for _, ensure := range []func(context.Context, listdb.Store) error{suppression.EnsureOptOut, suppression.EnsureBounced} {
