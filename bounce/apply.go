@@ -14,15 +14,6 @@ import (
 	"github.com/dncgate/dncgate/unsubscribe/token"
 )
 
-// Defaults of [bounces]: an MTA retries a temporary failure for days
-// (Postfix 5, Exim 4) before it returns a failed 4.x.x DSN, so each soft
-// bounce already stands for days of failure; three within 30 days is a
-// mailbox failing for weeks, while one full mailbox, emptied, is forgiven.
-const (
-	DefaultSoftLimit  = 3
-	DefaultSoftWindow = 30 * 24 * time.Hour
-)
-
 // Lists is what applying a report needs of the store's lists.
 type Lists interface {
 	Contains(ctx context.Context, name string, digests ...listdb.Digest) ([]bool, error)
@@ -44,9 +35,9 @@ type Ledger interface {
 type Applier struct {
 	Lists      Lists
 	Counts     Counters
-	Ledger     Ledger // nil without a ledger
-	SoftLimit  int
-	SoftWindow time.Duration
+	Ledger     Ledger        // nil without a ledger
+	SoftLimit  int           // soft bounces of one recipient that suppress them; at least 1
+	SoftWindow time.Duration // the window they are counted in
 	Log        *slog.Logger
 }
 

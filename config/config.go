@@ -39,6 +39,7 @@ type Config struct {
 	Lists       []ListDecl  `toml:"lists"`
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
+	Bounces     Bounces     `toml:"bounces"`
 
 	src *source // where each key was written; nil for defaults only
 }
@@ -200,6 +201,7 @@ func Default() *Config {
 		Footer:      defaultFooter(),
 		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
 		Ledger:      defaultLedger(),
+		Bounces:     defaultBounces(),
 	}
 }
 

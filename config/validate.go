@@ -34,6 +34,7 @@ func (c *Config) validate(checks []Check) error {
 	c.checkRelay(col)
 	c.checkWeb(col)
 	c.checkProxies(col)
+	c.checkBounces(col)
 	for _, check := range checks {
 		check(c, func(key string, err error) { col.add(key, "%v", err) })
 	}
