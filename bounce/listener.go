@@ -206,7 +206,7 @@ func (s *session) Data(r io.Reader) error {
 	defer cancel()
 	rep, perr := Parse(bytes.NewReader(msg))
 	if perr != nil {
-		s.l.o.Observe("malformed")
+		s.l.o.Observe(Malformed)
 		s.l.o.Log.Warn("bounce: unreadable report ignored", "client", s.client, "err", perr.Error())
 	} else {
 		s.l.o.Observe(string(rep.Kind))

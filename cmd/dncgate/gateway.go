@@ -59,7 +59,15 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	bounces, err := startBounces(ctx, cfg, st, key, led, target, gm.bounce, log, errc)
+	if err != nil {
+		return err
+	}
+	defer bounces.stop(context.Background())
+	if bounces.paths != nil {
+		opts.ReturnPaths = bounces.paths
+	}
 	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudit{led, key})
 	if err != nil {
 		return err
@@ -102,6 +110,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	stopWeb(dctx)
+	bounces.stop(dctx)
 	if err := srv.Shutdown(dctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
