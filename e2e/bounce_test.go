@@ -84,6 +84,10 @@ func checkBounces(t *testing.T, extra string) {
 		t.Errorf("relaying through the bounce listener: %v, want 550", err)
 	}
 
+	// An admin takes the address off the bounced list once it works again.
+	mustCLI(t, "", "lists", "remove", "bounced", "ghost@prospect.test", "--reason", "mailbox restored", "--config", cfg)
+	sendCopy(t, up, addr, "ghost@prospect.test", "after-removal")
+
 	rp = sendCopy(t, up, addr, "angry@prospect.test", "third")
 	if err := deliverBounce(bounceAddr, rp, complaint()); err != nil {
 		t.Fatalf("the complaint: %v", err)
