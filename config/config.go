@@ -40,6 +40,7 @@ type Config struct {
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
 	Bounces     Bounces     `toml:"bounces"`
+	Autoconfig  Autoconfig  `toml:"autoconfig"`
 
 	src *source // where each key was written; nil for defaults only
 }

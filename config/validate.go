@@ -33,6 +33,7 @@ func (c *Config) validate(checks []Check) error {
 	c.checkLedger(col)
 	c.checkRelay(col)
 	c.checkWeb(col)
+	c.checkAutoconfig(col)
 	c.checkProxies(col)
 	c.checkBounces(col)
 	for _, check := range checks {
