@@ -79,6 +79,9 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, reload
 		return err
 	}
 	defer st.Close()
+	for _, w := range st.ServerWarnings(ctx) {
+		log.Warn(w)
+	}
 	if err := applyLists(ctx, cfg, st); err != nil {
 		return err
 	}
