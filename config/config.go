@@ -40,6 +40,7 @@ type Config struct {
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
 	Console     Console     `toml:"console"`
+	Bounces     Bounces     `toml:"bounces"`
 	Autoconfig  Autoconfig  `toml:"autoconfig"`
 
 	src *source // where each key was written; nil for defaults only
@@ -207,6 +208,7 @@ func Default() *Config {
 		Footer:      defaultFooter(),
 		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
 		Ledger:      defaultLedger(),
+		Bounces:     defaultBounces(),
 	}
 }
 

@@ -36,6 +36,7 @@ func (c *Config) validate(checks []Check) error {
 	c.checkConsole(col)
 	c.checkAutoconfig(col)
 	c.checkProxies(col)
+	c.checkBounces(col)
 	for _, check := range checks {
 		check(c, func(key string, err error) { col.add(key, "%v", err) })
 	}
