@@ -78,8 +78,10 @@ func (l *Ledger) setup(ctx context.Context, now time.Time) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaLock); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schema)
-		return err
+		if _, err := tx.Exec(ctx, schema); err != nil {
+			return err
+		}
+		return ensureRollup(ctx, tx)
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,214 @@
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The trends rest on a per-day rollup each backend keeps beside the
+// records, written in the transaction that writes them: (UTC day, rep,
+// verdict, reason) → count. Thirty days of ten million records are read
+// as a few thousand rollup rows instead of a scan.
+
+// Day is a UTC day as a number: days since 1970-01-01.
+type Day int32
+
+const nanosPerDay = int64(24 * time.Hour)
+
+// DayOf is the UTC day holding t.
+func DayOf(t time.Time) Day {
+	n := t.UnixNano()
+	d := n / nanosPerDay
+	if n < 0 && n%nanosPerDay != 0 {
+		d--
+	}
+	return Day(d)
+}
+
+// Time is the day's first instant, UTC.
+func (d Day) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// DayCount is one rollup row.
+type DayCount struct {
+	Day     Day
+	Rep     string
+	Verdict Verdict
+	Reason  Reason
+	N       int64
+}
+
+// Key is the row without its count.
+func (c DayCount) Key() DayCount { c.N = 0; return c }
+
+// MaxTrendDays bounds one trends query.
+const MaxTrendDays = 400
+
+// TrendQuery selects rollup rows: the days [From, To], both included,
+// and one rep or all.
+type TrendQuery struct {
+	From, To Day
+	Rep      string // "": every rep
+}
+
+// DefaultTrendDays is the range of a trends page without one.
+const DefaultTrendDays = 30
+
+// LastDays is the query for the n days ending with now's day.
+func LastDays(now time.Time, n int) TrendQuery {
+	to := DayOf(now)
+	return TrendQuery{From: to - Day(n) + 1, To: to}
+}
+
+// Check refuses an empty, reversed or too long range.
+func (q TrendQuery) Check() error {
+	switch {
+	case q.To < q.From:
+		return fmt.Errorf("ledger: trends: the range ends (%s) before it starts (%s)", q.To.Time().Format(time.DateOnly), q.From.Time().Format(time.DateOnly))
+	case int(q.To-q.From)+1 > MaxTrendDays:
+		return fmt.Errorf("ledger: trends: %d days asked, at most %d", int(q.To-q.From)+1, MaxTrendDays)
+	}
+	return nil
+}
+
+// ReadTrends checks q and reads its trends from l's rollup.
+func ReadTrends(ctx context.Context, l Ledger, q TrendQuery) (Trends, error) {
+	if err := q.Check(); err != nil {
+		return Trends{}, err
+	}
+	rows, err := l.DailyCounts(ctx, q)
+	if err != nil {
+		return Trends{}, err
+	}
+	return BuildTrends(q, rows), nil
+}
+
+// ReasonCount is a reason with its count.
+type ReasonCount struct {
+	Reason Reason
+	N      int64
+}
+
+// DayTotals is one day of a trend.
+type DayTotals struct {
+	Day      Day
+	Sent     int64         // allowed decisions
+	Refused  int64         // refusals
+	TempFail int64         // temporary failures
+	Reasons  []ReasonCount // refusals and temporary failures by reason, most first
+}
+
+// RepTotals is one rep's line of the per-rep table.
+type RepTotals struct {
+	Rep                     string
+	Sent, Refused, TempFail int64
+	Top                     []ReasonCount // the TopReasons most frequent reasons
+}
+
+// TopReasons is how many reasons a rep's line names.
+const TopReasons = 3
+
+// Trends is what the trends page shows: every day of the range (days
+// without records included, with zeros), the reasons seen over the range,
+// most frequent first, and one line per rep, most refused first.
+type Trends struct {
+	Query   TrendQuery
+	Days    []DayTotals
+	Reasons []ReasonCount
+	Reps    []RepTotals
+}
+
+// BuildTrends folds rollup rows into the trends of q; rows outside q are
+// ignored.
+func BuildTrends(q TrendQuery, rows []DayCount) Trends {
+	tr := Trends{Query: q}
+	for d := q.From; d <= q.To; d++ {
+		tr.Days = append(tr.Days, DayTotals{Day: d})
+	}
+	dayReasons := make([]map[Reason]int64, len(tr.Days))
+	all := map[Reason]int64{}
+	reps := map[string]*RepTotals{}
+	repReasons := map[string]map[Reason]int64{}
+	for _, r := range rows {
+		if r.Day < q.From || r.Day > q.To || (q.Rep != "" && r.Rep != q.Rep) {
+			continue
+		}
+		day := &tr.Days[r.Day-q.From]
+		rt := reps[r.Rep]
+		if rt == nil {
+			rt = &RepTotals{Rep: r.Rep}
+			reps[r.Rep], repReasons[r.Rep] = rt, map[Reason]int64{}
+		}
+		switch r.Verdict {
+		case Allowed:
+			day.Sent += r.N
+			rt.Sent += r.N
+			continue
+		case TempFail:
+			day.TempFail += r.N
+			rt.TempFail += r.N
+		default:
+			day.Refused += r.N
+			rt.Refused += r.N
+		}
+		if dayReasons[r.Day-q.From] == nil {
+			dayReasons[r.Day-q.From] = map[Reason]int64{}
+		}
+		dayReasons[r.Day-q.From][r.Reason] += r.N
+		repReasons[r.Rep][r.Reason] += r.N
+		all[r.Reason] += r.N
+	}
+	for i, m := range dayReasons {
+		tr.Days[i].Reasons = ranked(m, 0)
+	}
+	tr.Reasons = ranked(all, 0)
+	for rep, rt := range reps {
+		rt.Top = ranked(repReasons[rep], TopReasons)
+		tr.Reps = append(tr.Reps, *rt)
+	}
+	slices.SortFunc(tr.Reps, func(a, b RepTotals) int {
+		return cmp.Or(cmp.Compare(b.Refused+b.TempFail, a.Refused+a.TempFail), cmp.Compare(b.Sent, a.Sent), cmp.Compare(a.Rep, b.Rep))
+	})
+	return tr
+}
+
+// ranked is m's reasons, most frequent first (ties by name), at most n
+// (0: all).
+func ranked(m map[Reason]int64, n int) []ReasonCount {
+	out := make([]ReasonCount, 0, len(m))
+	for r, c := range m {
+		out = append(out, ReasonCount{Reason: r, N: c})
+	}
+	slices.SortFunc(out, func(a, b ReasonCount) int {
+		return cmp.Or(cmp.Compare(b.N, a.N), cmp.Compare(a.Reason, b.Reason))
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// Rollup accumulates the rows one write adds to the rollup.
+type Rollup map[DayCount]int64
+
+// Add counts d.
+func (r Rollup) Add(d Decision) {
+	r[DayCount{Day: DayOf(d.At), Rep: d.Rep, Verdict: d.Verdict, Reason: d.Reason}]++
+}
+
+// Rows are the accumulated rows in key order: writers that take the rows'
+// locks in one order cannot deadlock each other.
+func (r Rollup) Rows() []DayCount {
+	out := make([]DayCount, 0, len(r))
+	for k, n := range r {
+		k.N = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b DayCount) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Rep, b.Rep),
+			cmp.Compare(a.Verdict, b.Verdict), cmp.Compare(a.Reason, b.Reason))
+	})
+	return out
+}
