@@ -16,6 +16,14 @@ const (
 	ActUserChange   Action = "user-change"
 	ActCapReset     Action = "cap-reset"
 	ActConfigReload Action = "config-reload"
+	// The web console's logins (package console): Object is the user.
+	ActLogin       Action = "login"
+	ActLoginFailed Action = "login-failed"
+	ActLogout      Action = "logout"
+	ActLogoutAll   Action = "logout-all"
+	ActTOTPEnrol   Action = "totp-enrol"
+	ActTOTPReset   Action = "totp-reset"
+	ActExport      Action = "export"
 )
 
 // Source is where an opt-out came from.

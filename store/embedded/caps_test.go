@@ -88,8 +88,8 @@ func TestCapsMigrateFromFirstSchema(t *testing.T) {
 	}
 	db, _ = sql.Open("sqlite", path)
 	defer db.Close()
-	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 3 {
-		t.Fatalf("user_version = %d (%v), want 3", v, err)
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 4 {
+		t.Fatalf("user_version = %d (%v), want 4", v, err)
 	}
 }
 

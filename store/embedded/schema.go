@@ -52,6 +52,8 @@ var migrations = []string{
 	CREATE INDEX IF NOT EXISTS cap_holds_expiry ON cap_holds (expires_at);`,
 	// The store's identity (identity.go).
 	identitySchema,
+	// The console's sessions and second factors (sessions.go).
+	consoleSchema,
 }
 
 // migrate brings the schema up to date inside one IMMEDIATE transaction,
