@@ -18,6 +18,7 @@ import (
 type Ledger interface {
 	Query(ctx context.Context, q ledger.Query) (ledger.Page, error)
 	Transaction(ctx context.Context, ref string) ([]ledger.Decision, error)
+	DailyCounts(ctx context.Context, q ledger.TrendQuery) ([]ledger.DayCount, error) // the trends page
 }
 
 // Paths of the log pages.

@@ -14,7 +14,7 @@ const (
 // builtinPages are the pages of this package; a page defined in another
 // file of the package is added here.
 func (c *Console) builtinPages() []Page {
-	return []Page{
+	return append([]Page{
 		{Pattern: "GET " + LoginPath, Public: true, Template: "login.html.tmpl", Serve: c.loginForm},
 		{Pattern: "POST " + LoginPath, Public: true, Template: "login.html.tmpl", Serve: c.loginPost},
 		{Pattern: "POST " + LogoutPath, Role: store.RoleRep, Serve: c.logout},
@@ -27,7 +27,7 @@ func (c *Console) builtinPages() []Page {
 		{Pattern: "GET " + HomePath, Role: store.RoleRep, Nav: "nav.log", Template: "log.html.tmpl", Serve: c.logPage},
 		{Pattern: "GET " + ExportPath, Role: store.RoleRep, Serve: c.exportCSV},
 		{Pattern: "GET " + TransactionPath + "{ref}", Role: store.RoleRep, Template: "tx.html.tmpl", Serve: c.transaction},
-	}
+	}, c.reviewPages()...)
 }
 
 // stepPath is the page of a pending login step.

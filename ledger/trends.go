@@ -73,8 +73,13 @@ func (q TrendQuery) Check() error {
 	return nil
 }
 
+// DayCounter reads the per-day rollup (every Ledger does).
+type DayCounter interface {
+	DailyCounts(ctx context.Context, q TrendQuery) ([]DayCount, error)
+}
+
 // ReadTrends checks q and reads its trends from l's rollup.
-func ReadTrends(ctx context.Context, l Ledger, q TrendQuery) (Trends, error) {
+func ReadTrends(ctx context.Context, l DayCounter, q TrendQuery) (Trends, error) {
 	if err := q.Check(); err != nil {
 		return Trends{}, err
 	}
