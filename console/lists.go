@@ -112,12 +112,12 @@ func (c *Console) listsPage(rq *Request) {
 }
 
 type listData struct {
-	List     listRow
-	History  []listdb.VersionInfo
-	Changes  []listdb.ManualChange
-	Admin    bool
-	Done     string // the version a rollback just put in force
-	Problem  string
+	List    listRow
+	History []listdb.VersionInfo
+	Changes []listdb.ManualChange
+	Admin   bool
+	Done    string // the version a rollback just put in force
+	Problem string
 }
 
 func (c *Console) listPage(rq *Request) {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/ledger"
-	ledgersqlite "github.com/dncgate/dncgate/ledger/sqlite"
 	"github.com/dncgate/dncgate/ledger/ledgertest"
+	ledgersqlite "github.com/dncgate/dncgate/ledger/sqlite"
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/store"

@@ -232,7 +232,6 @@ func (c *Console) jobPage(rq *Request) {
 	rq.Render(data)
 }
 
-
 // Uploads at once and how long a finished one's report stays readable.
 const (
 	maxJobs = 2
