@@ -185,23 +185,27 @@ func (c *Console) unavailable(rq *Request, what string, err error) {
 	rq.Fail(http.StatusServiceUnavailable, "error.unavailable")
 }
 
-// ListBanners are the notices of the lists every page shows: one for
+// listBanners are the notices every page shows about the lists: one for
 // each list that is stale or goes stale within a day.
-func ListBanners(ctx context.Context, lists ListStore, now time.Time, t func(key string, args ...any) string) []Banner {
-	infos, err := lists.Lists(ctx)
+func (rq *Request) listBanners() []Banner {
+	ctx, cancel := context.WithTimeout(rq.R.Context(), listsTimeout)
+	defer cancel()
+	infos, err := rq.c.o.Lists.Lists(ctx)
 	if err != nil {
-		return []Banner{{Kind: "error", Text: t("lists.banner.unknown")}}
+		rq.c.o.Log.Error("console: the lists' age for the banner", "err", err)
+		return []Banner{{Kind: "error", Text: rq.T("lists.banner.unknown")}}
 	}
+	now := rq.c.o.Now()
 	var out []Banner
 	for _, in := range infos {
 		f := listdb.FreshnessOf(in.Meta, in.Current, listdb.Manual{}, now)
 		switch {
 		case f.State == listdb.Stale && f.NeverImported:
-			out = append(out, Banner{Kind: "error", Text: t("lists.banner.never", in.Meta.Name)})
+			out = append(out, Banner{Kind: "error", Text: rq.T("lists.banner.never", in.Meta.Name)})
 		case f.State == listdb.Stale:
-			out = append(out, Banner{Kind: "error", Text: t("lists.banner.stale", in.Meta.Name, stampText(f.Due))})
+			out = append(out, Banner{Kind: "error", Text: rq.T("lists.banner.stale", in.Meta.Name, stampText(f.Due))})
 		case f.DueWithin(now, dueSoon):
-			out = append(out, Banner{Kind: "warn", Text: t("lists.banner.due", in.Meta.Name, stampText(f.Due))})
+			out = append(out, Banner{Kind: "warn", Text: rq.T("lists.banner.due", in.Meta.Name, stampText(f.Due))})
 		}
 	}
 	return out
