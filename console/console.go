@@ -16,6 +16,7 @@ import (
 	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
 )
 
 // Prefix is where the console is mounted; every page lives below it.
@@ -70,7 +71,10 @@ type Options struct {
 	// configuration (nil: listimport's default). Background is the
 	// context uploads run under, which outlives their request (default
 	// context.Background()).
+	// Erasure, when set, lets admins answer erasure requests (its
+	// OptOuts on the same store and key as Lists).
 	Lists      ListStore
+	Erasure    *suppression.Erasure
 	Contacts   contactdb.Store
 	MaxUpload  int64
 	MaxRemoval func(list string) *float64

@@ -6,6 +6,9 @@ import (
 	"github.com/dncgate/dncgate/listdb"
 )
 
+// SourceConsole: an opt-out made by hand in the web console.
+const SourceConsole Source = "console"
+
 // RollbackEvent is the audit trail's record of a list rollback: who put
 // which kept version back in force, in place of which, with the file's
 // SHA-256 and the entries of the version now in force.
