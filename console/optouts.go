@@ -31,7 +31,9 @@ type optoutData struct {
 	Confirm  bool // the erasure's confirmation step
 }
 
-func (c *Console) optOuts() *suppression.OptOuts { return suppression.NewOptOuts(c.o.Lists, c.o.DigestKey) }
+func (c *Console) optOuts() *suppression.OptOuts {
+	return suppression.NewOptOuts(c.o.Lists, c.o.DigestKey)
+}
 
 // optoutPage searches one address: opted out or not, and the opt-outs
 // and erasures the audit trail holds for it, newest first.
