@@ -73,7 +73,10 @@ type Options struct {
 	// context.Background()).
 	// Erasure, when set, lets admins answer erasure requests (its
 	// OptOuts on the same store and key as Lists).
+	// Checker, when set, checks the prospect files reps upload (the
+	// gateway's own recipient check).
 	Lists      ListStore
+	Checker    *suppression.Checker
 	Erasure    *suppression.Erasure
 	Contacts   contactdb.Store
 	MaxUpload  int64

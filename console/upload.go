@@ -241,7 +241,9 @@ const (
 // reviewPages are the trends, lists and upload pages; the lists and
 // upload pages only with a list store.
 func (c *Console) reviewPages() []Page {
-	ps := []Page{{Pattern: "GET " + TrendsPath, Role: store.RoleRep, Nav: "nav.trends", Template: "trends.html.tmpl", Serve: c.trendsPage}}
+	ps := []Page{{Pattern: "GET " + TrendsPath, Role: store.RoleRep, Nav: "nav.trends", Template: "trends.html.tmpl", Serve: c.trendsPage},
+		{Pattern: "GET " + MinePath, Role: store.RoleRep, Nav: "nav.mine", Template: "mine.html.tmpl", Serve: c.minePage},
+		{Pattern: "POST " + ScrubPath, Role: store.RoleRep, Template: "mine.html.tmpl", Serve: c.scrubPost}}
 	if c.o.Lists == nil {
 		return ps
 	}
