@@ -85,17 +85,24 @@ func (r *review) as(email string) *http.Client {
 	if c := r.clients[email]; c != nil {
 		return c
 	}
-	secret := newSecret()
-	s := store.Session{ID: sessionID(secret), User: email, CSRF: "csrf-" + email, CreatedAt: r.now, SeenAt: r.now}
-	if err := r.st.CreateSession(context.Background(), s, time.Hour); err != nil {
-		r.t.Fatal(err)
-	}
+	secret := r.sessionSecret(email)
 	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(r.srv.URL)
 	jar.SetCookies(u, []*http.Cookie{{Name: r.c.cookieName(), Value: secret, Path: "/"}})
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	r.clients[email] = c
 	return c
+}
+
+// sessionSecret makes a session of email in the store, as a completed
+// login leaves it, and returns the cookie's secret.
+func (r *review) sessionSecret(email string) string {
+	secret := newSecret()
+	s := store.Session{ID: sessionID(secret), User: email, CSRF: "csrf-" + email, CreatedAt: r.now, SeenAt: r.now}
+	if err := r.st.CreateSession(context.Background(), s, time.Hour); err != nil {
+		r.t.Fatal(err)
+	}
+	return secret
 }
 
 // get fetches path as email and returns the status and body.

@@ -132,8 +132,9 @@ func trendCharts(rq *Request, tr ledger.Trends) (refusals, sends chart.Chart) {
 			}
 			vs[i] += r.N
 		}
-		refusals.Bars = append(refusals.Bars, chart.Bar{Label: label(d.Day), Values: vs})
-		sends.Bars = append(sends.Bars, chart.Bar{Label: label(d.Day), Values: []int64{d.Sent}})
+		tick := d.Day.Time().Format("01-02")
+		refusals.Bars = append(refusals.Bars, chart.Bar{Label: label(d.Day), Tick: tick, Values: vs})
+		sends.Bars = append(sends.Bars, chart.Bar{Label: label(d.Day), Tick: tick, Values: []int64{d.Sent}})
 	}
 	return refusals, sends
 }

@@ -49,7 +49,7 @@ func TestTrendsPage(t *testing.T) {
 	mustNotContain(t, body, "<script>alert", `<b onmouseover`)
 	mustContain(t, body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", "policy:&lt;b onmouseover=&#34;x&#34;&gt;")
 	// The totals: 9 sent, 9 refused over the three days.
-	mustContain(t, body, "<tfoot><tr><th scope=\"row\">Total</th><td>9</td><td>9</td><td>0</td>")
+	mustContain(t, body, "<tfoot><tr><th scope=\"row\">Total</th><td data-label=\"Sent\">9</td><td data-label=\"Refused\">9</td><td data-label=\"Temporary failures\">0</td>")
 }
 
 func TestTrendsRepSeesOnlyThemselves(t *testing.T) {
@@ -63,7 +63,7 @@ func TestTrendsRepSeesOnlyThemselves(t *testing.T) {
 		mustContain(t, body, repUser, "You see your own sends only.")
 		mustNotContain(t, body, managerUser+"</th>", "&lt;script&gt;")
 		// The rep's own: 3 sent, 3 refused.
-		mustContain(t, body, "<tfoot><tr><th scope=\"row\">Total</th><td>3</td><td>3</td>")
+		mustContain(t, body, "<tfoot><tr><th scope=\"row\">Total</th><td data-label=\"Sent\">3</td><td data-label=\"Refused\">3</td>")
 	}
 }
 
@@ -80,7 +80,7 @@ func TestTrendsRange(t *testing.T) {
 		t.Errorf("the day %s is in %d tables, want 2 (refusals and sends)", from, n)
 	}
 	mustNotContain(t, body, `<th scope="row">`+r.now.AddDate(0, 0, -2).Format(dateLayout)+`</th>`)
-	mustContain(t, body, "<tfoot><tr><th scope=\"row\">Total</th><td>6</td><td>6</td>")
+	mustContain(t, body, "<tfoot><tr><th scope=\"row\">Total</th><td data-label=\"Sent\">6</td><td data-label=\"Refused\">6</td>")
 	for _, bad := range []string{"?from=yesterday", "?from=" + to + "&to=" + from, "?from=2020-01-01&to=" + to} {
 		code, body := r.get(managerUser, TrendsPath+bad)
 		if code != http.StatusBadRequest || !strings.Contains(body, `role="alert"`) {

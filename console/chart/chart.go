@@ -10,10 +10,12 @@ import (
 	"strconv"
 )
 
-// Bar is one bar: its label on the x axis (a day) and one value per
-// category, in the chart's order. Negative values count as zero.
+// Bar is one bar: its label (a day) and one value per category, in the
+// chart's order; Tick, when set, is the shorter label under the axis.
+// Negative values count as zero.
 type Bar struct {
 	Label  string
+	Tick   string
 	Values []int64
 }
 
@@ -62,6 +64,7 @@ type Segment struct {
 // Column is one bar laid out.
 type Column struct {
 	Label    string
+	Tick     string // under the axis
 	X, W     float64
 	Total    int64
 	Segments []Segment // bottom first; zero values left out
@@ -94,7 +97,11 @@ func (c Chart) Lay() Layout {
 	slot := float64(plotWidth) / float64(max(len(c.Bars), 1))
 	every := (len(c.Bars) + maxXLabels - 1) / maxXLabels
 	for i, b := range c.Bars {
-		col := Column{Label: b.Label, X: padLeft + float64(i)*slot + slot*barGap/2, W: slot * (1 - barGap),
+		tick := b.Tick
+		if tick == "" {
+			tick = b.Label
+		}
+		col := Column{Label: b.Label, Tick: tick, X: padLeft + float64(i)*slot + slot*barGap/2, W: slot * (1 - barGap),
 			Total: total(c.values(b)), ShowX: every > 0 && (len(c.Bars)-1-i)%every == 0}
 		y := float64(padTop + plotHeight)
 		for k, v := range c.values(b) {
@@ -162,7 +169,7 @@ var svgTmpl = template.Must(template.New("svg").Funcs(template.FuncMap{
 <text x="{{$.TickX}}" y="{{f .Y}}" text-anchor="end" dominant-baseline="middle" stroke="none">{{.Value}}</text>
 {{- end}}
 {{- range .L.Columns}}{{if .ShowX}}
-<text x="{{f (add .X (half .W))}}" y="{{$.LabelY}}" text-anchor="middle" stroke="none">{{.Label}}</text>
+<text x="{{f (add .X (half .W))}}" y="{{$.LabelY}}" text-anchor="middle" stroke="none">{{.Tick}}</text>
 {{- end}}{{end}}
 </g>
 {{- if .Empty}}
