@@ -73,21 +73,39 @@ func (q TrendQuery) Check() error {
 	return nil
 }
 
-// DayCounter reads the per-day rollup (every Ledger does).
-type DayCounter interface {
-	DailyCounts(ctx context.Context, q TrendQuery) ([]DayCount, error)
+// TrendCounts are a range's rollup summed two ways, what the trends
+// need: per day over the reps (Rep empty), and per rep over the days
+// (Day zero). A few hundred rows, whatever the reps and the records.
+type TrendCounts struct {
+	Days []DayCount
+	Reps []DayCount
+}
+
+// Aggregate sums full rollup rows into TrendCounts, in key order.
+func Aggregate(rows []DayCount) TrendCounts {
+	days, reps := Rollup{}, Rollup{}
+	for _, r := range rows {
+		days[DayCount{Day: r.Day, Verdict: r.Verdict, Reason: r.Reason}] += r.N
+		reps[DayCount{Rep: r.Rep, Verdict: r.Verdict, Reason: r.Reason}] += r.N
+	}
+	return TrendCounts{Days: days.Rows(), Reps: reps.Rows()}
+}
+
+// TrendCounter reads a range's rollup summed (every Ledger does).
+type TrendCounter interface {
+	TrendCounts(ctx context.Context, q TrendQuery) (TrendCounts, error)
 }
 
 // ReadTrends checks q and reads its trends from l's rollup.
-func ReadTrends(ctx context.Context, l DayCounter, q TrendQuery) (Trends, error) {
+func ReadTrends(ctx context.Context, l TrendCounter, q TrendQuery) (Trends, error) {
 	if err := q.Check(); err != nil {
 		return Trends{}, err
 	}
-	rows, err := l.DailyCounts(ctx, q)
+	c, err := l.TrendCounts(ctx, q)
 	if err != nil {
 		return Trends{}, err
 	}
-	return BuildTrends(q, rows), nil
+	return BuildTrends(q, c), nil
 }
 
 // ReasonCount is a reason with its count.
@@ -125,50 +143,45 @@ type Trends struct {
 	Reps    []RepTotals
 }
 
-// BuildTrends folds rollup rows into the trends of q; rows outside q are
-// ignored.
-func BuildTrends(q TrendQuery, rows []DayCount) Trends {
+// BuildTrends folds the counts of q into its trends; days outside q
+// are ignored.
+func BuildTrends(q TrendQuery, c TrendCounts) Trends {
 	tr := Trends{Query: q}
 	for d := q.From; d <= q.To; d++ {
 		tr.Days = append(tr.Days, DayTotals{Day: d})
 	}
 	dayReasons := make([]map[Reason]int64, len(tr.Days))
 	all := map[Reason]int64{}
-	reps := map[string]*RepTotals{}
-	repReasons := map[string]map[Reason]int64{}
-	for _, r := range rows {
-		if r.Day < q.From || r.Day > q.To || (q.Rep != "" && r.Rep != q.Rep) {
+	for _, r := range c.Days {
+		if r.Day < q.From || r.Day > q.To {
 			continue
 		}
-		day := &tr.Days[r.Day-q.From]
-		rt := reps[r.Rep]
-		if rt == nil {
-			rt = &RepTotals{Rep: r.Rep}
-			reps[r.Rep], repReasons[r.Rep] = rt, map[Reason]int64{}
-		}
-		switch r.Verdict {
-		case Allowed:
-			day.Sent += r.N
-			rt.Sent += r.N
+		i := r.Day - q.From
+		if !count(&tr.Days[i].Sent, &tr.Days[i].Refused, &tr.Days[i].TempFail, r) {
 			continue
-		case TempFail:
-			day.TempFail += r.N
-			rt.TempFail += r.N
-		default:
-			day.Refused += r.N
-			rt.Refused += r.N
 		}
-		if dayReasons[r.Day-q.From] == nil {
-			dayReasons[r.Day-q.From] = map[Reason]int64{}
+		if dayReasons[i] == nil {
+			dayReasons[i] = map[Reason]int64{}
 		}
-		dayReasons[r.Day-q.From][r.Reason] += r.N
-		repReasons[r.Rep][r.Reason] += r.N
+		dayReasons[i][r.Reason] += r.N
 		all[r.Reason] += r.N
 	}
 	for i, m := range dayReasons {
 		tr.Days[i].Reasons = ranked(m, 0)
 	}
 	tr.Reasons = ranked(all, 0)
+	reps := map[string]*RepTotals{}
+	repReasons := map[string]map[Reason]int64{}
+	for _, r := range c.Reps {
+		rt := reps[r.Rep]
+		if rt == nil {
+			rt = &RepTotals{Rep: r.Rep}
+			reps[r.Rep], repReasons[r.Rep] = rt, map[Reason]int64{}
+		}
+		if count(&rt.Sent, &rt.Refused, &rt.TempFail, r) {
+			repReasons[r.Rep][r.Reason] += r.N
+		}
+	}
 	for rep, rt := range reps {
 		rt.Top = ranked(repReasons[rep], TopReasons)
 		tr.Reps = append(tr.Reps, *rt)
@@ -177,6 +190,21 @@ func BuildTrends(q TrendQuery, rows []DayCount) Trends {
 		return cmp.Or(cmp.Compare(b.Refused+b.TempFail, a.Refused+a.TempFail), cmp.Compare(b.Sent, a.Sent), cmp.Compare(a.Rep, b.Rep))
 	})
 	return tr
+}
+
+// count adds r to the total of its verdict and reports whether r is a
+// refusal or a temporary failure, which have reasons to rank.
+func count(sent, refused, tempfail *int64, r DayCount) bool {
+	switch r.Verdict {
+	case Allowed:
+		*sent += r.N
+		return false
+	case TempFail:
+		*tempfail += r.N
+	default:
+		*refused += r.N
+	}
+	return true
 }
 
 // ranked is m's reasons, most frequent first (ties by name), at most n

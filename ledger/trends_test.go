@@ -34,7 +34,7 @@ func TestBuildTrends(t *testing.T) {
 		{Day: 102, Rep: "b", Verdict: TempFail, Reason: "store-error", N: 1},
 		{Day: 102, Rep: "b", Verdict: Refused, Reason: "opt-out", N: 2},
 	}
-	tr := BuildTrends(q, rows)
+	tr := BuildTrends(q, Aggregate(rows[1:]))
 	if len(tr.Days) != 3 || tr.Days[0].Sent != 7 || tr.Days[0].Refused != 5 || tr.Days[1].Refused != 0 || tr.Days[2].TempFail != 1 {
 		t.Fatalf("days %+v", tr.Days)
 	}
@@ -47,7 +47,7 @@ func TestBuildTrends(t *testing.T) {
 	if len(tr.Reps) != 2 || tr.Reps[0].Rep != "b" || tr.Reps[0].Refused != 5 || tr.Reps[0].TempFail != 1 || tr.Reps[1].Sent != 7 {
 		t.Errorf("reps %+v, want b (most refused) first", tr.Reps)
 	}
-	if one := BuildTrends(TrendQuery{From: 100, To: 102, Rep: "a"}, rows); len(one.Reps) != 1 || one.Days[0].Refused != 2 {
+	if one := BuildTrends(TrendQuery{From: 100, To: 102, Rep: "a"}, Aggregate(rows[1:3])); len(one.Reps) != 1 || one.Days[0].Refused != 2 {
 		t.Errorf("rep a's trends %+v", one)
 	}
 }

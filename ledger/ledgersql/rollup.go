@@ -23,13 +23,32 @@ func BumpArgs(r ledger.DayCount) []any {
 
 // ReadRollup is the query of q's rollup rows, with its arguments.
 func ReadRollup(q ledger.TrendQuery) (string, []any) {
+	w := rollupWhere(q)
+	return "SELECT day, rep, verdict, reason, n FROM " + RollupTable + w.SQL(), w.Args
+}
+
+// ReadTrendDays and ReadTrendReps are the queries of q's rollup summed
+// per day and per rep, in ReadRollup's columns (rep empty, day zero).
+func ReadTrendDays(q ledger.TrendQuery) (string, []any) {
+	w := rollupWhere(q)
+	return "SELECT day, '', verdict, reason, CAST(sum(n) AS BIGINT) FROM " + RollupTable + w.SQL() +
+		" GROUP BY day, verdict, reason", w.Args
+}
+
+func ReadTrendReps(q ledger.TrendQuery) (string, []any) {
+	w := rollupWhere(q)
+	return "SELECT 0, rep, verdict, reason, CAST(sum(n) AS BIGINT) FROM " + RollupTable + w.SQL() +
+		" GROUP BY rep, verdict, reason", w.Args
+}
+
+func rollupWhere(q ledger.TrendQuery) *Where {
 	w := &Where{}
 	w.Add("day >= ?", int64(q.From))
 	w.Add("day <= ?", int64(q.To))
 	if q.Rep != "" {
 		w.Add("rep = ?", q.Rep)
 	}
-	return "SELECT day, rep, verdict, reason, n FROM " + RollupTable + w.SQL(), w.Args
+	return w
 }
 
 // ScanDayCount reads one row of ReadRollup.

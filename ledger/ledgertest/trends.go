@@ -89,7 +89,7 @@ func testTrends(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ledger.BuildTrends(q, rollupOf(ds))
+	want := ledger.BuildTrends(q, ledger.Aggregate(rollupOf(ds)))
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("trends:\n got %+v\nwant %+v", got, want)
 	}
@@ -130,7 +130,7 @@ func testTrends(t *testing.T, open Opener) {
 			own = append(own, d)
 		}
 	}
-	if w := ledger.BuildTrends(q, rollupOf(own)); !reflect.DeepEqual(mine, w) {
+	if w := ledger.BuildTrends(q, ledger.Aggregate(rollupOf(own))); !reflect.DeepEqual(mine, w) {
 		t.Errorf("one rep's trends:\n got %+v\nwant %+v", mine, w)
 	}
 }

@@ -121,6 +121,23 @@ func (l *Ledger) expireRollup(ctx context.Context, sent, refused time.Time, ex l
 // DailyCounts reads q's rollup rows.
 func (l *Ledger) DailyCounts(ctx context.Context, q ledger.TrendQuery) ([]ledger.DayCount, error) {
 	query, args := ledgersql.ReadRollup(q)
+	return l.counts(ctx, query, args)
+}
+
+// TrendCounts reads q's rollup summed per day and per rep.
+func (l *Ledger) TrendCounts(ctx context.Context, q ledger.TrendQuery) (ledger.TrendCounts, error) {
+	var c ledger.TrendCounts
+	var err error
+	query, args := ledgersql.ReadTrendDays(q)
+	if c.Days, err = l.counts(ctx, query, args); err != nil {
+		return c, err
+	}
+	query, args = ledgersql.ReadTrendReps(q)
+	c.Reps, err = l.counts(ctx, query, args)
+	return c, err
+}
+
+func (l *Ledger) counts(ctx context.Context, query string, args []any) ([]ledger.DayCount, error) {
 	rows, err := l.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: trends: %w", err)
