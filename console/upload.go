@@ -72,14 +72,10 @@ func (c *Console) renderUpload(rq *Request, status int, problem string) {
 // uploadPost saves the file to a temporary one (the import reads it from
 // the start, and a zip needs to seek) and starts its import.
 func (c *Console) uploadPost(rq *Request) {
-	rq.R.Body = http.MaxBytesReader(rq.W, rq.R.Body, c.maxUpload()+1<<20)
+	// The form was parsed for its CSRF token before this runs; the size
+	// is checked as the file is copied.
 	file, hdr, err := rq.R.FormFile("file")
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		c.renderUpload(rq, http.StatusRequestEntityTooLarge, rq.T("upload.toobig", c.maxUpload()>>20))
-		return
-	case err != nil:
+	if err != nil {
 		c.renderUpload(rq, http.StatusBadRequest, rq.T("upload.nofile"))
 		return
 	}
