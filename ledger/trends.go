@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/dncgate/dncgate/datamap"
 )
 
 // The trends rest on a per-day rollup each backend keeps beside the
@@ -244,4 +246,13 @@ func (r Rollup) Rows() []DayCount {
 			cmp.Compare(a.Verdict, b.Verdict), cmp.Compare(a.Reason, b.Reason))
 	})
 	return out
+}
+
+// RollupEntry declares the per-day rollup for the data map: the reps'
+// addresses with counts, no recipient.
+func RollupEntry(where string, tables ...string) datamap.Entry {
+	return datamap.Entry{Kind: "send ledger: per-day counts", Where: where, Form: datamap.FormPlain,
+		What:      "per UTC day, rep (the AUTH identity), verdict and reason, how many recipients were decided; no recipient; what the console's trends read",
+		Retention: "with the decisions it counts: the days past ledger.retention.sent or .refused are deleted hourly, an erasure recounts the person's days",
+		Readers:   ledgerReaders, Tables: tables}
 }
