@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/auth"
+	"github.com/dncgate/dncgate/console/importjob"
+	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
 )
 
 // Prefix is where the console is mounted; every page lives below it.
@@ -61,6 +64,24 @@ type Options struct {
 	// which turns a searched address into the ledger's key for it.
 	Ledger    Ledger
 	DigestKey []byte
+	// Lists are the suppression lists (listdb.Store and ManualCounter):
+	// nil leaves out the lists and upload pages. Contacts, when set, can
+	// be uploaded too. MaxUpload bounds an uploaded file (default
+	// DefaultMaxUpload); MaxRemoval gives a list's max_removal from the
+	// configuration (nil: listimport's default). Background is the
+	// context uploads run under, which outlives their request (default
+	// context.Background()).
+	// Erasure, when set, lets admins answer erasure requests (its
+	// OptOuts on the same store and key as Lists).
+	// Checker, when set, checks the prospect files reps upload (the
+	// gateway's own recipient check).
+	Lists      ListStore
+	Checker    *suppression.Checker
+	Erasure    *suppression.Erasure
+	Contacts   contactdb.Store
+	MaxUpload  int64
+	MaxRemoval func(list string) *float64
+	Background context.Context
 	// Second is the second factor (TOTP); nil: passwords only, which
 	// refuses managers and admins.
 	Second SecondFactor
@@ -96,6 +117,7 @@ type Console struct {
 	nav   []*page
 	// errorPage renders Request.Fail.
 	errorPage *page
+	jobs      *importjob.Runner // the uploads
 }
 
 // New checks the options and parses every page's template.
@@ -123,7 +145,10 @@ func New(o Options) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: layout: %w", err)
 	}
-	c := &Console{o: o, mux: http.NewServeMux(), msgs: msgs, base: base}
+	if o.Background == nil {
+		o.Background = context.Background()
+	}
+	c := &Console{o: o, mux: http.NewServeMux(), msgs: msgs, base: base, jobs: importjob.New(maxJobs, jobKeep, o.Now)}
 	c.mux.HandleFunc("GET "+Prefix+"static/{name}", c.static)
 	if c.errorPage, err = c.parse(Page{Pattern: "GET " + Prefix, Public: true, Template: "error.html.tmpl", Serve: func(*Request) {}}); err != nil {
 		return nil, err

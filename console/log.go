@@ -18,6 +18,9 @@ import (
 type Ledger interface {
 	Query(ctx context.Context, q ledger.Query) (ledger.Page, error)
 	Transaction(ctx context.Context, ref string) ([]ledger.Decision, error)
+	TrendCounts(ctx context.Context, q ledger.TrendQuery) (ledger.TrendCounts, error) // the trends page
+	Audits(ctx context.Context, q ledger.AuditQuery) ([]ledger.AuditEvent, error)     // an opt-out's history
+	Erase(ctx context.Context, rcpt ledger.Digest) (ledger.Erased, error)             // an erasure
 }
 
 // Paths of the log pages.

@@ -224,6 +224,9 @@ func (rq *Request) view(status int, data any, errText string) *View {
 			v.Nav = rq.c.navFor(rq.User.Role, rq.R.URL.Path, v.msgs)
 		}
 	}
+	if v.LoggedIn && rq.c.o.Lists != nil {
+		v.Banners = append(rq.listBanners(), v.Banners...)
+	}
 	if c := rq.c.o.Banners; c != nil && v.LoggedIn {
 		v.Banners = append(c(rq.R.Context(), rq.User), v.Banners...)
 	}

@@ -14,7 +14,7 @@ const (
 // builtinPages are the pages of this package; a page defined in another
 // file of the package is added here.
 func (c *Console) builtinPages() []Page {
-	return []Page{
+	return append([]Page{
 		{Pattern: "GET " + LoginPath, Public: true, Template: "login.html.tmpl", Serve: c.loginForm},
 		{Pattern: "POST " + LoginPath, Public: true, Template: "login.html.tmpl", Serve: c.loginPost},
 		{Pattern: "POST " + LogoutPath, Role: store.RoleRep, Serve: c.logout},
@@ -31,7 +31,7 @@ func (c *Console) builtinPages() []Page {
 		{Pattern: "GET " + ResetPath, Role: store.RoleAdmin, Nav: "nav.reset", Template: "reset.html.tmpl", Serve: c.resetForm},
 		{Pattern: "POST " + ResetPath, Role: store.RoleAdmin, Template: "reset.html.tmpl", Serve: c.resetPost},
 		{Pattern: "GET " + TransactionPath + "{ref}", Role: store.RoleRep, Template: "tx.html.tmpl", Serve: c.transaction},
-	}
+	}, c.reviewPages()...)
 }
 
 // stepPath is the page of a pending login step.

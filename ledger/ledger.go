@@ -176,6 +176,10 @@ type Ledger interface {
 	Transaction(ctx context.Context, ref string) ([]Decision, error)
 	// Erase removes or anonymises the decisions about rcpt.
 	Erase(ctx context.Context, rcpt Digest) (Erased, error)
+	// DailyCounts reads the per-day rollup rows of q, one per day, rep,
+	// verdict and reason; TrendCounts reads them summed, for ReadTrends.
+	DailyCounts(ctx context.Context, q TrendQuery) ([]DayCount, error)
+	TrendCounts(ctx context.Context, q TrendQuery) (TrendCounts, error)
 	// Expire deletes what the retention says has expired at now.
 	Expire(ctx context.Context, now time.Time) (Expired, error)
 	Close() error

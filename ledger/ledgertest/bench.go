@@ -41,6 +41,11 @@ func BenchN(b *testing.B) int {
 	return n
 }
 
+// benchReasons are the refusals' reasons: the trends' rollup holds a row
+// per day, rep and reason.
+var benchReasons = []ledger.Reason{"list:be-dncm", "list:fr-bloctel", "opt-out", "policy:consent-required",
+	"cap:rep-daily", "list:uk-tps", "policy:role-address"}
+
 func benchRep(i int) string { return fmt.Sprintf("rep%03d@corp.example", i%benchReps) }
 
 // Seed loads n decisions spread over benchDays days before Base, from
@@ -59,6 +64,9 @@ func Seed(b *testing.B, n int, load func(context.Context, []ledger.Decision) err
 		}
 		d := Decision(fmt.Sprintf("B%08d", i/3), i%(n/5), -span+time.Duration(int64(span)/int64(n)*int64(i)), v)
 		d.Rep = benchRep(i)
+		if v == ledger.Refused {
+			d.Reason = benchReasons[(i/10)%len(benchReasons)]
+		}
 		d.Outcome = ledger.Outcome{Kind: ledger.Sent, Reply: "250 2.0.0 Ok", At: d.At}
 		batch = append(batch, d)
 		if len(batch) == cap(batch) || i == n-1 {
@@ -74,8 +82,8 @@ func Seed(b *testing.B, n int, load func(context.Context, []ledger.Decision) err
 }
 
 // Bench measures, on a seeded ledger: the first page of a one-day filter
-// by rep, an exact address search (p50 and p99 of each), and CSV export
-// in rows a second.
+// by rep, an exact address search, the trends of 30 days for every rep
+// and for one (p50 and p99 of each), and CSV export in rows a second.
 func Bench(b *testing.B, l ledger.Ledger, n int) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -92,6 +100,20 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 			d := Digest(rng.IntN(n / 5))
 			p, err := l.Query(ctx, ledger.Query{Digest: &d, Limit: 100})
 			return len(p.Decisions), err
+		})
+	})
+	b.Run("trends-30d", func(b *testing.B) {
+		latencies(b, func() (int, error) {
+			tr, err := ledger.ReadTrends(ctx, l, ledger.LastDays(Base, benchDays))
+			return len(tr.Reps), err
+		})
+	})
+	b.Run("trends-30d-one-rep", func(b *testing.B) {
+		latencies(b, func() (int, error) {
+			q := ledger.LastDays(Base, benchDays)
+			q.Rep = benchRep(rng.IntN(benchReps))
+			tr, err := ledger.ReadTrends(ctx, l, q)
+			return len(tr.Reps), err
 		})
 	})
 	b.Run("csv-export", func(b *testing.B) {

@@ -9,4 +9,5 @@ import (
 var DataMap = []datamap.Entry{
 	ledger.DecisionsEntry("PostgreSQL ([ledger] url), table decisions (partitions decisions_YYYYMM)", "decisions*"),
 	ledger.AuditEntry("PostgreSQL ([ledger] url), table audit (partitions audit_YYYYMM)", "audit*"),
+	ledger.RollupEntry("PostgreSQL ([ledger] url), table daily", "daily"),
 }

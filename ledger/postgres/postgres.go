@@ -79,7 +79,10 @@ func (l *Ledger) setup(ctx context.Context, now time.Time) error {
 		if _, err := tx.Exec(ctx, schema); err != nil {
 			return err
 		}
-		return migrate(ctx, tx)
+		if err := migrate(ctx, tx); err != nil {
+			return err
+		}
+		return ensureRollup(ctx, tx)
 	})
 	if err != nil {
 		return err

@@ -31,16 +31,22 @@ func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
 func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
 	ctx := context.Background()
 	b := &pgx.Batch{}
+	var queued []ledger.Decision
 	for _, ds := range batch {
 		for _, d := range ds {
 			if err := l.ensure(ctx, d.At); err != nil {
 				return err
 			}
 			b.Queue(insertDecision, ledgersql.Args(d, tc)...)
+			queued = append(queued, d)
 		}
 	}
 	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, b).Close()
+		roll, err := insertAll(ctx, tx, b, queued)
+		if err != nil {
+			return err
+		}
+		return bump(ctx, tx, roll)
 	})
 }
 

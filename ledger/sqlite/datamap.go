@@ -10,4 +10,5 @@ import (
 var DataMap = []datamap.Entry{
 	ledger.DecisionsEntry("SQLite ledger DATA_DIR/ledger.db (or [ledger] path), tables d_YYYYMM", "d_*"),
 	ledger.AuditEntry("SQLite ledger DATA_DIR/ledger.db, table audit", "audit"),
+	ledger.RollupEntry("SQLite ledger DATA_DIR/ledger.db, table daily", "daily"),
 }

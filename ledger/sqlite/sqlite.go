@@ -74,6 +74,9 @@ func (l *Ledger) open(path string) error {
 	if err = l.migrate(context.Background()); err != nil {
 		return err
 	}
+	if err = l.ensureRollup(context.Background()); err != nil {
+		return err
+	}
 	if l.r, err = openPool(path, true, readConns); err != nil {
 		return err
 	}
@@ -138,7 +141,7 @@ CREATE INDEX IF NOT EXISTS ` + t + `_ref ON ` + t + `(ref);`
 }
 
 // tables lists the month tables, newest first.
-func (l *Ledger) tables(ctx context.Context, db *sql.DB) ([]string, error) {
+func (l *Ledger) tables(ctx context.Context, db queryer) ([]string, error) {
 	rows, err := db.QueryContext(ctx,
 		`SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'd_[0-9][0-9][0-9][0-9][0-9][0-9]' ORDER BY name DESC`)
 	if err != nil {

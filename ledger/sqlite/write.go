@@ -46,6 +46,7 @@ func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
 	}
 	defer tx.Rollback()
 	stmts := map[string]*sql.Stmt{}
+	roll := ledger.Rollup{}
 	for _, ds := range batch {
 		for _, d := range ds {
 			t := table(d.At)
@@ -56,10 +57,17 @@ func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
 				}
 				stmts[t] = st
 			}
-			if _, err := st.ExecContext(ctx, ledgersql.Args(d, tc)...); err != nil {
+			res, err := st.ExecContext(ctx, ledgersql.Args(d, tc)...)
+			if err != nil {
 				return err
 			}
+			if n, _ := res.RowsAffected(); n == 1 { // not a replay
+				roll.Add(d)
+			}
 		}
+	}
+	if err := bumpRollup(ctx, tx, roll); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
