@@ -169,6 +169,19 @@ func (l *faultLoad) phase(d time.Duration) int64 {
 	return l.ok.Load() - n
 }
 
+// waitOK waits until one more message got 250, at most d, and returns
+// how long that took, or false.
+func (l *faultLoad) waitOK(d time.Duration) (time.Duration, bool) {
+	start, n := time.Now(), l.ok.Load()
+	for l.ok.Load() == n {
+		if time.Since(start) > d {
+			return d, false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start), true
+}
+
 // faultRow is one line of the fault table.
 type faultRow struct {
 	test, fault                                     string

@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -99,12 +103,9 @@ func TestFaultClusterFailover(t *testing.T) {
 	replica := cl.KillMaster(0)
 	cl.WaitPromoted(replica, 20*time.Second)
 	promoted := time.Since(killed)
-	n := l.ok.Load()
-	for deadline := time.Now().Add(20 * time.Second); l.ok.Load() == n; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			l.finish()
-			t.Fatalf("no message got 250 within 20s of the replica's promotion")
-		}
+	if _, ok := l.waitOK(20 * time.Second); !ok {
+		l.finish()
+		t.Fatalf("no message got 250 within 20s of the replica's promotion")
 	}
 	resumed := time.Since(killed)
 	after := l.phase(2 * time.Second)
@@ -218,6 +219,9 @@ func killScenario(t *testing.T, storeTOML string) {
 	err := <-g.done
 	g.done <- err
 	startGateway(t, addr, "--config", cfg)
+	if _, ok := l.waitOK(15 * time.Second); !ok {
+		t.Errorf("no message got 250 within 15s of the restart")
+	}
 	after := l.phase(1500 * time.Millisecond)
 	l.finish()
 	if after == 0 {
@@ -261,7 +265,12 @@ func killScenario(t *testing.T, storeTOML string) {
 // the test when one decision is there twice.
 func ledgerRecords(t *testing.T, cfg string) map[string]bool {
 	t.Helper()
-	rows, err := csv.NewReader(strings.NewReader(mustCLI(t, "", "log", "--format", "csv", "--config", cfg))).ReadAll()
+	// stdout alone: a ledger of this instance only says so on stderr.
+	out, err := exec.Command(binary, "log", "--format", "csv", "--config", cfg).Output()
+	if err != nil {
+		t.Fatalf("dncgate log --format csv: %v", err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("dncgate log --format csv: %d rows, %v", len(rows), err)
 	}
@@ -302,15 +311,22 @@ func TestFaultLedgerDown(t *testing.T) {
 	before := l.phase(1500 * time.Millisecond)
 	pg.Stop()
 	down := l.phase(2 * time.Second)
+	if fi, err := os.Stat(filepath.Join(dir, "ledger.spool")); err != nil || fi.Size() == 0 {
+		t.Errorf("nothing spooled with the ledger down (%v)", err)
+	}
 	pg.Restart()
-	for deadline := time.Now().Add(25 * time.Second); !strings.Contains(g.log.String(), "spooled records replayed"); time.Sleep(50 * time.Millisecond) {
+	after := l.phase(time.Second)
+	// The replay runs entry by entry while the sessions' new records queue
+	// behind it in the spool: under this load it does not catch up, so it
+	// is awaited once the load has ended (README, Faults).
+	l.finish()
+	start := time.Now()
+	for deadline := time.Now().Add(40 * time.Second); !strings.Contains(g.log.String(), "spooled records replayed"); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			l.finish()
-			t.Fatalf("the spool was not replayed within 25s of the ledger's return:\n%s", g.log.String())
+			t.Fatalf("the spool was not replayed within 40s of the load's end:\n%s", g.log.String())
 		}
 	}
-	after := l.phase(time.Second)
-	l.finish()
+	t.Logf("spool replayed %s after the load ended", time.Since(start).Round(time.Millisecond))
 	t.Logf("250s: %d before, %d with the ledger down, %d after the replay", before, down, after)
 	if down == 0 {
 		t.Errorf("sending stopped with the ledger down: the spool should take the records")
