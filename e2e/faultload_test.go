@@ -24,6 +24,7 @@ type faultLoad struct {
 	addrs    []string // gateways; session w goes to addrs[w%len]
 	optedOut []string
 	extra    func(w, n int) []string // more recipients for message n of session w
+	dial     func(addr string) (*smtp.Client, error)
 
 	stop     atomic.Bool
 	wg       sync.WaitGroup
@@ -40,12 +41,20 @@ type faultLoad struct {
 // startLoad starts sessions clients on addrs; tag makes the subjects and
 // recipients this load's own; extra (may be nil) adds recipients.
 func startLoad(t *testing.T, tag string, addrs []string, sessions int, optedOut []string, extra func(w, n int) []string) *faultLoad {
-	l := &faultLoad{addrs: addrs, optedOut: optedOut, extra: extra, acked: map[string][]string{}, tried: map[string]bool{}}
+	l := newLoad(addrs, optedOut, extra)
+	l.start(t, tag, sessions)
+	return l
+}
+
+func newLoad(addrs, optedOut []string, extra func(w, n int) []string) *faultLoad {
+	return &faultLoad{addrs: addrs, optedOut: optedOut, extra: extra, dial: login, acked: map[string][]string{}, tried: map[string]bool{}}
+}
+
+func (l *faultLoad) start(t *testing.T, tag string, sessions int) {
 	for w := range sessions {
 		l.wg.Add(1)
 		go l.session(t, tag, w)
 	}
-	return l
 }
 
 func (l *faultLoad) session(t *testing.T, tag string, w int) {
@@ -75,7 +84,7 @@ func (l *faultLoad) session(t *testing.T, tag string, w int) {
 		for !l.stop.Load() {
 			if c == nil {
 				var err error
-				if c, err = login(addr); err != nil {
+				if c, err = l.dial(addr); err != nil {
 					c = nil
 					time.Sleep(50 * time.Millisecond)
 					continue
@@ -105,6 +114,19 @@ func (l *faultLoad) session(t *testing.T, tag string, w int) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+}
+
+// trustedDial opens a session without AUTH, from a trusted network.
+func trustedDial(addr string) (*smtp.Client, error) {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Hello("client.test"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // sendOnce makes one attempt at a message: recipients refused 5xx at RCPT
