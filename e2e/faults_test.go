@@ -95,8 +95,10 @@ func TestFaultClusterFailover(t *testing.T) {
 	out := optOutSome(t, cfg, 3)
 	startGateway(t, addr, "--config", cfg)
 
-	// Every message also goes to one of four shared recipients, the cap's.
-	capped := func(w, n int) []string { return []string{fmt.Sprintf("capped%d@prospect.test", (w+n)%4)} }
+	// Every message also goes to a recipient the sessions share, a new one
+	// every third message: each is offered about 18 times against its cap
+	// of 2, all along the load, the failover included.
+	capped := func(w, n int) []string { return []string{fmt.Sprintf("capped%d@prospect.test", n/3)} }
 	l := startLoad(t, "cl", []string{addr}, faultSessions, out, capped)
 	before := l.phase(1500 * time.Millisecond)
 	killed := time.Now()
