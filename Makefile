@@ -13,6 +13,10 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 CONFIG     := $(DESTDIR)$(SYSCONFDIR)/dncgate/dncgate.toml
 
 ## build: compile bin/dncgate, stamped with the version
@@ -39,7 +43,7 @@ bench-import:
 
 ## run: build, then serve (pass flags with ARGS="--config dncgate.toml")
 run: build
-	bin/dncgate serve $(ARGS)
+	bin/dncgate serve --web-listen 127.0.0.1:8080 $(ARGS)
 
 ## vet: go vet every package
 vet:
@@ -56,6 +60,12 @@ install: build
 	sed -e 's|/usr/local/bin/dncgate|$(BINDIR)/dncgate|g' -e 's|/etc/dncgate/|$(SYSCONFDIR)/dncgate/|g' \
 		packaging/dncgate.service >bin/dncgate.service
 	install -m 0644 bin/dncgate.service $(DESTDIR)$(UNITDIR)/dncgate.service
+	install -d -m 0755 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	bin/dncgate man | gzip -9n >bin/dncgate.1.gz
+	install -m 0644 bin/dncgate.1.gz $(DESTDIR)$(MANDIR)/man1/dncgate.1.gz
+	bin/dncgate completion bash >bin/dncgate.bash && install -m 0644 bin/dncgate.bash $(DESTDIR)$(BASHCOMPDIR)/dncgate
+	bin/dncgate completion zsh >bin/_dncgate && install -m 0644 bin/_dncgate $(DESTDIR)$(ZSHCOMPDIR)/_dncgate
+	bin/dncgate completion fish >bin/dncgate.fish && install -m 0644 bin/dncgate.fish $(DESTDIR)$(FISHCOMPDIR)/dncgate.fish
 	@if [ -e $(CONFIG) ]; then \
 		echo "install: keeping the existing $(CONFIG)"; \
 	else \

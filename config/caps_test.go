@@ -41,7 +41,7 @@ hold = "15m"
 		!slices.Equal(second.Countries, []string{"FR", "be"}) {
 		t.Errorf("second cap = %+v", second)
 	}
-	if m := c.Masked(); !strings.Contains(m, `name = "fr-domain-day"`) || !strings.Contains(m, `window = "24h"`) {
+	if m := c.Masked(); !strings.Contains(m, `name = "fr-domain-day"`) || !strings.Contains(m, `window = "1d"`) {
 		t.Errorf("config check output lacks the caps:\n%s", m)
 	}
 }

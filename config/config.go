@@ -39,6 +39,7 @@ type Config struct {
 	Lists       []ListDecl  `toml:"lists"`
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
+	Autoconfig  Autoconfig  `toml:"autoconfig"`
 
 	src *source // where each key was written; nil for defaults only
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -32,13 +33,13 @@ const (
 	// DefaultRetentionSent: CNIL's three years from the last contact, a
 	// leap day included; a sent decision is the proof the lists were
 	// consulted before that contact.
-	DefaultRetentionSent = 1096 * day
+	DefaultRetentionSent = 1096 * duration.Day
 	// DefaultRetentionRefused: a refusal proves nothing was sent; a year
 	// covers the managers' review and a complaint about a recent attempt.
-	DefaultRetentionRefused = 366 * day
+	DefaultRetentionRefused = 366 * duration.Day
 	// DefaultRetentionAudit: five years, the French civil limitation
 	// period (Code civil, art. 2224), longer than any decision it explains.
-	DefaultRetentionAudit = 1827 * day
+	DefaultRetentionAudit = 1827 * duration.Day
 )
 
 // minSpool is the smallest spool worth having: a few thousand records.
@@ -72,7 +73,7 @@ func (c *Config) checkLedger(col *collector) {
 		key string
 		d   Age
 	}{{"sent", l.Retention.Sent}, {"refused", l.Retention.Refused}, {"audit", l.Retention.Audit}} {
-		if r.d.Duration < day {
+		if r.d.Duration < duration.Day {
 			col.add("ledger.retention."+r.key, "%s is less than a day (\"1d\"); records would go before anyone reviews them", r.d)
 		}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/dncgate/dncgate/duration"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ func TestLedgerDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := c.Ledger.Retention
-	if r.Sent.Duration != 1096*day || r.Refused.Duration != 366*day || r.Audit.Duration != 1827*day {
+	if r.Sent.Duration != 1096*duration.Day || r.Refused.Duration != 366*duration.Day || r.Audit.Duration != 1827*duration.Day {
 		t.Errorf("default retention = %+v", r)
 	}
 	if c.LedgerPath() != filepath.Join(DefaultDataDir, "ledger.db") || c.LedgerSpoolPath() != filepath.Join(DefaultDataDir, "ledger.spool") {
@@ -35,7 +36,7 @@ refused = "36h"
 		t.Fatal(err)
 	}
 	l := c.Ledger
-	if l.URL == "" || l.SpoolMaxBytes != 8*MiB || !l.StoreSubject || l.Retention.Sent.Duration != 730*day ||
+	if l.URL == "" || l.SpoolMaxBytes != 8*MiB || !l.StoreSubject || l.Retention.Sent.Duration != 730*duration.Day ||
 		l.Retention.Refused.Duration != 36*time.Hour || l.Retention.Audit.Duration != DefaultRetentionAudit {
 		t.Errorf("ledger = %+v", l)
 	}

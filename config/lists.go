@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"strconv"
 	"strings"
 	"time"
@@ -90,33 +91,21 @@ var listKinds = []string{"email", "domain", "phone", "email-sha256", "email-sha1
 
 const listKindText = `"email", "domain", "phone", "email-sha256", "email-sha1" or "email-md5"`
 
-// day is the unit an Age may be written in beyond Go durations.
-const day = 24 * time.Hour
-
-// Age is a list's maximum age, written "36h" or in whole days, "5d";
+// Age is a list's maximum age, in the one duration syntax ("5d", "36h");
 // "" or "0" is no maximum.
 type Age struct{ time.Duration }
 
 // UnmarshalText reads an age; negative ones are refused.
 func (a *Age) UnmarshalText(b []byte) error {
-	s := string(b)
-	bad := fmt.Errorf("invalid age %q (write whole days such as \"5d\", or a duration such as \"36h\"; \"\" for none)", s)
-	switch n, isDays := strings.CutSuffix(s, "d"); {
-	case s == "":
+	if len(b) == 0 {
 		a.Duration = 0
-	case isDays:
-		days, err := strconv.Atoi(n)
-		if err != nil || days < 0 || days > int(maxAgeDays) {
-			return bad
-		}
-		a.Duration = time.Duration(days) * day
-	default:
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return bad
-		}
-		a.Duration = d
+		return nil
 	}
+	d, err := duration.Parse(string(b))
+	if err != nil {
+		return err
+	}
+	a.Duration = d
 	return nil
 }
 
@@ -165,23 +154,17 @@ func (s Share) String() string {
 	return strconv.FormatFloat(s.Fraction*100, 'g', -1, 64) + "%"
 }
 
-// maxAgeDays keeps days*24h inside a time.Duration.
-const maxAgeDays = int64(^uint64(0)>>1) / int64(day)
-
-// MarshalText writes whole days as "5d", other ages as Go durations and no
-// age as "".
+// MarshalText writes an age as duration.Format does ("5d", "1d12h") and
+// no age as "".
 func (a Age) MarshalText() ([]byte, error) {
 	return []byte(a.String()), nil
 }
 
 func (a Age) String() string {
-	switch {
-	case a.Duration == 0:
+	if a.Duration == 0 {
 		return ""
-	case a.Duration%day == 0:
-		return strconv.FormatInt(int64(a.Duration/day), 10) + "d"
 	}
-	return Duration{a.Duration}.String()
+	return duration.Format(a.Duration)
 }
 
 // CountryCodes returns the list's countries as package country reads

@@ -28,6 +28,7 @@ func (c *Config) Masked() string {
 	m.Privacy.HMACKey = maskString(c.Privacy.HMACKey)
 	m.Ledger = c.maskedLedger()
 	m.Footer, _ = c.FooterDetails() // the sample details in force, so the output loads back
+	m.effective(c)
 	var b bytes.Buffer
 	enc := toml.NewEncoder(&b)
 	enc.Indent = ""
@@ -36,6 +37,20 @@ func (c *Config) Masked() string {
 		panic("config: encoding the masked config: " + err.Error())
 	}
 	return b.String()
+}
+
+// effective writes into m the values in force where c leaves a key to a
+// default worked out at run time (0 or ""), so what config check prints is
+// what the gateway does: a cap's hold of 10m, not "0s".
+func (m *Config) effective(c *Config) {
+	m.Caps = make([]Cap, len(c.Caps))
+	for i, cp := range c.Caps {
+		m.Caps[i] = cp.Effective()
+	}
+	m.Unsubscribe.RatePerMinute = c.UnsubscribeRate()
+	m.Unsubscribe.BaseURL = c.UnsubscribeBaseURL()
+	m.Unsubscribe.Org = c.UnsubscribeOrg()
+	m.Unsubscribe.KeysFile = c.UnsubscribeKeysPath()
 }
 
 func maskString(s string) string {

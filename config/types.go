@@ -3,44 +3,35 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Duration is a time.Duration written as "30s", "5m" or "72h" in the file.
+// Duration is a time.Duration written in the one duration syntax of
+// package duration: "30s", "10m", "72h", "7d", "2w" or "1d12h".
 type Duration struct{ time.Duration }
 
-// UnmarshalText parses a Go duration; negative values are refused because
+// UnmarshalText parses a duration; negative values are refused because
 // no setting of dncgate means anything with them.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := duration.Parse(string(b))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (write a number and a unit: \"30s\", \"5m\", \"72h\")", b)
-	}
-	if v < 0 {
-		return fmt.Errorf("invalid duration %q: must not be negative", b)
+		return err
 	}
 	d.Duration = v
 	return nil
 }
 
-// MarshalText writes the shortest form: "1m" rather than "1m0s".
+// MarshalText writes the shortest form: "1m" rather than "1m0s", "7d"
+// rather than "168h0m0s".
 func (d Duration) MarshalText() ([]byte, error) {
 	return []byte(d.String()), nil
 }
 
-func (d Duration) String() string {
-	s := d.Duration.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func (d Duration) String() string { return duration.Format(d.Duration) }
 
 // Size is a byte count written as 1048576, "512KiB" or "25MB" in the file.
 type Size int64

@@ -49,7 +49,7 @@ func TestDurationText(t *testing.T) {
 		in  string
 		out string
 	}{
-		{"30s", "30s"}, {"1m", "1m"}, {"90m", "1h30m"}, {"72h", "72h"}, {"500ms", "500ms"}, {"0s", "0s"}, {"1m30s", "1m30s"},
+		{"30s", "30s"}, {"1m", "1m"}, {"90m", "1h30m"}, {"72h", "3d"}, {"7d", "7d"}, {"2w", "14d"}, {"1d12h", "36h"}, {"500ms", "500ms"}, {"0s", "0s"}, {"1m30s", "1m30s"},
 	}
 	for _, c := range cases {
 		var d Duration
@@ -61,7 +61,7 @@ func TestDurationText(t *testing.T) {
 			t.Errorf("%q: String() = %q, want %q", c.in, got, c.out)
 		}
 	}
-	for _, bad := range []string{"", "5", "5 minutes", "-1s", "1d"} {
+	for _, bad := range []string{"", "5", "5 minutes", "-1s", "1x", "1.5d"} {
 		var d Duration
 		if err := d.UnmarshalText([]byte(bad)); err == nil {
 			t.Errorf("%q: accepted as %v", bad, d)

@@ -33,6 +33,7 @@ func (c *Config) validate(checks []Check) error {
 	c.checkLedger(col)
 	c.checkRelay(col)
 	c.checkWeb(col)
+	c.checkAutoconfig(col)
 	c.checkProxies(col)
 	for _, check := range checks {
 		check(c, func(key string, err error) { col.add(key, "%v", err) })

@@ -38,10 +38,14 @@ func TestMakeInstall(t *testing.T) {
 	dest := t.TempDir()
 	makeInstall(t, "DESTDIR="+dest)
 	for path, mode := range map[string]fs.FileMode{
-		"usr/local/bin/dncgate":              0o755,
-		"etc/dncgate":                        fs.ModeDir | 0o755,
-		"etc/dncgate/dncgate.toml":           0o640,
-		"lib/systemd/system/dncgate.service": 0o644,
+		"usr/local/bin/dncgate":                                  0o755,
+		"etc/dncgate":                                            fs.ModeDir | 0o755,
+		"etc/dncgate/dncgate.toml":                               0o640,
+		"lib/systemd/system/dncgate.service":                     0o644,
+		"usr/local/share/man/man1/dncgate.1.gz":                  0o644,
+		"usr/local/share/bash-completion/completions/dncgate":    0o644,
+		"usr/local/share/zsh/site-functions/_dncgate":            0o644,
+		"usr/local/share/fish/vendor_completions.d/dncgate.fish": 0o644,
 	} {
 		fi, err := os.Stat(filepath.Join(dest, path))
 		if err != nil {

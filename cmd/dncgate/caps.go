@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"io"
 	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,10 +20,6 @@ import (
 // capsKeyHelp says what KEY may be, for the usage text of both commands.
 const capsKeyHelp = "KEY is an address (recipient and rep caps), a domain (recipient-domain caps),\n" +
 	"REP|DOMAIN (rep-domain caps) or \"org\" (org caps)."
-
-// unknownUser names the operator of a reset when neither --by nor the
-// environment does.
-const unknownUser = "unknown"
 
 func (a *app) caps(ctx context.Context, args []string) error {
 	return a.dispatch(ctx, "dncgate caps", []command{
@@ -64,6 +63,7 @@ func (c *capsCmd) withChecker(ctx context.Context, f func(*config.Config, *caps.
 func (a *app) capsShow(ctx context.Context, args []string) error {
 	c := a.newCapsCmd("show", "Show, for every configured cap whose scope fits KEY, the sends and holds\n"+
 		"counted in its window, its limit and when its next slot is free (UTC).")
+	asJSON := jsonFlag(c.fs)
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -76,6 +76,27 @@ func (a *app) capsShow(ctx context.Context, args []string) error {
 		}
 		if len(rows) == 0 {
 			return c.fs.usageError("no configured cap counts %q; %s", key, capsKeyHelp)
+		}
+		if *asJSON {
+			type usageJSON struct {
+				Cap      string  `json:"cap"`
+				Scope    string  `json:"scope"`
+				Key      string  `json:"key"`
+				Count    int64   `json:"count"`
+				Limit    int64   `json:"limit"`
+				Window   string  `json:"window"`
+				NextFree *string `json:"next_free"` // null: a slot is free now
+			}
+			out := make([]usageJSON, 0, len(rows))
+			for _, u := range rows {
+				j := usageJSON{Cap: u.rule.Name, Scope: string(u.rule.Scope), Key: u.subject, Count: int64(u.Count),
+					Limit: int64(u.Limit), Window: duration.Format(u.rule.Window)}
+				if !u.OK {
+					j.NextFree = jsonTime(u.NextSlot)
+				}
+				out = append(out, j)
+			}
+			return a.writeJSON(out)
 		}
 		return writeUsages(a.stdout, rows)
 	})
@@ -117,7 +138,7 @@ func writeUsages(w io.Writer, rows []capUsage) error {
 		if !u.OK {
 			next = u.NextSlot.UTC().Format(time.DateTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.rule.Name, u.rule.Scope, u.subject, u.Count, u.Limit, u.rule.Window, next)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", u.rule.Name, u.rule.Scope, u.subject, u.Count, u.Limit, duration.Format(u.rule.Window), next)
 	}
 	return tw.Flush()
 }
@@ -165,7 +186,7 @@ func (a *app) capsReset(ctx context.Context, args []string) error {
 	c := a.newCapsCmd("reset", "Forget every send and hold of KEY in the cap named by --cap, so KEY may be\n"+
 		"sent to again at once. The reset is logged with who made it.")
 	name := c.fs.String("cap", "", "`NAME` of the cap to reset (required)")
-	by := c.fs.String("by", "", "`NAME` of who resets, for the log (default: $SUDO_USER, else $USER)")
+	by := c.fs.String("by", "", "`NAME` of who resets, for the log (default: $SUDO_USER, else $USER, else the account name)")
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -208,12 +229,17 @@ func findRule(chk *caps.Checker, name string) (caps.Rule, error) {
 }
 
 // operator names who runs the command: by when given, else the user sudo
-// was run by, else the login user.
+// was run by, else the login user, else the account the process runs as
+// (root under a service manager that sets no $USER), so a change is never
+// recorded as made by nobody.
 func operator(by string) string {
 	for _, who := range []string{by, os.Getenv("SUDO_USER"), os.Getenv("USER")} {
 		if who = strings.TrimSpace(who); who != "" {
 			return who
 		}
 	}
-	return unknownUser
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(os.Getuid())
 }

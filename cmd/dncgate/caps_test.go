@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/user"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func checkCapsCommands(t *testing.T, cfgPath string) {
 		t.Errorf("columns not aligned:\n%s", r.stdout)
 	}
 	next := first.Add(720 * time.Hour).Format(time.DateTime)
-	if got := strings.Join(row(t, r.stdout, "recipient-30d"), " "); got != "recipient-30d recipient ann@sales.prospect.fr 2 2 720h0m0s "+next {
+	if got := strings.Join(row(t, r.stdout, "recipient-30d"), " "); got != "recipient-30d recipient ann@sales.prospect.fr 2 2 30d "+next {
 		t.Errorf("recipient row %q, want the 2 sends, the limit and the next slot %s", got, next)
 	}
 	if got := row(t, r.stdout, "rep-day"); got[3] != "0" || got[len(got)-1] != "now" {
@@ -96,7 +97,7 @@ func checkCapsCommands(t *testing.T, cfgPath string) {
 	}
 
 	r = dncgate(t, "", "caps", "show", "Shop.Prospect.FR", "--config", cfgPath)
-	if got := row(t, r.stdout, "domain-day"); got[2] != "prospect.fr" || got[3] != "3" || got[5] != "24h0m0s" || got[6] != "now" {
+	if got := row(t, r.stdout, "domain-day"); got[2] != "prospect.fr" || got[3] != "3" || got[5] != "1d" || got[6] != "now" {
 		t.Errorf("domain row %v, want the registrable domain with 3 sends and a free slot", got)
 	}
 	r = dncgate(t, "", "caps", "show", "rep@acme.test", "--config", cfgPath)
@@ -165,4 +166,25 @@ func TestCapsCommandErrors(t *testing.T) {
 	bare := t.TempDir()
 	initStore(t, "--data", bare)
 	dncgate(t, "", "caps", "show", "org", "--data", bare).want(t, 1, "stderr", "no [[caps]] are configured")
+}
+
+// With no --by and no $SUDO_USER or $USER (a root shell under a service
+// manager), the operator is the account's name, never "unknown".
+func TestOperatorWithoutEnvironment(t *testing.T) {
+	t.Setenv("SUDO_USER", "")
+	t.Setenv("USER", "")
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := operator(""); got != u.Username || got == "" {
+		t.Fatalf("operator() = %q, want the account name %q", got, u.Username)
+	}
+	t.Setenv("USER", "dana")
+	if got := operator(""); got != "dana" {
+		t.Fatalf("operator() with $USER = %q", got)
+	}
+	if got := operator("  Lee "); got != "Lee" {
+		t.Fatalf("operator(--by) = %q", got)
+	}
 }

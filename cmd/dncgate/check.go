@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/country"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,16 +45,24 @@ func (a *app) check(ctx context.Context, args []string) error {
 			"explanation. Exit status: 0 when all are allowed, 1 when any is not,\n"+
 			"2 when the check could not be made.")
 	c.register(fs)
+	asJSON := jsonFlag(fs)
 	addrs, err := fs.parse(args, 1, -1)
 	if err != nil {
 		return err
 	}
-	err = withChecker(ctx, &c.common, func(chk *suppression.Checker) error {
-		return a.printVerdicts(ctx, chk, c.from, addrs)
-	})
+	return a.verdictStatus(withChecker(ctx, &c.common, func(chk *suppression.Checker) error {
+		return a.printVerdicts(ctx, chk, c.from, addrs, *asJSON)
+	}))
+}
+
+// verdictStatus gives the commands that answer "may this be written to"
+// their exit statuses: 0 yes, 1 no (the command returned exitRefused), 2
+// when the answer could not be made, so a script never reads a failure as
+// a verdict. Usage errors keep theirs.
+func (a *app) verdictStatus(err error) error {
 	var st exitStatus
 	var ue *usageError
-	if err != nil && !errors.As(err, &st) && !errors.As(err, &ue) {
+	if err != nil && !errors.As(err, &st) && !errors.As(err, &ue) && !errors.Is(err, errHelp) {
 		fmt.Fprintln(a.stderr, "dncgate:", err)
 		return exitStatus(exitCheckError)
 	}
@@ -62,18 +71,27 @@ func (a *app) check(ctx context.Context, args []string) error {
 
 // printVerdicts prints one line per address and returns exitStatus 1
 // when any is not allowed.
-func (a *app) printVerdicts(ctx context.Context, chk *suppression.Checker, from string, addrs []string) error {
+func (a *app) printVerdicts(ctx context.Context, chk *suppression.Checker, from string, addrs []string, asJSON bool) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	notAllowed := false
+	out := make([]verdictJSON, 0, len(addrs))
 	for _, addr := range addrs {
 		v, err := chk.Decide(ctx, from, addr, time.Now())
 		if err != nil {
 			return fmt.Errorf("%s: %w", addr, err)
 		}
 		notAllowed = notAllowed || v.Outcome != suppression.Allowed
+		if asJSON {
+			out = append(out, newVerdictJSON(addr, v))
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", addr, v.Outcome, v.Explain())
 	}
-	if err := tw.Flush(); err != nil {
+	if asJSON {
+		if err := a.writeJSON(out); err != nil {
+			return err
+		}
+	} else if err := tw.Flush(); err != nil {
 		return err
 	}
 	if notAllowed {
@@ -179,4 +197,38 @@ func (a *app) scrubOutput(path string) (io.Writer, func(bool) error, error) {
 		}
 		return os.Rename(tmp.Name(), path)
 	}, nil
+}
+
+// verdictJSON is one address's verdict in check --json.
+type verdictJSON struct {
+	Address     string          `json:"address"`
+	Verdict     string          `json:"verdict"`
+	Reason      string          `json:"reason,omitempty"`
+	Text        string          `json:"text,omitempty"`
+	List        string          `json:"list,omitempty"`
+	Version     string          `json:"version,omitempty"`
+	KeyKind     string          `json:"key_kind,omitempty"`
+	Country     string          `json:"country,omitempty"`
+	CountryFrom string          `json:"country_from,omitempty"`
+	Type        string          `json:"recipient_type,omitempty"`
+	Consulted   []consultedJSON `json:"consulted"`
+	Warnings    []string        `json:"warnings,omitempty"`
+}
+
+type consultedJSON struct {
+	List    string `json:"list"`
+	Version string `json:"version"`
+}
+
+func newVerdictJSON(addr string, v suppression.Verdict) verdictJSON {
+	j := verdictJSON{Address: addr, Verdict: fmt.Sprint(v.Outcome), Reason: v.Code, Text: v.Text, List: v.List,
+		Version: v.Version, KeyKind: v.KeyKind, CountryFrom: v.CountryFrom, Type: fmt.Sprint(v.Type),
+		Consulted: []consultedJSON{}, Warnings: v.Warnings}
+	if v.Country != country.None {
+		j.Country = fmt.Sprint(v.Country)
+	}
+	for _, c := range v.Consulted {
+		j.Consulted = append(j.Consulted, consultedJSON{List: c.List, Version: c.Version})
+	}
+	return j
 }

@@ -14,10 +14,12 @@ func (a *app) config(ctx context.Context, args []string) error {
 
 func (a *app) configCheck(_ context.Context, args []string) error {
 	fs := a.newFlags("dncgate config check", "",
-		"Validate the configuration and print the effective settings, passwords and keys\n"+
-			"masked. Every problem is printed, with its file, line and key.")
+		"Validate the configuration and print the settings in force (defaults worked\n"+
+			"out at run time included), passwords and keys masked. Every problem is\n"+
+			"printed, with its file, line and key.")
 	var c common
 	c.register(fs)
+	changed := fs.Bool("changed", false, "print only the settings that differ from the built-in defaults")
 	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -25,7 +27,15 @@ func (a *app) configCheck(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(a.stdout, cfg.Masked())
+	if *changed {
+		out := cfg.ChangedText()
+		if out == "" {
+			out = "# every setting is at its default\n"
+		}
+		fmt.Fprint(a.stdout, out)
+	} else {
+		fmt.Fprint(a.stdout, cfg.Masked())
+	}
 	for _, w := range append(cfg.PolicyWarnings(), cfg.FooterWarnings()...) {
 		fmt.Fprintln(a.stderr, "dncgate: warning:", w)
 	}

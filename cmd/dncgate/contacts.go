@@ -60,6 +60,7 @@ func (c *contactsCmd) withStore(ctx context.Context, withKey bool, f func(contac
 func (a *app) contactsShow(ctx context.Context, args []string) error {
 	c := a.newContactsCmd("show", "ADDRESS", "Show what the current contacts hold for ADDRESS: country, recipient type\n"+
 		"and how many phone numbers (stored as digests, they cannot be shown).")
+	asJSON := jsonFlag(c.fs)
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -75,6 +76,14 @@ func (a *app) contactsShow(ctx context.Context, args []string) error {
 		}
 		if !ok {
 			return fmt.Errorf("no contact for %s in the current contacts", addr)
+		}
+		if *asJSON {
+			return a.writeJSON(struct {
+				Address string `json:"address"`
+				Country string `json:"country"` // "" unknown
+				Type    string `json:"type"`    // "" unknown
+				Phones  int    `json:"phones"`
+			}{addr, ct.Country, ct.Type, len(ct.Phones)})
 		}
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', 0)
 		fmt.Fprintf(tw, "address:\t%s\ncountry:\t%s\ntype:\t%s\nphones:\t%d\n",
@@ -93,6 +102,7 @@ func orUnknown(s string) string {
 func (a *app) contactsStatus(ctx context.Context, args []string) error {
 	c := a.newContactsCmd("status", "", "Show the current contacts version: when and by whom it was imported,\n"+
 		"the file's SHA-256 and the import's counts.")
+	asJSON := jsonFlag(c.fs)
 	if _, err := c.fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -100,6 +110,16 @@ func (a *app) contactsStatus(ctx context.Context, args []string) error {
 		v, err := env.db.Current(ctx)
 		if err != nil {
 			return fmt.Errorf("reading the contacts version: %w", err)
+		}
+		if *asJSON {
+			var out *versionJSON // null: nothing imported yet
+			if v.ID != "" {
+				out = newVersionJSON(listdb.Version{ID: v.ID, ImportedAt: v.ImportedAt, ImportedBy: v.ImportedBy, FileSHA256: v.FileSHA256,
+					Rows: v.Rows, Valid: v.Valid, Invalid: v.Invalid, Duplicates: v.Duplicates, Entries: v.Entries})
+			}
+			return a.writeJSON(struct {
+				Version *versionJSON `json:"version"`
+			}{out})
 		}
 		return writeContactsVersion(a.stdout, v)
 	})

@@ -29,7 +29,7 @@ func (o *contactFlags) register(fs *flagSet) {
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
 	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1, utf-16le, utf-16be")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and check the file, write nothing")
-	fs.StringVar(&o.by, "by", "", "`NAME` of who imports (default: $SUDO_USER, else $USER)")
+	fs.StringVar(&o.by, "by", "", "`NAME` of who imports (default: $SUDO_USER, else $USER, else the account name)")
 }
 
 func (o *contactFlags) readOptions() (lists.ReadOptions, error) {

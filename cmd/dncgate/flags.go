@@ -19,10 +19,11 @@ type flagSet struct {
 	summary string
 	out     io.Writer
 	lookup  configLookup // how common finds the configuration file
+	doc     *describer   // set while the command tree is described
 }
 
 func (a *app) newFlags(prog, args, summary string) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet(prog, flag.ContinueOnError), prog: prog, args: args, summary: summary, out: a.stdout, lookup: a.lookup}
+	fs := &flagSet{FlagSet: flag.NewFlagSet(prog, flag.ContinueOnError), prog: prog, args: args, summary: summary, out: a.stdout, lookup: a.lookup, doc: a.doc}
 	fs.SetOutput(io.Discard)
 	return fs
 }
@@ -41,6 +42,10 @@ func (fs *flagSet) usage() string {
 // EMAIL --role admin"), as the flag package alone does not, and checks
 // their number is within [min, max] (max < 0: no limit).
 func (fs *flagSet) parse(args []string, min, max int) ([]string, error) {
+	if fs.doc != nil {
+		fs.doc.record(fs)
+		return nil, errHelp
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {

@@ -77,6 +77,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	}
 	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
 	mounts = append(mounts, metricsMounts...)
+	mounts = append(mounts, autoconfigMounts(cfg)...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
 		optOut.stop(context.Background())

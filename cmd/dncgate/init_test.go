@@ -78,7 +78,7 @@ func TestInitAndIdentity(t *testing.T) {
 		dncgate(t, "", "init", "--config", cfg).want(t, 0, "stdout", "created store")
 		dncgate(t, "", "init", "--config", cfg).want(t, 0, "stdout", "store exists")
 		dncgate(t, "", "optout", "add", "gone@prospect.test", "--reason", "asked", "--config", cfg).want(t, 0, "stdout")
-		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", cfg).want(t, 0, "stdout", "opted out")
+		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", cfg).want(t, 1, "stdout", "opted out")
 
 		// Another key: every command refuses, and so does init.
 		otherKey := strings.Repeat("cd", 32)
@@ -86,7 +86,7 @@ func TestInitAndIdentity(t *testing.T) {
 		if strings.Contains(storeTOML, capsKey) {
 			other = writeFile(t, dir, "other.toml", strings.Replace(storeTOML, capsKey, otherKey, 1))
 		}
-		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", other).want(t, 1, "stderr", "is not the key this store was created with")
+		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", other).want(t, 2, "stderr", "is not the key this store was created with")
 		dncgate(t, "", "init", "--config", other).want(t, 1, "stderr", "is not the key this store was created with")
 
 		// A read-only command with other [[lists]] declares nothing.
@@ -99,10 +99,10 @@ func TestInitAndIdentity(t *testing.T) {
 		// The identity alone gone (keys evicted, a store from before
 		// identities): commands and init refuse; init --force records one.
 		wipe(false)
-		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", cfg).want(t, 1, "stderr", "holds data but no identity record")
+		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", cfg).want(t, 2, "stderr", "holds data but no identity record")
 		dncgate(t, "", "init", "--config", cfg).want(t, 1, "stderr", "holds data but no identity record", "dncgate init --force")
 		dncgate(t, "", "init", "--force", "--config", cfg).want(t, 0, "stdout", "created store")
-		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", cfg).want(t, 0, "stdout", "opted out")
+		dncgate(t, "", "optout", "check", "gone@prospect.test", "--config", cfg).want(t, 1, "stdout", "opted out")
 
 		// Emptied: no store until init.
 		wipe(true)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"io"
 	"strconv"
 	"strings"
@@ -21,9 +22,6 @@ import (
 
 // allCountries given to --country means the list applies everywhere.
 const allCountries = "all"
-
-// day is the unit --max-age accepts beyond Go durations ("5d").
-const day = 24 * time.Hour
 
 func (a *app) lists(ctx context.Context, args []string) error {
 	return a.dispatch(ctx, "dncgate lists", []command{
@@ -75,21 +73,15 @@ func (c *listsCmd) withStore(ctx context.Context, withKey bool, f func(listEnv) 
 	})
 }
 
-// parseMaxAge reads --max-age: a Go duration ("36h") or whole days ("5d").
+// parseMaxAge reads --max-age in the one duration syntax ("5d", "36h");
+// "" is no maximum.
 func parseMaxAge(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days < 0 {
-			return 0, fmt.Errorf("max age %q: want whole days such as 5d, or a duration such as 36h", s)
-		}
-		return time.Duration(days) * day, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("max age %q: want whole days such as 5d, or a duration such as 36h", s)
+	d, err := duration.Parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("--max-age: %w", err)
 	}
 	return d, nil
 }
@@ -126,6 +118,7 @@ func listRegion(given string, m listdb.Meta) string {
 func (a *app) listsLs(ctx context.Context, args []string) error {
 	c := a.newListsCmd("ls", "", "List every list: its kind, model, countries, entries, current version,\n"+
 		"when it was imported, its age and whether it is fresh or stale by its max age.")
+	asJSON := jsonFlag(c.fs)
 	if _, err := c.fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -140,7 +133,15 @@ func (a *app) listsLs(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		return writeLists(a.stdout, infos, manual, time.Now())
+		now := time.Now()
+		if *asJSON {
+			out := make([]listJSON, len(infos))
+			for i, in := range infos {
+				out[i] = newListJSON(in.Meta, in.Current, manual[i], nil, now)
+			}
+			return a.writeJSON(out)
+		}
+		return writeLists(a.stdout, infos, manual, now)
 	})
 }
 
@@ -201,8 +202,11 @@ func ageText(v listdb.Version, now time.Time) string {
 		return "-"
 	}
 	age := now.Sub(v.ImportedAt)
-	if age >= day {
-		return fmt.Sprintf("%dd%s", age/day, (age % day).Truncate(time.Hour))
+	if age >= duration.Day {
+		if h := (age % duration.Day) / time.Hour; h > 0 {
+			return fmt.Sprintf("%dd%dh", age/duration.Day, h)
+		}
+		return fmt.Sprintf("%dd", age/duration.Day)
 	}
 	return age.Truncate(time.Second).String()
 }
@@ -235,6 +239,7 @@ func freshness(m listdb.Meta, v listdb.Version, man listdb.Manual, now time.Time
 
 func (a *app) listsShow(ctx context.Context, args []string) error {
 	c := a.newListsCmd("show", "NAME", "Show a list's description and its current version.")
+	asJSON := jsonFlag(c.fs)
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -252,6 +257,9 @@ func (a *app) listsShow(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("list %s: %w", pos[0], err)
 		}
+		if *asJSON {
+			return a.writeJSON(newListJSON(m, v, man, keptIDs(h), time.Now()))
+		}
 		writeList(a.stdout, m, v, man, keptText(h), time.Now())
 		return nil
 	})
@@ -259,12 +267,7 @@ func (a *app) listsShow(ctx context.Context, args []string) error {
 
 // keptText names the versions kept for lists rollback.
 func keptText(h []listdb.VersionInfo) string {
-	var ids []string
-	for _, v := range h {
-		if !v.InForce {
-			ids = append(ids, v.ID)
-		}
-	}
+	ids := keptIDs(h)
 	if len(ids) == 0 {
 		return "none"
 	}
@@ -276,11 +279,8 @@ func keptText(h []listdb.VersionInfo) string {
 func writeList(w io.Writer, m listdb.Meta, v listdb.Version, man listdb.Manual, kept string, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	maxAge := "none"
-	switch {
-	case m.MaxAge > 0 && m.MaxAge%day == 0:
-		maxAge = fmt.Sprintf("%dd", m.MaxAge/day)
-	case m.MaxAge > 0:
-		maxAge = m.MaxAge.String()
+	if m.MaxAge > 0 {
+		maxAge = duration.Format(m.MaxAge)
 	}
 	fmt.Fprintf(tw, "name:\t%s\nkind:\t%s\nmodel:\t%s\ncountries:\t%s\nmax age:\t%s\non stale:\t%s\nsource:\t%s\n",
 		m.Name, m.Kind, m.Model, countriesText(m.Countries), maxAge, onStaleText(m), orDash(m.Source))
@@ -321,7 +321,7 @@ func (a *app) newEntryCmd(name, summary string) *entryCmd {
 	c := &entryCmd{listsCmd: a.newListsCmd(name, "NAME VALUE", summary)}
 	c.region = c.fs.String("region", "", "default `CC` for national phone numbers (default: the list's single country)")
 	c.reason = c.fs.String("reason", "", "why (`TEXT`), recorded with who and when")
-	c.by = c.fs.String("by", "", "`NAME` of who decides (default: $SUDO_USER, else $USER)")
+	c.by = c.fs.String("by", "", "`NAME` of who decides (default: $SUDO_USER, else $USER, else the account name)")
 	return c
 }
 
@@ -337,7 +337,7 @@ func (c *entryCmd) run(ctx context.Context, a *app, args []string, added bool,
 	}
 	verb := map[bool]string{true: "added", false: "removed"}[added]
 	if strings.TrimSpace(*c.reason) == "" {
-		return fmt.Errorf("give the reason for the %s with --reason TEXT", map[bool]string{true: "addition", false: "removal"}[added])
+		return c.fs.usageError("give the reason for the %s with --reason TEXT", map[bool]string{true: "addition", false: "removal"}[added])
 	}
 	name, value, who := pos[0], pos[1], operator(*c.by)
 	return c.withStore(ctx, true, func(env listEnv) error {
@@ -400,7 +400,7 @@ func (a *app) listsRemove(ctx context.Context, args []string) error {
 
 func (a *app) listsDrop(ctx context.Context, args []string) error {
 	c := a.newListsCmd("drop", "NAME", "Delete list NAME with all its versions and manual entries.")
-	by := c.fs.String("by", "", "`NAME` of who drops it, for the log (default: $SUDO_USER, else $USER)")
+	by := c.fs.String("by", "", "`NAME` of who drops it, for the log (default: $SUDO_USER, else $USER, else the account name)")
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err

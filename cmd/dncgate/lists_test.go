@@ -94,7 +94,7 @@ func checkListsCommands(t *testing.T, cfg string) {
 	dir := t.TempDir()
 	first := writeFile(t, dir, "first.csv", "email;name\nA@X.test;A\nb@x.test;B\nnot-an-email;C\na@x.test;A again\n")
 	r := dncgate(t, "", "lists", "import", "dnc", first, "--config", cfg, "--kind", "email", "--model", "deny",
-		"--country", "fr", "--max-age", "5d", "--header", "--column", "EMAIL", "--by", "alice")
+		"--country", "fr", "--max-age", "5d", "--column", "EMAIL", "--by", "alice")
 	r.want(t, 0, "stdout", "imported list dnc", "line 4: invalid email")
 	wantSummary(t, r.stdout, map[string]string{"rows": "4", "valid": "3", "invalid": "1", "duplicates": "1", "entries": "2",
 		"added": "2 (against no version before)", "removed": "0"})
@@ -144,7 +144,7 @@ func checkListsCommands(t *testing.T, cfg string) {
 	// By hand: additions and removals.
 	dncgate(t, "", "lists", "add", "dnc", "Z@X.test", "--config", cfg, "--reason", "asked by phone", "--by", "bob").
 		want(t, 0, "stdout", "added z@x.test to dnc (by bob)")
-	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
+	dncgate(t, "", "lists", "remove", "dnc", "c@x.test", "--config", cfg).want(t, 2, "stderr", "--reason")
 	wantOnList(t, cfg, "dnc", map[string]bool{"c@x.test": true})
 	dncgate(t, "", "lists", "remove", "dnc", "C@x.test", "--config", cfg, "--reason", "wrongly listed").want(t, 0, "stdout", "removed c@x.test from dnc")
 	wantOnList(t, cfg, "dnc", map[string]bool{"z@x.test": true, "c@x.test": false})
@@ -190,8 +190,9 @@ func TestListsCommandErrors(t *testing.T) {
 		{"bad name", []string{"import", "d n c", file, "--kind", "email", "--model", "deny"}, 2, "is not a letter"},
 		{"bad model", []string{"import", "dnc", file, "--kind", "email", "--model", "maybe"}, 2, `model "maybe"`},
 		{"bad country", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--country", "FRA"}, 2, `"FRA" is not an ISO 3166-1`},
-		{"bad age", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--max-age", "soon"}, 2, `max age "soon"`},
+		{"bad age", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--max-age", "soon"}, 2, `--max-age: invalid duration "soon"`},
 		{"both header flags", []string{"import", "dnc", file, "--header", "--no-header"}, 2, "contradict"},
+		{"named column without header", []string{"import", "dnc", file, "--kind", "email", "--model", "deny", "--column", "numero", "--no-header"}, 2, `--column "numero" is a name, but --no-header`},
 		{"missing file", []string{"import", "dnc", "/nonexistent/l.csv", "--kind", "email", "--model", "deny"}, 1, "no such file"},
 		{"add to no list", []string{"add", "nolist", "a@x.test", "--reason", "r"}, 1, "no such list"},
 		{"drop no list", []string{"drop", "nolist"}, 1, "no such list"},
@@ -229,7 +230,7 @@ func TestListsCommandErrors(t *testing.T) {
 		t.Errorf("lists ls after a refused import: %v, want 1 entry", f)
 	}
 	dncgate(t, "", "lists", "import", "dnc", file, "--config", cfg, "--kind", "phone").want(t, 2, "stderr", "holds email entries, not phone")
-	dncgate(t, "", "lists", "add", "dnc", "a@x.test", "--config", cfg).want(t, 1, "stderr", "--reason")
+	dncgate(t, "", "lists", "add", "dnc", "a@x.test", "--config", cfg).want(t, 2, "stderr", "--reason")
 	dncgate(t, "", "lists", "add", "dnc", "nope", "--config", cfg, "--reason", "r").want(t, 2, "stderr", `"nope"`)
 }
 

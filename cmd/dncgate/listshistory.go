@@ -15,6 +15,7 @@ import (
 func (a *app) listsHistory(ctx context.Context, args []string) error {
 	c := a.newListsCmd("history", "NAME", "Show list NAME's version in force and the versions kept for lists rollback,\n"+
 		"newest import first: who imported each when, the file's SHA-256 and the counts.")
+	asJSON := jsonFlag(c.fs)
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -27,6 +28,19 @@ func (a *app) listsHistory(ctx context.Context, args []string) error {
 		h, err := env.db.History(ctx, pos[0])
 		if err != nil {
 			return fmt.Errorf("list %s: %w", pos[0], err)
+		}
+		if *asJSON {
+			out := struct {
+				List     string        `json:"list"`
+				Keep     int           `json:"keep_versions"`
+				Versions []versionJSON `json:"versions"`
+			}{List: m.Name, Keep: m.Keep(), Versions: []versionJSON{}}
+			for _, v := range h {
+				j := newVersionJSON(v.Version)
+				j.InForce = &v.InForce
+				out.Versions = append(out.Versions, *j)
+			}
+			return a.writeJSON(out)
 		}
 		writeHistory(a.stdout, m, h)
 		return nil
@@ -81,7 +95,7 @@ func (a *app) listsRollback(ctx context.Context, args []string) error {
 	c := a.newListsCmd("rollback", "NAME [VERSION]", "Put a kept version of list NAME back in force, in one step as an import\n"+
 		"switches: VERSION, else the newest kept version imported before the one in\n"+
 		"force. The version replaced is kept in its turn (lists history).")
-	by := c.fs.String("by", "", "`NAME` of who rolls back (default: $SUDO_USER, else $USER)")
+	by := c.fs.String("by", "", "`NAME` of who rolls back (default: $SUDO_USER, else $USER, else the account name)")
 	pos, err := c.fs.parse(args, 1, 2)
 	if err != nil {
 		return err
@@ -125,6 +139,7 @@ func (a *app) listsManual(ctx context.Context, args []string) error {
 	c := a.newListsCmd("manual", "NAME", "Show the values put on list NAME or taken off it by hand, newest first:\n"+
 		"when, who, which (masked) and why.")
 	limit := c.fs.Int("limit", defaultManualShown, "show at most `N` records (0: all)")
+	asJSON := jsonFlag(c.fs)
 	pos, err := c.fs.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -140,6 +155,18 @@ func (a *app) listsManual(ctx context.Context, args []string) error {
 		man, err := env.db.Manual(ctx, pos[0])
 		if err != nil {
 			return fmt.Errorf("list %s: %w", pos[0], err)
+		}
+		if *asJSON {
+			out := struct {
+				List    string             `json:"list"`
+				ByHand  manualJSON         `json:"by_hand"`
+				Changes []manualChangeJSON `json:"changes"`
+			}{List: pos[0], ByHand: manualJSON{Added: man.Added, Removed: man.Removed}, Changes: []manualChangeJSON{}}
+			for _, r := range recs {
+				change := map[bool]string{true: "added", false: "removed"}[r.Added]
+				out.Changes = append(out.Changes, manualChangeJSON{At: jsonTime(r.At), By: r.By, Change: change, Value: r.Value, Reason: r.Reason})
+			}
+			return a.writeJSON(out)
 		}
 		writeManual(a.stdout, pos[0], man, recs)
 		return nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/dncgate/dncgate/config"
@@ -30,17 +32,17 @@ func (o *importFlags) register(fs *flagSet) {
 	fs.StringVar(&o.onStale, "on-stale", "", "what a list past its max age does to the recipients it governs: `refuse` (fail them\n"+
 		"temporarily) or warn (log a warning and use the list as it is) (default: refuse, or as set before)")
 	fs.StringVar(&o.source, "source", "", "where the file comes from (`TEXT`)")
-	fs.StringVar(&o.column, "column", "1", "the values' column: header `NAME` or position N")
+	fs.StringVar(&o.column, "column", "1", "the values' column: header `NAME` (the file then has a header row) or position N")
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
-	fs.BoolVar(&o.header, "header", false, "the first row names the columns")
-	fs.BoolVar(&o.noHeader, "no-header", false, "the first row is data (the default)")
+	fs.BoolVar(&o.header, "header", false, "the first row names the columns (implied by --column NAME)")
+	fs.BoolVar(&o.noHeader, "no-header", false, "the first row is data (the default with a numbered --column)")
 	fs.StringVar(&o.encoding, "encoding", "utf-8", "`ENCODING` of a file without a byte-order mark: utf-8, windows-1252, latin-1, utf-16le, utf-16be")
 	fs.StringVar(&o.region, "region", "", "default `CC` for national phone numbers (default: the list's single country)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "read and check the file, write nothing")
 	fs.StringVar(&o.maxRemoval, "max-removal", "", "refuse a file that removes more than `SHARE` of the entries in force: 20%, 0.2\n"+
 		"(default: the list's max_removal in the configuration, else "+percent(listimport.DefaultMaxRemoval)+")")
 	fs.BoolVar(&o.force, "force", false, "take the file whatever share of the entries in force it removes")
-	fs.StringVar(&o.by, "by", "", "`NAME` of who imports (default: $SUDO_USER, else $USER)")
+	fs.StringVar(&o.by, "by", "", "`NAME` of who imports (default: $SUDO_USER, else $USER, else the account name)")
 }
 
 // removalLimit is the share of the entries in force the import may
@@ -69,7 +71,13 @@ func (o *importFlags) readOptions() (lists.ReadOptions, error) {
 	if o.header && o.noHeader {
 		return lists.ReadOptions{}, errors.New("--header and --no-header contradict each other")
 	}
-	ro := lists.ReadOptions{Header: o.header}
+	// A column named rather than numbered can only be found in a header
+	// row: --column NAME says the file has one.
+	named := o.column != "" && !isPosition(o.column)
+	if named && o.noHeader {
+		return lists.ReadOptions{}, fmt.Errorf("--column %q is a name, but --no-header says the file has no header row; give the column's position (1, 2, …)", o.column)
+	}
+	ro := lists.ReadOptions{Header: o.header || named}
 	var err error
 	if ro.Encoding, err = lists.ParseEncoding(o.encoding); err != nil {
 		return ro, err
@@ -78,6 +86,12 @@ func (o *importFlags) readOptions() (lists.ReadOptions, error) {
 		ro.Delimiter, err = lists.ParseDelimiter(o.delimiter)
 	}
 	return ro, err
+}
+
+// isPosition reports whether a --column value is a column number.
+func isPosition(spec string) bool {
+	_, err := strconv.Atoi(strings.TrimSpace(spec))
+	return err == nil
 }
 
 // meta is the description the import leaves: the stored one with what the

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"io"
 	"slices"
 	"strings"
@@ -212,7 +213,7 @@ func TestImportProgressBar(t *testing.T) {
 
 func TestFreshness(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	imported := listdb.Version{ID: "7", ImportedAt: now.Add(-2 * day)}
+	imported := listdb.Version{ID: "7", ImportedAt: now.Add(-2 * duration.Day)}
 	cases := []struct {
 		m    listdb.Meta
 		v    listdb.Version
@@ -222,13 +223,13 @@ func TestFreshness(t *testing.T) {
 		{listdb.Meta{}, listdb.Version{}, "empty", listdb.Manual{}},
 		{listdb.Meta{}, listdb.Version{}, "fresh", listdb.Manual{Added: 1}},
 		{listdb.Meta{}, listdb.Version{}, "empty", listdb.Manual{Removed: 1}},
-		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)", listdb.Manual{Added: 1}},
-		{listdb.Meta{MaxAge: day}, listdb.Version{}, "stale (never imported)", listdb.Manual{}},
-		{listdb.Meta{MaxAge: day, WarnStale: true}, listdb.Version{}, "stale (never imported, warn only)", listdb.Manual{}},
+		{listdb.Meta{MaxAge: duration.Day}, listdb.Version{}, "stale (never imported)", listdb.Manual{Added: 1}},
+		{listdb.Meta{MaxAge: duration.Day}, listdb.Version{}, "stale (never imported)", listdb.Manual{}},
+		{listdb.Meta{MaxAge: duration.Day, WarnStale: true}, listdb.Version{}, "stale (never imported, warn only)", listdb.Manual{}},
 		{listdb.Meta{}, imported, "fresh", listdb.Manual{}},
-		{listdb.Meta{MaxAge: 3 * day}, imported, "fresh", listdb.Manual{}},
-		{listdb.Meta{MaxAge: day}, imported, "stale", listdb.Manual{}},
-		{listdb.Meta{MaxAge: day, WarnStale: true}, imported, "stale (warn only)", listdb.Manual{}},
+		{listdb.Meta{MaxAge: 3 * duration.Day}, imported, "fresh", listdb.Manual{}},
+		{listdb.Meta{MaxAge: duration.Day}, imported, "stale", listdb.Manual{}},
+		{listdb.Meta{MaxAge: duration.Day, WarnStale: true}, imported, "stale (warn only)", listdb.Manual{}},
 	}
 	for _, c := range cases {
 		if got := freshness(c.m, c.v, c.man, now); got != c.want {

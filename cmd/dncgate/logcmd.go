@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/duration"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +18,12 @@ import (
 
 // log is "dncgate log [flags]" and "dncgate log ref REF".
 func (a *app) log(ctx context.Context, args []string) error {
+	if a.doc != nil {
+		// "log" is a leaf with one subcommand: describe both.
+		_ = a.logQuery(ctx, nil)
+		a.describeOne(ctx, "dncgate log ref", "show one transaction whole", func() { _ = a.logRef(ctx, nil) })
+		return errHelp
+	}
 	if len(args) > 0 && args[0] == "ref" {
 		return a.logRef(ctx, args[1:])
 	}
@@ -28,6 +35,7 @@ type logCmd struct {
 	fs                                       *flagSet
 	since, until, rep, verdict, reason, list *string
 	domain, address, format, cursor          *string
+	asJSON                                   *bool
 	limit                                    *int
 }
 
@@ -46,7 +54,7 @@ func (a *app) logQuery(ctx context.Context, args []string) error {
 	c.list = c.fs.String("list", "", "only refusals by the list `NAME`")
 	c.domain = c.fs.String("domain", "", "only recipients at the domain `D`")
 	c.address = c.fs.String("address", "", "only the recipient `A` (searched by its keyed digest)")
-	c.format = c.fs.String("format", "table", "output `FORMAT`: table, csv or json")
+	c.format, c.asJSON = formatFlags(c.fs)
 	c.cursor = c.fs.String("cursor", "", "continue after the page that printed this `CURSOR`")
 	c.limit = c.fs.Int("limit", -1, "at most `N` decisions (default: 50 for a table, all for csv and json)")
 	if _, err := c.fs.parse(args, 0, 0); err != nil {
@@ -92,11 +100,11 @@ func (c *logCmd) query(now time.Time) (ledger.Query, error) {
 	if _, err := ledger.ParseCursor(q.Cursor); err != nil {
 		return q, c.fs.usageError("--cursor: not a cursor this command printed")
 	}
-	switch *c.format {
-	case "table", "csv", "json":
-	default:
-		return q, c.fs.usageError("--format: %q; use table, csv or json", *c.format)
+	f, err := outputFormat(c.fs, *c.format, *c.asJSON)
+	if err != nil {
+		return q, err
 	}
+	*c.format = f
 	if *c.limit > ledger.MaxLimit {
 		return q, c.fs.usageError("--limit: at most %d a page; csv and json without --limit write every match", ledger.MaxLimit)
 	}
@@ -112,13 +120,7 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		var days int
-		if _, err := fmt.Sscanf(n, "%d", &days); err == nil && fmt.Sprint(days) == n && days >= 0 {
-			return now.AddDate(0, 0, -days), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+	if d, err := duration.Parse(s); err == nil {
 		return now.Add(-d), nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {

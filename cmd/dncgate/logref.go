@@ -16,14 +16,16 @@ func (a *app) logRef(ctx context.Context, args []string) error {
 	fs := a.newFlags("dncgate log ref", "REF", "Show one transaction whole: every recipient, the version of every list\n"+
 		"consulted, the verdict and the outcome.")
 	c.register(fs)
-	format := fs.String("format", "table", "output `FORMAT`: table, csv or json")
+	formatFlag, asJSON := formatFlags(fs)
 	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
-	if *format != "table" && *format != "csv" && *format != "json" {
-		return fs.usageError("--format: %q; use table, csv or json", *format)
+	f, err := outputFormat(fs, *formatFlag, *asJSON)
+	if err != nil {
+		return err
 	}
+	format := &f
 	return c.withLedger(ctx, a, func(_ *config.Config, l ledger.Ledger) error {
 		ds, err := l.Transaction(ctx, pos[0])
 		if err != nil {

@@ -33,6 +33,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	lookup         configLookup // where --config defaults to
+	doc            *describer   // set while the command tree is described
 }
 
 // command is one entry of a command table: a leaf or a group of subcommands.
@@ -56,6 +57,8 @@ func topCommands() []command {
 		{"log", "show recipient decisions from the send ledger", (*app).log},
 		{"config", "check a configuration file", (*app).config},
 		{"version", "print the version", (*app).version},
+		{"man", "print the manual page, written from these definitions", (*app).man},
+		{"completion", "print a shell completion script: bash, zsh or fish", (*app).completion},
 		{"help", "print this help", nil},
 	}
 }
@@ -67,6 +70,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 
 // dispatch runs the command named by args[0] from cmds.
 func (a *app) dispatch(ctx context.Context, prog string, cmds []command, args []string) error {
+	if a.doc != nil {
+		return a.describeTable(ctx, prog, cmds)
+	}
 	if len(args) == 0 {
 		return usageErrorf(prog, "missing command\n\n%s", commandList(prog, cmds))
 	}

@@ -149,6 +149,13 @@ hmac_key = "6d792d766572792d7365637265742d686d61632d6b65792d6f662d33322d6279"
 	}
 	dncgate(t, "", "config", "check", "--config", good, "--data", "/srv/elsewhere").
 		want(t, 0, "stdout", `data_dir = "/srv/elsewhere"`)
+	ch := dncgate(t, "", "config", "check", "--config", good, "--changed")
+	ch.want(t, 0, "stdout", `hostname = "gw.test"`, `backend = "redis"`, `hmac_key = "***"`)
+	for _, unchanged := range []string{"idle_timeout", "max_message_size", "[auth]", "upstream-Pa55", "redis-Pa55"} {
+		if strings.Contains(ch.stdout, unchanged) {
+			t.Errorf("config check --changed printed %q:\n%s", unchanged, ch.stdout)
+		}
+	}
 
 	bad := writeFile(t, dir, "bad.toml", "[limits]\nmax_recipients = \"ten\"\n\n[store]\nbackend = \"postgres\"\n")
 	dncgate(t, "", "config", "check", "--config", bad).want(t, 1, "stderr",

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -37,7 +36,7 @@ func (a *app) newOptoutCmd(name, summary string, decides bool) *optoutCmd {
 	c.register(c.fs)
 	if decides {
 		c.reason = c.fs.String("reason", "", "why, for the log (`TEXT`; not stored)")
-		c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER)")
+		c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER, else the account name)")
 	}
 	return c
 }
@@ -88,7 +87,7 @@ func (c *optoutCmd) decision(env optoutEnv) []any {
 
 func (c *optoutCmd) needReason() error {
 	if strings.TrimSpace(*c.reason) == "" {
-		return errors.New("give the reason with --reason TEXT (for the log; it is not stored)")
+		return c.fs.usageError("give the reason with --reason TEXT (for the log; it is not stored)")
 	}
 	return nil
 }
@@ -114,19 +113,34 @@ func (a *app) optoutAdd(ctx context.Context, args []string) error {
 
 func (a *app) optoutCheck(ctx context.Context, args []string) error {
 	c := a.newOptoutCmd("check", "Say whether ADDRESS is on the opt-out list. The address is normalised\n"+
-		"first, as the relay does: case, +tags and Gmail dots do not matter.", false)
-	return c.run(ctx, a, args, func(env optoutEnv) error {
+		"first, as the relay does: case, +tags and Gmail dots do not matter.\n"+
+		"Exit status 0 when it is not opted out, 1 when it is, 2 when the list\n"+
+		"could not be read.", false)
+	asJSON := jsonFlag(c.fs)
+	return a.verdictStatus(c.run(ctx, a, args, func(env optoutEnv) error {
 		out, err := env.outs.IsOptedOut(ctx, env.addr)
 		if err != nil {
 			return err
 		}
-		state := "not opted out"
-		if out {
-			state = "opted out"
+		if *asJSON {
+			if err := a.writeJSON(struct {
+				Address  string `json:"address"`
+				OptedOut bool   `json:"opted_out"`
+			}{env.addr, out}); err != nil {
+				return err
+			}
+			if out {
+				return exitStatus(exitRefused)
+			}
+			return nil
 		}
-		fmt.Fprintf(a.stdout, "%s: %s\n", env.addr, state)
+		if out {
+			fmt.Fprintf(a.stdout, "%s: opted out\n", env.addr)
+			return exitStatus(exitRefused)
+		}
+		fmt.Fprintf(a.stdout, "%s: not opted out\n", env.addr)
 		return nil
-	})
+	}))
 }
 
 func (a *app) optoutErase(ctx context.Context, args []string) error {

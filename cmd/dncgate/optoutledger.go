@@ -46,6 +46,7 @@ func auditOptOut(ctx context.Context, env optoutEnv, by string) error {
 func (a *app) optoutHistory(ctx context.Context, args []string) error {
 	c := a.newOptoutCmd("history", "Show when and how ADDRESS was opted out (link, one-click, mailto, CLI,\n"+
 		"API), from the audit trail, newest first.", false)
+	asJSON := jsonFlag(c.fs)
 	return c.run(ctx, a, args, func(env optoutEnv) error {
 		if note := ledgerScope(env.cfg); note != "" {
 			fmt.Fprintln(a.stderr, "note: "+note)
@@ -59,6 +60,22 @@ func (a *app) optoutHistory(ctx context.Context, args []string) error {
 		evs, err := l.Audits(ctx, ledger.AuditQuery{Digest: &d, Limit: ledger.MaxLimit})
 		if err != nil {
 			return err
+		}
+		if *asJSON {
+			type eventJSON struct {
+				At     *string `json:"at"`
+				Action string  `json:"action"`
+				Source string  `json:"source"`
+				By     string  `json:"by"`
+			}
+			out := struct {
+				Address string      `json:"address"` // masked
+				Events  []eventJSON `json:"events"`
+			}{Address: lists.MaskEmail(env.addr), Events: []eventJSON{}}
+			for _, e := range evs {
+				out.Events = append(out.Events, eventJSON{At: jsonTime(e.At), Action: fmt.Sprint(e.Action), Source: fmt.Sprint(e.Source), By: e.Actor})
+			}
+			return a.writeJSON(out)
 		}
 		if len(evs) == 0 {
 			fmt.Fprintf(a.stdout, "%s: no opt-out recorded\n", lists.MaskEmail(env.addr))

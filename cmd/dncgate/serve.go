@@ -86,7 +86,8 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, reload
 	if err != nil {
 		return fmt.Errorf("digest key: %w", err)
 	}
-	log.Info("starting", "version", buildVersion(), "config", cfg)
+	log.LogAttrs(ctx, slog.LevelInfo, "starting", append([]slog.Attr{slog.String("version", buildVersion())}, cfg.Summary()...)...)
+	log.Debug("configuration", "config", cfg)
 	if note := ledgerScope(cfg); note != "" {
 		log.Warn("ledger: " + note)
 	}

@@ -112,6 +112,7 @@ func (a *app) newPasswordHash(fromStdin bool) ([]byte, error) {
 
 func (a *app) usersList(ctx context.Context, args []string) error {
 	u := a.newUsersCmd("ls", "", "List every user with role, send-as addresses and creation time (UTC).")
+	asJSON := jsonFlag(u.fs)
 	if _, err := u.fs.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -119,6 +120,19 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 		users, err := st.ListUsers(ctx)
 		if err != nil {
 			return fmt.Errorf("listing users: %w", err)
+		}
+		if *asJSON {
+			type userJSON struct {
+				Email   string   `json:"email"`
+				Role    string   `json:"role"`
+				SendAs  []string `json:"send_as"`
+				Created *string  `json:"created"`
+			}
+			out := make([]userJSON, 0, len(users))
+			for _, usr := range users {
+				out = append(out, userJSON{Email: usr.Email, Role: string(usr.Role), SendAs: append([]string{}, usr.SendAs...), Created: jsonTime(usr.CreatedAt)})
+			}
+			return a.writeJSON(out)
 		}
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "EMAIL\tROLE\tSEND-AS\tCREATED")

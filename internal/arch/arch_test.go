@@ -55,7 +55,7 @@ var foreign = map[string][]string{
 // leaves are packages that import nothing of the module, so anything may
 // ask them (the configuration's value parsers among others, the reply
 // codes and reasons).
-var leaves = []string{"country", "smtpreply", "smtpurl", "listmodel", "footer/lang"}
+var leaves = []string{"country", "smtpreply", "smtpurl", "listmodel", "footer/lang", "duration"}
 
 // leafOnly are packages that may import no package of the module but the
 // leaves: the configuration reads values, it does not reach the packages
