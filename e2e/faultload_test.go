@@ -204,6 +204,16 @@ func (l *faultLoad) waitOK(d time.Duration) (time.Duration, bool) {
 	return time.Since(start), true
 }
 
+// started waits for the load's first 250: the sessions' logins (bcrypt,
+// by design slow) come first, and take longer on a busy machine.
+func (l *faultLoad) started(t *testing.T) {
+	t.Helper()
+	if _, ok := l.waitOK(20 * time.Second); !ok {
+		l.finish()
+		t.Fatal("no message of the load got 250 within 20s of its start")
+	}
+}
+
 // faultRow is one line of the fault table.
 type faultRow struct {
 	test, fault                                     string

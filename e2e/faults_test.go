@@ -46,6 +46,7 @@ func TestFaultRedisStopped(t *testing.T) {
 	snap := dump(t, rc)
 
 	l := startLoad(t, "rs", []string{addr}, faultSessions, out, nil)
+	l.started(t)
 	before := l.phase(1500 * time.Millisecond)
 	rs.Stop()
 	time.Sleep(300 * time.Millisecond) // messages past their last store call may end 250
@@ -100,6 +101,7 @@ func TestFaultClusterFailover(t *testing.T) {
 	// of 2, all along the load, the failover included.
 	capped := func(w, n int) []string { return []string{fmt.Sprintf("capped%d@prospect.test", n/3)} }
 	l := startLoad(t, "cl", []string{addr}, faultSessions, out, capped)
+	l.started(t)
 	before := l.phase(1500 * time.Millisecond)
 	killed := time.Now()
 	replica := cl.KillMaster(0)
@@ -158,6 +160,7 @@ func TestFaultUpstream(t *testing.T) {
 		return nil
 	}
 	l := startLoad(t, "up", []string{addr}, faultSessions, out, bad)
+	l.started(t)
 	l.phase(4 * time.Second)
 	l.finish()
 
@@ -215,6 +218,7 @@ func killScenario(t *testing.T, storeTOML string) {
 	g := startGateway(t, addr, "--config", cfg)
 
 	l := startLoad(t, "k"+strings.TrimPrefix(t.Name(), "TestFaultGatewayKilled/"), []string{addr}, faultSessions, out, nil)
+	l.started(t)
 	l.phase(1500 * time.Millisecond)
 	g.cmd.Process.Kill()
 	err := <-g.done
@@ -309,6 +313,7 @@ func TestFaultLedgerDown(t *testing.T) {
 	g := startGateway(t, addr, "--config", cfg)
 
 	l := startLoad(t, "pg", []string{addr}, faultSessions, out, nil)
+	l.started(t)
 	before := l.phase(1500 * time.Millisecond)
 	pg.Stop()
 	down := l.phase(2 * time.Second)
