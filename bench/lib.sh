@@ -5,13 +5,18 @@
 
 # dncgate_config RUNDIR PORT SINK_PORT [REDIS_URL]: write RUNDIR/dncgate.toml.
 # FOOTER=off turns the footer (and the unsubscribe headers) off; otherwise
-# every copy gets them, with the company details below.
+# every copy gets them, with the company details below. Several instances on
+# one Redis share DNCGATE_PREFIX, DNCGATE_HMAC (fresh ones otherwise) and
+# the unsubscribe keys DNCGATE_UNSUB_KEYS (each its own otherwise);
+# BEHIND_LB=1 makes the listener expect PROXY headers from 127.0.0.1.
 dncgate_config() {
   local rundir=$1 port=$2 sink=$3 redis=${4:-}
   mkdir -p "$rundir/data"
   {
-    printf '[server]\nhostname = "bench.localhost"\ndata_dir = "%s/data"\n\n' "$rundir"
-    printf '[[listener]]\nname = "bench"\naddress = "127.0.0.1:%s"\ntls = "none"\n' "$port"
+    printf '[server]\nhostname = "bench.localhost"\ndata_dir = "%s/data"\n' "$rundir"
+    if [ "${BEHIND_LB:-0}" = 1 ]; then printf 'trusted_proxies = ["127.0.0.1"]\n'; fi
+    printf '\n[[listener]]\nname = "bench"\naddress = "127.0.0.1:%s"\ntls = "none"\n' "$port"
+    if [ "${BEHIND_LB:-0}" = 1 ]; then printf 'proxy_protocol = true\n'; fi
     printf '  [[listener.trusted]]\n  network = "127.0.0.0/8"\n  identity = "bench@example.com"\n\n'
     # keep as many upstream connections as the bench runs sessions
     printf '[upstream]\nurl = "smtp://127.0.0.1:%s"\nmax_idle_conns = 32\n\n' "$sink"
@@ -24,11 +29,12 @@ dncgate_config() {
       printf 'privacy_url = "https://bench.example/privacy"\nsource = "the bench"\n'
       printf 'purpose = "measuring"\nlegal_basis = "legitimate interest"\n'
       printf '\n[unsubscribe]\nbase_url = "https://u.bench.example"\nmailto_domain = "u.bench.example"\n'
+      if [ -n "${DNCGATE_UNSUB_KEYS:-}" ]; then printf 'keys_file = "%s"\n' "$DNCGATE_UNSUB_KEYS"; fi
     fi
     if [ -n "$redis" ]; then
       # a fresh key prefix per start, as the embedded store gets a fresh file
-      printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\nprefix = "bench-%s:"\n' "$redis" "$(date +%s%N)"
-      printf '\n[privacy]\nhmac_key = "%s"\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+      printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\nprefix = "%s"\n' "$redis" "${DNCGATE_PREFIX:-bench-$(date +%s%N):}"
+      printf '\n[privacy]\nhmac_key = "%s"\n' "${DNCGATE_HMAC:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
     fi
   } > "$rundir/dncgate.toml"
 }

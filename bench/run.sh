@@ -9,6 +9,10 @@
 #        RELAY_PORT=2530 DNCGATE_REDIS=redis://127.0.0.1:6379 (Redis store)
 #        FOOTER=on|off|both: dncgate with the footer and unsubscribe headers
 #        (default), without, or both interleaved in one run, with the ratio.
+#        SCALE=1: instead, the scale curve: haproxy in front of 1, 2 and 3
+#        dncgate instances on one Redis (bench/peers/fleet.sh; a throwaway
+#        redis-server on REDIS_PORT=6391 unless DNCGATE_REDIS is set),
+#        interleaved with the ceiling, with each one's ratio to 1 instance.
 # dncgate always runs with its send ledger (the embedded one here); the
 # ledger on/off pair is `go test -run '^$' -bench RelayLedger ./relay`.
 set -euo pipefail
@@ -17,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MSGS=${MSGS:-10000} SESSIONS=${SESSIONS:-20} SIZE=${SIZE:-4096} REPS=${REPS:-3}
 LAT_N=${LAT_N:-2000} SINK_PORT=${SINK_PORT:-2600} RELAY_PORT=${RELAY_PORT:-2530}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dncgate-bench.XXXXXX")
-SINKPID="" PEERDIR=""
+SINKPID="" PEERDIR="" PEERSCRIPT="" REDISPID=""
 
 need_postfix_tools() {
   command -v smtp-source >/dev/null && command -v smtp-sink >/dev/null && return
@@ -28,7 +32,8 @@ need_postfix_tools() {
 
 cleanup() {
   [ -n "$SINKPID" ] && kill "$SINKPID" 2>/dev/null || true
-  [ -n "$PEERDIR" ] && "$ROOT/bench/peers/dncgate.sh" stop "$PEERDIR" || true
+  [ -n "$PEERDIR" ] && "$PEERSCRIPT" stop "$PEERDIR" || true
+  [ -n "$REDISPID" ] && kill "$REDISPID" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -54,14 +59,16 @@ sink_stop() { kill "$SINKPID" 2>/dev/null || true; wait "$SINKPID" 2>/dev/null |
 
 # run PEER REP: one throughput run and one latency run; appends to results.csv
 run() {
-  local peer=$1 rep=$2 port=$SINK_PORT t0 t1 got footer=on
+  local peer=$1 rep=$2 port=$SINK_PORT t0 t1 got footer=on instances
   [ "$peer" != sink ] && port=$RELAY_PORT
   [ "$peer" = dncgate-nofooter ] && footer=off
   sink_start "$MSGS"
   if [ "$peer" != sink ]; then
     PEERDIR=$WORK/peer; rm -rf "$PEERDIR"; mkdir -p "$PEERDIR"
+    PEERSCRIPT=$ROOT/bench/peers/dncgate.sh instances=1
+    case $peer in fleet-*) PEERSCRIPT=$ROOT/bench/peers/fleet.sh instances=${peer#fleet-} ;; esac
     FOOTER=$footer RELAY_PORT=$RELAY_PORT SINK_PORT=$SINK_PORT DNCGATE_BIN=$ROOT/bin/dncgate \
-      "$ROOT/bench/peers/dncgate.sh" start "$PEERDIR"
+      INSTANCES=$instances "$PEERSCRIPT" start "$PEERDIR"
   fi
   t0=$(date +%s.%N)
   smtp-source -m "$MSGS" -s "$SESSIONS" -l "$SIZE" -f bench@example.com \
@@ -77,7 +84,7 @@ run() {
   sink_start 0
   "$WORK/latency" -addr 127.0.0.1:"$port" -n "$LAT_N" -size "$SIZE" >"$WORK/lat.json"
   sink_stop
-  if [ "$peer" != sink ]; then "$ROOT/bench/peers/dncgate.sh" stop "$PEERDIR"; PEERDIR=""; fi
+  if [ "$peer" != sink ]; then "$PEERSCRIPT" stop "$PEERDIR"; PEERDIR=""; fi
   local p50 p99
   p50=$(grep -o '"p50_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
   p99=$(grep -o '"p99_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
@@ -90,15 +97,32 @@ need_postfix_tools
 command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
 make -C "$ROOT" -s build
 (cd "$ROOT" && go build -o "$WORK/latency" ./bench/latency)
+# redis_start: a throwaway redis-server for the scale curve, unless given one.
+redis_start() {
+  [ -n "${DNCGATE_REDIS:-}" ] && return
+  local port=${REDIS_PORT:-6391}
+  wait_port "$port" free
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
+    --logfile "$WORK/redis.log" &
+  REDISPID=$!
+  wait_port "$port" listening
+  export DNCGATE_REDIS=redis://127.0.0.1:$port/0
+}
+
 case ${FOOTER:-on} in
   on) PEERS="sink dncgate" ;;
   off) PEERS="sink dncgate-nofooter" ;;
   both) PEERS="sink dncgate-nofooter dncgate" ;;
   *) echo "FOOTER must be on, off or both" >&2; exit 2 ;;
 esac
+if [ "${SCALE:-0}" = 1 ]; then
+  PEERS="sink fleet-1 fleet-2 fleet-3"
+  command -v haproxy >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+  redis_start
+fi
 for rep in $(seq "$REPS"); do for p in $PEERS; do run "$p" "$rep"; done; done
 echo
-echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} FOOTER=${FOOTER:-on} ($(nproc) cores)"
+echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} FOOTER=${FOOTER:-on} SCALE=${SCALE:-0} ($(nproc) cores)"
 awk -F, -v msgs="$MSGS" '
   function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
@@ -109,10 +133,13 @@ awk -F, -v msgs="$MSGS" '
     printf "| path | runs ok | msg/s | vs ceiling | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n"
     name["sink"] = "ceiling (smtp-source -> smtp-sink)"; name["dncgate"] = "dncgate, footer on"
     name["dncgate-nofooter"] = "dncgate, footer off"
+    for (i = 1; i <= 3; i++) name["fleet-" i] = "haproxy -> " i " dncgate on one Redis"
     m = split(peers, order, " ")
     for (i = 1; i <= m; i++) { k = order[i]; if (!n[k]) { printf "| %s | 0 | - | - | - | - |\n", name[k]; continue }
       printf "| %s | %d | %.0f | %.2f | %.2f | %.2f |\n", name[k],
         n[k], R[k], (R["sink"] ? R[k] / R["sink"] : 0), P5[k], P9[k] }
+    for (i = 2; i <= 3; i++) if (n["fleet-1"] && n["fleet-" i])
+      printf "%s%d instances / 1 instance throughput: %.2f\n", (i == 2 ? "\n" : ""), i, R["fleet-" i] / R["fleet-1"]
     if (n["dncgate"] && n["dncgate-nofooter"])
       printf "\nfooter on / footer off throughput: %.2f (target 0.80)\n", R["dncgate"] / R["dncgate-nofooter"]
   }' peers="$PEERS" "$WORK/results.csv"

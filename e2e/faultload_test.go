@@ -3,8 +3,6 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net/textproto"
 	"os"
 	"strings"
 	"sync"
@@ -160,22 +158,6 @@ func sendOnce(c *smtp.Client, subject string, rcpts []string) ([]string, int, er
 		return nil, replyCode(err), err
 	}
 	return ok, 0, nil
-}
-
-// replyCode is the SMTP code of err, 0 when the connection failed.
-func replyCode(err error) int {
-	var se *smtp.SMTPError
-	if errors.As(err, &se) {
-		return se.Code
-	}
-	var te *textproto.Error
-	if errors.As(err, &te) {
-		return te.Code
-	}
-	if errors.Is(err, io.EOF) {
-		return 0
-	}
-	return 0
 }
 
 // finish stops the clients and waits for the messages under way.

@@ -5,7 +5,8 @@
 # browser test), a C compiler (go test -race needs cgo), PostgreSQL (the
 # ledger's tests start their own server from its binaries) and
 # systemd-analyze (the unit file's check; it runs without systemd as PID 1)
-# and python3 (a client sending with smtplib).
+# python3 (a client sending with smtplib) and haproxy (the load balancer in
+# front of several instances).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ declare -A provider=(
   [postgres]="postgresql"
   [systemd-analyze]="systemd"
   [python3]="python3"
+  [haproxy]="haproxy"
 )
 
 # has CMD: on PATH, or for postgres in Debian's versioned folder, which the
@@ -29,7 +31,7 @@ has() {
 }
 
 missing=()
-for cmd in redis-server redis-cli swaks cc chromium postgres systemd-analyze python3; do
+for cmd in redis-server redis-cli swaks cc chromium postgres systemd-analyze python3 haproxy; do
   if ! has "$cmd"; then
     read -r -a pkgs <<<"${provider[$cmd]}"
     missing+=("${pkgs[@]}")

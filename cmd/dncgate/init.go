@@ -32,6 +32,9 @@ func (a *app) init(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	for _, w := range st.ServerWarnings(ctx) {
+		fmt.Fprintln(a.stderr, "dncgate: warning:", w)
+	}
 	id, created, err := createStore(ctx, cfg, st, *force)
 	if err != nil {
 		return err

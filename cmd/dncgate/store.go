@@ -30,6 +30,11 @@ type backend interface {
 	listdb.ManualCounter
 	caps.Store
 	Contacts() contactdb.Store
+	// ServerWarnings are the settings of the store's server that can lose
+	// its data (Redis: an evicting maxmemory-policy, no persistence), one
+	// line each, or a line saying they could not be read; serve and init
+	// print them and go on.
+	ServerWarnings(ctx context.Context) []string
 }
 
 var (
