@@ -159,10 +159,15 @@ func TestClusterReplicaTakesOver(t *testing.T) {
 	replica := cl.KillMaster(0)
 	cl.WaitPromoted(replica, 20*time.Second)
 	t.Logf("replica promoted %s after the kill", time.Since(start).Round(time.Millisecond))
-	c.ReloadState(ctx)
 	for i := range 100 {
 		k := fmt.Sprintf("k%d", i)
 		v, err := c.Get(ctx, k).Int()
+		// The client learns the new slot map asynchronously.
+		for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+			c.ReloadState(ctx)
+			time.Sleep(100 * time.Millisecond)
+			v, err = c.Get(ctx, k).Int()
+		}
 		if err != nil || v != i {
 			t.Fatalf("after the failover GET %s = %d, %v", k, v, err)
 		}
