@@ -8,7 +8,9 @@
 # every copy gets them, with the company details below. Several instances on
 # one Redis share DNCGATE_PREFIX, DNCGATE_HMAC (fresh ones otherwise) and
 # the unsubscribe keys DNCGATE_UNSUB_KEYS (each its own otherwise);
-# BEHIND_LB=1 makes the listener expect PROXY headers from 127.0.0.1.
+# BEHIND_LB=1 makes the listener expect PROXY headers from 127.0.0.1. LEDGER=off
+# runs the relay without its send ledger ([ledger] bench_only): for the
+# on/off pair of the bench alone.
 dncgate_config() {
   local rundir=$1 port=$2 sink=$3 redis=${4:-}
   mkdir -p "$rundir/data"
@@ -30,6 +32,9 @@ dncgate_config() {
       printf 'purpose = "measuring"\nlegal_basis = "legitimate interest"\n'
       printf '\n[unsubscribe]\nbase_url = "https://u.bench.example"\nmailto_domain = "u.bench.example"\n'
       if [ -n "${DNCGATE_UNSUB_KEYS:-}" ]; then printf 'keys_file = "%s"\n' "$DNCGATE_UNSUB_KEYS"; fi
+    fi
+    if [ "${LEDGER:-on}" = off ]; then
+      printf '\n[ledger]\nenabled = false\nbench_only = true\n'
     fi
     if [ -n "$redis" ]; then
       # a fresh key prefix per start, as the embedded store gets a fresh file

@@ -88,7 +88,7 @@ func (s *session) stamp(tx *transaction, body []byte, env *upstream.Envelope) (s
 		return "", prepareRefusal(err)
 	}
 	env.Transform = func(rcpt string, _ []byte) ([]byte, error) {
-		return p.For(rcpt, tx.country[rcpt])
+		return p.For(rcpt, tx.country[rcpt], tx.language[rcpt])
 	}
 	return p.MessageID(), nil
 }

@@ -133,9 +133,11 @@ type Stamper interface {
 // Stamped is one prepared message.
 type Stamped interface {
 	// For returns rcpt's copy. cc is the recipient's country as the
-	// recipient check found it, None when unknown; the footer's language
-	// follows it, and the unsubscribe link carries that language.
-	For(rcpt string, cc country.Code) ([]byte, error)
+	// recipient check found it, None when unknown, and language the one
+	// the CRM contact reads, "" when unknown; the footer's language
+	// follows the language, else the country, and the unsubscribe link
+	// carries it.
+	For(rcpt string, cc country.Code, language string) ([]byte, error)
 	// MessageID is the Message-ID every copy got because the message had
 	// none, "" when it had one: replies will name it.
 	MessageID() string

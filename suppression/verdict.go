@@ -63,6 +63,7 @@ type Verdict struct {
 
 	Country     country.Code  // the recipient's country, None when unknown
 	CountryFrom string        // "contact", "tld" or "default"
+	Language    string        // the CRM contact's language (ISO 639-1), "" unknown
 	Type        RecipientType // consumer, sole-trader, business or role
 	Rule        Rule          // the policy rule in force for Country and Type
 

@@ -20,6 +20,7 @@ import (
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/unsubscribe"
 	"github.com/dncgate/dncgate/web"
 )
 
@@ -52,7 +53,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	defer stopLedger() // on return, once Shutdown has drained the sessions
-	opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
+	var optOutAudits unsubscribe.Audit
+	var reloadAudits auditor
+	if led != nil { // nil only with [ledger] enabled = false, bench_only = true
+		opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
+		optOutAudits, reloadAudits = optOutAudit{led, key}, led
+	}
 	opts.Metrics = gm.relay
 	metricsMounts, err := gm.mounts(cfg, log)
 	if err != nil {
@@ -60,7 +66,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 3)
-	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudit{led, key})
+	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudits)
 	if err != nil {
 		return err
 	}
@@ -90,9 +96,9 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	go func() { errc <- srv.Serve() }()
-	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check})
+	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check, audit: reloadAudits})
 	// The relay logs each listener; this line says where mail goes.
-	log.Info("ready", "upstream", upstreamSummary(cfg))
+	log.Info("ready", "upstream", upstreamSummary(cfg), "ledger", ledgerSummary(cfg))
 
 	var runErr error
 	select {

@@ -50,3 +50,25 @@ func TestOpenRefusesQueryInPath(t *testing.T) {
 		t.Error("a path with '?' was accepted")
 	}
 }
+
+// Outcomes commit without waiting for the disk, records and everything
+// else with it: after an outcome the writer is back at FULL.
+func TestOutcomeLeavesWriterAtFull(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "ledger.db"), ledgertest.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	d := ledgertest.Decision("SYNC", 1, 0, ledger.Allowed)
+	if err := l.Record(ctx, []ledger.Decision{d}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetOutcome(ctx, "SYNC", d.RcptDigest, ledger.Outcome{Kind: ledger.Sent, At: d.At}); err != nil {
+		t.Fatal(err)
+	}
+	var level int
+	if err := l.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil || level != 2 {
+		t.Errorf("after an outcome the writer's synchronous is %d (%v), want 2 (FULL)", level, err)
+	}
+}

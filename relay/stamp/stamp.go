@@ -194,13 +194,14 @@ func (p *Prepared) MessageID() string {
 	return p.msg.MessageID()
 }
 
-// For returns rcpt's copy. cc is the recipient's country when known;
+// For returns rcpt's copy. language is the one the recipient's CRM
+// contact reads ("" unknown); else cc, the recipient's country when known,
 // else the address's country-code TLD decides the footer's language. The
 // token of the unsubscribe link carries that language, so the page the
 // link opens speaks it too. The token names rcpt's normalised form, the
 // key of the opt-out list: an address that has none is refused (553
 // 5.1.3), never given a token under another key.
-func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
+func (p *Prepared) For(rcpt string, cc country.Code, language string) ([]byte, error) {
 	if p.s.o.NoFooter {
 		return p.s.sign(p.raw)
 	}
@@ -211,7 +212,7 @@ func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 		return nil, smtpreply.New(smtpreply.MailboxSyntax, smtpreply.NoToken,
 			"Recipient address has no normalised form; no unsubscribe link can be made for it", err)
 	}
-	lang := p.s.Language(rcpt, cc)
+	lang := p.s.Language(rcpt, cc, language)
 	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: footer.Primary(lang)})
 	msg, err := p.messageFor(who)
 	if err != nil {
@@ -252,8 +253,12 @@ func (p *Prepared) messageFor(who string) (*rewrite.Message, error) {
 // the recipient check found, else of the country the address's TLD names,
 // as the footer templates have it; for a country of several languages
 // (Belgium) several joined by "+", the first of which the unsubscribe
-// page speaks. It is decided here, once a copy.
-func (s *Stamper) Language(rcpt string, cc country.Code) string {
+// page speaks. A language the CRM contact gives wins over the country,
+// and gives one footer. It is decided here, once a copy.
+func (s *Stamper) Language(rcpt string, cc country.Code, language string) string {
+	if language != "" {
+		return s.o.Templates.Resolve(language)
+	}
 	if !cc.Known() {
 		cc, _ = country.FromAddress(rcpt)
 	}

@@ -52,7 +52,7 @@ func TestNoTokenWithoutNormalisedForm(t *testing.T) {
 			t.Errorf("%s: token opens to %+v, %v; want jeandupont@gmail.com", rcpt, c, err)
 		}
 	}
-	out, err := p.For("jean dupont@acme.fr", "")
+	out, err := p.For("jean dupont@acme.fr", "", "")
 	var ue *smtpreply.Error
 	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || ue.Reason != smtpreply.NoToken || out != nil {
 		t.Fatalf("For an address without a normalised form = %d bytes, %v; want a 553 5.1.3", len(out), err)
@@ -102,7 +102,7 @@ func TestLanguageByCountry(t *testing.T) {
 		// The link carries the footer's language, for the page.
 		_, tok := unsubURL(t, readMsg(t, out))
 		claims, err := testKeyring(t).Open(tok)
-		if want := footer.Primary(s.Language(c.rcpt, c.country)); err != nil || claims.Lang != want {
+		if want := footer.Primary(s.Language(c.rcpt, c.country, "")); err != nil || claims.Lang != want {
 			t.Errorf("%s (%q): token %+v, %v; want language %s", c.rcpt, c.country, claims, err, want)
 		}
 	}
@@ -255,10 +255,10 @@ func TestNewRefusesIncompleteOptions(t *testing.T) {
 func TestLanguageTable(t *testing.T) {
 	s := newStamper(t)
 	for _, c := range countrytest.Domains {
-		if got, want := footer.Primary(s.Language("jean@"+c.In, country.None)), countrytest.LanguageOf(c.In); got != want {
+		if got, want := footer.Primary(s.Language("jean@"+c.In, country.None, "")), countrytest.LanguageOf(c.In); got != want {
 			t.Errorf("Language(jean@%s) = %q, want %q", c.In, got, want)
 		}
-		if got := s.Language("jean@"+c.In, "FR"); got != "fr" {
+		if got := s.Language("jean@"+c.In, "FR", ""); got != "fr" {
 			t.Errorf("Language(jean@%s, FR) = %q, want fr", c.In, got)
 		}
 	}
@@ -300,7 +300,7 @@ func TestForConcurrently(t *testing.T) {
 	errs := make(chan error, len(rcpts))
 	for _, r := range rcpts {
 		go func() {
-			_, err := p.For(r, "")
+			_, err := p.For(r, "", "")
 			errs <- err
 		}()
 	}
@@ -325,5 +325,36 @@ func TestPrivacyPageLink(t *testing.T) {
 	own := bodies(t, stampFor(t, newStamper(t), plainMsg, "jean@acme.fr", ""))["text/plain"]
 	if strings.Contains(own, "/privacy?lang=") || !strings.Contains(own, testOptions(t).Details.PrivacyURL.String()) {
 		t.Errorf("with a privacy URL the footer shows:\n%s", own)
+	}
+}
+
+// The language the CRM contact reads wins over the country's, and gives
+// one footer even in Belgium.
+func TestContactLanguage(t *testing.T) {
+	s := newStamper(t)
+	for _, c := range []struct {
+		rcpt, lang, want string
+		cc               country.Code
+	}{
+		{"marie@acme.be", "fr", "fr", "BE"},
+		{"piet@acme.be", "nl", "nl", ""},
+		{"jean@acme.fr", "de", "de", "FR"},
+		{"ann@acme.fr", "xx", "en", "FR"}, // no templates: the fallback
+	} {
+		if got := s.Language(c.rcpt, c.cc, c.lang); got != c.want {
+			t.Errorf("Language(%s, %s, %s) = %q, want %q", c.rcpt, c.cc, c.lang, got, c.want)
+		}
+	}
+	p, err := s.Prepare([]byte(plainMsg), "rep@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.For("marie@acme.be", "BE", "fr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := bodies(t, out)["text/plain"]
+	if !strings.Contains(text, "Pour ne plus recevoir") || strings.Contains(text, "niet meer ontvangen") {
+		t.Errorf("a French-reading Belgian contact's footer:\n%s", text)
 	}
 }
