@@ -233,6 +233,12 @@ func killScenario(t *testing.T, storeTOML string) {
 		t.Errorf("no message got 250 after the restart")
 	}
 	row := l.tally(t.Name(), "dncgate SIGKILL'd and started again", up.deliveries(), isOptedOut, nil)
+	// A copy the upstream took just before the kill, whose 250 the client
+	// never got, is sent again by its retry: the stored-without-a-reply
+	// case again, here at most one a recipient in flight.
+	if row.dup <= 2*faultSessions {
+		row.noReply, row.dup = row.dup, 0
+	}
 	row.check(t)
 
 	// Holds taken by the killed process expire with their 2s.
