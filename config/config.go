@@ -39,6 +39,8 @@ type Config struct {
 	Lists       []ListDecl  `toml:"lists"`
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
+	Console     Console     `toml:"console"`
+	Bounces     Bounces     `toml:"bounces"`
 	Autoconfig  Autoconfig  `toml:"autoconfig"`
 
 	src *source // where each key was written; nil for defaults only
@@ -165,6 +167,10 @@ type Web struct {
 	// MetricsTokenFile holds the bearer token a scrape of /metrics must
 	// present; empty: none asked.
 	MetricsTokenFile string `toml:"metrics_token_file"`
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ to
+	// requests bearing the token of PprofTokenFile; default false.
+	Pprof          bool   `toml:"pprof"`
+	PprofTokenFile string `toml:"pprof_token_file"`
 }
 
 // CapsOptions tune every [[caps]] table at once.
@@ -178,8 +184,9 @@ type CapsOptions struct {
 // Default returns the configuration used for every key a file leaves out.
 func Default() *Config {
 	return &Config{
-		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
-		Web:    Web{Metrics: true},
+		Server:  Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
+		Web:     Web{Metrics: true},
+		Console: defaultConsole(),
 		Listeners: []Listener{
 			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
 		},
@@ -201,6 +208,7 @@ func Default() *Config {
 		Footer:      defaultFooter(),
 		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
 		Ledger:      defaultLedger(),
+		Bounces:     defaultBounces(),
 	}
 }
 

@@ -109,6 +109,8 @@ type Store interface {
 	Counters
 	Identities
 	Attempts
+	Sessions
+	SecondFactors
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -39,6 +39,7 @@ func (o Outcome) String() string {
 const (
 	CodeAllowed         = string(smtpreply.Allowed)
 	CodeOptOut          = string(smtpreply.OptOut)
+	CodeBounced         = string(smtpreply.Bounced)
 	CodeAddress         = string(smtpreply.Address)
 	CodeConsentRequired = string(smtpreply.ConsentRequired)
 	CodePolicyRefused   = string(smtpreply.PolicyRefused)

@@ -31,6 +31,13 @@ func storeKinds(t *testing.T, cfgPath string) (kinds []string, keys bool, ledger
 	if _, err := st.Hit(ctx, "auth:user:rep@acme.test", time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	now := time.Now()
+	if err := st.CreateSession(ctx, store.Session{ID: "s1", User: "rep@acme.test", CSRF: "c", CreatedAt: now, SeenAt: now}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSecondFactor(ctx, "rep@acme.test", store.SecondFactor{Secret: "JBSWY3DPEHPK3PXP", Recovery: []string{"d1"}, EnrolledAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := st.ReserveAttempt(ctx, []store.AttemptKey{{Key: "auth:client:192.0.2.1/32", Limit: 5}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/ledger"
 	"log/slog"
 	"net"
 	"time"
@@ -55,9 +56,10 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	defer stopLedger() // on return, once Shutdown has drained the sessions
 	var optOutAudits unsubscribe.Audit
 	var reloadAudits auditor
+	var bounceLedger ledger.Ledger
 	if led != nil { // nil only with [ledger] enabled = false, bench_only = true
 		opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
-		optOutAudits, reloadAudits = optOutAudit{led, key}, led
+		optOutAudits, reloadAudits, bounceLedger = optOutAudit{led, key}, led, led
 	}
 	opts.Metrics = gm.relay
 	metricsMounts, err := gm.mounts(cfg, log)
@@ -65,7 +67,15 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	// The HTTP side comes up first: once SMTP listens, health answers too.
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
+	bounces, err := startBounces(ctx, cfg, st, key, bounceLedger, target, gm.bounce, log, errc)
+	if err != nil {
+		return err
+	}
+	defer bounces.stop(context.Background())
+	if bounces.paths != nil {
+		opts.ReturnPaths = bounces.paths
+	}
 	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudits)
 	if err != nil {
 		return err
@@ -83,6 +93,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	}
 	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
 	mounts = append(mounts, metricsMounts...)
+	cons, err := consoleMounts(cfg, st, login, led, key, log)
+	if err != nil {
+		optOut.stop(context.Background())
+		return err
+	}
+	mounts = append(mounts, cons...)
 	mounts = append(mounts, autoconfigMounts(cfg)...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
@@ -109,6 +125,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	stopWeb(dctx)
+	bounces.stop(dctx)
 	if err := srv.Shutdown(dctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

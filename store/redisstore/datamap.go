@@ -30,6 +30,12 @@ var DataMap = []datamap.Entry{
 	{Kind: "CRM contacts", What: "an address's phone numbers, country and recipient type, to apply phone lists and country rules",
 		Where: "Redis, ce:{VERSION:BUCKET}", Form: datamap.FormDigest + " (address and numbers; country and type plain)",
 		Retention: "until the next `contacts import`; `optout erase` deletes one", Readers: storeReaders, Keys: []string{"ce"}},
+	{Kind: "console sessions", What: "who is logged in to the web console: the login address, the step of the login, the CSRF token, the login and last-request times; each user's index of them",
+		Where: "Redis, sess:{users}:ID and sessof:{users}:EMAIL", Form: datamap.FormPlain + " (the session's name is the SHA-256 of the browser's secret, never the secret)",
+		Retention: "[console] session_idle after the last request (the key's TTL), session_max after the login; logout, `users totp-reset` and `users rm` delete them", Readers: storeReaders, Keys: []string{"sess", "sessof"}},
+	{Kind: "second factors", What: "a console user's TOTP secret and the digests of their unused recovery codes",
+		Where: "Redis, tf:{users}:EMAIL and rc:{users}:EMAIL", Form: datamap.FormPlain + " (the TOTP secret; the recovery codes as SHA-256 digests)",
+		Retention: "until `dncgate users totp-reset`, the console's admin reset or `users rm`; a recovery code until used", Readers: storeReaders, Keys: []string{"tf", "rc"}},
 	{Kind: "store bookkeeping", What: "the identity record, the list index, list heads and the contacts' head",
 		Where: "Redis", Form: datamap.FormNone, Keys: []string{"identity", "lists", "list", "ct"}},
 }
