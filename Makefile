@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARGS    ?=
 
-.PHONY: build test bench bench-import run vet fmt install
+.PHONY: build test soak bench bench-import run vet fmt install
 
 # install: where things go; DESTDIR prefixes them all (a package's staging folder).
 DESTDIR    ?=
@@ -27,6 +27,11 @@ build:
 test:
 	scripts/test-deps.sh
 	$(GO) test -race -count=1 ./...
+
+## soak: 200 SMTP sessions through two instances for DNCGATE_SOAK (default 5m; the regular suite runs it for 30s)
+soak:
+	scripts/test-deps.sh
+	DNCGATE_SOAK=$${DNCGATE_SOAK:-5m} $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 60m ./e2e
 
 ## bench: compare relaying through dncgate with a direct send
 bench:

@@ -9,12 +9,13 @@
 #        RELAY_PORT=2530 DNCGATE_REDIS=redis://127.0.0.1:6379 (Redis store)
 #        FOOTER=on|off|both: dncgate with the footer and unsubscribe headers
 #        (default), without, or both interleaved in one run, with the ratio.
+#        LEDGER=on|off|both: dncgate with its send ledger (the embedded one
+#        here; the default), without ([ledger] bench_only), or both
+#        interleaved, with the ratio. One of FOOTER and LEDGER may be both.
 #        SCALE=1: instead, the scale curve: haproxy in front of 1, 2 and 3
 #        dncgate instances on one Redis (bench/peers/fleet.sh; a throwaway
 #        redis-server on REDIS_PORT=6391 unless DNCGATE_REDIS is set),
 #        interleaved with the ceiling, with each one's ratio to 1 instance.
-# dncgate always runs with its send ledger (the embedded one here); the
-# ledger on/off pair is `go test -run '^$' -bench RelayLedger ./relay`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
@@ -59,15 +60,16 @@ sink_stop() { kill "$SINKPID" 2>/dev/null || true; wait "$SINKPID" 2>/dev/null |
 
 # run PEER REP: one throughput run and one latency run; appends to results.csv
 run() {
-  local peer=$1 rep=$2 port=$SINK_PORT t0 t1 got footer=on instances
+  local peer=$1 rep=$2 port=$SINK_PORT t0 t1 got footer=on ledger=on instances
   [ "$peer" != sink ] && port=$RELAY_PORT
   [ "$peer" = dncgate-nofooter ] && footer=off
+  [ "$peer" = dncgate-noledger ] && ledger=off
   sink_start "$MSGS"
   if [ "$peer" != sink ]; then
     PEERDIR=$WORK/peer; rm -rf "$PEERDIR"; mkdir -p "$PEERDIR"
     PEERSCRIPT=$ROOT/bench/peers/dncgate.sh instances=1
     case $peer in fleet-*) PEERSCRIPT=$ROOT/bench/peers/fleet.sh instances=${peer#fleet-} ;; esac
-    FOOTER=$footer RELAY_PORT=$RELAY_PORT SINK_PORT=$SINK_PORT DNCGATE_BIN=$ROOT/bin/dncgate \
+    FOOTER=$footer LEDGER=$ledger RELAY_PORT=$RELAY_PORT SINK_PORT=$SINK_PORT DNCGATE_BIN=$ROOT/bin/dncgate \
       INSTANCES=$instances "$PEERSCRIPT" start "$PEERDIR"
   fi
   t0=$(date +%s.%N)
@@ -109,11 +111,13 @@ redis_start() {
   export DNCGATE_REDIS=redis://127.0.0.1:$port/0
 }
 
-case ${FOOTER:-on} in
-  on) PEERS="sink dncgate" ;;
-  off) PEERS="sink dncgate-nofooter" ;;
-  both) PEERS="sink dncgate-nofooter dncgate" ;;
-  *) echo "FOOTER must be on, off or both" >&2; exit 2 ;;
+case ${FOOTER:-on},${LEDGER:-on} in
+  on,on) PEERS="sink dncgate" ;;
+  off,on) PEERS="sink dncgate-nofooter" ;;
+  both,on) PEERS="sink dncgate-nofooter dncgate" ;;
+  on,off) PEERS="sink dncgate-noledger" ;;
+  on,both) PEERS="sink dncgate-noledger dncgate" ;;
+  *) echo "FOOTER and LEDGER are on, off or both, and only one of them is not on" >&2; exit 2 ;;
 esac
 if [ "${SCALE:-0}" = 1 ]; then
   PEERS="sink fleet-1 fleet-2 fleet-3"
@@ -122,7 +126,7 @@ if [ "${SCALE:-0}" = 1 ]; then
 fi
 for rep in $(seq "$REPS"); do for p in $PEERS; do run "$p" "$rep"; done; done
 echo
-echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} FOOTER=${FOOTER:-on} SCALE=${SCALE:-0} ($(nproc) cores)"
+echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} FOOTER=${FOOTER:-on} LEDGER=${LEDGER:-on} SCALE=${SCALE:-0} ($(nproc) cores)"
 awk -F, -v msgs="$MSGS" '
   function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
@@ -131,8 +135,8 @@ awk -F, -v msgs="$MSGS" '
     for (k in n) { for (i = 1; i <= n[k]; i++) { x[i] = r[k, i]; y[i] = p5[k, i]; z[i] = p9[k, i] }
                    R[k] = med(x, n[k]); P5[k] = med(y, n[k]); P9[k] = med(z, n[k]) }
     printf "| path | runs ok | msg/s | vs ceiling | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n"
-    name["sink"] = "ceiling (smtp-source -> smtp-sink)"; name["dncgate"] = "dncgate, footer on"
-    name["dncgate-nofooter"] = "dncgate, footer off"
+    name["sink"] = "ceiling (smtp-source -> smtp-sink)"; name["dncgate"] = "dncgate, footer and ledger on"
+    name["dncgate-nofooter"] = "dncgate, footer off"; name["dncgate-noledger"] = "dncgate, ledger off"
     for (i = 1; i <= 3; i++) name["fleet-" i] = "haproxy -> " i " dncgate on one Redis"
     m = split(peers, order, " ")
     for (i = 1; i <= m; i++) { k = order[i]; if (!n[k]) { printf "| %s | 0 | - | - | - | - |\n", name[k]; continue }
@@ -142,4 +146,6 @@ awk -F, -v msgs="$MSGS" '
       printf "%s%d instances / 1 instance throughput: %.2f\n", (i == 2 ? "\n" : ""), i, R["fleet-" i] / R["fleet-1"]
     if (n["dncgate"] && n["dncgate-nofooter"])
       printf "\nfooter on / footer off throughput: %.2f (target 0.80)\n", R["dncgate"] / R["dncgate-nofooter"]
+    if (n["dncgate"] && n["dncgate-noledger"])
+      printf "\nledger on / ledger off throughput: %.2f (target 0.90)\n", R["dncgate"] / R["dncgate-noledger"]
   }' peers="$PEERS" "$WORK/results.csv"

@@ -2,7 +2,7 @@ package config
 
 import (
 	"bytes"
-	"reflect"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -13,15 +13,18 @@ import (
 // Arrays of tables ([[listener]], [[caps]], [[lists]]) are shown whole
 // when they differ at all. Secrets are masked as in Masked.
 func (c *Config) ChangedText() string {
-	var now, def map[string]any
-	// Both texts were written by Masked, which only writes what loads.
+	var now map[string]any
+	// The text was written by Masked, which only writes what loads.
 	if _, err := toml.Decode(c.Masked(), &now); err != nil {
 		panic("config: reading the masked config: " + err.Error())
 	}
-	if _, err := toml.Decode(Default().Masked(), &def); err != nil {
-		panic("config: reading the masked defaults: " + err.Error())
+	diff := map[string]any{}
+	for _, path := range Changed(Default(), c) {
+		if i := strings.IndexByte(path, '['); i >= 0 {
+			path = path[:i] // an array of tables is shown whole
+		}
+		copyPath(diff, now, strings.Split(path, "."))
 	}
-	diff := differingKeys(now, def)
 	if len(diff) == 0 {
 		return ""
 	}
@@ -34,22 +37,26 @@ func (c *Config) ChangedText() string {
 	return b.String()
 }
 
-// differingKeys keeps the keys of now whose values differ from def's,
-// descending into tables.
-func differingKeys(now, def map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range now {
-		dv, ok := def[k]
-		if sub, isTable := v.(map[string]any); isTable {
-			dsub, _ := dv.(map[string]any)
-			if d := differingKeys(sub, dsub); len(d) > 0 {
-				out[k] = d
-			}
-			continue
-		}
-		if !ok || !reflect.DeepEqual(v, dv) {
-			out[k] = v
-		}
+// copyPath copies the value at keys from src into dst, making the tables
+// on the way; a key src does not hold (a default left empty) is skipped.
+func copyPath(dst, src map[string]any, keys []string) {
+	v, ok := src[keys[0]]
+	if !ok {
+		return
 	}
-	return out
+	if len(keys) == 1 {
+		dst[keys[0]] = v
+		return
+	}
+	sub, ok := v.(map[string]any)
+	if !ok {
+		dst[keys[0]] = v
+		return
+	}
+	d, _ := dst[keys[0]].(map[string]any)
+	if d == nil {
+		d = map[string]any{}
+		dst[keys[0]] = d
+	}
+	copyPath(d, sub, keys[1:])
 }

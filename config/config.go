@@ -39,6 +39,8 @@ type Config struct {
 	Lists       []ListDecl  `toml:"lists"`
 	Ledger      Ledger      `toml:"ledger"`
 	Relay       Relay       `toml:"relay"`
+	Console     Console     `toml:"console"`
+	Bounces     Bounces     `toml:"bounces"`
 	Autoconfig  Autoconfig  `toml:"autoconfig"`
 	Webhooks    []Webhook   `toml:"webhooks"`
 
@@ -166,6 +168,10 @@ type Web struct {
 	// MetricsTokenFile holds the bearer token a scrape of /metrics must
 	// present; empty: none asked.
 	MetricsTokenFile string `toml:"metrics_token_file"`
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ to
+	// requests bearing the token of PprofTokenFile; default false.
+	Pprof          bool   `toml:"pprof"`
+	PprofTokenFile string `toml:"pprof_token_file"`
 }
 
 // CapsOptions tune every [[caps]] table at once.
@@ -179,8 +185,9 @@ type CapsOptions struct {
 // Default returns the configuration used for every key a file leaves out.
 func Default() *Config {
 	return &Config{
-		Server: Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
-		Web:    Web{Metrics: true},
+		Server:  Server{Hostname: defaultHostname(), DataDir: DefaultDataDir},
+		Web:     Web{Metrics: true},
+		Console: defaultConsole(),
 		Listeners: []Listener{
 			{Name: "default", Address: DefaultListenAddress, TLS: TLSNone, OnRefusal: DropAndNotify},
 		},
@@ -202,6 +209,7 @@ func Default() *Config {
 		Footer:      defaultFooter(),
 		Unsubscribe: Unsubscribe{TokenMaxAge: Duration{DefaultTokenMaxAge}},
 		Ledger:      defaultLedger(),
+		Bounces:     defaultBounces(),
 	}
 }
 

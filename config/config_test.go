@@ -132,6 +132,20 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 				walk(path+"[0]", f.Elem())
 				continue
 			}
+			if f.Kind() == reflect.Map { // a table of named tables: one example entry
+				name := ""
+				for k := range lines {
+					if rest, ok := strings.CutPrefix(k, path+"."); ok && !strings.Contains(rest, ".") {
+						name = rest
+					}
+				}
+				if name == "" {
+					t.Errorf("the example shows no %s.NAME table", path)
+					continue
+				}
+				walk(path+"."+name, f.Elem())
+				continue
+			}
 			if _, ok := lines[path]; !ok {
 				t.Errorf("the example does not show %s", path)
 			}

@@ -33,6 +33,18 @@ type Footer struct {
 	TemplatesDir     string     `toml:"templates_dir"`
 	FallbackLanguage string     `toml:"fallback_language"`
 	Signed           SignedMode `toml:"signed"`
+	// Lang holds, by language tag ([footer.lang.fr]), the wording of the
+	// prose values in that language; the values above are in
+	// fallback_language and are shown as written in any language Lang
+	// lacks.
+	Lang map[string]FooterLocal `toml:"lang"`
+}
+
+// FooterLocal is the wording of the footer's prose values in one language.
+type FooterLocal struct {
+	Source     string `toml:"source"`
+	Purpose    string `toml:"purpose"`
+	LegalBasis string `toml:"legal_basis"`
 }
 
 // SignedMode is what happens to a signed or encrypted message, whose body
@@ -76,7 +88,6 @@ const DefaultTokenMaxAge = 365 * 24 * time.Hour
 const (
 	SampleCompany    = "SAMPLE COMPANY (set [footer] company in dncgate.toml)"
 	sampleAddress    = "SAMPLE ADDRESS (set [footer] postal_address)"
-	samplePrivacyURL = "https://example.com/privacy-sample"
 	sampleSource     = "a sample source (set [footer] source)"
 	samplePurpose    = "a sample purpose (set [footer] purpose)"
 	sampleLegalBasis = "a sample legal basis (set [footer] legal_basis)"
@@ -94,10 +105,14 @@ func (c *Config) FooterDetails() (f Footer, samples bool) {
 	if !f.Enabled || c.src.wrote("footer") || f.Company != "" {
 		return f, false
 	}
-	f.Company, f.PostalAddress, f.PrivacyURL = SampleCompany, sampleAddress, samplePrivacyURL
+	f.Company, f.PostalAddress = SampleCompany, sampleAddress
 	f.Source, f.Purpose, f.LegalBasis = sampleSource, samplePurpose, sampleLegalBasis
 	return f, true
 }
+
+// PrivacyPageURL is the footer's privacy link when privacy_url is not
+// set: the processing page the web listener serves, BASE/privacy.
+func (c *Config) PrivacyPageURL() string { return c.UnsubscribeBaseURL() + "/privacy" }
 
 // UnsubscribeBaseURL is unsubscribe.base_url without its trailing "/", or
 // http:// and the web listener's address, or, with no web listener,
@@ -135,6 +150,10 @@ func (c *Config) FooterWarnings() []string {
 	if _, samples := c.FooterDetails(); samples {
 		w = append(w, "the footer shows SAMPLE company details: set them in the [footer] table")
 	}
+	if missing := c.untranslated(); len(missing) > 0 {
+		w = append(w, "footers in "+strings.Join(missing, ", ")+" show footer.source, purpose and legal_basis as written in [footer]: "+
+			"give each its wording in a [footer.lang.LANG] table (source, purpose, legal_basis)")
+	}
 	base := c.UnsubscribeBaseURL()
 	if !strings.HasPrefix(base, "https://") {
 		w = append(w, "unsubscribe links use "+base+": one-click unsubscribe (RFC 8058 §3) needs https; set unsubscribe.base_url")
@@ -162,7 +181,37 @@ func (c *Config) checkFooter(col *collector) {
 	if _, err := f.TemplatesFS(); err != nil {
 		col.add("footer.templates_dir", "%v", err)
 	}
+	for tag := range f.Lang {
+		if !lang.Valid(lang.Norm(tag)) {
+			col.add("footer.lang."+tag, "%q is not a language tag (fr, nl, de-ch, …)", tag)
+		}
+	}
 	c.checkUnsubscribe(col)
+}
+
+// untranslated lists the shipped languages, other than the fallback,
+// whose footers would show the [footer] prose as written: set and not
+// the samples, with no [footer.lang.LANG] for them.
+func (c *Config) untranslated() []string {
+	f := c.Footer
+	if _, samples := c.FooterDetails(); samples || !f.Enabled || f.TemplatesDir != "" {
+		return nil
+	}
+	fallback := lang.Norm(f.FallbackLanguage)
+	if fallback == "" {
+		fallback = lang.Default
+	}
+	have := map[string]bool{}
+	for tag := range f.Lang {
+		have[lang.Norm(tag)] = true
+	}
+	var out []string
+	for _, l := range lang.Shipped {
+		if l != fallback && !have[l] {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // requireDetails wants every detail the notice cannot do without.
@@ -170,7 +219,6 @@ func requireDetails(col *collector, f Footer) {
 	for _, d := range []struct{ key, value, what string }{
 		{"company", f.Company, "the company that writes"},
 		{"postal_address", f.PostalAddress, "its postal address"},
-		{"privacy_url", f.PrivacyURL, "the privacy policy's URL"},
 		{"source", f.Source, "where the addresses were obtained (GDPR Art. 14(2)(f))"},
 		{"purpose", f.Purpose, "why they are used (Art. 14(1)(c))"},
 		{"legal_basis", f.LegalBasis, "the legal basis (Art. 14(1)(c))"},

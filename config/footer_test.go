@@ -48,6 +48,18 @@ source = "websites"
 purpose = "offers"
 legal_basis = "legitimate interest"
 signed = "refuse"
+[footer.lang.fr]
+source = "sites web"
+purpose = "des offres"
+legal_basis = "intérêt légitime"
+[footer.lang.nl]
+purpose = "aanbiedingen"
+[footer.lang.DE]
+purpose = "Angebote"
+[footer.lang.es]
+purpose = "ofertas"
+[footer.lang.it]
+purpose = "offerte"
 [unsubscribe]
 base_url = "https://u.acme.example/"
 [web]
@@ -65,6 +77,15 @@ listen = "127.0.0.1:8080"
 	}
 	if w := c.FooterWarnings(); len(w) != 0 {
 		t.Errorf("warnings %q, want none", w)
+	}
+	if c.Footer.Lang["fr"].Source != "sites web" {
+		t.Errorf("footer.lang.fr = %+v", c.Footer.Lang["fr"])
+	}
+	// Without the French wording, French footers show the English prose:
+	// said once, naming the language.
+	delete(c.Footer.Lang, "fr")
+	if w := c.FooterWarnings(); len(w) != 1 || !strings.Contains(w[0], "footers in fr show footer.source") {
+		t.Errorf("warnings %q, want one naming fr", w)
 	}
 }
 
@@ -191,5 +212,29 @@ func TestTemplatesFS(t *testing.T) {
 	file := filepath.Join(dir, "fr.txt.tmpl")
 	if _, err := (Footer{TemplatesDir: file}).TemplatesFS(); err == nil || err.Error() != strconv.Quote(file)+" is not a folder" {
 		t.Errorf("a file: %v", err)
+	}
+}
+
+// Without privacy_url a [footer] table is complete: the footer links to
+// the processing page under the unsubscribe base URL.
+func TestFooterWithoutPrivacyURL(t *testing.T) {
+	c, err := Load(writeConfig(t, `
+[footer]
+company = "Acme SAS"
+postal_address = "1 rue X"
+source = "websites"
+purpose = "offers"
+legal_basis = "legitimate interest"
+[unsubscribe]
+base_url = "https://u.acme.example/"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := c.FooterDetails(); f.PrivacyURL != "" {
+		t.Errorf("privacy URL %q, want none", f.PrivacyURL)
+	}
+	if got := c.PrivacyPageURL(); got != "https://u.acme.example/privacy" {
+		t.Errorf("page URL %q", got)
 	}
 }

@@ -11,6 +11,11 @@ import (
 // Ledger is where decision records and the audit trail go, and how long
 // they stay.
 type Ledger struct {
+	// Enabled false runs serve without a ledger, for benchmarks alone:
+	// refused unless BenchOnly says so too. Mail then leaves with no
+	// record, which no production gateway may do.
+	Enabled   bool `toml:"enabled"`
+	BenchOnly bool `toml:"bench_only"`
 	// URL is postgres://… for a ledger shared by several instances; empty
 	// keeps a SQLite ledger at Path on this machine.
 	URL           string          `toml:"url"`
@@ -47,6 +52,7 @@ const minSpool = MiB
 
 func defaultLedger() Ledger {
 	return Ledger{
+		Enabled:       true,
 		SpoolMaxBytes: 256 * MiB,
 		Retention: LedgerRetention{
 			Sent:    Age{DefaultRetentionSent},
@@ -58,6 +64,13 @@ func defaultLedger() Ledger {
 
 func (c *Config) checkLedger(col *collector) {
 	l := c.Ledger
+	switch {
+	case !l.Enabled && !l.BenchOnly:
+		col.add("ledger.enabled", "false would send mail without a record of the lists consulted; "+
+			"the ledger can only be turned off for a benchmark, with bench_only = true")
+	case l.Enabled && l.BenchOnly:
+		col.add("ledger.bench_only", "set, but the ledger is enabled; remove it")
+	}
 	if l.URL != "" {
 		if err := checkPostgresURL(l.URL); err != nil {
 			col.add("ledger.url", "%v", err)

@@ -243,6 +243,8 @@ func checkListName(col *collector, key, name string) {
 		col.add(key, "%q: use letters, digits, '-', '_' and '.' only", name)
 	case name == listmodel.OptOut:
 		col.add(key, "%q is the gateway's own opt-out list; it always exists and cannot be declared", name)
+	case name == listmodel.Bounced:
+		col.add(key, "%q is the gateway's own list of bounced recipients; it cannot be declared", name)
 	}
 }
 

@@ -113,6 +113,8 @@ func decodeValue(col *collector, path string, v any, f reflect.Value) {
 			return
 		}
 		decodeTable(col, path, m, f)
+	case f.Kind() == reflect.Map && f.Type().Key().Kind() == reflect.String && f.Type().Elem().Kind() == reflect.Struct:
+		decodeNamedTables(col, path, v, f)
 	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct:
 		decodeTables(col, path, v, f)
 	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
@@ -155,6 +157,29 @@ func decodeTables(col *collector, path string, v any, f reflect.Value) {
 		el := out.Index(i)
 		el.Set(newElement(el.Type()))
 		decodeTable(col, path+"["+strconv.Itoa(i)+"]", m, el)
+	}
+	f.Set(out)
+}
+
+// decodeNamedTables fills the map f from a table of tables
+// ([footer.lang.fr], [footer.lang.nl]): one entry per sub-table, each a
+// struct decoded like any other table.
+func decodeNamedTables(col *collector, path string, v any, f reflect.Value) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		col.add(path, "want a table, got %s", typeName(v))
+		return
+	}
+	out := reflect.MakeMapWithSize(f.Type(), len(m))
+	for _, name := range sortedKeys(col.src, path, m) {
+		sub, ok := m[name].(map[string]any)
+		if !ok {
+			col.add(joinKey(path, []string{name}), "want a table, got %s", typeName(m[name]))
+			continue
+		}
+		el := reflect.New(f.Type().Elem()).Elem()
+		decodeTable(col, joinKey(path, []string{name}), sub, el)
+		out.SetMapIndex(reflect.ValueOf(name), el)
 	}
 	f.Set(out)
 }

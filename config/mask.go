@@ -115,3 +115,7 @@ func logValue(v any) any {
 	}
 	return v
 }
+
+// LedgerURLMasked is [ledger] url with its password replaced by "***":
+// what a backup's manifest may say of where the ledger is.
+func (c *Config) LedgerURLMasked() string { return maskURL(c.Ledger.URL) }

@@ -102,3 +102,43 @@ func fieldAt(v reflect.Value, path string) reflect.Value {
 	}
 	return v
 }
+
+// Changed names the keys whose values differ between running and next
+// ("limits.max_recipients", "lists[1].max_age", "lists" when lists were
+// added or removed): what a reload changed, for the audit trail, which
+// records the keys and never their values, secrets among them.
+func Changed(running, next *Config) []string {
+	var out []string
+	changedKeys("", reflect.ValueOf(*running), reflect.ValueOf(*next), &out)
+	sort.Strings(out)
+	return out
+}
+
+func changedKeys(path string, a, b reflect.Value, out *[]string) {
+	if reflect.DeepEqual(a.Interface(), b.Interface()) {
+		return
+	}
+	switch {
+	case a.Kind() == reflect.Struct && !isText(a):
+		n := len(*out)
+		for name, i := range tomlFields(a.Type()) {
+			changedKeys(joinPath(path, name), a.Field(i), b.Field(i), out)
+		}
+		if len(*out) == n && path != "" {
+			*out = append(*out, path) // a difference the file has no key for
+		}
+	case a.Kind() == reflect.Slice && a.Len() == b.Len() && a.Type().Elem().Kind() == reflect.Struct:
+		for i := range a.Len() {
+			changedKeys(fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i), out)
+		}
+	default:
+		*out = append(*out, path)
+	}
+}
+
+func joinPath(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}

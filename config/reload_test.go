@@ -126,3 +126,41 @@ func TestRestartOnlyKeysExist(t *testing.T) {
 		}()
 	}
 }
+
+// Changed names every key whose value differs, an element of a list of
+// tables by its index, and a list whose length changed as a whole.
+func TestChanged(t *testing.T) {
+	running := mustLoad(t, `
+[upstream]
+url = "smtps://u:secret1@mail.example:465"
+[limits]
+max_recipients = 10
+[log]
+level = "info"
+[[caps]]
+name = "rep-daily"
+scope = "rep"
+limit = 50
+window = "24h"
+`)
+	next := mustLoad(t, `
+[upstream]
+url = "smtps://u:secret2@mail.example:465"
+[limits]
+max_recipients = 5
+[log]
+level = "info"
+[[caps]]
+name = "rep-daily"
+scope = "rep"
+limit = 40
+window = "24h"
+`)
+	want := []string{"caps[0].limit", "limits.max_recipients", "upstream.url"}
+	if got := Changed(running, next); !reflect.DeepEqual(got, want) {
+		t.Errorf("Changed = %q, want %q", got, want)
+	}
+	if got := Changed(running, running); len(got) != 0 {
+		t.Errorf("Changed of a configuration and itself = %q, want none", got)
+	}
+}

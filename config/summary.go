@@ -44,5 +44,6 @@ func (c *Config) Summary() []slog.Attr {
 		slog.Int("lists", len(c.Lists)),
 		slog.Int("caps", len(c.Caps)),
 		slog.Bool("footer", c.Footer.Enabled),
+		slog.Bool("console", c.Console.Enabled),
 	}
 }

@@ -33,9 +33,11 @@ func (c *Config) validate(checks []Check) error {
 	c.checkLedger(col)
 	c.checkRelay(col)
 	c.checkWeb(col)
+	c.checkConsole(col)
 	c.checkAutoconfig(col)
 	c.checkWebhooks(col)
 	c.checkProxies(col)
+	c.checkBounces(col)
 	for _, check := range checks {
 		check(c, func(key string, err error) { col.add(key, "%v", err) })
 	}

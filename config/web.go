@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// MinMetricsTokenLen is the shortest metrics token accepted, in bytes.
+// MinMetricsTokenLen is the shortest metrics or pprof token accepted, in
+// bytes.
 const MinMetricsTokenLen = 16
 
 func (c *Config) checkWeb(col *collector) {
@@ -14,6 +15,7 @@ func (c *Config) checkWeb(col *collector) {
 	if w.Listen != "" {
 		checkHostPort(col, "web.listen", w.Listen, 0)
 	}
+	c.checkPprof(col)
 	if w.MetricsTokenFile == "" {
 		return
 	}
@@ -21,9 +23,36 @@ func (c *Config) checkWeb(col *collector) {
 		col.add("web.metrics_token_file", "set while web.metrics = false: remove one of them")
 		return
 	}
-	if _, err := readMetricsToken(w.MetricsTokenFile); err != nil {
+	if _, err := readTokenFile(w.MetricsTokenFile); err != nil {
 		col.add("web.metrics_token_file", "%v", err)
 	}
+}
+
+// checkPprof: the profiles show the gateway's memory, so they are never
+// served without a token.
+func (c *Config) checkPprof(col *collector) {
+	w := c.Web
+	switch {
+	case !w.Pprof && w.PprofTokenFile != "":
+		col.add("web.pprof_token_file", "set while web.pprof = false: remove one of them")
+	case w.Pprof && w.PprofTokenFile == "":
+		col.add("web.pprof", "needs web.pprof_token_file: the profiles are served only to requests bearing its token")
+	case w.Pprof && w.Listen == "":
+		col.add("web.pprof", "needs web.listen: the profiles are served on the web listener")
+	case w.Pprof:
+		if _, err := readTokenFile(w.PprofTokenFile); err != nil {
+			col.add("web.pprof_token_file", "%v", err)
+		}
+	}
+}
+
+// PprofToken is the bearer token /debug/pprof/ asks for, nil when
+// web.pprof is off.
+func (c *Config) PprofToken() ([]byte, error) {
+	if !c.Web.Pprof {
+		return nil, nil
+	}
+	return readTokenFile(c.Web.PprofTokenFile)
 }
 
 // MetricsToken is the bearer token /metrics asks for, nil when none is
@@ -32,11 +61,11 @@ func (c *Config) MetricsToken() ([]byte, error) {
 	if c.Web.MetricsTokenFile == "" {
 		return nil, nil
 	}
-	return readMetricsToken(c.Web.MetricsTokenFile)
+	return readTokenFile(c.Web.MetricsTokenFile)
 }
 
-// readMetricsToken reads the file's one line. Errors never echo the token.
-func readMetricsToken(path string) ([]byte, error) {
+// readTokenFile reads the file's one line. Errors never echo the token.
+func readTokenFile(path string) ([]byte, error) {
 	if err := readableFile(path); err != nil {
 		return nil, err
 	}

@@ -41,6 +41,10 @@ type Contact struct {
 	Country string          // ISO alpha-2 ("GB" for the UK); "" unknown
 	Type    string          // "consumer", "sole-trader", "business"; "" unknown
 	Phones  []listdb.Digest // keyed digests (kind "phone") of the E.164 numbers, at most 8
+	// Language is the language the person reads (ISO 639-1, lower case:
+	// "fr"), from the CRM; "" unknown. It chooses the footer's language
+	// over the country's.
+	Language string
 }
 
 // Record is one contact as an import hands it to the store.

@@ -27,6 +27,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		{Country: "FR", Type: TypeConsumer, Phones: phones(1)},
 		{Country: "GB", Type: TypeSoleTrader},
 		{Type: TypeBusiness, Phones: phones(MaxPhones)},
+		{Country: "BE", Language: "fr", Phones: phones(3)},
 	} {
 		b, err := Encode(c)
 		if err != nil {
@@ -36,7 +37,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 			t.Errorf("Encode(%+v) is %d bytes, want %d", c, len(b), want)
 		}
 		got, err := Decode(b)
-		if err != nil || got.Country != c.Country || got.Type != c.Type || !slices.Equal(got.Phones, c.Phones) {
+		if err != nil || got.Country != c.Country || got.Type != c.Type || got.Language != c.Language || !slices.Equal(got.Phones, c.Phones) {
 			t.Errorf("Decode(Encode(%+v)) = %+v, %v", c, got, err)
 		}
 	}
@@ -47,6 +48,7 @@ func TestEncodeRefuses(t *testing.T) {
 		{Country: "fr"}, {Country: "FRA"}, {Country: "F"},
 		{Type: "b2b"}, {Type: "Consumer"},
 		{Phones: phones(MaxPhones + 1)},
+		{Language: "FR"}, {Language: "fra"}, {Language: "f"}, {Language: "fr-be"},
 	} {
 		if b, err := Encode(c); err == nil {
 			t.Errorf("Encode(%+v) = %x, want an error", c, b)
@@ -61,12 +63,40 @@ func TestDecodeRefusesMalformed(t *testing.T) {
 		"short":       good[:3],
 		"format":      append([]byte{9}, good[1:]...),
 		"cut phone":   good[:len(good)-1],
-		"type code":   {recordFormat, 'D', 'E', 7},
-		"country":     {recordFormat, 'd', 'e', 0},
+		"type code":   {recordFormat, 'D', 'E', 7, 0, 0},
+		"country":     {recordFormat, 'd', 'e', 0, 0, 0},
+		"language":    {recordFormat, 'D', 'E', 0, 'F', 'R'},
 		"many phones": append([]byte{recordFormat, 0, 0, 0}, bytes.Repeat([]byte{1}, (MaxPhones+1)*listdb.DigestSize)...),
 	} {
 		if c, err := Decode(b); err == nil {
 			t.Errorf("%s: Decode = %+v, want an error", name, c)
+		}
+	}
+}
+
+// A record written before contacts had a language still reads.
+func TestDecodeFormat1(t *testing.T) {
+	ph := phones(2)
+	b := append([]byte{1, 'F', 'R', byte(typeCode(TypeBusiness))}, ph[0][:]...)
+	b = append(b, ph[1][:]...)
+	c, err := Decode(b)
+	if err != nil || c.Country != "FR" || c.Type != TypeBusiness || c.Language != "" || !slices.Equal(c.Phones, ph) {
+		t.Fatalf("Decode(format 1) = %+v, %v", c, err)
+	}
+	if b, _ := Encode(Contact{Country: "FR", Language: "fr", Phones: phones(3)}); len(b) > 64 {
+		t.Errorf("a contact with three phones takes %d bytes, over Redis's listpack value limit", len(b))
+	}
+}
+
+func TestParseLanguage(t *testing.T) {
+	for in, want := range map[string]string{"fr": "fr", " FR ": "fr", "fr-BE": "fr", "nl_be": "nl", "": ""} {
+		if got, err := ParseLanguage(in); err != nil || got != want {
+			t.Errorf("ParseLanguage(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"french", "f", "fra", "1r", "-fr"} {
+		if _, err := ParseLanguage(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ParseLanguage(%q) = %v, want an error naming it", bad, err)
 		}
 	}
 }

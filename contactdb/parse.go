@@ -31,6 +31,22 @@ func ParseType(s string) (string, error) {
 		"sole-trader (sole trader, self-employed, freelance) or business (b2b, company, corporate)", s)
 }
 
+// ParseLanguage reads a contact's language as CRM exports write it:
+// an ISO 639-1 code, alone or as the first subtag of a tag ("fr",
+// "FR", "fr-BE", "fr_BE"); "" for an empty cell. Anything else is an
+// error naming the value, never a guess.
+func ParseLanguage(s string) (string, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "" {
+		return "", nil
+	}
+	primary, _, _ := strings.Cut(strings.ReplaceAll(t, "_", "-"), "-")
+	if len(primary) != 2 || strings.Trim(primary, "abcdefghijklmnopqrstuvwxyz") != "" {
+		return "", fmt.Errorf("language %q is not an ISO 639-1 code such as fr, nl or de (a tag such as fr-BE is read as fr)", s)
+	}
+	return primary, nil
+}
+
 // ParseCountry reads a contact's country as package country does ("uk"
 // is GB); an empty cell is no country, not an error, since CRM exports
 // often leave it blank.

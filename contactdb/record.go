@@ -13,13 +13,18 @@ import (
 //	format    1 byte, recordFormat
 //	country   2 bytes, ASCII upper case; two zero bytes when unknown
 //	type      1 byte, the index in types; 0 when unknown
+//	language  2 bytes, ASCII lower case; two zero bytes when unknown
 //	phones    16 bytes each, up to MaxPhones
 //
-// A contact with up to three phones takes at most 52 bytes, under Redis's
+// A contact with up to three phones takes at most 54 bytes, under Redis's
 // default hash-max-listpack-value of 64, so it keeps a bucket compact.
+// Records of format 1, written before the language, have no language
+// bytes and still read.
 const (
-	recordFormat = 1
-	headerSize   = 4
+	recordFormat = 2
+	headerSize   = 6
+	format1      = 1
+	header1Size  = 4
 )
 
 // types are the recipient types by their stored code; 0 is unknown.
@@ -34,6 +39,9 @@ func Check(c Contact) error {
 	}
 	if typeCode(c.Type) < 0 {
 		return fmt.Errorf("contactdb: recipient type %q is not %s, %s or %s", c.Type, TypeConsumer, TypeSoleTrader, TypeBusiness)
+	}
+	if l, err := ParseLanguage(c.Language); err != nil || l != c.Language {
+		return fmt.Errorf("contactdb: language %q is not an ISO 639-1 code in lower case", c.Language)
 	}
 	if len(c.Phones) > MaxPhones {
 		return fmt.Errorf("contactdb: %d phones, at most %d", len(c.Phones), MaxPhones)
@@ -59,6 +67,7 @@ func Encode(c Contact) ([]byte, error) {
 	out[0] = recordFormat
 	copy(out[1:3], c.Country)
 	out[3] = byte(typeCode(c.Type))
+	copy(out[4:6], c.Language)
 	for i := range c.Phones {
 		out = append(out, c.Phones[i][:]...)
 	}
@@ -70,8 +79,12 @@ var errBadRecord = errors.New("contactdb: stored record is malformed")
 // Decode reads a record written by Encode.
 func Decode(b []byte) (Contact, error) {
 	var c Contact
-	n := len(b) - headerSize
-	if n < 0 || b[0] != recordFormat || n%listdb.DigestSize != 0 || n/listdb.DigestSize > MaxPhones ||
+	header := headerSize
+	if len(b) > 0 && b[0] == format1 {
+		header = header1Size
+	}
+	n := len(b) - header
+	if n < 0 || (b[0] != recordFormat && b[0] != format1) || n%listdb.DigestSize != 0 || n/listdb.DigestSize > MaxPhones ||
 		int(b[3]) >= len(types) {
 		return c, errBadRecord
 	}
@@ -79,10 +92,13 @@ func Decode(b []byte) (Contact, error) {
 		c.Country = string(b[1:3])
 	}
 	c.Type = types[b[3]]
+	if header == headerSize && (b[4] != 0 || b[5] != 0) {
+		c.Language = string(b[4:6])
+	}
 	if n > 0 {
 		c.Phones = make([]listdb.Digest, n/listdb.DigestSize)
 		for i := range c.Phones {
-			copy(c.Phones[i][:], b[headerSize+i*listdb.DigestSize:])
+			copy(c.Phones[i][:], b[header+i*listdb.DigestSize:])
 		}
 	}
 	if err := Check(c); err != nil {

@@ -19,8 +19,9 @@ var (
 	phoneHeaders = headerSet("phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "telephone",
 		"téléphone", "tel", "tél", "cell", "cellphone", "workphone", "homephone", "businessphone", "officephone",
 		"directphone", "portable", "telefon", "telefono", "teléfono", "telefoon", "handy", "gsm", "mobiel", "cellulare")
-	countryHeaders = headerSet("country", "countrycode", "countryiso", "pays", "land", "pais", "país", "paese", "nation")
-	typeHeaders    = headerSet("type", "recipienttype", "contacttype", "customertype", "clienttype", "typeclient", "segment")
+	countryHeaders  = headerSet("country", "countrycode", "countryiso", "pays", "land", "pais", "país", "paese", "nation")
+	typeHeaders     = headerSet("type", "recipienttype", "contacttype", "customertype", "clienttype", "typeclient", "segment")
+	languageHeaders = headerSet("language", "lang", "preferredlanguage", "langue", "sprache", "taal", "idioma", "lingua", "locale")
 )
 
 func headerSet(names ...string) map[string]bool {
@@ -50,8 +51,8 @@ func isPhoneHeader(h string) bool {
 // like a phone number for Phones). Country and Type may be NoColumn when
 // the file has none.
 type Columns struct {
-	Email, Country, Type string
-	Phones               []string
+	Email, Country, Type, Language string
+	Phones                         []string
 }
 
 // columns are the columns a contacts import reads; country and recipient
@@ -61,6 +62,7 @@ type columns struct {
 	phones  []lists.Column
 	country *lists.Column
 	rtype   *lists.Column
+	lang    *lists.Column
 }
 
 // pickColumns takes each column given (a header name or a position),
@@ -76,6 +78,9 @@ func pickColumns(rd *lists.Reader, o Columns) (columns, error) {
 		return cols, err
 	}
 	if cols.rtype, err = pickColumn(rd, o.Type, "type-column", "a recipient type", typeHeaders, false); err != nil {
+		return cols, err
+	}
+	if cols.lang, err = pickColumn(rd, o.Language, "language-column", "a language", languageHeaders, false); err != nil {
 		return cols, err
 	}
 	for _, spec := range o.Phones {
@@ -95,7 +100,7 @@ func pickColumns(rd *lists.Reader, o Columns) (columns, error) {
 	return cols, nil
 }
 
-// NoColumn given as the Country or Type column says the file has no such
+// NoColumn given as the Country, Type or Language column says the file has no such
 // column, when a header that looks like one means something else.
 const NoColumn = "none"
 

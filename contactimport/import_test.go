@@ -142,3 +142,23 @@ func TestImportColumnErrors(t *testing.T) {
 		}
 	}
 }
+
+// A language column is found by its header and read as ISO 639-1; a value
+// that is not one makes its row invalid, naming it.
+func TestImportLanguage(t *testing.T) {
+	teststore.Each(t, func(t *testing.T, st teststore.Store) {
+		db := st.Contacts()
+		rep, err := importText(t, db, "email;country;langue\nmarie@acme.be;BE;fr-BE\npiet@acme.be;BE;NL\nx@acme.be;BE;flemish\nnone@acme.be;BE;\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Version.Valid != 3 || len(rep.Invalid) != 1 || !strings.Contains(rep.Invalid[0], `"flemish"`) {
+			t.Errorf("report %+v %q", rep.Version, rep.Invalid)
+		}
+		for addr, want := range map[string]string{"marie@acme.be": "fr", "piet@acme.be": "nl", "none@acme.be": ""} {
+			if c, ok := contact(t, db, addr); !ok || c.Language != want || c.Country != "BE" {
+				t.Errorf("%s: %+v, %v; want language %q", addr, c, ok, want)
+			}
+		}
+	})
+}

@@ -30,6 +30,9 @@ func (im *importer) record(row lists.Row) (contactdb.Record, error) {
 	if rec.Type, err = contactdb.ParseType(optionalValue(row, im.cols.rtype)); err != nil {
 		return rec, lineError(row, *im.cols.rtype, err)
 	}
+	if rec.Language, err = contactdb.ParseLanguage(optionalValue(row, im.cols.lang)); err != nil {
+		return rec, lineError(row, *im.cols.lang, err)
+	}
 	phones, err := im.rowPhones(row, rec.Country)
 	if err != nil {
 		return rec, err

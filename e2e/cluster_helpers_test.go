@@ -196,37 +196,8 @@ func sendFrom(addr, from, user string, rcpts []string, body []byte) (string, err
 		return "", err
 	}
 	defer c.Close()
-	err = transact(c, user, rcpts, body)
+	err = transact(c, user, user, rcpts, body)
 	return gc.greeting(), err
-}
-
-// transact logs in and sends one message on c.
-func transact(c *smtp.Client, user string, rcpts []string, body []byte) error {
-	if err := c.Hello("client.test"); err != nil {
-		return err
-	}
-	if err := c.Auth(plainAuth(user, password)); err != nil {
-		return err
-	}
-	if err := c.Mail(user, nil); err != nil {
-		return err
-	}
-	for _, r := range rcpts {
-		if err := c.Rcpt(r, nil); err != nil {
-			return err
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(body); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
 }
 
 // loginFrom tries one AUTH PLAIN as user with pass through addr from the

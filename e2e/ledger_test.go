@@ -166,3 +166,35 @@ func fillSpool(t *testing.T, pg *testpg.Server, url, path string) {
 	}
 	pg.Restart()
 }
+
+// TestLedgerOffOnlyForBenchmarks: serve refuses [ledger] enabled = false
+// alone; with bench_only it relays, says at start and in its ready line
+// that nothing is recorded, and records nothing.
+func TestLedgerOffOnlyForBenchmarks(t *testing.T) {
+	up := startUpstream(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := writeConfig(t, dir, relayConfig(dir, addr, up.addr, "\n[ledger]\nenabled = false\nbench_only = true\n"))
+	addUser(t, "rep@acme.test", "--config", cfg)
+	g := startGateway(t, addr, "--config", cfg)
+	if err := sendAs(addr, "rep@acme.test", "rep@acme.test", []string{"ok@firma.fr"}, message("rep@acme.test", "ok@firma.fr", "unrecorded")); err != nil {
+		t.Fatalf("send with the ledger off: %v", err)
+	}
+	if len(up.deliveries()) != 1 {
+		t.Fatalf("%d copies delivered, want 1", len(up.deliveries()))
+	}
+	log := g.log.String()
+	if !strings.Contains(log, "ledger: OFF for a benchmark") || !strings.Contains(log, "OFF (bench_only): nothing is recorded") {
+		t.Errorf("serve does not say the ledger is off:\n%s", log)
+	}
+	if out := mustCLI(t, "", "log", "--since", "1h", "--format", "csv", "--config", cfg); strings.Count(out, "\n") != 1 {
+		t.Errorf("decisions recorded with the ledger off:\n%s", out)
+	}
+	if err := g.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	rewriteConfig(t, cfg, relayConfig(dir, addr, up.addr, "\n[ledger]\nenabled = false\n"))
+	if out, code := cli(t, "", "serve", "--config", cfg); code != 1 || !strings.Contains(out, "ledger.enabled: false would send mail without a record") {
+		t.Fatalf("serve with the ledger off and no bench_only: exit %d, want 1 and the reason:\n%s", code, out)
+	}
+}

@@ -57,6 +57,11 @@ func sendAs(addr, user string, from string, rcpts []string, body []byte) error {
 		return err
 	}
 	defer c.Close()
+	return transact(c, user, from, rcpts, body)
+}
+
+// transact logs in as user on c and sends one message from from.
+func transact(c *smtp.Client, user, from string, rcpts []string, body []byte) error {
 	if err := c.Hello("client.test"); err != nil {
 		return err
 	}

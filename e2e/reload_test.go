@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/dncgate/dncgate/internal/testcert"
 	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/ledger"
+	ledgersqlite "github.com/dncgate/dncgate/ledger/sqlite"
 	"github.com/emersion/go-smtp"
 )
 
@@ -149,6 +152,44 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	if err := g.stop(t); err != nil {
 		t.Errorf("stop after reloads: %v", err)
+	}
+	checkReloadAudit(t, filepath.Join(dir, "ledger.db"))
+}
+
+// checkReloadAudit: each of TestReloadOnSIGHUP's three reloads is in the
+// audit trail, by "sighup", with the keys it changed and never a value;
+// the refused one with its error.
+func checkReloadAudit(t *testing.T, path string) {
+	t.Helper()
+	l, err := ledgersqlite.Open(path, ledger.Retention{Sent: time.Hour, Refused: time.Hour, Audit: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	es, err := l.Audits(context.Background(), ledger.AuditQuery{Action: ledger.ActConfigReload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 3 {
+		t.Fatalf("%d reloads in the audit trail, want 3: %+v", len(es), es)
+	}
+	for _, e := range es {
+		if e.Actor != "sighup" || e.Details["pid"] == "" {
+			t.Errorf("a reload recorded as by %q, pid %q; want sighup and the process", e.Actor, e.Details["pid"])
+		}
+		if strings.Contains(fmt.Sprint(e.Details), renamedCompany) {
+			t.Errorf("a reload's audit event holds a value: %v", e.Details)
+		}
+	}
+	moved, broken, renamed := es[0].Details, es[1].Details, es[2].Details
+	if renamed["result"] != "applied" || renamed["changed"] != "footer.company" {
+		t.Errorf("the footer reload is recorded as %v; want applied, changed footer.company", renamed)
+	}
+	if broken["result"] != "refused" || !strings.Contains(broken["error"], "no_such_key: unknown key") {
+		t.Errorf("the refused reload is recorded as %v; want refused, with the unknown key", broken)
+	}
+	if moved["result"] != "applied" || moved["changed"] != "log.level" || !strings.Contains(moved["restart"], "listener[0].address") {
+		t.Errorf("the last reload is recorded as %v; want applied, log.level changed, listener[0].address for a restart", moved)
 	}
 }
 

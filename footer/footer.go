@@ -14,6 +14,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	texttemplate "text/template"
@@ -79,28 +80,56 @@ func (t *Templates) Languages() []string {
 
 // Render returns the text and HTML footers for v in lang (a tag such as
 // "fr" or "fr-BE", any case), falling back to the region-less tag and then
-// to the fallback language. It fails, naming the variable, when a required
-// variable is empty or a URL is not absolute http(s).
+// to the fallback language. lang may join several tags with "+"
+// ("nl+fr", Belgium's two languages): the footers follow one another. It
+// fails, naming the variable, when a required variable is empty or a URL
+// is not absolute http(s).
 func (t *Templates) Render(lang string, v Vars) (text, html string, err error) {
-	vals, err := v.check()
-	if err != nil {
-		return "", "", err
+	var texts, htmls []string
+	for _, tag := range strings.Split(t.Resolve(lang), Separator) {
+		vals, err := v.localised(tag).check()
+		if err != nil {
+			return "", "", err
+		}
+		vals.Retention = retentionText(tag, v.Retention)
+		l := t.langs[tag]
+		var tb, hb bytes.Buffer
+		if err := l.text.Execute(&tb, vals); err != nil {
+			return "", "", fmt.Errorf("footer: %s text template: %w", tag, err)
+		}
+		if err := l.html.Execute(&hb, vals); err != nil {
+			return "", "", fmt.Errorf("footer: %s HTML template: %w", tag, err)
+		}
+		texts = append(texts, wrap(strings.TrimSpace(tb.String()), wrapWidth))
+		htmls = append(htmls, strings.TrimSpace(hb.String()))
 	}
-	tag := t.Resolve(lang)
-	l := t.langs[tag]
-	var tb, hb bytes.Buffer
-	if err := l.text.Execute(&tb, vals); err != nil {
-		return "", "", fmt.Errorf("footer: %s text template: %w", tag, err)
-	}
-	if err := l.html.Execute(&hb, vals); err != nil {
-		return "", "", fmt.Errorf("footer: %s HTML template: %w", tag, err)
-	}
-	return wrap(strings.TrimSpace(tb.String()), wrapWidth), strings.TrimSpace(hb.String()), nil
+	return strings.Join(texts, "\n\n"), strings.Join(htmls, "\n"), nil
+}
+
+// Separator joins the tags of a footer in several languages.
+const Separator = "+"
+
+// Primary is the first language of a footer in several: the one its
+// unsubscribe page speaks.
+func Primary(lang string) string {
+	first, _, _ := strings.Cut(lang, Separator)
+	return first
 }
 
 // Resolve returns the language Render writes for requested: that tag, its
-// region-less tag or the fallback, whichever has templates first.
+// region-less tag or the fallback, whichever has templates first; for
+// several tags joined by "+", each resolved, without repeats.
 func (t *Templates) Resolve(requested string) string {
+	var out []string
+	for _, tag := range strings.Split(requested, Separator) {
+		if r := t.resolveOne(tag); !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, Separator)
+}
+
+func (t *Templates) resolveOne(requested string) string {
 	tag := lang.Norm(requested)
 	if _, ok := t.langs[tag]; ok {
 		return tag

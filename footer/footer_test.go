@@ -1,6 +1,7 @@
 package footer
 
 import (
+	"github.com/dncgate/dncgate/footer/lang"
 	"html"
 	"strings"
 	"testing"
@@ -10,7 +11,7 @@ import (
 	"github.com/dncgate/dncgate/country"
 )
 
-var shippedLangs = []string{"de", "en", "es", "fr", "it", "nl"}
+var shippedLangs = lang.Shipped
 
 func fullVars() Vars {
 	return Vars{

@@ -28,3 +28,18 @@ func LanguageFor(cc country.Code) string {
 	}
 	return lang.Default
 }
+
+// severalLanguages are the countries whose recipients get a footer in
+// more than one language, since no one language is safe: Belgium (Dutch
+// and French, its two main official languages), Switzerland (German and
+// French). Its first is LanguageFor's.
+var severalLanguages = map[string]string{"BE": "nl" + Separator + "fr", "CH": "de" + Separator + "fr"}
+
+// FooterLanguages is the language, or the languages joined by "+", of a
+// footer for a recipient in cc when nothing more is known of them.
+func FooterLanguages(cc country.Code) string {
+	if l, ok := severalLanguages[cc.String()]; ok {
+		return l
+	}
+	return LanguageFor(cc)
+}

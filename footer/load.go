@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/dncgate/dncgate/footer/lang"
 )
@@ -44,9 +45,9 @@ func (t *Templates) loadFile(fsys fs.FS, name string) error {
 		t.langs[tag] = l
 	}
 	if isHTML {
-		l.html, err = htmltemplate.New(name).Option("missingkey=error").Parse(src)
+		l.html, err = htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
 	} else {
-		l.text, err = texttemplate.New(name).Option("missingkey=error").Parse(src)
+		l.text, err = texttemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(src)
 	}
 	return err
 }
@@ -86,7 +87,7 @@ var sampleVars = Vars{
 	PrivacyURL: NewText("https://example.com/privacy"), PrivacyContact: NewText("privacy@example.com"),
 	Source: NewText("the company website"), Purpose: NewText("business offers"),
 	LegalBasis: NewText("legitimate interest"), UnsubscribeURL: NewText("https://example.com/u/TOKEN"),
-	RepName: NewText("Sam Example"),
+	RepName: NewText("Sam Example"), Retention: 1096 * 24 * time.Hour, KeepsPhones: true,
 }
 
 // checkRender runs tag's templates with sampleVars. Both must show the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -27,6 +28,45 @@ type Vars struct {
 	LegalBasis     Text // required, e.g. "legitimate interest (Art. 6(1)(f) GDPR)"
 	UnsubscribeURL Text // required; absolute http or https URL
 	RepName        Text // optional: the sales rep who wrote the message
+
+	// Local holds, by language tag, the wording of Source, Purpose and
+	// LegalBasis in that language; a footer in a language it lacks shows
+	// the values above as written.
+	Local map[string]Local
+	// Retention is how long the address is kept after the last contact
+	// (the send ledger's retention of sent decisions); 0 leaves the
+	// sentence out. KeepsPhones says the CRM's phone numbers are kept too
+	// (the lists match on them), so the notice names them.
+	Retention   time.Duration
+	KeepsPhones bool
+}
+
+// Local is the wording of the values that are prose, in one language.
+type Local struct {
+	Source, Purpose, LegalBasis Text
+}
+
+// localised returns v with the wording of lang (or its primary tag)
+// where v.Local has it.
+func (v Vars) localised(tag string) Vars {
+	l, ok := v.Local[tag]
+	if !ok {
+		if primary, _, found := strings.Cut(tag, "-"); found {
+			l, ok = v.Local[primary]
+		}
+	}
+	if !ok {
+		return v
+	}
+	for _, f := range []struct {
+		dst *Text
+		src Text
+	}{{&v.Source, l.Source}, {&v.Purpose, l.Purpose}, {&v.LegalBasis, l.LegalBasis}} {
+		if f.src.s != "" {
+			*f.dst = f.src
+		}
+	}
+	return v
 }
 
 // Text is a value fit for a footer: valid UTF-8 on one trimmed line, with
@@ -82,6 +122,8 @@ func (t Text) String() string { return t.s }
 type values struct {
 	Company, PostalAddress, PrivacyURL, PrivacyContact   string
 	Source, Purpose, LegalBasis, UnsubscribeURL, RepName string
+	Retention                                            string // "3 years", in the footer's language; "" for none
+	KeepsPhones                                          bool
 }
 
 // field is one Vars field as the checks see it.
@@ -123,6 +165,7 @@ func (v Vars) check() (values, error) {
 		Company: v.Company.s, PostalAddress: v.PostalAddress.s, PrivacyURL: v.PrivacyURL.s,
 		PrivacyContact: v.PrivacyContact.s, Source: v.Source.s, Purpose: v.Purpose.s,
 		LegalBasis: v.LegalBasis.s, UnsubscribeURL: v.UnsubscribeURL.s, RepName: v.RepName.s,
+		KeepsPhones: v.KeepsPhones,
 	}, nil
 }
 

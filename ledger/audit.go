@@ -16,17 +16,27 @@ const (
 	ActUserChange   Action = "user-change"
 	ActCapReset     Action = "cap-reset"
 	ActConfigReload Action = "config-reload"
+	// The web console's logins (package console): Object is the user.
+	ActLogin       Action = "login"
+	ActLoginFailed Action = "login-failed"
+	ActLogout      Action = "logout"
+	ActLogoutAll   Action = "logout-all"
+	ActTOTPEnrol   Action = "totp-enrol"
+	ActTOTPReset   Action = "totp-reset"
+	ActExport      Action = "export"
+	ActBounced     Action = "bounced" // put on the bounced list by a bounce
 )
 
 // Source is where an opt-out came from.
 type Source string
 
 const (
-	SourceLink     Source = "link"
-	SourceOneClick Source = "one-click"
-	SourceMailto   Source = "mailto"
-	SourceCLI      Source = "cli"
-	SourceAPI      Source = "api"
+	SourceLink      Source = "link"
+	SourceOneClick  Source = "one-click"
+	SourceMailto    Source = "mailto"
+	SourceCLI       Source = "cli"
+	SourceAPI       Source = "api"
+	SourceComplaint Source = "complaint" // a spam complaint (RFC 5965) came back
 )
 
 // AuditEvent is one change in the audit trail. An erasure carries no

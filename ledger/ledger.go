@@ -54,12 +54,17 @@ const (
 	// UpstreamRefused: the upstream refused the copy for good; Reply holds
 	// its answer.
 	UpstreamRefused OutcomeKind = "upstream-refused"
+	// Bounced: the upstream took the copy and a bounce came back to its
+	// return path; Reply holds what it said ("hard 5.1.1").
+	Bounced OutcomeKind = "bounced"
+	// Complained: the recipient reported the copy as spam (RFC 5965).
+	Complained OutcomeKind = "complained"
 )
 
 // Valid reports whether k is one of the outcome kinds.
 func (k OutcomeKind) Valid() bool {
 	switch k {
-	case Unknown, Sent, LeftOut, RefusedAtRcpt, TempFailed, UpstreamRefused:
+	case Unknown, Sent, LeftOut, RefusedAtRcpt, TempFailed, UpstreamRefused, Bounced, Complained:
 		return true
 	}
 	return false
@@ -171,6 +176,10 @@ type Ledger interface {
 	Transaction(ctx context.Context, ref string) ([]Decision, error)
 	// Erase removes or anonymises the decisions about rcpt.
 	Erase(ctx context.Context, rcpt Digest) (Erased, error)
+	// DailyCounts reads the per-day rollup rows of q, one per day, rep,
+	// verdict and reason; TrendCounts reads them summed, for ReadTrends.
+	DailyCounts(ctx context.Context, q TrendQuery) ([]DayCount, error)
+	TrendCounts(ctx context.Context, q TrendQuery) (TrendCounts, error)
 	// Expire deletes what the retention says has expired at now.
 	Expire(ctx context.Context, now time.Time) (Expired, error)
 	Close() error

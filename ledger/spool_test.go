@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -177,5 +178,83 @@ func TestReplayResumes(t *testing.T) {
 	back.down = false
 	if n, err := l.Replay(ctx); n != 2 || err != nil || len(back.log) != 2 {
 		t.Fatalf("Replay = %d, %v, log %v", n, err, back.log)
+	}
+}
+
+// holding is a backend that knows which records it holds, answers
+// ErrNotFound for the outcome of another, and runs during, once, while a
+// record is written: as a session would, in the middle of a replay.
+type holding struct {
+	flaky
+	held   map[string]bool
+	during func(ref string)
+}
+
+func (h *holding) Record(ctx context.Context, ds []Decision) error {
+	if f := h.during; f != nil && ds[0].Ref == "B2" {
+		h.during = nil
+		f(ds[0].Ref)
+	}
+	if err := h.flaky.Record(ctx, ds); err != nil {
+		return err
+	}
+	h.held[ds[0].Ref] = true
+	return nil
+}
+
+func (h *holding) SetOutcome(ctx context.Context, ref string, rcpt Digest, o Outcome) error {
+	if h.down {
+		return errDown
+	}
+	if !h.held[ref] {
+		return ErrNotFound
+	}
+	return h.flaky.SetOutcome(ctx, ref, rcpt, o)
+}
+
+// Once a replay has written to the backend, new writes go straight to it
+// while the replay goes on (so a replay under load ends), except an
+// outcome whose record still waits in the spool: it follows its record.
+func TestReplayUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	back := &holding{flaky: flaky{down: true}, held: map[string]bool{}}
+	sp, err := OpenSpool(filepath.Join(t.TempDir(), "spool"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewSpooled(back, sp)
+	defer l.Close()
+	for i, ref := range []string{"B1", "B2"} {
+		if err := l.Record(ctx, []Decision{decision(ref, byte(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back.down = false
+	var errs []error
+	back.during = func(string) {
+		errs = append(errs, l.Record(ctx, []Decision{decision("C", 9)}),
+			l.SetOutcome(ctx, "C", Digest{9}, Outcome{Kind: Sent}),
+			l.SetOutcome(ctx, "B2", Digest{1}, Outcome{Kind: Sent}))
+	}
+	n, err := l.Replay(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("Replay = %d, %v; want 3 (B1, B2 and B2's outcome)", n, err)
+	}
+	for _, e := range errs {
+		if e != nil {
+			t.Fatal(e)
+		}
+	}
+	want := []string{"record B1", "record C", "outcome C sent", "record B2", "outcome B2 sent"}
+	if fmt.Sprint(back.log) != fmt.Sprint(want) {
+		t.Fatalf("backend log %v, want %v", back.log, want)
+	}
+	if sp.Pending() {
+		t.Error("the spool still holds entries after the replay")
+	}
+	// With nothing spooled, an outcome of a record the backend lacks
+	// (erased, expired) is dropped, as before.
+	if err := l.SetOutcome(ctx, "gone", Digest{7}, Outcome{Kind: Sent}); err != nil || sp.Pending() {
+		t.Fatalf("outcome of an unknown record: %v, spooled %v", err, sp.Pending())
 	}
 }

@@ -5,18 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Spooled is a Ledger that keeps writing when its backend cannot: what
-// the backend refuses goes to the spool, and once anything is spooled
-// every later write goes there too, so a replay applies them in order (an
-// outcome never before its record). Replay drains the spool into the
-// backend; records carry ids, so replaying one twice never doubles it.
+// the backend refuses goes to the spool, and while the backend is known to
+// be down every later write goes there too, without waiting on the
+// backend. Replay drains the spool into the backend; records carry ids,
+// so replaying one twice never doubles it. Once a replay has written to
+// the backend, new writes go straight to it again while the replay goes
+// on, so a replay under load does not chase a spool that grows as fast as
+// it drains: a new record or audit event needs nothing spooled before it,
+// and an outcome whose record the backend does not hold yet (it waits in
+// the spool) is spooled behind that record, so an outcome never reaches
+// the backend before its record.
 type Spooled struct {
 	Ledger
 	spool *Spool
-	mu    sync.Mutex // one replay at a time
+	mu    sync.Mutex  // one replay at a time
+	down  atomic.Bool // the last write to the backend failed, and no replay has written since
 }
 
 // NewSpooled wraps l with the spool s.
@@ -28,16 +36,27 @@ func (s *Spooled) Record(ctx context.Context, ds []Decision) error {
 	return s.write(ctx, entry{Decisions: ds}, func() error { return s.Ledger.Record(ctx, ds) })
 }
 
-// SetOutcome writes the outcome to the backend, else to the spool.
+// SetOutcome writes the outcome to the backend, else to the spool. A
+// record the backend does not hold is erased or expired, or still in the
+// spool: the outcome then follows it there.
 func (s *Spooled) SetOutcome(ctx context.Context, ref string, rcpt Digest, o Outcome) error {
+	// Asked before the write: the record, when spooled, was spooled
+	// before its outcome, and a replay may empty the spool meanwhile.
+	spooled := s.spool.Pending()
 	return s.write(ctx, entry{Ref: ref, Rcpt: &rcpt, Outcome: &o}, func() error {
 		err := s.Ledger.SetOutcome(ctx, ref, rcpt, o)
 		if errors.Is(err, ErrNotFound) {
+			if spooled {
+				return errBehindSpool
+			}
 			return nil // the backend answered: nothing to spool
 		}
 		return err
 	})
 }
+
+// errBehindSpool: the write must follow what the spool holds.
+var errBehindSpool = errors.New("ledger: behind the spool")
 
 // Audit writes the event to the backend, else to the spool.
 func (s *Spooled) Audit(ctx context.Context, e AuditEvent) error {
@@ -46,9 +65,13 @@ func (s *Spooled) Audit(ctx context.Context, e AuditEvent) error {
 }
 
 func (s *Spooled) write(ctx context.Context, e entry, direct func() error) error {
-	if !s.spool.Pending() {
-		if direct() == nil {
+	if !s.down.Load() || !s.spool.Pending() {
+		err := direct()
+		if err == nil {
 			return nil
+		}
+		if !errors.Is(err, errBehindSpool) {
+			s.down.Store(true)
 		}
 	}
 	return s.spool.append(e)
@@ -77,6 +100,7 @@ func (s *Spooled) Replay(ctx context.Context) (int, error) {
 		if err := s.apply(ctx, e); err != nil {
 			return n, fmt.Errorf("ledger: replay: %w", err)
 		}
+		s.down.Store(false) // the backend takes writes again
 		if err := s.spool.done(end); err != nil {
 			return n, err
 		}

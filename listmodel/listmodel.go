@@ -22,6 +22,11 @@ const (
 // manages; no configuration may declare it.
 const OptOut = "opt-out"
 
+// Bounced is the name of the list of recipients whose mailbox failed for
+// good (or failed too often for now): a Deny list the gateway fills from
+// the bounces it receives; no configuration may declare it.
+const Bounced = "bounced"
+
 // Valid reports whether m is one of the models.
 func (m Model) Valid() bool { return m == Deny || m == Clearance }
 

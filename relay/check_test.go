@@ -285,7 +285,7 @@ func (s *recordingStamper) Prepare(body []byte, rep string) (Stamped, error) {
 
 func (s *recordingStamper) MessageID() string { return "<added@relay.test>" }
 
-func (s *recordingStamper) For(rcpt string, cc country.Code) ([]byte, error) {
+func (s *recordingStamper) For(rcpt string, cc country.Code, _ string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.countries[rcpt] = cc

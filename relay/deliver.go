@@ -31,6 +31,7 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 		return s.failTx(err)
 	}
 	env.Transform = withTrace(env.Transform, s.traceFields(tx, body, s.srv.opts.Now()))
+	s.returnPaths(tx, &env)
 	if ids := angleIDs(added, 1); len(ids) == 1 {
 		own = ids[0] // what the recipients' replies will name
 	}
@@ -88,9 +89,20 @@ func (s *session) stamp(tx *transaction, body []byte, env *upstream.Envelope) (s
 		return "", prepareRefusal(err)
 	}
 	env.Transform = func(rcpt string, _ []byte) ([]byte, error) {
-		return p.For(rcpt, tx.country[rcpt])
+		return p.For(rcpt, tx.country[rcpt], tx.language[rcpt])
 	}
 	return p.MessageID(), nil
+}
+
+// returnPaths gives each copy its own return path when configured; the
+// From: field stays the rep's.
+func (s *session) returnPaths(tx *transaction, env *upstream.Envelope) {
+	rp := s.opts.ReturnPaths
+	if rp == nil {
+		return
+	}
+	rep, ref, now := s.user.Email, tx.ref, s.srv.opts.Now()
+	env.ReturnPath = func(rcpt string) string { return rp.For(rep, rcpt, ref, now) }
 }
 
 // prepareRefusal answers a message the Stamper would not prepare: as it

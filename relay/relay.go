@@ -64,6 +64,7 @@ type Options struct {
 	Replies         Replies        // sent Message-IDs, and the exemption of replies from Caps
 	Stamper         Stamper        // each recipient's footer and unsubscribe headers; nil sends the message as written
 	Check           RecipientCheck // opt-outs, lists and country policy at RCPT; nil checks nothing
+	ReturnPaths     ReturnPaths    // each copy's own envelope sender, for its bounces; nil sends the rep's
 	ReceivedClient  bool           // the Received field names the client's HELO and address
 	TrustedProxies  []netip.Prefix // the load balancers a ProxyProtocol listener takes headers from
 	// Recipients is what may be a recipient at all: an address a mail
@@ -133,12 +134,22 @@ type Stamper interface {
 // Stamped is one prepared message.
 type Stamped interface {
 	// For returns rcpt's copy. cc is the recipient's country as the
-	// recipient check found it, None when unknown; the footer's language
-	// follows it, and the unsubscribe link carries that language.
-	For(rcpt string, cc country.Code) ([]byte, error)
+	// recipient check found it, None when unknown, and language the one
+	// the CRM contact reads, "" when unknown; the footer's language
+	// follows the language, else the country, and the unsubscribe link
+	// carries it.
+	For(rcpt string, cc country.Code, language string) ([]byte, error)
 	// MessageID is the Message-ID every copy got because the message had
 	// none, "" when it had one: replies will name it.
 	MessageID() string
+}
+
+// ReturnPaths give each copy its own envelope sender, so that what comes
+// back about it reaches the gateway and names the copy (package bounce).
+type ReturnPaths interface {
+	// For returns the return path of rep's copy to rcpt in the
+	// transaction ref, or "" to keep the rep's own sender.
+	For(rep, rcpt, ref string, now time.Time) string
 }
 
 // Forwarder hands an accepted message to the upstream.

@@ -72,6 +72,8 @@ type transaction struct {
 	// country is each accepted recipient's country as the recipient check
 	// found it (by address as given at RCPT); the footer's language follows.
 	country map[string]country.Code
+	// language is each recipient's language as its CRM contact gives it.
+	language map[string]string
 	// decisions are the ledger's records of the accepted recipients, by
 	// index of rcpts, written before the copies leave.
 	decisions []ledger.Decision
@@ -169,7 +171,7 @@ func (s *session) setUser(u store.User, how string) {
 
 func (s *session) beginTx(from string, opts *smtp.MailOptions) {
 	s.tx = &transaction{ref: newRef(), start: s.opts.Now(), from: from, opts: *opts,
-		seen: map[string]bool{}, left: map[string]bool{}, country: map[string]country.Code{}}
+		seen: map[string]bool{}, left: map[string]bool{}, country: map[string]country.Code{}, language: map[string]string{}}
 	s.inTx.Store(true)
 }
 
@@ -213,7 +215,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	tx.seen[key] = true
 	tx.rcpts = append(tx.rcpts, upstream.Rcpt{Addr: to, Opts: *opts})
 	tx.tickets = append(tx.tickets, ticket)
-	tx.country[to] = v.Country
+	tx.country[to], tx.language[to] = v.Country, v.Language
 	if s.opts.Ledger != nil {
 		tx.decisions = append(tx.decisions, s.decision(tx, to, v, nil))
 	}

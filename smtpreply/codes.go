@@ -58,6 +58,7 @@ var (
 	NeedEncryption = Status{CodeNeedEncryption, smtp.EnhancedCode{5, 7, 11}} // encryption required
 	Denied         = Status{CodeRefused, smtp.EnhancedCode{5, 7, 1}}         // delivery not authorized
 	BadKey         = Status{CodeRefused, smtp.EnhancedCode{5, 1, 3}}         // address cannot be checked
+	NoSuchMailbox  = Status{CodeRefused, smtp.EnhancedCode{5, 1, 1}}         // bad destination mailbox address
 	BadHeader      = Status{CodeRefused, smtp.EnhancedCode{5, 6, 0}}         // other media error
 	BareLineEnd    = Status{CodeRefused, smtp.EnhancedCode{5, 6, 11}}        // invalid line ending
 	NULByte        = Status{CodeRefused, smtp.EnhancedCode{5, 6, 0}}         // other media error: NUL in the data

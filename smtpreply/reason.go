@@ -12,6 +12,7 @@ type Reason string
 const (
 	Allowed         Reason = "allowed"
 	OptOut          Reason = "opt-out"                 // the recipient opted out
+	Bounced         Reason = "bounced"                 // mail to the recipient bounced for good, or kept bouncing
 	Address         Reason = "address"                 // the address cannot be normalised, so not checked
 	ConsentRequired Reason = "policy:consent-required" // consent needed and no clearance list holds them
 	PolicyRefused   Reason = "policy:refused"          // the country's rule refuses this kind of recipient
@@ -54,7 +55,7 @@ const (
 // Reasons lists the closed set, for tests and metric registration.
 func Reasons() []Reason {
 	return []Reason{
-		Allowed, OptOut, Address, ConsentRequired, PolicyRefused, List, StaleList, Cap,
+		Allowed, OptOut, Bounced, Address, ConsentRequired, PolicyRefused, List, StaleList, Cap,
 		StoreError, LedgerError, UpstreamTemporary, UpstreamPermanent, Footer, AllLeftOut,
 		Syntax, Reroutable, NoToken, HeaderSyntax, SenderRule, AuthRequired, AuthFailed, AuthThrottled,
 		TLSRequired, TrustedIdentity, Sequence, SizeLimit, RcptLimit, LineLength,

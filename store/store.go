@@ -109,8 +109,19 @@ type Store interface {
 	Counters
 	Identities
 	Attempts
+	Sessions
+	SecondFactors
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// DumpedKey is one key of a key-value store as a backup holds it (the
+// Redis store's Dump and Restore).
+type DumpedKey struct {
+	Key      string    // without the store's prefix
+	Kind     string    // the kind of key, as the store's data map names it
+	ExpireAt time.Time // zero: the key does not expire
+	Value    []byte    // the store's own serialisation of the value
 }

@@ -126,6 +126,7 @@ func (c *Checker) classify(ctx context.Context, r *probeKeys, now time.Time) (Ve
 	r.phones = ct.Phones
 	var v Verdict
 	v.Country, v.CountryFrom = c.o.Policy.Country(ct.Country, r.domain)
+	v.Language = ct.Language
 	v.Type = c.o.Policy.Type(ct.Type, r.local, r.domain)
 	v.Rule = c.o.Policy.Rule(v.Country, v.Type, now)
 	return v, nil

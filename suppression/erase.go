@@ -3,8 +3,11 @@ package suppression
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/dncgate/dncgate/contactdb"
+	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/lists"
 )
 
@@ -14,12 +17,23 @@ type CapCounts interface {
 	ForgetRecipient(ctx context.Context, rcpt string) (int, error)
 }
 
+// Records is the send ledger as an erasure reaches it (every
+// ledger.Ledger is one): the person's records, and the audit trail that
+// records the erasure.
+type Records interface {
+	Erase(ctx context.Context, rcpt ledger.Digest) (ledger.Erased, error)
+	Audit(ctx context.Context, e ledger.AuditEvent) error
+}
+
 // Erasure is what an erasure request reaches: the opt-out list, and the
-// contacts and cap counts when the store keeps them (nil when not).
+// contacts, cap counts and send ledger when kept (nil when not).
 type Erasure struct {
 	OptOuts  *OptOuts
 	Contacts contactdb.Store
 	Caps     CapCounts
+	Ledger   Records
+	By       string           // who answered the request, for the audit trail
+	Now      func() time.Time // the audit event's time; nil: time.Now
 }
 
 // ContactErased says what became of the person's CRM contact record.
@@ -36,14 +50,20 @@ type Erased struct {
 	Contact ContactErased
 	// CapCounts is how many recipient caps had their counts reset.
 	CapCounts int
+	// Ledger counts the ledger records deleted and kept without the
+	// address.
+	Ledger ledger.Erased
 }
 
 // Erase answers an erasure request (GDPR Art. 17): it opts addr out, if
 // it is not already, and deletes its CRM contact record and its counts in
-// the recipient caps. What remains is the keyed digest on the opt-out
-// list, which keeps the person suppressed without naming them. The
-// opt-out comes first: whatever fails after it, the person is no longer
-// written to.
+// the recipient caps; in the send ledger it deletes their refusals and
+// keeps their sent decisions without the address (the proof that the
+// lists were consulted before each send), and records the erasure in the
+// audit trail, by whom and with the counts, without the address or its
+// digest. What remains is the keyed digest on the opt-out list, which
+// keeps the person suppressed without naming them. The opt-out comes
+// first: whatever fails after it, the person is no longer written to.
 //
 // addr is normalised first, as the relay does (case, +tags, Gmail dots):
 // the opt-out, the contact and the caps all know the person by it.
@@ -64,7 +84,35 @@ func (e Erasure) Erase(ctx context.Context, addr string) (Erased, error) {
 			return done, err
 		}
 	}
-	return done, nil
+	if e.Ledger != nil {
+		done.Ledger, err = e.eraseRecords(ctx, addr)
+	}
+	return done, err
+}
+
+// eraseRecords is the ledger's part of an erasure, and its audit event.
+func (e Erasure) eraseRecords(ctx context.Context, addr string) (ledger.Erased, error) {
+	d, err := e.OptOuts.Digest(addr)
+	if err != nil {
+		return ledger.Erased{}, err
+	}
+	er, err := e.Ledger.Erase(ctx, d)
+	if err != nil {
+		return er, fmt.Errorf("erasing ledger records: %w", err)
+	}
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	err = e.Ledger.Audit(ctx, ledger.AuditEvent{At: now(), Actor: e.By, Action: ledger.ActErase, Source: ledger.SourceCLI,
+		Details: map[string]string{
+			"decisions_anonymised": strconv.FormatInt(er.Anonymised, 10),
+			"refusals_deleted":     strconv.FormatInt(er.Deleted, 10),
+		}})
+	if err != nil {
+		return er, fmt.Errorf("recording the erasure in the audit trail: %w", err)
+	}
+	return er, nil
 }
 
 func (e Erasure) forgetContact(ctx context.Context, addr string) (ContactErased, error) {

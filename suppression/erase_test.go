@@ -1,6 +1,7 @@
 package suppression_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,9 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/contactdb"
 	"github.com/dncgate/dncgate/internal/teststore"
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/ledger/ledgertest"
+	ledgersqlite "github.com/dncgate/dncgate/ledger/sqlite"
 	"github.com/dncgate/dncgate/suppression"
 )
 
@@ -80,6 +84,59 @@ func TestErase(t *testing.T) {
 		}
 		if _, err := e.Erase(ctx, "not an address"); err == nil || !strings.Contains(err.Error(), "erasure") {
 			t.Errorf("erasing a bad address: %v", err)
+		}
+	})
+}
+
+// TestEraseLedger: one erasure reaches the send ledger too: the person's
+// refusals deleted, their sent decisions kept without the address, other
+// people's records untouched, and the erasure in the audit trail by whom,
+// with the counts and without the person's digest.
+func TestEraseLedger(t *testing.T) {
+	teststore.Each(t, func(t *testing.T, st teststore.Store) {
+		ctx := t.Context()
+		newFixture(t, st, config.Policy{}) // the opt-out list
+		l, err := ledgersqlite.Open(filepath.Join(t.TempDir(), "ledger.db"), ledgertest.DefaultRetention)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		jane, john := ledger.RcptDigest(testKey, "jane@acme.fr"), ledger.RcptDigest(testKey, "john@acme.fr")
+		var ds []ledger.Decision
+		for i, v := range []ledger.Verdict{ledger.Allowed, ledger.Refused, ledger.Allowed} {
+			for _, d := range []ledger.Digest{jane, john} {
+				rec := ledgertest.Decision("REF", 0, time.Duration(i)*time.Minute, v)
+				rec.RcptDigest, rec.Subject = d, "Hello"
+				ds = append(ds, rec)
+			}
+		}
+		if err := l.Record(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+		e := suppression.Erasure{OptOuts: suppression.NewOptOuts(st, testKey), Ledger: l, By: "dpo@us.test",
+			Now: func() time.Time { return at }}
+		done, err := e.Erase(ctx, "Jane+news@ACME.fr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.Ledger != (ledger.Erased{Anonymised: 2, Deleted: 1}) {
+			t.Errorf("ledger erased %+v, want 2 anonymised, 1 deleted", done.Ledger)
+		}
+		if p, err := l.Query(ctx, ledger.Query{Digest: &jane}); err != nil || len(p.Decisions) != 0 {
+			t.Errorf("the person's records after the erasure: %d, %v; want none found by the digest", len(p.Decisions), err)
+		}
+		if p, err := l.Query(ctx, ledger.Query{Digest: &john}); err != nil || len(p.Decisions) != 3 {
+			t.Errorf("another person's records after the erasure: %d, %v; want 3", len(p.Decisions), err)
+		}
+		evs, err := l.Audits(ctx, ledger.AuditQuery{Action: ledger.ActErase})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("erase events: %+v, %v; want one", evs, err)
+		}
+		ev := evs[0]
+		if ev.Actor != "dpo@us.test" || !ev.At.Equal(at) || ev.Digest != nil ||
+			ev.Details["decisions_anonymised"] != "2" || ev.Details["refusals_deleted"] != "1" {
+			t.Errorf("erase event %+v: want by dpo@us.test at %v, the counts, no digest", ev, at)
 		}
 	})
 }

@@ -138,6 +138,10 @@ func refusedByList(v Verdict, g governed, a listdb.Answer) Verdict {
 		v.Code, v.Text = CodeOptOut, "the recipient opted out of the company's mail; do not write again"
 		return v
 	}
+	if m.Name == listmodel.Bounced {
+		v.Code, v.Text = CodeBounced, "mail to the recipient bounced: the mailbox does not take mail; do not write again"
+		return v
+	}
 	v.Code = codeListPrefix + m.Name
 	v.Text = fmt.Sprintf("on the %s list (%s match)", m.Name, m.Kind)
 	return v

@@ -39,6 +39,7 @@ func (o Outcome) String() string {
 const (
 	CodeAllowed         = string(smtpreply.Allowed)
 	CodeOptOut          = string(smtpreply.OptOut)
+	CodeBounced         = string(smtpreply.Bounced)
 	CodeAddress         = string(smtpreply.Address)
 	CodeConsentRequired = string(smtpreply.ConsentRequired)
 	CodePolicyRefused   = string(smtpreply.PolicyRefused)
@@ -63,6 +64,7 @@ type Verdict struct {
 
 	Country     country.Code  // the recipient's country, None when unknown
 	CountryFrom string        // "contact", "tld" or "default"
+	Language    string        // the CRM contact's language (ISO 639-1), "" unknown
 	Type        RecipientType // consumer, sole-trader, business or role
 	Rule        Rule          // the policy rule in force for Country and Type
 

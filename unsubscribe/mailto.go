@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -24,7 +23,6 @@ import (
 const (
 	DefaultMailtoConns     = 32
 	DefaultMailtoPerClient = 4
-	maxTurningAway         = 16 // refused connections being answered at once
 	defaultSessionTimeout  = 2 * time.Minute
 	defaultCommandTimeout  = time.Minute
 	mailtoMaxRecipients    = 10
@@ -33,7 +31,6 @@ const (
 	mailtoLocalPrefix      = "unsubscribe+"
 	codeMailtoTempFail     = 451
 	codeMailtoRefused      = 550
-	codeMailtoTooManyConns = 421
 )
 
 // Replies of the mailto listener (RFC 3463 enhanced codes).
@@ -97,7 +94,7 @@ func NewMailto(o MailtoOptions) (*Mailto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unsubscribe: mailto listener: %w", err)
 	}
-	m := &Mailto{o: o, opener: opener{o.Keyring, append([]string{o.Org}, o.EarlierOrgs...), o.MaxAge, o.Now}, ln: newLimitListener(ln, o.MaxConns, o.MaxConnsPerClient)}
+	m := &Mailto{o: o, opener: opener{o.Keyring, append([]string{o.Org}, o.EarlierOrgs...), o.MaxAge, o.Now}, ln: connlimit.NewListener(ln, o.MaxConns, o.MaxConnsPerClient)}
 	s := smtp.NewServer(smtp.BackendFunc(m.newSession))
 	s.Domain = o.Hostname
 	s.MaxRecipients = mailtoMaxRecipients
@@ -234,63 +231,4 @@ func (s *mailtoSession) Logout() error {
 	s.cut.Stop()
 	s.cancel()
 	return nil
-}
-
-// limitListener answers connections beyond its limits with 421 and closes
-// them, so that a flood cannot hold more than its total of sessions, nor
-// one client network more than its share.
-type limitListener struct {
-	net.Listener
-	table   *connlimit.Table
-	turning chan struct{} // slots of the refused connections being answered
-}
-
-func newLimitListener(ln net.Listener, total, perClient int) *limitListener {
-	return &limitListener{Listener: ln, table: connlimit.New(total, perClient), turning: make(chan struct{}, maxTurningAway)}
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		ip := connlimit.Peer(c.RemoteAddr())
-		r := l.table.Take(ip)
-		if r == connlimit.Admitted {
-			return &slotConn{Conn: c, release: func() { l.table.Give(ip) }}, nil
-		}
-		select {
-		case l.turning <- struct{}{}:
-			go func() {
-				defer func() { <-l.turning }()
-				refuseBusy(c, r)
-			}()
-		default:
-			c.Close() // too many being answered already
-		}
-	}
-}
-
-// refuseBusy tells a client over a limit to come back (RFC 5321 §3.8).
-func refuseBusy(c net.Conn, r connlimit.Refusal) {
-	text := "Too many connections, try again later"
-	if r == connlimit.ClientFull {
-		text = "Too many connections from your address, try again later"
-	}
-	c.SetWriteDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c, "%d 4.7.0 %s\r\n", codeMailtoTooManyConns, text)
-	c.Close()
-}
-
-// slotConn gives its slot back once, when closed.
-type slotConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *slotConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
 }

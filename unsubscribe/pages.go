@@ -74,7 +74,7 @@ func loadPages() (*pages, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unsubscribe: page templates for %s: %w", lang, err)
 		}
-		for _, name := range []string{pageConfirm, pageDone, pageExpired, pageInvalid} {
+		for _, name := range []string{pageConfirm, pageDone, pageExpired, pageInvalid, pagePrivacy} {
 			if t.Lookup(name) == nil {
 				return nil, fmt.Errorf("unsubscribe: the %s templates have no %q page", lang, name)
 			}
@@ -96,6 +96,15 @@ func (p *pages) language(c token.Claims, acceptLanguage string) string {
 	}
 	cc, _ := country.FromAddress(c.Recipient)
 	if lang := footer.LanguageFor(cc); lang != flang.Default {
+		return lang
+	}
+	return p.pick("", acceptLanguage)
+}
+
+// pick is lang when the pages have it, else the best match of the
+// browser's Accept-Language (RFC 9110 §12.5.4), else English.
+func (p *pages) pick(lang, acceptLanguage string) string {
+	if _, ok := p.byLang[lang]; ok {
 		return lang
 	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)

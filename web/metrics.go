@@ -24,18 +24,18 @@ func Metrics(g prometheus.Gatherer, token []byte, log *slog.Logger) Mount {
 		ErrorHandling: promhttp.ContinueOnError,
 	})
 	if len(token) > 0 {
-		h = bearer(token, h)
+		h = bearer("dncgate metrics", token, h)
 	}
 	return Mount{Pattern: "GET " + MetricsPath, Handler: h}
 }
 
 // bearer lets through the requests that carry token, compared in
-// constant time.
-func bearer(token []byte, next http.Handler) http.Handler {
+// constant time; the others get 401 naming realm.
+func bearer(realm string, token []byte, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), token) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dncgate metrics"`)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
 			plain(w, http.StatusUnauthorized, "bearer token required")
 			return
 		}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,18 +38,8 @@ func recordAudit(ctx context.Context, cfg *config.Config, e ledger.AuditEvent) e
 	return nil
 }
 
-// importEvent is the audit trail's record of a committed list import:
-// who, when, the file's SHA-256 and the counts.
-func importEvent(rep listimport.Report) ledger.AuditEvent {
-	v := rep.Version
-	n := func(i int64) string { return strconv.FormatInt(i, 10) }
-	return ledger.AuditEvent{At: v.ImportedAt, Actor: v.ImportedBy, Action: ledger.ActListImport, Object: rep.List,
-		Details: map[string]string{
-			"version": v.ID, "previous": rep.Previous.ID, "file": filepath.Base(rep.File), "sha256": v.FileSHA256,
-			"rows": n(v.Rows), "valid": n(v.Valid), "invalid": n(v.Invalid), "duplicates": n(v.Duplicates),
-			"entries": n(v.Entries), "added": n(rep.Added), "removed": n(rep.Removed),
-		}}
-}
+// importEvent is the audit trail's record of a committed list import.
+func importEvent(rep listimport.Report) ledger.AuditEvent { return rep.AuditEvent() }
 
 // capResetEvent is the audit trail's record of a cap reset. A recipient's
 // or rep's address is kept masked, with the recipient's keyed digest.

@@ -79,15 +79,16 @@ func (a *app) contactsShow(ctx context.Context, args []string) error {
 		}
 		if *asJSON {
 			return a.writeJSON(struct {
-				Address string `json:"address"`
-				Country string `json:"country"` // "" unknown
-				Type    string `json:"type"`    // "" unknown
-				Phones  int    `json:"phones"`
-			}{addr, ct.Country, ct.Type, len(ct.Phones)})
+				Address  string `json:"address"`
+				Country  string `json:"country"`  // "" unknown
+				Type     string `json:"type"`     // "" unknown
+				Language string `json:"language"` // "" unknown
+				Phones   int    `json:"phones"`
+			}{addr, ct.Country, ct.Type, ct.Language, len(ct.Phones)})
 		}
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 1, ' ', 0)
-		fmt.Fprintf(tw, "address:\t%s\ncountry:\t%s\ntype:\t%s\nphones:\t%d\n",
-			addr, orUnknown(ct.Country), orUnknown(ct.Type), len(ct.Phones))
+		fmt.Fprintf(tw, "address:\t%s\ncountry:\t%s\ntype:\t%s\nlanguage:\t%s\nphones:\t%d\n",
+			addr, orUnknown(ct.Country), orUnknown(ct.Type), orUnknown(ct.Language), len(ct.Phones))
 		return tw.Flush()
 	})
 }

@@ -116,7 +116,7 @@ func checkContactsCommands(t *testing.T, cfg string) {
 		"dan@acme.test": {}, "eve@acme.test": {}, "fay@acme.test": {},
 	})
 	dncgate(t, "", "contacts", "show", "Ann@ACME.test", "--config", cfg).
-		want(t, 0, "stdout", "address: ann@acme.test", "country: FR", "type:    consumer", "phones:  1")
+		want(t, 0, "stdout", "address:  ann@acme.test", "country:  FR", "type:     consumer", "language: unknown", "phones:   1")
 	dncgate(t, "", "contacts", "show", "dan@acme.test", "--config", cfg).want(t, 1, "stderr", "no contact for dan@acme.test")
 	dncgate(t, "", "contacts", "status", "--config", cfg).
 		want(t, 0, "stdout", "by alice", "rows:         8", "duplicates:   1", "entries:      3", "file sha-256: ")

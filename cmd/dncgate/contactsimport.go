@@ -15,15 +15,16 @@ import (
 
 // contactFlags are the flags of contacts import.
 type contactFlags struct {
-	emailColumn, countryColumn, typeColumn, region, delimiter, encoding, by string
-	phoneColumns                                                            listFlag
-	dryRun                                                                  bool
+	emailColumn, countryColumn, typeColumn, languageColumn, region, delimiter, encoding, by string
+	phoneColumns                                                                            listFlag
+	dryRun                                                                                  bool
 }
 
 func (o *contactFlags) register(fs *flagSet) {
 	fs.StringVar(&o.emailColumn, "email-column", "", "the e-mail column: header `NAME` or position N (default: found by header: email, e-mail, mail, …)")
 	fs.Var(&o.phoneColumns, "phone-column", "a phone column: header `NAME` or position N, repeatable (default: every column headed phone, mobile, telephone, tel, phone2, …)")
 	fs.StringVar(&o.countryColumn, "country-column", "", "the country column: header `NAME`, position N or none (default: found by header: country, pays, land, …)")
+	fs.StringVar(&o.languageColumn, "language-column", "", "the language column (ISO 639-1: fr, nl): header `NAME`, position N or none (default: found by header: language, lang, langue, …)")
 	fs.StringVar(&o.typeColumn, "type-column", "", "the recipient type column: header `NAME`, position N or none (default: found by header: type, recipient_type, segment, …)")
 	fs.StringVar(&o.region, "region", "", "country `CC` national phone numbers are read in when the row has no country (default: only international numbers)")
 	fs.StringVar(&o.delimiter, "delimiter", "", "field `DELIMITER`: comma, semicolon, tab, pipe (default: sniffed)")
@@ -70,7 +71,7 @@ func (a *app) contactsImport(ctx context.Context, args []string) error {
 	}
 	return c.withStore(ctx, true, func(env contactsEnv) error {
 		return a.importContacts(ctx, env, contactimport.Options{Key: env.key, File: pos[0], Read: ro,
-			Columns: contactimport.Columns{Email: o.emailColumn, Phones: o.phoneColumns, Country: o.countryColumn, Type: o.typeColumn},
+			Columns: contactimport.Columns{Email: o.emailColumn, Phones: o.phoneColumns, Country: o.countryColumn, Type: o.typeColumn, Language: o.languageColumn},
 			Region:  region.String(), DryRun: o.dryRun, By: operator(o.by)})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/ledger"
 	"log/slog"
 	"net"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/suppression"
+	"github.com/dncgate/dncgate/unsubscribe"
 	"github.com/dncgate/dncgate/web"
 )
 
@@ -54,13 +56,21 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	defer stopLedger() // on return, once Shutdown has drained the sessions
-	opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
-	opts.Metrics = gm.relay
-	metricsMounts, err := gm.mounts(cfg, log)
+	notify, err := newNotifier(cfg, st)
 	if err != nil {
 		return err
 	}
-	notify, err := newNotifier(cfg, st)
+	var optOutAudits unsubscribe.Audit
+	var reloadAudits auditor
+	var bounceLedger ledger.Ledger
+	if led != nil { // nil only with [ledger] enabled = false, bench_only = true
+		opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
+		optOutAudits, reloadAudits, bounceLedger = optOutAudit{led, key, notify}, led, led
+	} else if notify != nil {
+		optOutAudits = optOutAudit{nil, key, notify}
+	}
+	opts.Metrics = gm.relay
+	metricsMounts, err := gm.mounts(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -70,8 +80,16 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	}
 	defer stopHooks()
 	// The HTTP side comes up first: once SMTP listens, health answers too.
-	errc := make(chan error, 3)
-	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudit{led, key, notify})
+	errc := make(chan error, 4)
+	bounces, err := startBounces(ctx, cfg, st, key, bounceLedger, target, gm.bounce, log, errc)
+	if err != nil {
+		return err
+	}
+	defer bounces.stop(context.Background())
+	if bounces.paths != nil {
+		opts.ReturnPaths = bounces.paths
+	}
+	optOut, err := startOptOut(ctx, cfg, st, key, log, errc, optOutAudits)
 	if err != nil {
 		return err
 	}
@@ -86,15 +104,23 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		optOut.stop(context.Background())
 		return err
 	}
-	outsAPI, err := optoutapi.New(optoutapi.Options{OptOuts: suppression.NewOptOuts(st, key), Trail: led, Notify: notifyOrNil(notify),
-		Login: login, Key: key, TrustedProxies: cfg.Proxies(), Log: log})
+	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
+	if led != nil { // the opt-out API keeps who and why in the trail, and reads history from it
+		outsAPI, err := optoutapi.New(optoutapi.Options{OptOuts: suppression.NewOptOuts(st, key), Trail: led, Notify: notifyOrNil(notify),
+			Login: login, Key: key, TrustedProxies: cfg.Proxies(), Log: log})
+		if err != nil {
+			optOut.stop(context.Background())
+			return err
+		}
+		mounts = append(mounts, web.Mount{Pattern: optoutapi.Path, Handler: outsAPI}, web.Mount{Pattern: optoutapi.Path + "/", Handler: outsAPI})
+	}
+	mounts = append(mounts, metricsMounts...)
+	cons, err := consoleMounts(cfg, st, login, led, key, log)
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
 	}
-	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api},
-		web.Mount{Pattern: optoutapi.Path, Handler: outsAPI}, web.Mount{Pattern: optoutapi.Path + "/", Handler: outsAPI})
-	mounts = append(mounts, metricsMounts...)
+	mounts = append(mounts, cons...)
 	mounts = append(mounts, autoconfigMounts(cfg)...)
 	stopHTTP, err := startWeb(cfg, st, log, errc, mounts...)
 	if err != nil {
@@ -108,9 +134,9 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	go func() { errc <- srv.Serve() }()
-	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check})
+	go reload.run(ctx, &running{cfg: cfg, st: st, key: key, log: log, srv: srv, check: check, audit: reloadAudits})
 	// The relay logs each listener; this line says where mail goes.
-	log.Info("ready", "upstream", upstreamSummary(cfg))
+	log.Info("ready", "upstream", upstreamSummary(cfg), "ledger", ledgerSummary(cfg))
 
 	var runErr error
 	select {
@@ -121,6 +147,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	stopWeb(dctx)
+	bounces.stop(dctx)
 	if err := srv.Shutdown(dctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

@@ -21,7 +21,16 @@ const spoolReplayEvery = 10 * time.Second
 // startLedger opens the configured ledger behind its spool and runs the
 // spool's replay and the expiry of old records until stop is called,
 // which then closes the ledger: after the sessions have drained.
+//
+// With [ledger] enabled = false (which the configuration refuses without
+// bench_only = true) it says loudly that nothing is recorded and returns
+// no ledger.
 func startLedger(ctx context.Context, cfg *config.Config, log *slog.Logger) (l *ledger.Spooled, stop func(), err error) {
+	if !cfg.Ledger.Enabled {
+		log.Warn("ledger: OFF for a benchmark ([ledger] bench_only): no decision, outcome, opt-out or reload " +
+			"is recorded; never run this in production")
+		return nil, func() {}, nil
+	}
 	backend, err := openLedger(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -74,8 +83,11 @@ type optOutAudit struct {
 }
 
 func (a optOutAudit) OptedOut(ctx context.Context, addr string, source ledger.Source) error {
-	d := ledger.RcptDigest(a.key, addr)
-	errAudit := a.l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: "recipient", Action: ledger.ActOptOut, Digest: &d, Source: source})
+	var errAudit error
+	if a.l != nil { // nil when the ledger is off
+		d := ledger.RcptDigest(a.key, addr)
+		errAudit = a.l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: "recipient", Action: ledger.ActOptOut, Digest: &d, Source: source})
+	}
 	errHook := a.notify.Notify(ctx, optOutEvent(webhook.OptOut, a.key, addr, source, "recipient"))
 	return errors.Join(errAudit, errHook)
 }
@@ -87,4 +99,15 @@ func notifyOrNil(n *webhook.Notifier) optoutapi.Notifier {
 		return nil
 	}
 	return n
+}
+
+// ledgerSummary is where the gateway records, for its ready line.
+func ledgerSummary(cfg *config.Config) string {
+	switch {
+	case !cfg.Ledger.Enabled:
+		return "OFF (bench_only): nothing is recorded"
+	case cfg.Ledger.URL != "":
+		return "postgres"
+	}
+	return cfg.LedgerPath()
 }

@@ -211,30 +211,9 @@ func ageText(v listdb.Version, now time.Time) string {
 	return age.Truncate(time.Second).String()
 }
 
-// freshness says whether a list may be relied on: one older than its max
-// age is stale, and so is one with a max age never imported; a list
-// without a max age never imported is empty, unless it holds entries by
-// hand. A stale list set to warn
-// only says so, since the gateway then still sends.
+// freshness is the list's state as lists ls and show write it.
 func freshness(m listdb.Meta, v listdb.Version, man listdb.Manual, now time.Time) string {
-	var why []string
-	switch {
-	case v.ID == "" && m.MaxAge == 0 && man.Added > 0:
-		return "fresh" // entries by hand, such as opt-outs, never age
-	case v.ID == "" && m.MaxAge == 0:
-		return "empty"
-	case v.ID == "":
-		why = append(why, "never imported")
-	case m.MaxAge == 0 || now.Sub(v.ImportedAt) <= m.MaxAge:
-		return "fresh"
-	}
-	if m.WarnStale {
-		why = append(why, "warn only")
-	}
-	if len(why) == 0 {
-		return "stale"
-	}
-	return "stale (" + strings.Join(why, ", ") + ")"
+	return listdb.FreshnessOf(m, v, man, now).String()
 }
 
 func (a *app) listsShow(ctx context.Context, args []string) error {

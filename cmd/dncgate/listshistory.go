@@ -126,9 +126,7 @@ func (a *app) listsRollback(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "imported:\t%s UTC by %s (age %s)\nfile sha-256:\t%s\nentries:\t%d\nstate:\t%s\n",
 			importedText(v), orDash(v.ImportedBy), ageText(v, now), orDash(v.FileSHA256), v.Entries, freshness(m, v, man, now))
 		tw.Flush()
-		return recordAudit(ctx, env.cfg, ledger.AuditEvent{Actor: who, Action: ledger.ActListRollback, Object: name,
-			Details: map[string]string{"from": sw.From.ID, "to": sw.To.ID, "sha256": sw.To.FileSHA256,
-				"entries": strconv.FormatInt(sw.To.Entries, 10)}})
+		return recordAudit(ctx, env.cfg, ledger.RollbackEvent(sw, who))
 	})
 }
 

@@ -160,7 +160,12 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		if err := c.needReason(); err != nil {
 			return err
 		}
-		e, err := eraser(env)
+		l, err := openLedger(ctx, env.cfg)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		e, err := eraser(env, l, operator(*c.by))
 		if err != nil {
 			return err
 		}
@@ -171,11 +176,7 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		contact, counts := done.Contact, done.CapCounts
-		er, err := eraseFromLedger(ctx, env, operator(*c.by))
-		if err != nil {
-			return err
-		}
+		contact, counts, er := done.Contact, done.CapCounts, done.Ledger
 		env.log.Info("erased on request", append(c.decision(env), "contact", contact, "cap_counts_reset", counts,
 			"ledger_refusals_deleted", er.Deleted, "ledger_decisions_anonymised", er.Anonymised)...)
 		fmt.Fprintf(a.stdout, "%s: opted out; CRM contact record: %s; recipient cap counts reset: %d; kept: the keyed digest on the %s list (by %s)\n",
@@ -186,9 +187,9 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 }
 
 // eraser is what an erasure reaches on this store: the opt-out list, the
-// contacts and the recipient caps, each when kept.
-func eraser(env optoutEnv) (suppression.Erasure, error) {
-	e := suppression.Erasure{OptOuts: env.outs, Contacts: env.st.Contacts()}
+// contacts and the recipient caps, each when kept, and the ledger l.
+func eraser(env optoutEnv, l suppression.Records, by string) (suppression.Erasure, error) {
+	e := suppression.Erasure{OptOuts: env.outs, Contacts: env.st.Contacts(), Ledger: l, By: by}
 	chk, err := newChecker(env.cfg, env.st, env.key)
 	if err != nil {
 		return e, err

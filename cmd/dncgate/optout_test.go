@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -173,8 +174,19 @@ mailto_listen = "127.0.0.1:0"`, filepath.Join(dir, "dncgate.db"), filepath.Join(
 		t.Fatal(err)
 	}
 	defer side.stop(context.Background())
-	if len(side.mounts) != 1 || side.mounts[0].Pattern != unsubscribe.PathPrefix || side.mailto == nil {
+	if len(side.mounts) != 2 || side.mounts[0].Pattern != unsubscribe.PathPrefix || side.mounts[1].Pattern != unsubscribe.PrivacyPath || side.mailto == nil {
 		t.Fatalf("serve would mount %+v and mailto %v", side.mounts, side.mailto)
+	}
+	page := httptest.NewServer(side.mounts[1].Handler)
+	defer page.Close()
+	presp, err := http.Get(page.URL + unsubscribe.PrivacyPath + "?lang=fr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbody, _ := io.ReadAll(presp.Body)
+	presp.Body.Close()
+	if presp.StatusCode != http.StatusOK || !strings.Contains(string(pbody), "<li>opt-out: recipients who unsubscribed") || !strings.Contains(string(pbody), "Comment nous utilisons") {
+		t.Errorf("privacy page: %s\n%s", presp.Status, pbody)
 	}
 	web := httptest.NewServer(side.mounts[0].Handler)
 	defer web.Close()

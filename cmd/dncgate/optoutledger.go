@@ -3,38 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"text/tabwriter"
-	"time"
 
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/lists"
 )
-
-// eraseFromLedger deletes the person's refusals from the ledger, keeps
-// their sent decisions without the address (the proof the lists were
-// consulted before each send) and records the erasure in the audit trail
-// without the address.
-func eraseFromLedger(ctx context.Context, env optoutEnv, by string) (ledger.Erased, error) {
-	l, err := openLedger(ctx, env.cfg)
-	if err != nil {
-		return ledger.Erased{}, err
-	}
-	defer l.Close()
-	er, err := l.Erase(ctx, env.digest())
-	if err != nil {
-		return er, fmt.Errorf("erasing ledger records: %w", err)
-	}
-	err = l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: by, Action: ledger.ActErase, Source: ledger.SourceCLI,
-		Details: map[string]string{
-			"decisions_anonymised": strconv.FormatInt(er.Anonymised, 10),
-			"refusals_deleted":     strconv.FormatInt(er.Deleted, 10),
-		}})
-	if err != nil {
-		return er, fmt.Errorf("recording the erasure: %w", err)
-	}
-	return er, nil
-}
 
 // auditOptOut records an opt-out made from the command line, keyed by
 // the address's digest so optout history finds it.

@@ -5,8 +5,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/unsubscribe"
 	"github.com/dncgate/dncgate/web"
@@ -48,6 +51,13 @@ func startOptOut(ctx context.Context, cfg *config.Config, st backend, key []byte
 			return nil, err
 		}
 		side.mounts = []web.Mount{{Pattern: unsubscribe.PathPrefix, Handler: h}}
+		if f, _ := cfg.FooterDetails(); f.Enabled {
+			ph, err := unsubscribe.NewPrivacyHandler(privacyPage(cfg, st))
+			if err != nil {
+				return nil, err
+			}
+			side.mounts = append(side.mounts, web.Mount{Pattern: unsubscribe.PrivacyPath, Handler: ph})
+		}
 	}
 	if cfg.Unsubscribe.MailtoListen != "" {
 		if side.mailto, err = startMailto(cfg, keys, outs, audit, log, errc); err != nil {
@@ -75,6 +85,42 @@ func handlerOptions(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.
 		TrustedProxies: cfg.Proxies(),
 		CSRFKey:        mac.Sum(nil),
 	}
+}
+
+// privacyPage is what the processing page shows: the footer's details,
+// the store's lists and the ledger's retention.
+func privacyPage(cfg *config.Config, st listdb.Store) unsubscribe.Privacy {
+	f, _ := cfg.FooterDetails()
+	const day = 24 * time.Hour
+	return unsubscribe.Privacy{
+		Company: f.Company, PostalAddress: f.PostalAddress, Contact: f.PrivacyContact,
+		Source: f.Source, Purpose: f.Purpose, LegalBasis: f.LegalBasis,
+		SentDays:    int(cfg.Ledger.Retention.Sent.Duration / day),
+		RefusedDays: int(cfg.Ledger.Retention.Refused.Duration / day),
+		Lists: func(ctx context.Context) ([]string, error) {
+			infos, err := st.Lists(ctx)
+			if err != nil {
+				return nil, err
+			}
+			names := make([]string, 0, len(infos))
+			for _, in := range infos {
+				names = append(names, listLabel(in.Meta))
+			}
+			return names, nil
+		},
+	}
+}
+
+// listLabel names a list for a recipient: its name, countries and source.
+func listLabel(m listdb.Meta) string {
+	label := m.Name
+	if len(m.Countries) > 0 {
+		label += " (" + strings.Join(m.Countries, ", ") + ")"
+	}
+	if m.Source != "" {
+		label += ": " + m.Source
+	}
+	return label
 }
 
 func startMailto(cfg *config.Config, keys unsubscribe.Keys, outs unsubscribe.OptOuts, audit unsubscribe.Audit, log *slog.Logger, errc chan<- error) (*unsubscribe.Mailto, error) {

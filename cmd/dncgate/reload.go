@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/suppression"
 )
@@ -49,6 +51,12 @@ type running struct {
 	log   *slog.Logger
 	srv   *relay.Server
 	check *liveCheck
+	audit auditor // the gateway's ledger, for the audit trail of reloads
+}
+
+// auditor is what a reload needs of the ledger.
+type auditor interface {
+	Audit(ctx context.Context, e ledger.AuditEvent) error
 }
 
 // run reloads on every SIGHUP until ctx ends. A nil reloader does nothing.
@@ -74,6 +82,7 @@ func (r *reloader) reload(ctx context.Context, g *running) {
 	next, err := r.load()
 	if err != nil {
 		logRefusedReload(log, err)
+		g.recordReload(ctx, nil, nil, err)
 		return
 	}
 	cfg, restart := config.ForReload(g.cfg, next)
@@ -88,8 +97,10 @@ func (r *reloader) reload(ctx context.Context, g *running) {
 	}
 	if err != nil {
 		logRefusedReload(log, err)
+		g.recordReload(ctx, config.Changed(g.cfg, cfg), restart, err)
 		return
 	}
+	changed := config.Changed(g.cfg, cfg)
 	g.check.set(opts.Check)
 	g.cfg = cfg
 	if len(restart) > 0 {
@@ -99,6 +110,37 @@ func (r *reloader) reload(ctx context.Context, g *running) {
 	// Last, so that the line above is written at the level it was
 	// asked at.
 	r.level.Set(cfg.Log.Level.Slog())
+	g.recordReload(ctx, changed, restart, nil)
+}
+
+// recordReload writes a reload to the audit trail: the keys it changed
+// and those left for a restart, never their values; a refused reload
+// with its error. A reload that cannot be recorded is logged, and stands,
+// as a recipient's opt-out does.
+func (g *running) recordReload(ctx context.Context, changed, restart []string, refused error) {
+	if g.audit == nil {
+		return
+	}
+	e := reloadEvent(changed, restart, refused)
+	e.At = time.Now()
+	if err := g.audit.Audit(ctx, e); err != nil {
+		g.log.Error("reload: the audit trail lacks it", "result", e.Details["result"], "err", err.Error())
+	}
+}
+
+// reloadEvent is the audit trail's record of a SIGHUP reload.
+func reloadEvent(changed, restart []string, refused error) ledger.AuditEvent {
+	d := map[string]string{"result": "applied", "pid": strconv.Itoa(os.Getpid())}
+	if refused != nil {
+		d["result"], d["error"] = "refused", refused.Error()
+	}
+	if len(changed) > 0 {
+		d["changed"] = strings.Join(changed, ",")
+	}
+	if len(restart) > 0 {
+		d["restart"] = strings.Join(restart, ",")
+	}
+	return ledger.AuditEvent{Actor: "sighup", Action: ledger.ActConfigReload, Details: d}
 }
 
 // logRefusedReload logs each problem of a refused file on its own line,

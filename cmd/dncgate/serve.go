@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/store/embedded"
 )
 
 // serveFlags are the settings serve takes from its command line.
@@ -74,6 +75,13 @@ func serveWith(ctx context.Context, cfg *config.Config, log *slog.Logger, reload
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
+	// A restore takes this lock alone: no serve starts while one writes,
+	// and none runs while one starts.
+	unlock, err := embedded.LockServe(serveLockPath(cfg))
+	if err != nil {
+		return fmt.Errorf("%w: start serve once it is done", err)
+	}
+	defer unlock()
 	st, err := serveStore(ctx, cfg)
 	if err != nil {
 		return err

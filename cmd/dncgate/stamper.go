@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/dncgate/dncgate/lists"
 	"log/slog"
 
 	"github.com/dncgate/dncgate/config"
@@ -101,11 +102,7 @@ func footerOptions(ctx context.Context, cfg *config.Config, st store.Identities,
 		log.Warn("created a new unsubscribe key file: copy it to every instance sharing the store", "file", cfg.UnsubscribeKeysPath())
 	}
 	o.Templates, o.Keyring = tpl, keys.Ring
-	o.Details = footer.Vars{
-		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
-		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),
-		Source: footer.NewText(f.Source), Purpose: footer.NewText(f.Purpose), LegalBasis: footer.NewText(f.LegalBasis),
-	}
+	o.Details, o.PrivacyPage = footerVars(cfg, f), f.PrivacyURL == ""
 	o.Org, o.BaseURL, o.MailtoDomain = keys.Org, cfg.UnsubscribeBaseURL(), cfg.Unsubscribe.MailtoDomain
 	if f.Signed == config.SignedRefuse {
 		o.Signed = rewrite.Refuse
@@ -137,4 +134,35 @@ func dkimSigner(c config.DKIM) (*stamp.DKIM, error) {
 		return nil, fmt.Errorf("dkim: %w", err)
 	}
 	return &stamp.DKIM{Domain: c.Domain, Selector: c.Selector, Signer: k}, nil
+}
+
+// footerVars are the footer's values from the configuration: the details
+// of [footer] (f, the sample ones when none are set; without a
+// privacy_url, the gateway's processing page), each language's
+// wording, and what the notice says is kept and for how long.
+func footerVars(cfg *config.Config, f config.Footer) footer.Vars {
+	if f.PrivacyURL == "" {
+		// The gateway's own processing page (the stamp adds each copy's
+		// language to the link).
+		f.PrivacyURL = cfg.PrivacyPageURL()
+	}
+	v := footer.Vars{
+		Company: footer.NewText(f.Company), PostalAddress: footer.NewText(f.PostalAddress),
+		PrivacyURL: footer.NewText(f.PrivacyURL), PrivacyContact: footer.NewText(f.PrivacyContact),
+		Source: footer.NewText(f.Source), Purpose: footer.NewText(f.Purpose), LegalBasis: footer.NewText(f.LegalBasis),
+		Retention: cfg.Ledger.Retention.Sent.Duration,
+	}
+	for tag, l := range f.Lang {
+		if v.Local == nil {
+			v.Local = map[string]footer.Local{}
+		}
+		v.Local[lang.Norm(tag)] = footer.Local{Source: footer.NewText(l.Source), Purpose: footer.NewText(l.Purpose),
+			LegalBasis: footer.NewText(l.LegalBasis)}
+	}
+	for _, d := range cfg.Lists {
+		if d.Kind == lists.KindPhone.String() {
+			v.KeepsPhones = true // the CRM's numbers are kept, as digests, to match those lists
+		}
+	}
+	return v
 }

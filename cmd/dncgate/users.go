@@ -25,6 +25,7 @@ func (a *app) users(ctx context.Context, args []string) error {
 		{"rm", "remove a user", (*app).usersRemove},
 		{"grant", "let a user send as more addresses or domains", (*app).usersGrant},
 		{"revoke", "take send-as addresses or domains from a user", (*app).usersRevoke},
+		{"totp-reset", "remove a user's second factor and end their console sessions", (*app).usersTOTPReset},
 		{"help", "print this help", nil},
 	}, args)
 }

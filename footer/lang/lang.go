@@ -12,6 +12,10 @@ import (
 // configured fallback has a template.
 const Default = "en"
 
+// Shipped are the languages the gateway has footer templates for; the
+// footer package's test holds them to the files.
+var Shipped = []string{"de", "en", "es", "fr", "it", "nl"}
+
 // pattern is the language tags accepted: a 2-3 letter primary subtag and
 // optional subtags (BCP 47 §2.1, simplified), once normalised.
 var pattern = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{1,8})*$`)

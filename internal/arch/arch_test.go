@@ -33,6 +33,8 @@ var forbidden = map[string][]string{
 	"checkapi":    {"relay", "store/embedded", "store/redisstore", "cmd/"},
 	"web":         {"relay", "store", "cmd/"},
 	"ledger":      {"relay", "store/embedded", "store/redisstore", "cmd/", "config"},
+	// What comes back reaches the lists through the interfaces it defines.
+	"bounce": {"relay", "store", "cmd/"},
 	// The families no SMTP part owns read the lists through listdb.
 	"metrics": {"relay", "store", "cmd/"},
 	// The footer step serves the relay, which defines the Stamper it

@@ -42,7 +42,7 @@ func StartCluster(t testing.TB, masters int) []string {
 	}
 	nodes := make([]node, masters)
 	for i := range nodes {
-		nodes[i] = startNode(t, clusterArgs)
+		nodes[i] = startNode(t, clusterArgs(5000))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), formTimeout)
 	defer cancel()
@@ -60,17 +60,22 @@ func StartCluster(t testing.TB, masters int) []string {
 type node struct {
 	addr    string
 	busPort int // cluster bus port, 0 outside cluster mode
+	dir     string
+	proc    *process
 }
 
-// clusterArgs adds the cluster-mode flags. The bus port is given
-// explicitly (cluster-port, Redis 7) rather than left at port+10000, which
-// can fall outside the port range or collide with another process.
-func clusterArgs(dir string, busPort int) []string {
-	return []string{
-		"--cluster-enabled", "yes",
-		"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-		"--cluster-port", strconv.Itoa(busPort),
-		"--cluster-node-timeout", "5000",
+// clusterArgs adds the cluster-mode flags, with the node timeout in
+// milliseconds. The bus port is given explicitly (cluster-port, Redis 7)
+// rather than left at port+10000, which can fall outside the port range or
+// collide with another process.
+func clusterArgs(nodeTimeoutMS int) func(dir string, busPort int) []string {
+	return func(dir string, busPort int) []string {
+		return []string{
+			"--cluster-enabled", "yes",
+			"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
+			"--cluster-port", strconv.Itoa(busPort),
+			"--cluster-node-timeout", strconv.Itoa(nodeTimeoutMS),
+		}
 	}
 }
 
@@ -102,7 +107,7 @@ func tryStart(t testing.TB, bin string, extra func(string, int) []string) (node,
 	if err != nil {
 		return node{}, err
 	}
-	n := node{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}
+	n := node{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), dir: dir}
 	logFile := filepath.Join(dir, "redis.log")
 	args := []string{
 		"--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1",
@@ -124,6 +129,7 @@ func tryStart(t testing.TB, bin string, extra func(string, int) []string) (node,
 		return node{}, fmt.Errorf("%s: %w; log:\n%s", n.addr, err, readLog(logFile))
 	}
 	t.Cleanup(p.stop)
+	n.proc = p
 	return n, nil
 }
 

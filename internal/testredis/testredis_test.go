@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -106,4 +107,69 @@ func (f *fatalRecorder) Fatalf(format string, args ...any) {
 func (f *fatalRecorder) Fatal(args ...any) {
 	f.msg = fmt.Sprint(args...)
 	panic(f)
+}
+
+func TestServerRestartKeepsOrEmptiesData(t *testing.T) {
+	s := StartServer(t)
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer c.Close()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	if err := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1}).Ping(ctx).Err(); err == nil {
+		t.Fatal("the stopped server still answers PING")
+	}
+	s.Restart()
+	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("after a restart GET k = %q, %v; want the saved v", v, err)
+	}
+	s.Stop()
+	putBack := s.Empty()
+	s.Restart()
+	if n, err := c.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Fatalf("restarted empty: DBSIZE = %d, %v; want 0", n, err)
+	}
+	s.Stop()
+	putBack()
+	s.Restart()
+	if v, err := c.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("restarted from the dump put back: GET k = %q, %v", v, err)
+	}
+}
+
+func TestClusterReplicaTakesOver(t *testing.T) {
+	cl := StartClusterWithReplicas(t, 3)
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs()})
+	defer c.Close()
+	ctx := context.Background()
+	for i := range 100 {
+		if err := c.Set(ctx, fmt.Sprintf("k%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("SET k%d: %v", i, err)
+		}
+	}
+	// WAIT on every master, so that the replicas hold the keys.
+	if err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		return m.Do(ctx, "WAIT", 1, 5000).Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	replica := cl.KillMaster(0)
+	cl.WaitPromoted(replica, 20*time.Second)
+	t.Logf("replica promoted %s after the kill", time.Since(start).Round(time.Millisecond))
+	for i := range 100 {
+		k := fmt.Sprintf("k%d", i)
+		v, err := c.Get(ctx, k).Int()
+		// The client learns the new slot map asynchronously.
+		for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+			c.ReloadState(ctx)
+			time.Sleep(100 * time.Millisecond)
+			v, err = c.Get(ctx, k).Int()
+		}
+		if err != nil || v != i {
+			t.Fatalf("after the failover GET %s = %d, %v", k, v, err)
+		}
+	}
 }

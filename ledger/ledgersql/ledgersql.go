@@ -4,7 +4,9 @@
 package ledgersql
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,13 +15,16 @@ import (
 	"github.com/dncgate/dncgate/ledger"
 )
 
-// Columns are a decision's columns, in the order of Args and Scan.
-const Columns = "id, at, ref, rep, sender, rcpt_masked, rcpt_digest, domain, country, country_from, " +
-	"rcpt_type, rule, verdict, reason, match_list, match_version, match_key, lists, cap, " +
-	"listener, client, subject, outcome, reply, outcome_at"
+// Columns are a decision's columns, in the order of Args and Scan: those
+// a query filters on or an update rewrites (the outcome, and what an
+// erasure blanks) each in a column of their own, the rest packed into
+// extra (see EncodeExtra). An export reads millions of rows, and the
+// drivers' cost is per column, not per byte.
+const Columns = "id, at, ref, rep, rcpt_masked, rcpt_digest, domain, verdict, reason, match_list, " +
+	"subject, outcome, reply, outcome_at, extra"
 
 // NColumns is the number of Columns.
-const NColumns = 25
+const NColumns = 15
 
 // Placeholders is "?, ?, …" for one row.
 var Placeholders = strings.TrimSuffix(strings.Repeat("?, ", NColumns), ", ")
@@ -47,36 +52,123 @@ func Args(d ledger.Decision, tc TimeCodec) []any {
 	if d.RcptDigest != (ledger.Digest{}) {
 		digest = d.RcptDigest[:]
 	}
-	return []any{d.ID, tc.Value(d.At), d.Ref, d.Rep, d.Sender, d.RcptMasked, digest, d.Domain,
-		d.Country, d.CountryFrom, d.RcptType, d.Rule, string(d.Verdict), string(d.Reason),
-		d.Match.List, d.Match.Version, d.Match.KeyKind, EncodeLists(d.Lists), d.Cap,
-		d.Listener, d.Client, d.Subject, string(d.Outcome.Kind), d.Outcome.Reply, outAt}
+	return []any{d.ID, tc.Value(d.At), d.Ref, d.Rep, d.RcptMasked, digest, d.Domain,
+		string(d.Verdict), string(d.Reason), d.Match.List, d.Subject,
+		string(d.Outcome.Kind), d.Outcome.Reply, outAt, EncodeExtra(d)}
 }
 
 // Scanner is sql.Rows or pgx.Rows.
 type Scanner interface{ Scan(dest ...any) error }
 
+// Row is the scan destinations of one row of Columns, reused from row to
+// row so that reading a page allocates little beyond the strings kept.
+type Row struct {
+	d               ledger.Decision
+	digest, extra   []byte
+	verdict, reason string
+	outcome         string
+	at, outAt       TimeDest
+	dest            []any
+}
+
+// NewRow makes the destinations for tc's times.
+func NewRow(tc TimeCodec) *Row {
+	r := &Row{at: tc.Dest(), outAt: tc.Dest()}
+	d := &r.d
+	r.dest = []any{&d.ID, r.at.Ptr(), &d.Ref, &d.Rep, &d.RcptMasked, &r.digest, &d.Domain,
+		&r.verdict, &r.reason, &d.Match.List, &d.Subject, &r.outcome, &d.Outcome.Reply, r.outAt.Ptr(), &r.extra}
+	return r
+}
+
 // Scan reads one row of Columns.
-func Scan(r Scanner, tc TimeCodec) (ledger.Decision, error) {
-	var (
-		d                      ledger.Decision
-		digest                 []byte
-		lists, verdict, reason string
-		outcome                string
-		at, outAt              = tc.Dest(), tc.Dest()
-	)
-	err := r.Scan(&d.ID, at.Ptr(), &d.Ref, &d.Rep, &d.Sender, &d.RcptMasked, &digest, &d.Domain,
-		&d.Country, &d.CountryFrom, &d.RcptType, &d.Rule, &verdict, &reason,
-		&d.Match.List, &d.Match.Version, &d.Match.KeyKind, &lists, &d.Cap,
-		&d.Listener, &d.Client, &d.Subject, &outcome, &d.Outcome.Reply, outAt.Ptr())
-	if err != nil {
-		return d, err
+func (r *Row) Scan(s Scanner) (ledger.Decision, error) {
+	r.d = ledger.Decision{}
+	r.digest, r.extra = r.digest[:0], r.extra[:0]
+	if err := s.Scan(r.dest...); err != nil {
+		return ledger.Decision{}, err
 	}
-	d.At, d.Outcome.At = at.Time(), outAt.Time()
-	d.Verdict, d.Reason, d.Outcome.Kind = ledger.Verdict(verdict), ledger.Reason(reason), ledger.OutcomeKind(outcome)
-	copy(d.RcptDigest[:], digest)
-	d.Lists = DecodeLists(lists)
+	d := r.d
+	d.At, d.Outcome.At = r.at.Time(), r.outAt.Time()
+	d.Verdict, d.Reason, d.Outcome.Kind = ledger.Verdict(r.verdict), ledger.Reason(r.reason), ledger.OutcomeKind(r.outcome)
+	copy(d.RcptDigest[:], r.digest)
+	if err := DecodeExtra(r.extra, &d); err != nil {
+		return ledger.Decision{}, fmt.Errorf("ledger: decision %s: %w", d.ID, err)
+	}
 	return d, nil
+}
+
+// extraVersion is the first byte of the extra column: the layout of what
+// follows, so a later layout can still read rows written with this one.
+const extraVersion = 1
+
+// ExtraColumns are the fields packed into extra, in their order there;
+// before the packing, ledgers had them as columns of these names (see
+// Migrate).
+var ExtraColumns = []string{"sender", "country", "country_from", "rcpt_type", "rule", "match_version",
+	"match_key", "lists", "cap", "listener", "client"}
+
+func extraFields(d *ledger.Decision) [11]*string {
+	return [...]*string{&d.Sender, &d.Country, &d.CountryFrom, &d.RcptType, &d.Rule, &d.Match.Version,
+		&d.Match.KeyKind, nil, &d.Cap, &d.Listener, &d.Client}
+}
+
+// EncodeExtra packs the fields of ExtraColumns: the version byte, then
+// each field as a uvarint length and its bytes.
+func EncodeExtra(d ledger.Decision) []byte {
+	return PackExtra(d.Sender, d.Country, d.CountryFrom, d.RcptType, d.Rule, d.Match.Version,
+		d.Match.KeyKind, EncodeLists(d.Lists), d.Cap, d.Listener, d.Client)
+}
+
+// PackExtra packs the values of ExtraColumns, in that order.
+func PackExtra(vals ...string) []byte {
+	n := 1
+	for _, v := range vals {
+		n += binary.MaxVarintLen32 + len(v)
+	}
+	b := make([]byte, 1, n)
+	b[0] = extraVersion
+	for _, v := range vals {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+// DecodeExtra unpacks b into d's fields. The fields share one string of
+// the column's bytes.
+func DecodeExtra(b []byte, d *ledger.Decision) error {
+	if len(b) == 0 || b[0] != extraVersion {
+		return errors.New("extra column: unknown layout")
+	}
+	s := string(b[1:])
+	var lists string
+	fields := extraFields(d)
+	fields[7] = &lists
+	for i, f := range fields {
+		n, w := uvarint(s)
+		if w <= 0 || uint64(len(s)-w) < n {
+			return fmt.Errorf("extra column: field %s cut short", ExtraColumns[i])
+		}
+		*f, s = s[w:w+int(n)], s[w+int(n):]
+	}
+	if s != "" {
+		return errors.New("extra column: bytes after the last field")
+	}
+	d.Lists = DecodeLists(lists)
+	return nil
+}
+
+// uvarint is binary.Uvarint on a string, without copying it to bytes.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			return x | uint64(c)<<(7*i), i + 1
+		}
+		x |= uint64(c&0x7f) << (7 * i)
+	}
+	return 0, 0
 }
 
 // Lists are stored as "name US version RS name US version" with the ASCII

@@ -2,9 +2,14 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dncgate/dncgate/internal/testpg"
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/ledger/ledgersql"
 	"github.com/dncgate/dncgate/ledger/ledgertest"
 )
 
@@ -19,9 +24,22 @@ func BenchmarkLedger(b *testing.B) {
 	}
 	defer l.Close()
 	n := ledgertest.BenchN(b)
-	ledgertest.Seed(b, l, n)
+	ledgertest.Seed(b, n, l.copyIn)
 	if _, err := l.pool.Exec(ctx, "VACUUM ANALYZE decisions"); err != nil {
 		b.Fatal(err)
 	}
 	ledgertest.Bench(b, l, n)
+}
+
+// copyIn loads ds with COPY, the bulk path of PostgreSQL.
+func (l *Ledger) copyIn(ctx context.Context, ds []ledger.Decision) error {
+	rows := make([][]any, len(ds))
+	for i, d := range ds {
+		if err := l.ensure(ctx, d.At); err != nil {
+			return err
+		}
+		rows[i] = ledgersql.Args(d, tc)
+	}
+	_, err := l.pool.CopyFrom(ctx, pgx.Identifier{"decisions"}, strings.Split(ledgersql.Columns, ", "), pgx.CopyFromRows(rows))
+	return err
 }

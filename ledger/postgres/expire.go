@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/ledger/ledgersql"
 )
@@ -25,6 +27,9 @@ func (l *Ledger) Expire(ctx context.Context, now time.Time) (ledger.Expired, err
 		if err := l.expireMonth(ctx, m, sent, refused, &ex); err != nil {
 			return ex, fmt.Errorf("ledger: expire %s: %w", m.Format("2006-01"), err)
 		}
+	}
+	if err := l.expireRollup(ctx, sent, refused, ex); err != nil {
+		return ex, fmt.Errorf("ledger: expire rollup: %w", err)
 	}
 	if ex.Audit, err = l.expireAudit(ctx, audit, &ex); err != nil {
 		return ex, fmt.Errorf("ledger: expire audit: %w", err)
@@ -132,16 +137,26 @@ func (l *Ledger) deleteRows(ctx context.Context, del string, month, cutoff time.
 // without the address, as the SQLite ledger does.
 func (l *Ledger) Erase(ctx context.Context, rcpt ledger.Digest) (ledger.Erased, error) {
 	var er ledger.Erased
-	tag, err := l.pool.Exec(ctx, "DELETE FROM decisions WHERE rcpt_digest = $1 AND verdict <> 'allowed'", rcpt[:])
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		days, err := eraseRefusals(ctx, tx, rcpt, &er)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, "UPDATE decisions SET rcpt_masked = $1, rcpt_digest = NULL, subject = '' WHERE rcpt_digest = $2",
+			ledgersql.Erased, rcpt[:])
+		if err != nil {
+			return err
+		}
+		er.Anonymised = tag.RowsAffected()
+		for _, d := range days {
+			if err := recount(ctx, tx, d, ledgersql.Refusals); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return er, fmt.Errorf("ledger: erase: %w", err)
+		return ledger.Erased{}, fmt.Errorf("ledger: erase: %w", err)
 	}
-	er.Deleted = tag.RowsAffected()
-	tag, err = l.pool.Exec(ctx, "UPDATE decisions SET rcpt_masked = $1, rcpt_digest = NULL, subject = '' WHERE rcpt_digest = $2",
-		ledgersql.Erased, rcpt[:])
-	if err != nil {
-		return er, fmt.Errorf("ledger: erase: %w", err)
-	}
-	er.Anonymised = tag.RowsAffected()
 	return er, nil
 }

@@ -52,12 +52,10 @@ func Open(ctx context.Context, url string, ret ledger.Retention, now time.Time) 
 
 const schema = `
 CREATE TABLE IF NOT EXISTS decisions (
-	id text NOT NULL, at timestamptz NOT NULL, ref text NOT NULL, rep text NOT NULL, sender text NOT NULL,
-	rcpt_masked text NOT NULL, rcpt_digest bytea, domain text NOT NULL, country text NOT NULL,
-	country_from text NOT NULL, rcpt_type text NOT NULL, rule text NOT NULL, verdict text NOT NULL,
-	reason text NOT NULL, match_list text NOT NULL, match_version text NOT NULL, match_key text NOT NULL,
-	lists text NOT NULL, cap text NOT NULL, listener text NOT NULL, client text NOT NULL,
-	subject text NOT NULL, outcome text NOT NULL, reply text NOT NULL, outcome_at timestamptz,
+	id text NOT NULL, at timestamptz NOT NULL, ref text NOT NULL, rep text NOT NULL, rcpt_masked text NOT NULL,
+	rcpt_digest bytea, domain text NOT NULL, verdict text NOT NULL, reason text NOT NULL,
+	match_list text NOT NULL, subject text NOT NULL, outcome text NOT NULL, reply text NOT NULL,
+	outcome_at timestamptz, extra bytea NOT NULL,
 	PRIMARY KEY (at, id)
 ) PARTITION BY RANGE (at);
 CREATE INDEX IF NOT EXISTS decisions_rep ON decisions (rep, at, id);
@@ -78,8 +76,13 @@ func (l *Ledger) setup(ctx context.Context, now time.Time) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaLock); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schema)
-		return err
+		if _, err := tx.Exec(ctx, schema); err != nil {
+			return err
+		}
+		if err := migrate(ctx, tx); err != nil {
+			return err
+		}
+		return ensureRollup(ctx, tx)
 	})
 	if err != nil {
 		return err

@@ -19,22 +19,23 @@ func (l *Ledger) Query(ctx context.Context, q ledger.Query) (ledger.Page, error)
 	w := ledgersql.Filters(q, cur, tc)
 	sql := ledgersql.Rebind("SELECT " + ledgersql.Columns + " FROM decisions" + w.SQL() +
 		ledgersql.OrderNewest + " LIMIT " + strconv.Itoa(q.Limit))
-	out, err := l.scan(ctx, sql, w.Args...)
+	// A page is read whole: sized once, it is not copied as it grows.
+	out, err := l.scan(ctx, make([]ledger.Decision, 0, q.Limit), sql, w.Args...)
 	if err != nil {
 		return ledger.Page{}, fmt.Errorf("ledger: query: %w", err)
 	}
 	return ledger.Page{Decisions: out, Next: ledger.NextPage(out, q.Limit)}, nil
 }
 
-func (l *Ledger) scan(ctx context.Context, sql string, args ...any) ([]ledger.Decision, error) {
+func (l *Ledger) scan(ctx context.Context, out []ledger.Decision, sql string, args ...any) ([]ledger.Decision, error) {
 	rows, err := l.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []ledger.Decision
+	row := ledgersql.NewRow(tc)
 	for rows.Next() {
-		d, err := ledgersql.Scan(rows, tc)
+		d, err := row.Scan(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -45,7 +46,7 @@ func (l *Ledger) scan(ctx context.Context, sql string, args ...any) ([]ledger.De
 
 // Transaction returns every decision of ref, oldest first.
 func (l *Ledger) Transaction(ctx context.Context, ref string) ([]ledger.Decision, error) {
-	out, err := l.scan(ctx, "SELECT "+ledgersql.Columns+" FROM decisions WHERE ref = $1 ORDER BY at, id", ref)
+	out, err := l.scan(ctx, nil, "SELECT "+ledgersql.Columns+" FROM decisions WHERE ref = $1 ORDER BY at, id", ref)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: transaction: %w", err)
 	}

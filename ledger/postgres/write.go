@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,21 +27,35 @@ func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
 	return nil
 }
 
+// batchTimeout bounds one group commit. The batch runs for every caller
+// waiting on it, so it cannot take any one caller's deadline; without one
+// of its own, a connection that never answers (seen after the server was
+// restarted under load) would hold the group commit, and every record
+// after it, for good.
+const batchTimeout = 10 * time.Second
+
 // writeBatch writes the calls of one group commit in one transaction,
 // its inserts sent as one pipelined batch.
 func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
 	b := &pgx.Batch{}
+	var queued []ledger.Decision
 	for _, ds := range batch {
 		for _, d := range ds {
 			if err := l.ensure(ctx, d.At); err != nil {
 				return err
 			}
 			b.Queue(insertDecision, ledgersql.Args(d, tc)...)
+			queued = append(queued, d)
 		}
 	}
 	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, b).Close()
+		roll, err := insertAll(ctx, tx, b, queued)
+		if err != nil {
+			return err
+		}
+		return bump(ctx, tx, roll)
 	})
 }
 

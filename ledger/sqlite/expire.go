@@ -23,6 +23,9 @@ func (l *Ledger) Expire(ctx context.Context, now time.Time) (ledger.Expired, err
 			return ex, fmt.Errorf("ledger: expire %s: %w", t, err)
 		}
 	}
+	if err := l.expireRollup(ctx, sent, refused, ex); err != nil {
+		return ex, fmt.Errorf("ledger: expire rollup: %w", err)
+	}
 	res, err := l.w.ExecContext(ctx, "DELETE FROM audit WHERE at < ?", tc.Value(audit))
 	if err != nil {
 		return ex, fmt.Errorf("ledger: expire audit: %w", err)
@@ -81,25 +84,48 @@ func (l *Ledger) dropTable(ctx context.Context, t string, ex *ledger.Expired) er
 // without the address: the record that the lists were consulted before
 // the send stays, whose it was does not.
 func (l *Ledger) Erase(ctx context.Context, rcpt ledger.Digest) (ledger.Erased, error) {
-	var er ledger.Erased
-	tabs, err := l.tables(ctx, l.w)
+	er, err := l.erase(ctx, rcpt)
 	if err != nil {
-		return er, fmt.Errorf("ledger: erase: %w", err)
+		return ledger.Erased{}, fmt.Errorf("ledger: erase: %w", err)
+	}
+	return er, nil
+}
+
+// erase does Erase in one transaction, the rollup of the days whose
+// refusals it deletes recounted in it.
+func (l *Ledger) erase(ctx context.Context, rcpt ledger.Digest) (er ledger.Erased, err error) {
+	tx, err := l.w.BeginTx(ctx, nil)
+	if err != nil {
+		return er, err
+	}
+	defer tx.Rollback()
+	tabs, err := l.tables(ctx, tx)
+	if err != nil {
+		return er, err
 	}
 	for _, t := range tabs {
-		res, err := l.w.ExecContext(ctx, "DELETE FROM "+t+" WHERE rcpt_digest = ? AND verdict <> 'allowed'", rcpt[:])
+		days, err := refusalDays(ctx, tx, t, rcpt)
 		if err != nil {
-			return er, fmt.Errorf("ledger: erase: %w", err)
+			return er, err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE rcpt_digest = ? AND verdict <> 'allowed'", rcpt[:])
+		if err != nil {
+			return er, err
 		}
 		n, _ := res.RowsAffected()
 		er.Deleted += n
-		res, err = l.w.ExecContext(ctx, "UPDATE "+t+" SET rcpt_masked = ?, rcpt_digest = NULL, subject = '' WHERE rcpt_digest = ?",
+		res, err = tx.ExecContext(ctx, "UPDATE "+t+" SET rcpt_masked = ?, rcpt_digest = NULL, subject = '' WHERE rcpt_digest = ?",
 			ledgersql.Erased, rcpt[:])
 		if err != nil {
-			return er, fmt.Errorf("ledger: erase: %w", err)
+			return er, err
 		}
 		n, _ = res.RowsAffected()
 		er.Anonymised += n
+		for _, d := range days {
+			if err := recount(ctx, tx, d, ledgersql.Refusals); err != nil {
+				return er, err
+			}
+		}
 	}
-	return er, nil
+	return er, tx.Commit()
 }

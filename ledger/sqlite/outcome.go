@@ -39,7 +39,12 @@ func (l *Ledger) applyOutcomes(batch []outcomeReq) (errs []error, err error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := l.w.BeginTx(ctx, nil)
+	conn, err := l.writer(ctx, syncOutcomes)
+	if err != nil {
+		return nil, err
+	}
+	defer release(conn)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

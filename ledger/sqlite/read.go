@@ -22,7 +22,8 @@ func (l *Ledger) Query(ctx context.Context, q ledger.Query) (ledger.Page, error)
 		return ledger.Page{}, fmt.Errorf("ledger: query: %w", err)
 	}
 	w := ledgersql.Filters(q, cur, tc)
-	var out []ledger.Decision
+	// A page is read whole: sized once, it is not copied as it grows.
+	out := make([]ledger.Decision, 0, q.Limit)
 	for _, t := range tabs {
 		if !inRange(t, q, cur) {
 			continue
@@ -61,8 +62,9 @@ func (l *Ledger) scan(ctx context.Context, out []ledger.Decision, query string, 
 		return out, err
 	}
 	defer rows.Close()
+	row := ledgersql.NewRow(tc)
 	for rows.Next() {
-		d, err := ledgersql.Scan(rows, tc)
+		d, err := row.Scan(rows)
 		if err != nil {
 			return out, err
 		}

@@ -71,6 +71,12 @@ func (l *Ledger) open(path string) error {
 	if _, err = l.w.Exec(schema); err != nil {
 		return err
 	}
+	if err = l.migrate(context.Background()); err != nil {
+		return err
+	}
+	if err = l.ensureRollup(context.Background()); err != nil {
+		return err
+	}
 	if l.r, err = openPool(path, true, readConns); err != nil {
 		return err
 	}
@@ -124,12 +130,10 @@ func monthOf(name string) (time.Time, bool) {
 // the table itself.
 func tableDDL(t string) string {
 	return `CREATE TABLE IF NOT EXISTS ` + t + ` (
-	id TEXT NOT NULL, at INTEGER NOT NULL, ref TEXT NOT NULL, rep TEXT NOT NULL, sender TEXT NOT NULL,
-	rcpt_masked TEXT NOT NULL, rcpt_digest BLOB, domain TEXT NOT NULL, country TEXT NOT NULL,
-	country_from TEXT NOT NULL, rcpt_type TEXT NOT NULL, rule TEXT NOT NULL, verdict TEXT NOT NULL,
-	reason TEXT NOT NULL, match_list TEXT NOT NULL, match_version TEXT NOT NULL, match_key TEXT NOT NULL,
-	lists TEXT NOT NULL, cap TEXT NOT NULL, listener TEXT NOT NULL, client TEXT NOT NULL,
-	subject TEXT NOT NULL, outcome TEXT NOT NULL, reply TEXT NOT NULL, outcome_at INTEGER,
+	id TEXT NOT NULL, at INTEGER NOT NULL, ref TEXT NOT NULL, rep TEXT NOT NULL, rcpt_masked TEXT NOT NULL,
+	rcpt_digest BLOB, domain TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL,
+	match_list TEXT NOT NULL, subject TEXT NOT NULL, outcome TEXT NOT NULL, reply TEXT NOT NULL,
+	outcome_at INTEGER, extra BLOB NOT NULL,
 	PRIMARY KEY (at, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ` + t + `_rep ON ` + t + `(rep, at, id);
 CREATE INDEX IF NOT EXISTS ` + t + `_digest ON ` + t + `(rcpt_digest, at, id) WHERE rcpt_digest IS NOT NULL;
@@ -137,7 +141,7 @@ CREATE INDEX IF NOT EXISTS ` + t + `_ref ON ` + t + `(ref);`
 }
 
 // tables lists the month tables, newest first.
-func (l *Ledger) tables(ctx context.Context, db *sql.DB) ([]string, error) {
+func (l *Ledger) tables(ctx context.Context, db queryer) ([]string, error) {
 	rows, err := db.QueryContext(ctx,
 		`SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'd_[0-9][0-9][0-9][0-9][0-9][0-9]' ORDER BY name DESC`)
 	if err != nil {

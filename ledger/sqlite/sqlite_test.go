@@ -20,6 +20,8 @@ func open(t *testing.T, ret ledger.Retention) ledger.Ledger {
 
 func TestContract(t *testing.T) { ledgertest.Run(t, open) }
 
+func TestTrends(t *testing.T) { ledgertest.RunTrends(t, open) }
+
 // A record is on disk when Record returns: another opening of the file
 // (the CLI, or the server after a crash) reads it, outcome unknown, before
 // the first one is closed.
@@ -49,4 +51,53 @@ func TestOpenRefusesQueryInPath(t *testing.T) {
 	if _, err := Open(filepath.Join(t.TempDir(), "x.db?mode=ro"), ledgertest.DefaultRetention); err == nil {
 		t.Error("a path with '?' was accepted")
 	}
+}
+
+// Outcomes commit without waiting for the disk, records and everything
+// else with it: after an outcome the writer is back at FULL.
+func TestOutcomeLeavesWriterAtFull(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "ledger.db"), ledgertest.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	d := ledgertest.Decision("SYNC", 1, 0, ledger.Allowed)
+	if err := l.Record(ctx, []ledger.Decision{d}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetOutcome(ctx, "SYNC", d.RcptDigest, ledger.Outcome{Kind: ledger.Sent, At: d.At}); err != nil {
+		t.Fatal(err)
+	}
+	var level int
+	if err := l.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil || level != 2 {
+		t.Errorf("after an outcome the writer's synchronous is %d (%v), want 2 (FULL)", level, err)
+	}
+}
+
+// A ledger written before the rollup existed gets it at open, counted
+// from its records.
+func TestRollupRebuiltAtOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l, err := Open(path, ledgertest.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(context.Background(), ledgertest.TrendCorpus()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.w.Exec("DROP TABLE daily"); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l, err = Open(path, ledgertest.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rows, err := l.DailyCounts(context.Background(), ledger.LastDays(ledgertest.Base, 30))
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("rebuilt rollup: %d rows, %v", len(rows), err)
+	}
+	ledgertest.CheckRollup(t, l)
 }

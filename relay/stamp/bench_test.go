@@ -68,7 +68,7 @@ func BenchmarkStampSmtpSource(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := p.For("rcpt@example.net", ""); err != nil {
+		if _, err := p.For("rcpt@example.net", "", ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -95,7 +95,7 @@ func BenchmarkStamp(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := p.For("jean@prospect.fr", ""); err != nil {
+					if _, err := p.For("jean@prospect.fr", "", ""); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -52,7 +52,7 @@ func TestTooLargeCopyRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.For("jean@acme.fr", "")
+	_, err = p.For("jean@acme.fr", "", "")
 	var ue *smtpreply.Error
 	if !errors.As(err, &ue) || ue.Code != 552 || ue.Enhanced != (smtp.EnhancedCode{5, 3, 4}) || ue.Temporary() {
 		t.Fatalf("For = %v, want a permanent 552 5.3.4", err)

@@ -73,7 +73,7 @@ func (s *Stamper) renderFooter(lang string, rep footer.Text, tok string) (rewrit
 
 func (s *Stamper) renderWith(lang string, rep footer.Text, url string) (rewrite.Footer, error) {
 	v := s.o.Details
-	v.UnsubscribeURL, v.RepName = footer.NewText(url), rep
+	v.UnsubscribeURL, v.RepName, v.PrivacyURL = footer.NewText(url), rep, s.privacyURL(footer.Primary(lang))
 	text, html, err := s.o.Templates.Render(lang, v)
 	if err != nil {
 		return rewrite.Footer{}, fmt.Errorf("stamp: %w", err)

@@ -28,7 +28,7 @@ func FuzzStamp(f *testing.F) {
 		if err != nil {
 			return
 		}
-		out, err := p.For("jean@acme.fr", "")
+		out, err := p.For("jean@acme.fr", "", "")
 		if err != nil {
 			return
 		}

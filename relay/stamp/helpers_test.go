@@ -89,7 +89,7 @@ func stampFor(t *testing.T, s *Stamper, msg, rcpt string, cc country.Code) []byt
 
 func forRcpt(t *testing.T, p *Prepared, rcpt string, cc country.Code) []byte {
 	t.Helper()
-	out, err := p.For(rcpt, cc)
+	out, err := p.For(rcpt, cc, "")
 	if err != nil {
 		t.Fatal(err)
 	}

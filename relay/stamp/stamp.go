@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,11 @@ type Options struct {
 	Org          string // organisation sealed into every token
 	BaseURL      string // "https://u.acme.example": links are BASE/u/TOKEN
 	MailtoDomain string // "" adds no mailto URI to List-Unsubscribe
-	Signed       rewrite.SignedPolicy
+	// PrivacyPage, when set (no [footer] privacy_url), makes the footer's
+	// privacy link BASE/privacy?lang=LANG, the gateway's own processing
+	// page in the copy's language, instead of Details.PrivacyURL.
+	PrivacyPage bool
+	Signed      rewrite.SignedPolicy
 	// NoFooter leaves the body and the unsubscribe headers alone: only the
 	// DKIM signature is added.
 	NoFooter bool
@@ -189,13 +194,14 @@ func (p *Prepared) MessageID() string {
 	return p.msg.MessageID()
 }
 
-// For returns rcpt's copy. cc is the recipient's country when known;
+// For returns rcpt's copy. language is the one the recipient's CRM
+// contact reads ("" unknown); else cc, the recipient's country when known,
 // else the address's country-code TLD decides the footer's language. The
 // token of the unsubscribe link carries that language, so the page the
 // link opens speaks it too. The token names rcpt's normalised form, the
 // key of the opt-out list: an address that has none is refused (553
 // 5.1.3), never given a token under another key.
-func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
+func (p *Prepared) For(rcpt string, cc country.Code, language string) ([]byte, error) {
 	if p.s.o.NoFooter {
 		return p.s.sign(p.raw)
 	}
@@ -206,8 +212,8 @@ func (p *Prepared) For(rcpt string, cc country.Code) ([]byte, error) {
 		return nil, smtpreply.New(smtpreply.MailboxSyntax, smtpreply.NoToken,
 			"Recipient address has no normalised form; no unsubscribe link can be made for it", err)
 	}
-	lang := p.s.Language(rcpt, cc)
-	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: lang})
+	lang := p.s.Language(rcpt, cc, language)
+	tok := p.s.o.Keyring.SealClaims(token.Claims{Recipient: who, Org: p.s.o.Org, Issued: p.s.o.Now(), Lang: footer.Primary(lang)})
 	msg, err := p.messageFor(who)
 	if err != nil {
 		return nil, err
@@ -245,15 +251,32 @@ func (p *Prepared) messageFor(who string) (*rewrite.Message, error) {
 
 // Language is the language of rcpt's footer: the one of cc, the country
 // the recipient check found, else of the country the address's TLD names,
-// as the footer templates have it. It is decided here, once a copy.
-func (s *Stamper) Language(rcpt string, cc country.Code) string {
+// as the footer templates have it; for a country of several languages
+// (Belgium) several joined by "+", the first of which the unsubscribe
+// page speaks. A language the CRM contact gives wins over the country,
+// and gives one footer. It is decided here, once a copy.
+func (s *Stamper) Language(rcpt string, cc country.Code, language string) string {
+	if language != "" {
+		return s.o.Templates.Resolve(language)
+	}
 	if !cc.Known() {
 		cc, _ = country.FromAddress(rcpt)
 	}
-	return s.o.Templates.Resolve(footer.LanguageFor(cc))
+	return s.o.Templates.Resolve(footer.FooterLanguages(cc))
 }
 
 func (s *Stamper) unsubURL(tok string) string { return s.o.BaseURL + unsubPath + tok }
+
+// privacyPath is where the web listener serves the processing page.
+const privacyPath = "/privacy"
+
+// privacyURL is the footer's privacy link for a copy in lang.
+func (s *Stamper) privacyURL(lang string) footer.Text {
+	if !s.o.PrivacyPage {
+		return s.o.Details.PrivacyURL
+	}
+	return footer.NewText(s.o.BaseURL + privacyPath + "?lang=" + url.QueryEscape(lang))
+}
 
 // headers are the one-click unsubscribe fields (RFC 2369 §3.2, RFC 8058
 // §3.1): the https (or http) URI first, then the mailto one, replacing any

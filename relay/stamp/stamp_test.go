@@ -52,7 +52,7 @@ func TestNoTokenWithoutNormalisedForm(t *testing.T) {
 			t.Errorf("%s: token opens to %+v, %v; want jeandupont@gmail.com", rcpt, c, err)
 		}
 	}
-	out, err := p.For("jean dupont@acme.fr", "")
+	out, err := p.For("jean dupont@acme.fr", "", "")
 	var ue *smtpreply.Error
 	if !errors.As(err, &ue) || ue.Code != 553 || ue.Enhanced[1] != 1 || ue.Reason != smtpreply.NoToken || out != nil {
 		t.Fatalf("For an address without a normalised form = %d bytes, %v; want a 553 5.1.3", len(out), err)
@@ -89,7 +89,8 @@ func TestLanguageByCountry(t *testing.T) {
 		{"jean@acme.fr", "", "Pour ne plus recevoir"},     // from the ccTLD
 		{"jean@acme.com", "DE", "keine weiteren E-Mails"}, // the given country wins
 		{"jean@acme.com", "", "To stop receiving"},        // unknown: the fallback
-		{"piet@acme.be", "", "niet meer ontvangen"},       // Belgium reads Dutch
+		{"piet@acme.be", "", "niet meer ontvangen"},       // Belgium reads Dutch…
+		{"marie@acme.be", "", "Pour ne plus recevoir"},    // …and French: both footers
 		{"john@acme.co.uk", "", "To stop receiving"},      // .uk is GB, English
 		{"anna@acme.de", "IT", "Per non ricevere"},        // country beats TLD
 	} {
@@ -101,7 +102,7 @@ func TestLanguageByCountry(t *testing.T) {
 		// The link carries the footer's language, for the page.
 		_, tok := unsubURL(t, readMsg(t, out))
 		claims, err := testKeyring(t).Open(tok)
-		if want := s.Language(c.rcpt, c.country); err != nil || claims.Lang != want {
+		if want := footer.Primary(s.Language(c.rcpt, c.country, "")); err != nil || claims.Lang != want {
 			t.Errorf("%s (%q): token %+v, %v; want language %s", c.rcpt, c.country, claims, err, want)
 		}
 	}
@@ -254,10 +255,10 @@ func TestNewRefusesIncompleteOptions(t *testing.T) {
 func TestLanguageTable(t *testing.T) {
 	s := newStamper(t)
 	for _, c := range countrytest.Domains {
-		if got, want := s.Language("jean@"+c.In, country.None), countrytest.LanguageOf(c.In); got != want {
+		if got, want := footer.Primary(s.Language("jean@"+c.In, country.None, "")), countrytest.LanguageOf(c.In); got != want {
 			t.Errorf("Language(jean@%s) = %q, want %q", c.In, got, want)
 		}
-		if got := s.Language("jean@"+c.In, "FR"); got != "fr" {
+		if got := s.Language("jean@"+c.In, "FR", ""); got != "fr" {
 			t.Errorf("Language(jean@%s, FR) = %q, want fr", c.In, got)
 		}
 	}
@@ -299,7 +300,7 @@ func TestForConcurrently(t *testing.T) {
 	errs := make(chan error, len(rcpts))
 	for _, r := range rcpts {
 		go func() {
-			_, err := p.For(r, "")
+			_, err := p.For(r, "", "")
 			errs <- err
 		}()
 	}
@@ -307,5 +308,53 @@ func TestForConcurrently(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// Without a privacy_url the footer links to the gateway's processing
+// page in the copy's language; with one, to it.
+func TestPrivacyPageLink(t *testing.T) {
+	page := newStamper(t, func(o *Options) { o.PrivacyPage = true })
+	for rcpt, lang := range map[string]string{"jean@acme.fr": "fr", "piet@acme.be": "nl", "john@acme.com": "en"} {
+		b := bodies(t, stampFor(t, page, plainMsg, rcpt, ""))
+		want := testOptions(t).BaseURL + "/privacy?lang=" + lang
+		if !strings.Contains(b["text/plain"], want) {
+			t.Errorf("%s: footer lacks %s:\n%s", rcpt, want, b["text/plain"])
+		}
+	}
+	own := bodies(t, stampFor(t, newStamper(t), plainMsg, "jean@acme.fr", ""))["text/plain"]
+	if strings.Contains(own, "/privacy?lang=") || !strings.Contains(own, testOptions(t).Details.PrivacyURL.String()) {
+		t.Errorf("with a privacy URL the footer shows:\n%s", own)
+	}
+}
+
+// The language the CRM contact reads wins over the country's, and gives
+// one footer even in Belgium.
+func TestContactLanguage(t *testing.T) {
+	s := newStamper(t)
+	for _, c := range []struct {
+		rcpt, lang, want string
+		cc               country.Code
+	}{
+		{"marie@acme.be", "fr", "fr", "BE"},
+		{"piet@acme.be", "nl", "nl", ""},
+		{"jean@acme.fr", "de", "de", "FR"},
+		{"ann@acme.fr", "xx", "en", "FR"}, // no templates: the fallback
+	} {
+		if got := s.Language(c.rcpt, c.cc, c.lang); got != c.want {
+			t.Errorf("Language(%s, %s, %s) = %q, want %q", c.rcpt, c.cc, c.lang, got, c.want)
+		}
+	}
+	p, err := s.Prepare([]byte(plainMsg), "rep@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.For("marie@acme.be", "BE", "fr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := bodies(t, out)["text/plain"]
+	if !strings.Contains(text, "Pour ne plus recevoir") || strings.Contains(text, "niet meer ontvangen") {
+		t.Errorf("a French-reading Belgian contact's footer:\n%s", text)
 	}
 }

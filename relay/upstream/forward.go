@@ -26,6 +26,9 @@ type Envelope struct {
 	// Transform, when set, returns one recipient's copy of this message
 	// (footer, unsubscribe headers) in place of ForwarderOptions.Transform.
 	Transform func(rcpt string, body []byte) ([]byte, error)
+	// ReturnPath, when set, returns one recipient's envelope sender in
+	// place of From ("" keeps From), so that its bounce names its copy.
+	ReturnPath func(rcpt string) string
 }
 
 // Rcpt is one recipient with its RCPT parameters (NOTIFY, ORCPT).
@@ -185,7 +188,13 @@ func (f *Forwarder) send(ctx context.Context, env Envelope, r Rcpt, body []byte)
 		return err
 	}
 	mo := env.MailOpts
-	if err := f.t.Send(ctx, env.From, &mo, r, b); err != nil {
+	from := env.From
+	if env.ReturnPath != nil {
+		if rp := env.ReturnPath(r.Addr); rp != "" {
+			from = rp
+		}
+	}
+	if err := f.t.Send(ctx, from, &mo, r, b); err != nil {
 		return asError(err, "upstream failed")
 	}
 	return nil

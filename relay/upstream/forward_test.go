@@ -315,3 +315,25 @@ func TestForwardDigests(t *testing.T) {
 		t.Errorf("%d marks, want 1", d.markedCalls)
 	}
 }
+
+// TestForwardReturnPath: each copy goes out from its own return path, ""
+// keeping the envelope's sender.
+func TestForwardReturnPath(t *testing.T) {
+	up := startUpstream(t, nil)
+	f := newTestForwarder(t, up, newMemDeliveries(), ForwarderOptions{}, nil)
+	env := envelope("ann@example.com", "bob@example.com")
+	env.ReturnPath = func(rcpt string) string {
+		if rcpt == "bob@example.com" {
+			return ""
+		}
+		return "bounces+tok-" + rcpt[:3] + "@bounce.example"
+	}
+	wantResults(t, f.Forward(context.Background(), env, testBody("return path")), []string{"ann@example.com", "bob@example.com"}, nil)
+	from := map[string]string{}
+	for _, m := range up.received() {
+		from[m.Rcpts[0]] = m.From
+	}
+	if from["ann@example.com"] != "bounces+tok-ann@bounce.example" || from["bob@example.com"] != testFrom {
+		t.Fatalf("envelope senders %v", from)
+	}
+}

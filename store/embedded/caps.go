@@ -29,6 +29,19 @@ const (
 		(SELECT count(*) FROM cap_holds WHERE key = ?1 AND expires_at > ?4),
 		EXISTS (SELECT 1 FROM cap_sends WHERE key = ?1 AND id = ?2 AND at > ?3),
 		EXISTS (SELECT 1 FROM cap_holds WHERE key = ?1 AND id = ?2 AND expires_at > ?4)`
+	// qCapStateCounted is qCapState for a writer that has just run
+	// qCapDropOld on the key: every send row left is in the window, and
+	// cap_send_counts has their number.
+	qCapStateCounted = `SELECT
+		coalesce((SELECT n FROM cap_send_counts WHERE key = ?1), 0),
+		(SELECT count(*) FROM cap_holds WHERE key = ?1 AND expires_at > ?4),
+		EXISTS (SELECT 1 FROM cap_sends WHERE key = ?1 AND id = ?2 AND at > ?3),
+		EXISTS (SELECT 1 FROM cap_holds WHERE key = ?1 AND id = ?2 AND expires_at > ?4)`
+	// qCapDropOld deletes key's sends that have left the window (at <=
+	// cut): one index seek when there are none. The purge would delete
+	// them by their expiry; this only differs after the window was
+	// shortened, when the sends it no longer covers go at once.
+	qCapDropOld = `DELETE FROM cap_sends WHERE key = ?1 AND at <= ?2`
 	// A hold re-granted keeps the later expiry; an expired row not yet
 	// purged is simply renewed.
 	qCapHold = `INSERT INTO cap_holds (key, id, expires_at) VALUES (?1, ?2, ?3)
@@ -71,7 +84,7 @@ func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time)
 		out = make([]caps.Reservation, len(reqs))
 		granted := true
 		for i, r := range reqs {
-			res, err := reserveOne(ctx, tx, r, now)
+			res, err := s.reserveOne(ctx, tx, r, now)
 			if err != nil {
 				return false, err
 			}
@@ -85,8 +98,13 @@ func (s *Store) Reserve(ctx context.Context, reqs []caps.Request, now time.Time)
 	return out, nil
 }
 
-func reserveOne(ctx context.Context, tx *sql.Tx, r caps.Request, now time.Time) (caps.Reservation, error) {
-	st, err := capState(ctx, tx, r.Key, r.ID, r.Window, now)
+func (s *Store) reserveOne(ctx context.Context, tx *sql.Tx, r caps.Request, now time.Time) (caps.Reservation, error) {
+	// the statements prepared at Open: the hot path parses nothing
+	if _, err := tx.StmtContext(ctx, s.st.capDropOld).ExecContext(ctx, r.Key, nanos(now.Add(-r.Window))); err != nil {
+		return caps.Reservation{}, err
+	}
+	state := tx.StmtContext(ctx, s.st.capState)
+	st, err := capState(func(args ...any) *sql.Row { return state.QueryRowContext(ctx, args...) }, r.Key, r.ID, r.Window, now)
 	if err != nil {
 		return caps.Reservation{}, err
 	}
@@ -98,7 +116,7 @@ func reserveOne(ctx context.Context, tx *sql.Tx, r caps.Request, now time.Time) 
 		if !st.held {
 			res.Count++
 		}
-		_, err := tx.ExecContext(ctx, qCapHold, r.Key, r.ID, nanos(now.Add(r.Hold)))
+		_, err := tx.StmtContext(ctx, s.st.capHold).ExecContext(ctx, r.Key, r.ID, nanos(now.Add(r.Hold)))
 		return res, err
 	}
 	res.OK = false
@@ -113,11 +131,11 @@ type capCount struct {
 }
 
 // capState reads key's count at now and whether id holds or sent a slot
-// in it, in one statement.
-func capState(ctx context.Context, q querier, key, id string, window time.Duration, now time.Time) (capCount, error) {
+// in it, in one statement: row runs qCapState with the arguments given.
+func capState(row func(args ...any) *sql.Row, key, id string, window time.Duration, now time.Time) (capCount, error) {
 	var sends, holds int
 	var c capCount
-	err := q.QueryRowContext(ctx, qCapState, key, id, nanos(now.Add(-window)), nanos(now)).
+	err := row(key, id, nanos(now.Add(-window)), nanos(now)).
 		Scan(&sends, &holds, &c.sent, &c.held)
 	c.count = sends + holds
 	return c, err
@@ -160,11 +178,12 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 		return fmt.Errorf("embedded: commit: %w", err)
 	}
 	err := s.capTx(ctx, now, func(tx *sql.Tx) (bool, error) {
+		unhold, send := tx.StmtContext(ctx, s.st.capUnhold), tx.StmtContext(ctx, s.st.capSend)
 		for _, sl := range slots {
-			if _, err := tx.ExecContext(ctx, qCapUnhold, sl.Key, sl.ID); err != nil {
+			if _, err := unhold.ExecContext(ctx, sl.Key, sl.ID); err != nil {
 				return false, err
 			}
-			_, err := tx.ExecContext(ctx, qCapSend, sl.Key, sl.ID, nanos(now), nanos(now.Add(sl.Window)), nanos(now.Add(-sl.Window)))
+			_, err := send.ExecContext(ctx, sl.Key, sl.ID, nanos(now), nanos(now.Add(sl.Window)), nanos(now.Add(-sl.Window)))
 			if err != nil {
 				return false, err
 			}
@@ -182,9 +201,10 @@ func (s *Store) Release(ctx context.Context, slots []caps.Slot) error {
 	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("embedded: release: %w", err)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
+	err := s.inGroupTx(ctx, func(tx *sql.Tx) (bool, error) {
+		unhold := tx.StmtContext(ctx, s.st.capUnhold)
 		for _, sl := range slots {
-			if _, err := tx.ExecContext(ctx, qCapUnhold, sl.Key, sl.ID); err != nil {
+			if _, err := unhold.ExecContext(ctx, sl.Key, sl.ID); err != nil {
 				return false, err
 			}
 		}
@@ -207,7 +227,7 @@ func (s *Store) Usage(ctx context.Context, key string, limit int, window time.Du
 		return caps.Reservation{}, fmt.Errorf("embedded: usage: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := capState(ctx, tx, key, "", window, now)
+	st, err := capState(func(args ...any) *sql.Row { return tx.QueryRowContext(ctx, qCapState, args...) }, key, "", window, now)
 	res := caps.Reservation{OK: st.count < limit, Count: st.count, Limit: limit}
 	if err == nil && !res.OK {
 		res.NextSlot, err = nextSlot(ctx, tx, key, limit, st.count, window, now)
@@ -234,12 +254,13 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
-// capTx is inTx for writes that add rows: it purges a few expired rows
-// first, in the same transaction.
+// capTx is inTx for writes that add rows, through the group commit
+// (txgroup.go): it purges a few expired rows first, in the same
+// transaction.
 func (s *Store) capTx(ctx context.Context, now time.Time, f func(tx *sql.Tx) (bool, error)) error {
-	return s.inTx(ctx, func(tx *sql.Tx) (bool, error) {
-		for _, q := range []string{qCapPurgeSends, qCapPurgeHolds} {
-			if _, err := tx.ExecContext(ctx, q, nanos(now), purgeStep); err != nil {
+	return s.inGroupTx(ctx, func(tx *sql.Tx) (bool, error) {
+		for _, st := range []*sql.Stmt{s.st.capPurgeSends, s.st.capPurgeHolds} {
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, nanos(now), purgeStep); err != nil {
 				return false, err
 			}
 		}

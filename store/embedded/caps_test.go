@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,8 +90,8 @@ func TestCapsMigrateFromFirstSchema(t *testing.T) {
 	}
 	db, _ = sql.Open("sqlite", path)
 	defer db.Close()
-	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 4 {
-		t.Fatalf("user_version = %d (%v), want 4 (the latest)", v, err)
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 6 {
+		t.Fatalf("user_version = %d (%v), want 6 (the latest)", v, err)
 	}
 }
 
@@ -132,5 +134,97 @@ func TestCapsPurgeExpiredRows(t *testing.T) {
 	}
 	if sends != 0 || holds != 0 {
 		t.Fatalf("after %d later writes, %d expired sends and %d expired holds remain", old, sends, holds)
+	}
+}
+
+// TestCapsCountsMigrateAndFollowEveryWrite opens a file of schema version
+// 4, whose sends were never counted in cap_send_counts, and expects the
+// migration to count them; then the counts follow commits, the window
+// moving on and a reset.
+func TestCapsCountsMigrateAndFollowEveryWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dncgate.db")
+	s := openAt(t, path)
+	ctx := t.Context()
+	req := func(id string) caps.Request {
+		return caps.Request{Slot: caps.Slot{Key: "k", ID: id, Window: time.Hour, Hold: time.Minute}, Limit: 3}
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if err := s.Commit(ctx, []caps.Slot{req(id).Slot}, epoch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER cap_sends_counted`, `DROP TRIGGER cap_sends_uncounted`,
+		`DROP TABLE cap_send_counts`, `PRAGMA user_version = 4`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s = openAt(t, path)
+	if res, err := s.Reserve(ctx, []caps.Request{req("d")}, epoch.Add(time.Minute)); err != nil || res[0].OK || res[0].Count != 3 {
+		t.Fatalf("after the migration, a 4th send = %+v, %v; want refused at 3", res, err)
+	}
+	// a, b and c leave the window, f stays in it
+	if err := s.Commit(ctx, []caps.Slot{req("f").Slot}, epoch.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	later := epoch.Add(time.Hour + time.Minute)
+	if res, err := s.Reserve(ctx, []caps.Request{req("d")}, later); err != nil || !res[0].OK || res[0].Count != 2 {
+		t.Fatalf("once a, b and c left the window = %+v, %v; want granted as the 2nd (f, d)", res, err)
+	}
+	if err := s.Reset(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Reserve(ctx, []caps.Request{req("e")}, later); err != nil || !res[0].OK || res[0].Count != 1 {
+		t.Fatalf("after a reset = %+v, %v; want granted as the 1st", res, err)
+	}
+}
+
+// TestCapsConcurrentReservationsShareCommits: reservations made at once
+// are committed together, each in its own savepoint, so a refused one
+// leaves no hold and the granted ones are exactly the limit.
+func TestCapsConcurrentReservationsShareCommits(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "dncgate.db"))
+	ctx := t.Context()
+	const n, limit = 40, 7
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			reqs := []caps.Request{
+				{Slot: caps.Slot{Key: fmt.Sprintf("own%d", i), ID: "m", Window: time.Hour, Hold: time.Minute}, Limit: 1},
+				{Slot: caps.Slot{Key: "shared", ID: fmt.Sprint(i), Window: time.Hour, Hold: time.Minute}, Limit: limit},
+			}
+			res, err := s.Reserve(ctx, reqs, epoch)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if res[1].OK {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if g := granted.Load(); g != limit {
+		t.Fatalf("%d of %d reservations granted, want the limit %d", g, n, limit)
+	}
+	// a refused call rolled back its own key's hold too: each own key
+	// holds a slot only for the granted calls
+	held := 0
+	for i := range n {
+		u, err := s.Usage(ctx, fmt.Sprintf("own%d", i), 1, time.Hour, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held += u.Count
+	}
+	if held != limit {
+		t.Fatalf("%d own keys hold a slot, want %d", held, limit)
 	}
 }

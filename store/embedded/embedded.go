@@ -55,7 +55,8 @@ type Store struct {
 
 	purgeEvery uint64 // the purgeEvery constant; tests lower it
 	marks      atomic.Uint64
-	mk         *marker // group commit of delivered marks
+	mk         *marker  // group commit of delivered marks
+	tg         *txGroup // group commit of cap writes
 	hits       atomic.Uint64
 
 	lazy         lazyStmts  // lookups on tables made by the first import
@@ -117,6 +118,7 @@ func (s *Store) open() error {
 	}
 	s.purge(context.Background())
 	s.startMarker()
+	s.startTxGroup()
 	return nil
 }
 
@@ -161,6 +163,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the statements and the connections.
 func (s *Store) Close() error {
 	s.stopMarker()
+	s.stopTxGroup()
 	errs := []error{s.lists.close(), s.contactReads.close(), s.st.close()}
 	errs = append(errs, s.lazy.close())
 	for _, db := range []*sql.DB{s.r, s.w} {

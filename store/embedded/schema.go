@@ -52,6 +52,26 @@ var migrations = []string{
 	CREATE INDEX IF NOT EXISTS cap_holds_expiry ON cap_holds (expires_at);`,
 	// The store's identity (identity.go).
 	identitySchema,
+	// The console's sessions and second factors (sessions.go).
+	consoleSchema,
+	// Each cap key's number of send rows, kept by triggers whatever
+	// writes or deletes them (Commit, the purges, Reset), so a
+	// reservation reads its count instead of counting the rows: a count
+	// over an index range costs as many steps as the key has sends
+	// (caps.go, qCapStateCounted).
+	`CREATE TABLE cap_send_counts (
+		key TEXT PRIMARY KEY,
+		n   INTEGER NOT NULL
+	) WITHOUT ROWID;
+	INSERT INTO cap_send_counts (key, n) SELECT key, count(*) FROM cap_sends GROUP BY key;
+	CREATE TRIGGER cap_sends_counted AFTER INSERT ON cap_sends BEGIN
+		INSERT INTO cap_send_counts (key, n) VALUES (new.key, 1)
+			ON CONFLICT (key) DO UPDATE SET n = n + 1;
+	END;
+	CREATE TRIGGER cap_sends_uncounted AFTER DELETE ON cap_sends BEGIN
+		UPDATE cap_send_counts SET n = n - 1 WHERE key = old.key;
+		DELETE FROM cap_send_counts WHERE key = old.key AND n <= 0;
+	END;`,
 	// The webhooks' queue (webhooks.go).
 	webhookSchema,
 }

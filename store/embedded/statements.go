@@ -6,7 +6,8 @@ import (
 )
 
 // statements are prepared once at Open: the relay runs Delivered and
-// MarkDelivered for every message.
+// MarkDelivered for every message, and the caps' statements for every
+// recipient. Parsing a statement costs about as much as running it.
 type statements struct {
 	addUser, updateUser, deleteUser *sql.Stmt
 	user, listUsers                 *sql.Stmt
@@ -14,6 +15,10 @@ type statements struct {
 	purgeDeliveries                 *sql.Stmt
 	hit, count, resetCount          *sql.Stmt
 	purgeCounters                   *sql.Stmt
+	// the caps' hot path: every allowed recipient reserves at RCPT and
+	// commits or releases once the upstream has answered
+	capDropOld, capState, capHold, capUnhold, capSend *sql.Stmt
+	capPurgeSends, capPurgeHolds                      *sql.Stmt
 }
 
 const (
@@ -66,6 +71,13 @@ func (st *statements) prepare(w, r *sql.DB) error {
 	st.count = prep(r, qCount)
 	st.resetCount = prep(w, qResetCount)
 	st.purgeCounters = prep(w, qPurgeCounters)
+	st.capDropOld = prep(w, qCapDropOld)
+	st.capState = prep(w, qCapStateCounted)
+	st.capHold = prep(w, qCapHold)
+	st.capUnhold = prep(w, qCapUnhold)
+	st.capSend = prep(w, qCapSend)
+	st.capPurgeSends = prep(w, qCapPurgeSends)
+	st.capPurgeHolds = prep(w, qCapPurgeHolds)
 	return errors.Join(errs...)
 }
 
@@ -75,6 +87,7 @@ func (st *statements) close() error {
 		st.addUser, st.updateUser, st.deleteUser, st.user, st.listUsers,
 		st.delivered, st.markDelivered, st.purgeDeliveries,
 		st.hit, st.count, st.resetCount, st.purgeCounters,
+		st.capDropOld, st.capState, st.capHold, st.capUnhold, st.capSend, st.capPurgeSends, st.capPurgeHolds,
 	} {
 		if s != nil {
 			errs = append(errs, s.Close())

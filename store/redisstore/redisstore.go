@@ -110,6 +110,7 @@ func newClient(o Options) (redis.UniversalClient, string, error) {
 		c := redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: o.ClusterAddrs, Username: o.Username, Password: o.Password, TLSConfig: o.TLS,
 		})
+		c.AddHook(reloadOnFailure{c})
 		return c, "cluster " + strings.Join(o.ClusterAddrs, ","), nil
 	case o.URL != "":
 		opt, err := redis.ParseURL(o.URL)

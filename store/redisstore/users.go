@@ -61,10 +61,18 @@ func (s *Store) writeUser(ctx context.Context, script *redis.Script, u store.Use
 	return s.runUserScript(ctx, script, email, refused, args...)
 }
 
-// DeleteUser removes the user and its index entry together.
+// DeleteUser removes the user and its index entry together, then the
+// user's console sessions and second factor, so that an account created
+// later under the same email inherits neither.
 func (s *Store) DeleteUser(ctx context.Context, email string) error {
 	email = normEmail(email)
-	return s.runUserScript(ctx, deleteUserScript, email, store.ErrNotFound, email)
+	if err := s.runUserScript(ctx, deleteUserScript, email, store.ErrNotFound, email); err != nil {
+		return err
+	}
+	if _, err := s.dropSessions(ctx, email, false); err != nil {
+		return err
+	}
+	return s.DeleteSecondFactor(ctx, email)
 }
 
 func (s *Store) runUserScript(ctx context.Context, script *redis.Script, email string, refused error, args ...any) error {

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 	t.Run("Concurrency", func(t *testing.T) { runConcurrency(t, open) })
 	t.Run("Identity", func(t *testing.T) { runIdentity(t, open) })
 	t.Run("Attempts", func(t *testing.T) { runAttempts(t, open) })
+	t.Run("Sessions", func(t *testing.T) { runSessions(t, open) })
 	t.Run("Ping", func(t *testing.T) {
 		if err := open(t).Store.Ping(t.Context()); err != nil {
 			t.Fatalf("Ping: %v", err)
