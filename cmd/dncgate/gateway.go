@@ -115,7 +115,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		mounts = append(mounts, web.Mount{Pattern: optoutapi.Path, Handler: outsAPI}, web.Mount{Pattern: optoutapi.Path + "/", Handler: outsAPI})
 	}
 	mounts = append(mounts, metricsMounts...)
-	cons, err := consoleMounts(cfg, st, login, led, key, log)
+	cons, err := consoleMounts(cfg, st, login, led, key, notify, log)
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
