@@ -14,8 +14,10 @@ import (
 
 const bounceDomain = "bounce.acme.test"
 
-// returnPath is bounces+TOKEN@bounceDomain, TOKEN lower-case base32.
-var returnPath = regexp.MustCompile(`^bounces\+[a-z2-7]{60,}@` + regexp.QuoteMeta(bounceDomain) + `$`)
+// returnPath is bounces+TOKEN@bounceDomain, TOKEN 39 characters of
+// lower-case base32: a 47-octet local part, within the 64 of RFC 5321
+// §4.5.3.1.1.
+var returnPath = regexp.MustCompile(`^bounces\+[a-z2-7]{39}@` + regexp.QuoteMeta(bounceDomain) + `$`)
 
 // TestBouncesEmbedded and TestBouncesRedis run the loop through the built
 // binary on each store.
@@ -70,7 +72,8 @@ func checkBounces(t *testing.T, extra string) {
 	}
 	for what, rcpt := range map[string]string{
 		"forged":  rp[:at-1] + last + rp[at:],
-		"unknown": "bounces+" + strings.Repeat("a", 96) + "@" + bounceDomain,
+		"unknown": "bounces+" + strings.Repeat("a", 39) + "@" + bounceDomain,
+		"older":   "bounces+" + strings.Repeat("a", 96) + "@" + bounceDomain,
 	} {
 		err := deliverBounce(bounceAddr, rcpt, hardBounce("ghost2@prospect.test"))
 		var se *smtp.SMTPError
@@ -106,8 +109,8 @@ func sendCopy(t *testing.T, up *upstream, addr, rcpt, subject string) string {
 	}
 	for _, d := range up.deliveries() {
 		if len(d.To) == 1 && d.To[0] == rcpt && bytes.Contains(d.Data, []byte("Subject: "+subject)) {
-			if !returnPath.MatchString(d.From) {
-				t.Fatalf("copy to %s: envelope sender %q, want bounces+TOKEN@%s", rcpt, d.From, bounceDomain)
+			if !returnPath.MatchString(d.From) || strings.IndexByte(d.From, '@') > 64 {
+				t.Fatalf("copy to %s: envelope sender %q, want bounces+TOKEN@%s, a local part of at most 64 octets", rcpt, d.From, bounceDomain)
 			}
 			if !bytes.Contains(d.Data, []byte("From: <rep@acme.test>")) {
 				t.Fatalf("copy to %s: the From: field changed", rcpt)
