@@ -19,13 +19,18 @@ const bounceDomain = "bounce.acme.test"
 // §4.5.3.1.1.
 var returnPath = regexp.MustCompile(`^bounces\+[a-z2-7]{39}@` + regexp.QuoteMeta(bounceDomain) + `$`)
 
-// TestBouncesEmbedded and TestBouncesRedis run the loop through the built
-// binary on each store.
+// TestBouncesEmbedded, TestBouncesRedis and TestBouncesCluster run the
+// loop through the built binary on each store.
 func TestBouncesEmbedded(t *testing.T) { checkBounces(t, "") }
 
 func TestBouncesRedis(t *testing.T) {
 	checkBounces(t, fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n\n[unsubscribe]\nkeys_file = %q\n",
 		testredis.Start(t), hmacKey, filepath.Join(t.TempDir(), "unsubscribe.keys")))
+}
+
+func TestBouncesCluster(t *testing.T) {
+	checkBounces(t, fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_cluster = [%q]\n\n[privacy]\nhmac_key = %q\n\n[unsubscribe]\nkeys_file = %q\n",
+		testredis.StartCluster(t, 3)[0], hmacKey, filepath.Join(t.TempDir(), "unsubscribe.keys")))
 }
 
 // checkBounces: a copy goes out with its own return path and the rep's
