@@ -347,3 +347,25 @@ func TestListenerCopyNotInLedger(t *testing.T) {
 		t.Fatal("a refused bounce changed something")
 	}
 }
+
+// olderToken was sealed once, in the format return paths had before they
+// fitted 64 octets, with the site's key: the copy of alice@acme.example to
+// ghost@example.net in K3QZ7M2A. Its bounce is still read, without the
+// ledger.
+const olderToken = "aea36vkqtlip37vvpkyican242j2txu7gozvtg3lyzflmhqkymvic62l6mehi5ety7otfhz2apqobtk4e4an7mo3ukb33cxzqt4wp2m7bur7tnxupdm42"
+
+func TestListenerReadsOlderReturnPaths(t *testing.T) {
+	s := newSite(t)
+	s.sent.setDown(true)
+	if err := s.send(t, bounce.LocalPrefix+olderToken+"@"+bounceDomain, corpus(t, "gmail.eml")); err != nil {
+		t.Fatal(err)
+	}
+	if !on(t, s.st, listmodel.Bounced, claims(t, "ghost@example.net", "K3QZ7M2A")) || s.reps.count("alice@acme.example") != 1 {
+		t.Fatal("the bounce to an older return path was not applied")
+	}
+	altered := olderToken[:10] + "a" + olderToken[11:]
+	if altered == olderToken {
+		altered = olderToken[:10] + "b" + olderToken[11:]
+	}
+	wantReply(t, "altered", s.send(t, bounce.LocalPrefix+altered+"@"+bounceDomain, corpus(t, "gmail.eml")), smtpreplyRefused, smtp.EnhancedCode{5, 1, 1})
+}

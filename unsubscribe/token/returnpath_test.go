@@ -126,3 +126,27 @@ func TestSealReturnPathRefusesBadHandles(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOpenReturnPath checks that OpenReturnPath never panics, answers
+// only ErrInvalid, and accepts a token only in the spelling (up to case)
+// that sealing its handle gives back.
+func FuzzOpenReturnPath(f *testing.F) {
+	kr := testRing(f)
+	tok := kr.SealReturnPath(testHandle())
+	f.Add(tok)
+	f.Add(strings.ToUpper(tok))
+	f.Add(tok[:len(tok)-1] + "b")
+	f.Add(kr.sealBounce(bounceClaims()))
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := kr.OpenReturnPath(s)
+		if err != nil {
+			if err != ErrInvalid {
+				t.Fatalf("OpenReturnPath(%q) error %v, want ErrInvalid", s, err)
+			}
+			return
+		}
+		if again := kr.SealReturnPath(h); again != strings.ToLower(s) {
+			t.Fatalf("OpenReturnPath accepted %q, which seals back as %q", s, again)
+		}
+	})
+}
