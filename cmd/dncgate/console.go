@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"github.com/dncgate/dncgate/webhook"
 	"log/slog"
 
 	"github.com/dncgate/dncgate/auth"
@@ -15,7 +17,7 @@ import (
 // consoleMounts is the web console when [console] enables it: logins
 // through the gateway's one Authenticator, sessions and second factors in
 // the store, decisions and audit events in the ledger.
-func consoleMounts(cfg *config.Config, st store.Store, login *auth.Authenticator, led ledger.Ledger, key []byte, log *slog.Logger) ([]web.Mount, error) {
+func consoleMounts(cfg *config.Config, st store.Store, login *auth.Authenticator, led ledger.Ledger, key []byte, notify *webhook.Notifier, log *slog.Logger) ([]web.Mount, error) {
 	if !cfg.Console.Enabled {
 		return nil, nil
 	}
@@ -30,6 +32,9 @@ func consoleMounts(cfg *config.Config, st store.Store, login *auth.Authenticator
 		Insecure: cfg.Console.InsecureCookie,
 		Idle:     cfg.Console.SessionIdle.Duration, Max: cfg.Console.SessionMax.Duration,
 		TrustedProxies: cfg.Proxies(), Log: log.With("part", "console"),
+		CRM: func(ctx context.Context, typ webhook.Type, addr, actor string) error {
+			return notify.Notify(ctx, optOutEvent(typ, key, addr, ledger.SourceConsole, actor))
+		},
 	})
 	if err != nil {
 		return nil, err
