@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 ARGS    ?=
 
-.PHONY: build test soak bench bench-import run vet fmt install
+.PHONY: bench-all build test soak bench bench-import run vet fmt install
 
 # install: where things go; DESTDIR prefixes them all (a package's staging folder).
 DESTDIR    ?=
@@ -36,6 +36,10 @@ soak:
 ## bench: compare relaying through dncgate with a direct send
 bench:
 	bench/run.sh
+
+## bench-all: the side-by-side run (ceiling, Postfix, dncgate everything-on on the embedded store, Redis and a Redis Cluster) and the HAProxy scale curve, in one go (SIDE_BY_SIDE=PATH/run-peers.sh)
+bench-all:
+	bench/all.sh
 
 ## bench-import: import a generated 10-million-row phone list into both stores (ROWS=N for fewer)
 bench-import:

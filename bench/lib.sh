@@ -44,7 +44,13 @@ dncgate_config() {
     fi
     if [ -n "$redis" ]; then
       # a fresh key prefix per start, as the embedded store gets a fresh file
-      printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\nprefix = "%s"\n' "$redis" "${DNCGATE_PREFIX:-bench-$(date +%s%N):}"
+      case $redis in
+      cluster:*) # cluster:HOST:PORT,HOST:PORT,...
+        printf '\n[store]\nbackend = "redis"\nredis_cluster = ["%s"]\nprefix = "%s"\n' \
+          "$(echo "${redis#cluster:}" | sed 's/,/", "/g')" "${DNCGATE_PREFIX:-bench-$(date +%s%N):}" ;;
+      *)
+        printf '\n[store]\nbackend = "redis"\nredis_url = "%s"\nprefix = "%s"\n' "$redis" "${DNCGATE_PREFIX:-bench-$(date +%s%N):}" ;;
+      esac
       printf '\n[privacy]\nhmac_key = "%s"\n' "${DNCGATE_HMAC:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
     fi
     if [ -n "${PPROF_PORT:-}" ]; then

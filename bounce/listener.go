@@ -29,6 +29,11 @@ const (
 	maxRecipients         = 10
 	maxLine               = 2000 // RFC 5321 §4.5.3.1.6 allows 1000; some servers fold late
 	storeTimeout          = 10 * time.Second
+	// missingGrace: an authentic return path younger than this whose copy
+	// the ledger does not hold is answered 451, as its record may still
+	// wait in the ledger's spool; older, the record has expired or been
+	// erased and nothing can be told of the copy (550 5.1.1).
+	missingGrace = 7 * 24 * time.Hour
 )
 
 // Replies of the bounce listener.
@@ -38,6 +43,7 @@ var (
 	errNotHere  = reply(smtpreply.Denied, "This server only takes bounces to its return paths")
 	errBadToken = reply(smtpreply.NoSuchMailbox, "No such return path")
 	errStore    = reply(smtpreply.Local, "Temporary failure, please retry")
+	errLedger   = reply(smtpreply.Local, "The send ledger cannot tell this return path's copy now, please retry")
 	errForward  = reply(smtpreply.Local, "The bounce could not be passed on, please retry")
 	errRead     = reply(smtpreply.ConnLost, "Error reading the message")
 )
@@ -52,13 +58,14 @@ type Forwarder interface {
 	ForwardBounce(ctx context.Context, rep string, msg []byte) error
 }
 
-// ListenerOptions configure the bounce listener. Addr, Domain, Keyring and
-// Applier are required.
+// ListenerOptions configure the bounce listener. Addr, Domain, Keyring,
+// Copies and Applier are required.
 type ListenerOptions struct {
 	Addr     string
 	Domain   string // RCPT must be LocalPrefix+TOKEN@Domain
 	Hostname string // for the greeting; Domain when empty
 	Keyring  *token.Keyring
+	Copies   Copies // the send ledger, where a return path's copy is found
 	Applier  *Applier
 	Forward  Forwarder // nil passes nothing on
 	// MaxBytes bounds a message (DefaultMaxBytes when 0).
@@ -86,8 +93,8 @@ type Listener struct {
 
 // NewListener listens on o.Addr.
 func NewListener(o ListenerOptions) (*Listener, error) {
-	if o.Keyring == nil || o.Domain == "" || o.Applier == nil {
-		return nil, errors.New("bounce: the listener needs a domain, a keyring and an applier")
+	if o.Keyring == nil || o.Domain == "" || o.Applier == nil || o.Copies == nil {
+		return nil, errors.New("bounce: the listener needs a domain, a keyring, the send ledger and an applier")
 	}
 	o = listenerDefaults(o)
 	ln, err := net.Listen("tcp", o.Addr)
@@ -172,22 +179,51 @@ type session struct {
 
 func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
 
-// Rcpt accepts a return path with a token that opens, and nothing else.
-// No maximum age: a bounce can come days after the copy, and a replay
-// changes nothing.
+// Rcpt accepts a return path with a token that opens and names a copy
+// the ledger holds, and nothing else. No maximum age: a bounce can come
+// days after the copy, and a replay changes nothing.
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	tok, ok := TokenOf(to, s.l.o.Domain)
 	if !ok {
 		s.l.o.Log.Info("bounce: recipient refused", "client", s.client)
 		return errNotHere
 	}
-	c, err := s.l.o.Keyring.OpenBounce(tok)
+	c, err := s.open(tok)
 	if err != nil {
-		s.l.o.Log.Info("bounce: invalid token", "client", s.client)
-		return errBadToken
+		return err
 	}
 	s.copies = append(s.copies, c)
 	return nil
+}
+
+// open turns a token into the copy it names: a return-path token through
+// the ledger, an older bounce token (copies sent before return paths
+// were shortened) by what it sealed.
+func (s *session) open(tok string) (token.BounceClaims, error) {
+	h, err := s.l.o.Keyring.OpenReturnPath(tok)
+	if err != nil {
+		c, err := s.l.o.Keyring.OpenBounce(tok)
+		if err != nil {
+			s.l.o.Log.Info("bounce: invalid token", "client", s.client)
+			return token.BounceClaims{}, errBadToken
+		}
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, storeTimeout)
+	defer cancel()
+	c, err := copyOf(ctx, s.l.o.Copies, h)
+	switch {
+	case err == nil:
+		return c, nil
+	case !errors.Is(err, errNoCopy):
+		s.l.o.Log.Error("bounce: the ledger did not answer", "ref", h.Ref, "err", err.Error())
+		return token.BounceClaims{}, errLedger
+	case s.l.o.Now().Sub(h.Day) < missingGrace:
+		s.l.o.Log.Warn("bounce: the return path's copy is not in the ledger (yet)", "ref", h.Ref, "client", s.client)
+		return token.BounceClaims{}, errLedger
+	}
+	s.l.o.Log.Info("bounce: the return path's copy is no longer in the ledger", "ref", h.Ref, "client", s.client)
+	return token.BounceClaims{}, errBadToken
 }
 
 // Data reads the report, applies it to each copy named, then passes the

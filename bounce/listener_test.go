@@ -8,10 +8,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/dncgate/dncgate/bounce"
+	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/listmodel"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/unsubscribe/token"
@@ -36,8 +38,32 @@ func (r *reps) ForwardBounce(_ context.Context, rep string, msg []byte) error {
 	return nil
 }
 
+// sent is the send ledger's record of the transactions, as the listener
+// reads it; down makes it fail.
+type sent struct {
+	mu   sync.Mutex
+	txs  map[string][]ledger.Decision
+	down bool
+}
+
+func (l *sent) Transaction(_ context.Context, ref string) ([]ledger.Decision, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down {
+		return nil, errors.New("ledger down")
+	}
+	return append([]ledger.Decision(nil), l.txs[ref]...), nil
+}
+
+func (l *sent) setDown(down bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.down = down
+}
+
 type site struct {
 	l     *bounce.Listener
+	sent  *sent
 	st    *embedded.Store
 	kr    *token.Keyring
 	rp    *bounce.ReturnPaths
@@ -75,8 +101,8 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{st: st, kr: kr, rp: &bounce.ReturnPaths{Keyring: kr, Domain: bounceDomain, Key: testKey}, reps: &reps{got: map[string][]string{}}, ev: ev}
-	s.l, err = bounce.NewListener(bounce.ListenerOptions{Addr: "127.0.0.1:0", Domain: bounceDomain, Keyring: kr, Applier: a,
+	s := &site{st: st, kr: kr, sent: &sent{txs: map[string][]ledger.Decision{}}, rp: &bounce.ReturnPaths{Keyring: kr, Domain: bounceDomain, Key: testKey}, reps: &reps{got: map[string][]string{}}, ev: ev}
+	s.l, err = bounce.NewListener(bounce.ListenerOptions{Addr: "127.0.0.1:0", Domain: bounceDomain, Keyring: kr, Applier: a, Copies: s.sent, Now: func() time.Time { return now },
 		Forward: s.reps, Observe: func(k string) { s.mu.Lock(); s.kinds = append(s.kinds, k); s.mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +110,22 @@ func newSite(t *testing.T) *site {
 	go s.l.Serve()
 	t.Cleanup(func() { s.l.Shutdown(context.Background()) })
 	return s
+}
+
+// path records rep's copy to rcpt in ref as the relay does, refused
+// recipients of the transaction with it, and returns its return path.
+func (s *site) path(t *testing.T, rep, rcpt, ref string) string {
+	t.Helper()
+	s.sent.mu.Lock()
+	defer s.sent.mu.Unlock()
+	s.sent.txs[ref] = append(s.sent.txs[ref],
+		ledger.Decision{Ref: ref, At: now, Rep: rep, RcptDigest: ledger.RcptDigest(testKey, "refused@example.org"), Verdict: ledger.Refused},
+		ledger.Decision{Ref: ref, At: now, Rep: rep, RcptDigest: ledger.RcptDigest(testKey, rcpt), Verdict: ledger.Allowed})
+	rp := s.rp.For(rep, rcpt, ref, now)
+	if rp == "" {
+		t.Fatalf("no return path for %s", rcpt)
+	}
+	return rp
 }
 
 func corpus(t *testing.T, name string) string {
@@ -130,7 +172,7 @@ func wantReply(t *testing.T, what string, err error, code int, enh smtp.Enhanced
 
 func TestListenerHardBounce(t *testing.T) {
 	s := newSite(t)
-	rp := s.rp.For("alice@acme.example", "Ghost@Example.net", "K3QZ7M2A", now)
+	rp := s.path(t, "alice@acme.example", "Ghost@Example.net", "K3QZ7M2A")
 	if !strings.HasPrefix(rp, "bounces+") || !strings.HasSuffix(rp, "@"+bounceDomain) {
 		t.Fatalf("return path %q", rp)
 	}
@@ -156,7 +198,7 @@ func TestListenerHardBounce(t *testing.T) {
 
 func TestListenerRefusesForgedAndForeign(t *testing.T) {
 	s := newSite(t)
-	rp := s.rp.For("alice@acme.example", "ghost@example.net", "K3QZ7M2A", now)
+	rp := s.path(t, "alice@acme.example", "ghost@example.net", "K3QZ7M2A")
 	at := strings.IndexByte(rp, '@')
 	last := byte('a')
 	if rp[at-1] == 'a' {
@@ -189,14 +231,14 @@ func TestListenerRefusesForgedAndForeign(t *testing.T) {
 
 func TestListenerComplaintAndMalformed(t *testing.T) {
 	s := newSite(t)
-	rp := s.rp.For("bob@acme.example", "angry@example.org", "ABCDEFGH", now)
+	rp := s.path(t, "bob@acme.example", "angry@example.org", "ABCDEFGH")
 	if err := s.send(t, rp, corpus(t, "arf-abuse.eml")); err != nil {
 		t.Fatal(err)
 	}
 	if !on(t, s.st, listmodel.OptOut, claims(t, "angry@example.org", "ABCDEFGH")) {
 		t.Fatal("a complaint did not opt the recipient out")
 	}
-	rp = s.rp.For("bob@acme.example", "calm@example.org", "ABCDEFGH", now)
+	rp = s.path(t, "bob@acme.example", "calm@example.org", "ABCDEFGH")
 	if err := s.send(t, rp, corpus(t, "malformed/report-without-status.eml")); err != nil {
 		t.Fatalf("a malformed report is taken and ignored: %v", err)
 	}
@@ -213,7 +255,7 @@ func TestListenerComplaintAndMalformed(t *testing.T) {
 // sender is asked to retry; the retry changes nothing more.
 func TestListenerForwardFailureRetried(t *testing.T) {
 	s := newSite(t)
-	rp := s.rp.For("alice@acme.example", "ghost@example.net", "K3QZ7M2A", now)
+	rp := s.path(t, "alice@acme.example", "ghost@example.net", "K3QZ7M2A")
 	s.reps.mu.Lock()
 	s.reps.fail = true
 	s.reps.mu.Unlock()
@@ -242,4 +284,88 @@ func mustKeyring(t *testing.T, hexByte string) *token.Keyring {
 		t.Fatal(err)
 	}
 	return kr
+}
+
+// TestReturnPathFits64: the local part is at most 64 octets (RFC 5321
+// §4.5.3.1.1) however long the rep's address, the recipient or the
+// reference, and the rep forwarded is the ledger's.
+func TestReturnPathFits64(t *testing.T) {
+	s := newSite(t)
+	rep := strings.Repeat("r", 64) + "@" + strings.Repeat("sales.", 30) + "acme.example"
+	rcpt := strings.Repeat("p", 64) + "@" + strings.Repeat("d", 60) + ".example.net"
+	for _, ref := range []string{"AAAAAAAA", "77777777", "K3QZ7M2A"} {
+		rp := s.path(t, rep, rcpt, ref)
+		if local := rp[:strings.LastIndexByte(rp, '@')]; len(local) > 64 {
+			t.Fatalf("local part %q is %d octets", local, len(local))
+		}
+		if err := s.send(t, rp, corpus(t, "gmail.eml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.reps.count(rep); n != 3 {
+		t.Fatalf("the rep has %d bounces, want 3", n)
+	}
+}
+
+// TestListenerLedgerDown: a return path whose copy the ledger cannot tell
+// is answered 451 and changes nothing; the retry, once it answers, is
+// applied once.
+func TestListenerLedgerDown(t *testing.T) {
+	s := newSite(t)
+	rp := s.path(t, "alice@acme.example", "ghost@example.net", "K3QZ7M2A")
+	s.sent.setDown(true)
+	wantReply(t, "ledger down", s.send(t, rp, corpus(t, "gmail.eml")), 451, smtp.EnhancedCode{4, 3, 0})
+	c := claims(t, "ghost@example.net", "K3QZ7M2A")
+	if on(t, s.st, listmodel.Bounced, c) || s.reps.count("alice@acme.example") != 0 || s.ev.nAudits() != 0 {
+		t.Fatal("a bounce answered 451 changed something")
+	}
+	s.sent.setDown(false)
+	if err := s.send(t, rp, corpus(t, "gmail.eml")); err != nil {
+		t.Fatal(err)
+	}
+	if !on(t, s.st, listmodel.Bounced, c) || s.reps.count("alice@acme.example") != 1 || s.ev.nAudits() != 1 {
+		t.Fatal("the retry was not applied once")
+	}
+}
+
+// TestListenerCopyNotInLedger: an authentic return path the ledger holds
+// no copy of is retried while its record may still be in the spool, and
+// refused once it is older than that (expired or erased).
+func TestListenerCopyNotInLedger(t *testing.T) {
+	s := newSite(t)
+	recent := s.rp.For("", "ghost@example.net", "K3QZ7M2A", now)
+	wantReply(t, "recent", s.send(t, recent, corpus(t, "gmail.eml")), 451, smtp.EnhancedCode{4, 3, 0})
+	old := s.rp.For("", "ghost@example.net", "K3QZ7M2A", now.AddDate(0, 0, -30))
+	wantReply(t, "old", s.send(t, old, corpus(t, "gmail.eml")), smtpreplyRefused, smtp.EnhancedCode{5, 1, 1})
+	// The transaction is there, but not this recipient, or not that day.
+	s.path(t, "alice@acme.example", "someone@example.net", "K3QZ7M2A")
+	other := s.rp.For("", "ghost@example.net", "K3QZ7M2A", now.AddDate(0, 0, -30))
+	wantReply(t, "other recipient", s.send(t, other, corpus(t, "gmail.eml")), smtpreplyRefused, smtp.EnhancedCode{5, 1, 1})
+	otherDay := s.rp.For("", "someone@example.net", "K3QZ7M2A", now.AddDate(0, 0, -30))
+	wantReply(t, "other day", s.send(t, otherDay, corpus(t, "gmail.eml")), smtpreplyRefused, smtp.EnhancedCode{5, 1, 1})
+	if s.reps.count("alice@acme.example") != 0 || s.ev.nAudits() != 0 {
+		t.Fatal("a refused bounce changed something")
+	}
+}
+
+// olderToken was sealed once, in the format return paths had before they
+// fitted 64 octets, with the site's key: the copy of alice@acme.example to
+// ghost@example.net in K3QZ7M2A. Its bounce is still read, without the
+// ledger.
+const olderToken = "aea36vkqtlip37vvpkyican242j2txu7gozvtg3lyzflmhqkymvic62l6mehi5ety7otfhz2apqobtk4e4an7mo3ukb33cxzqt4wp2m7bur7tnxupdm42"
+
+func TestListenerReadsOlderReturnPaths(t *testing.T) {
+	s := newSite(t)
+	s.sent.setDown(true)
+	if err := s.send(t, bounce.LocalPrefix+olderToken+"@"+bounceDomain, corpus(t, "gmail.eml")); err != nil {
+		t.Fatal(err)
+	}
+	if !on(t, s.st, listmodel.Bounced, claims(t, "ghost@example.net", "K3QZ7M2A")) || s.reps.count("alice@acme.example") != 1 {
+		t.Fatal("the bounce to an older return path was not applied")
+	}
+	altered := olderToken[:10] + "a" + olderToken[11:]
+	if altered == olderToken {
+		altered = olderToken[:10] + "b" + olderToken[11:]
+	}
+	wantReply(t, "altered", s.send(t, bounce.LocalPrefix+altered+"@"+bounceDomain, corpus(t, "gmail.eml")), smtpreplyRefused, smtp.EnhancedCode{5, 1, 1})
 }

@@ -123,36 +123,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.answer(w, r.Context(), user, req)
 }
 
-// login checks HTTP Basic credentials through the shared Authenticator:
-// a client or user locked out there gets 429 without any password check,
-// whatever the password.
+// login checks HTTP Basic credentials through the shared Authenticator.
 func (h *handler) login(w http.ResponseWriter, r *http.Request) (string, bool) {
-	name, password, ok := r.BasicAuth()
-	if !ok {
-		unauthorized(w)
-		return "", false
-	}
-	res := h.o.Login.Login(r.Context(), auth.Attempt{User: name, Password: password, Client: ratelimit.ClientAddr(r, h.o.TrustedProxies)})
-	switch res.Outcome {
-	case auth.Accepted:
-		return res.User.Email, true
-	case auth.Locked:
-		h.o.Log.Warn("check api: login locked", "client", ratelimit.ClientKey(r, h.o.TrustedProxies), "err", res.Cause)
-		tooMany(w, res.RetryAfter)
-	case auth.Unavailable:
-		h.o.Log.Error("check api: login not checked", "err", res.Cause)
-		w.Header().Set("Retry-After", "30")
-		fail(w, http.StatusServiceUnavailable, "the login could not be checked; try again later")
-	default:
-		h.o.Log.Warn("check api: login failed", "client", ratelimit.ClientKey(r, h.o.TrustedProxies), "err", res.Cause)
-		unauthorized(w)
-	}
-	return "", false
-}
-
-func unauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Basic realm="dncgate", charset="UTF-8"`)
-	fail(w, http.StatusUnauthorized, "log in with a dncgate user name and password")
+	u, ok := Guard{Login: h.o.Login, TrustedProxies: h.o.TrustedProxies, Log: h.o.Log, Name: "check api"}.Admit(w, r)
+	return u.Email, ok
 }
 
 // errTooLarge marks a body over maxBody.

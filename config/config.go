@@ -42,6 +42,7 @@ type Config struct {
 	Console     Console     `toml:"console"`
 	Bounces     Bounces     `toml:"bounces"`
 	Autoconfig  Autoconfig  `toml:"autoconfig"`
+	Webhooks    []Webhook   `toml:"webhooks"`
 
 	src *source // where each key was written; nil for defaults only
 }

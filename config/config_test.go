@@ -93,9 +93,16 @@ address = "127.0.0.1:2601"
 // point into /etc, so they are redirected to a throwaway pair.
 func TestExampleLoads(t *testing.T) {
 	cert, key := testKeyPair(t, t.TempDir())
+	secret := filepath.Join(t.TempDir(), "webhook.secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c, err := Load("../dncgate.example.toml", func(c *Config) {
 		for i := range c.Listeners {
 			c.Listeners[i].CertFile, c.Listeners[i].KeyFile = cert, key
+		}
+		for i := range c.Webhooks {
+			c.Webhooks[i].SecretFile = secret
 		}
 	})
 	if err != nil {

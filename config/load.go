@@ -236,6 +236,9 @@ func newElement(t reflect.Type) reflect.Value {
 	if t == reflect.TypeOf(Listener{}) {
 		return reflect.ValueOf(defaultListener())
 	}
+	if t == reflect.TypeOf(Webhook{}) {
+		return reflect.ValueOf(defaultWebhook())
+	}
 	return reflect.New(t).Elem()
 }
 

@@ -35,6 +35,7 @@ func (c *Config) validate(checks []Check) error {
 	c.checkWeb(col)
 	c.checkConsole(col)
 	c.checkAutoconfig(col)
+	c.checkWebhooks(col)
 	c.checkProxies(col)
 	c.checkBounces(col)
 	for _, check := range checks {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/webhook"
 	"html/template"
 	"io"
 	"io/fs"
@@ -110,8 +111,11 @@ type Options struct {
 	Max      time.Duration // default DefaultMax
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
-	Now            func() time.Time // default time.Now
-	Log            *slog.Logger
+	// CRM, when set, queues the [[webhooks]] event of an opt-out or an
+	// erasure made here, before it is made: a failure refuses the change.
+	CRM func(ctx context.Context, typ webhook.Type, addr, actor string) error
+	Now func() time.Time // default time.Now
+	Log *slog.Logger
 }
 
 // Console is the http.Handler mounted at Prefix.

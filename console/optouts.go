@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"github.com/dncgate/dncgate/webhook"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,6 +86,10 @@ func (c *Console) optoutAdd(rq *Request) {
 	}
 	ctx, cancel := context.WithTimeout(rq.R.Context(), listsTimeout)
 	defer cancel()
+	if err := c.notifyCRM(ctx, webhook.OptOut, norm, rq.User.Email); err != nil {
+		c.unavailable(rq, "opt-out", err)
+		return
+	}
 	if err := c.optOuts().OptOut(ctx, norm); err != nil {
 		c.unavailable(rq, "opt-out", err)
 		return
@@ -122,6 +127,10 @@ func (c *Console) optoutErase(rq *Request) {
 	}
 	ctx, cancel := context.WithTimeout(rq.R.Context(), listsTimeout)
 	defer cancel()
+	if err := c.notifyCRM(ctx, webhook.Erasure, norm, rq.User.Email); err != nil {
+		c.unavailable(rq, "erasure", err)
+		return
+	}
 	done, err := c.o.Erasure.Erase(ctx, norm)
 	if err != nil {
 		c.unavailable(rq, "erasure", err)
@@ -142,4 +151,12 @@ func (c *Console) optoutErase(rq *Request) {
 	c.o.Log.Info("console: erased on request", "rcpt", lists.MaskEmail(norm), "by", rq.User.Email, "contact", done.Contact,
 		"cap_counts_reset", done.CapCounts, "ledger_refusals_deleted", er.Deleted, "ledger_decisions_anonymised", er.Anonymised)
 	c.renderOptout(rq, http.StatusOK, "", "", rq.T("optout.erased", lists.MaskEmail(norm), string(done.Contact), done.CapCounts, er.Deleted, er.Anonymised))
+}
+
+// notifyCRM queues the CRM's webhook event, when webhooks are configured.
+func (c *Console) notifyCRM(ctx context.Context, typ webhook.Type, addr, actor string) error {
+	if c.o.CRM == nil {
+		return nil
+	}
+	return c.o.CRM(ctx, typ, addr, actor)
 }

@@ -14,16 +14,23 @@ import (
 
 const bounceDomain = "bounce.acme.test"
 
-// returnPath is bounces+TOKEN@bounceDomain, TOKEN lower-case base32.
-var returnPath = regexp.MustCompile(`^bounces\+[a-z2-7]{60,}@` + regexp.QuoteMeta(bounceDomain) + `$`)
+// returnPath is bounces+TOKEN@bounceDomain, TOKEN 39 characters of
+// lower-case base32: a 47-octet local part, within the 64 of RFC 5321
+// §4.5.3.1.1.
+var returnPath = regexp.MustCompile(`^bounces\+[a-z2-7]{39}@` + regexp.QuoteMeta(bounceDomain) + `$`)
 
-// TestBouncesEmbedded and TestBouncesRedis run the loop through the built
-// binary on each store.
+// TestBouncesEmbedded, TestBouncesRedis and TestBouncesCluster run the
+// loop through the built binary on each store.
 func TestBouncesEmbedded(t *testing.T) { checkBounces(t, "") }
 
 func TestBouncesRedis(t *testing.T) {
 	checkBounces(t, fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_url = \"redis://%s/0\"\n\n[privacy]\nhmac_key = %q\n\n[unsubscribe]\nkeys_file = %q\n",
 		testredis.Start(t), hmacKey, filepath.Join(t.TempDir(), "unsubscribe.keys")))
+}
+
+func TestBouncesCluster(t *testing.T) {
+	checkBounces(t, fmt.Sprintf("\n[store]\nbackend = \"redis\"\nredis_cluster = [%q]\n\n[privacy]\nhmac_key = %q\n\n[unsubscribe]\nkeys_file = %q\n",
+		testredis.StartCluster(t, 3)[0], hmacKey, filepath.Join(t.TempDir(), "unsubscribe.keys")))
 }
 
 // checkBounces: a copy goes out with its own return path and the rep's
@@ -70,7 +77,8 @@ func checkBounces(t *testing.T, extra string) {
 	}
 	for what, rcpt := range map[string]string{
 		"forged":  rp[:at-1] + last + rp[at:],
-		"unknown": "bounces+" + strings.Repeat("a", 96) + "@" + bounceDomain,
+		"unknown": "bounces+" + strings.Repeat("a", 39) + "@" + bounceDomain,
+		"older":   "bounces+" + strings.Repeat("a", 96) + "@" + bounceDomain,
 	} {
 		err := deliverBounce(bounceAddr, rcpt, hardBounce("ghost2@prospect.test"))
 		var se *smtp.SMTPError
@@ -106,8 +114,8 @@ func sendCopy(t *testing.T, up *upstream, addr, rcpt, subject string) string {
 	}
 	for _, d := range up.deliveries() {
 		if len(d.To) == 1 && d.To[0] == rcpt && bytes.Contains(d.Data, []byte("Subject: "+subject)) {
-			if !returnPath.MatchString(d.From) {
-				t.Fatalf("copy to %s: envelope sender %q, want bounces+TOKEN@%s", rcpt, d.From, bounceDomain)
+			if !returnPath.MatchString(d.From) || strings.IndexByte(d.From, '@') > 64 {
+				t.Fatalf("copy to %s: envelope sender %q, want bounces+TOKEN@%s, a local part of at most 64 octets", rcpt, d.From, bounceDomain)
 			}
 			if !bytes.Contains(d.Data, []byte("From: <rep@acme.test>")) {
 				t.Fatalf("copy to %s: the From: field changed", rcpt)

@@ -3,7 +3,8 @@
 # Usage: dncgate.sh start|stop RUNDIR  (env RELAY_PORT, SINK_PORT; DNCGATE_BIN
 # overrides the binary; DNCGATE_REDIS=redis://… runs it on that Redis instead
 # of the embedded store, DNCGATE_REDIS=start on a redis-server of its own on
-# REDIS_PORT (default 6390); DNCGATE_PROFILE=full turns every check on: see
+# REDIS_PORT (default 6390), DNCGATE_REDIS=cluster on a 3-master Redis
+# Cluster of its own on REDIS_PORT..+2; DNCGATE_PROFILE=full turns every check on: see
 # full_config in ../lib.sh, with CAPS=off and FOOTER=off for the pairs).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +34,31 @@ start)
     echo $! >> "$RUNDIR/pids"
     wait_port "$port" || { echo "redis-server did not listen on $port" >&2; exit 1; }
     redis=redis://127.0.0.1:$port/0
+  elif [ "$redis" = cluster ]; then
+    # three masters on REDIS_PORT, +1, +2, no replicas: the slots split
+    # three ways, as on a real cluster
+    port=${REDIS_PORT:-6390} nodes=""
+    for p in "$port" $((port + 1)) $((port + 2)); do
+      mkdir -p "$RUNDIR/redis-$p"
+      redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --cluster-enabled yes \
+        --cluster-config-file "$RUNDIR/redis-$p/nodes.conf" --dir "$RUNDIR/redis-$p" >"$RUNDIR/redis-$p.log" 2>&1 &
+      echo $! >> "$RUNDIR/pids"
+      wait_port "$p" || { echo "redis-server did not listen on $p" >&2; exit 1; }
+      nodes="$nodes 127.0.0.1:$p"
+    done
+    # shellcheck disable=SC2086
+    redis-cli --cluster create $nodes --cluster-yes >"$RUNDIR/cluster-create.log" 2>&1
+    # every node must see the cluster whole before the gateway starts
+    for _ in $(seq 300); do
+      ok=0
+      for p in "$port" $((port + 1)) $((port + 2)); do
+        redis-cli -p "$p" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && ok=$((ok + 1))
+      done
+      [ "$ok" = 3 ] && break
+      sleep 0.1
+    done
+    [ "$ok" = 3 ] || { echo "the Redis Cluster on $port..$((port + 2)) did not come up" >&2; cat "$RUNDIR/cluster-create.log" >&2; exit 1; }
+    redis=cluster:$(echo $nodes | tr ' ' ',')
   fi
   dncgate_config "$RUNDIR" "$RELAY_PORT" "$SINK_PORT" "$redis"
   dncgate_user "$BIN" "$RUNDIR"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/emersion/go-smtp"
@@ -21,11 +22,16 @@ type bounceSide struct {
 }
 
 // startBounces makes sure the bounced list exists and starts the bounce
-// listener; its errors go to errc. Off, it returns an empty side.
+// listener; its errors go to errc. Off, it returns an empty side. A
+// return path names a copy the send ledger records, so bounces need the
+// ledger.
 func startBounces(ctx context.Context, cfg *config.Config, st backend, key []byte, led ledger.Ledger, target upstream.Target, m *bounce.Metrics, log *slog.Logger, errc chan<- error) (*bounceSide, error) {
 	side := &bounceSide{}
 	if !cfg.BouncesOn() {
 		return side, nil
+	}
+	if led == nil {
+		return nil, errors.New("[bounces] needs the send ledger: a return path names a copy by its record there ([ledger] enabled = false)")
 	}
 	if err := suppression.EnsureBounced(ctx, st); err != nil {
 		return nil, err
@@ -40,7 +46,7 @@ func startBounces(ctx context.Context, cfg *config.Config, st backend, key []byt
 		return side, nil
 	}
 	l, err := bounce.NewListener(bounce.ListenerOptions{
-		Addr: b.Listen, Domain: b.Domain, Hostname: cfg.Server.Hostname, Keyring: keys.Ring,
+		Addr: b.Listen, Domain: b.Domain, Hostname: cfg.Server.Hostname, Keyring: keys.Ring, Copies: led,
 		Applier:  &bounce.Applier{Lists: st, Counts: st, Ledger: led, SoftLimit: b.SoftLimit, SoftWindow: b.SoftWindow.Duration, Log: log},
 		Forward:  repForwarder{target},
 		MaxBytes: int64(b.MaxSize),

@@ -12,6 +12,7 @@ import (
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/web"
+	"github.com/dncgate/dncgate/webhook"
 )
 
 // consoleMounts is the web console when [console] enables it: logins
@@ -20,7 +21,7 @@ import (
 // ledger; prospect files are checked, an erasure resets the caps and an
 // upload reads its list's max_removal through live, the checks of the
 // configuration in force. Uploads run under ctx, serve's own.
-func consoleMounts(ctx context.Context, cfg *config.Config, st backend, login *auth.Authenticator, led ledger.Ledger, live *liveCheck, key []byte, log *slog.Logger) ([]web.Mount, error) {
+func consoleMounts(ctx context.Context, cfg *config.Config, st backend, login *auth.Authenticator, led ledger.Ledger, live *liveCheck, key []byte, notify *webhook.Notifier, log *slog.Logger) ([]web.Mount, error) {
 	if !cfg.Console.Enabled {
 		return nil, nil
 	}
@@ -40,6 +41,9 @@ func consoleMounts(ctx context.Context, cfg *config.Config, st backend, login *a
 		Insecure: cfg.Console.InsecureCookie,
 		Idle:     cfg.Console.SessionIdle.Duration, Max: cfg.Console.SessionMax.Duration,
 		TrustedProxies: cfg.Proxies(), Log: log.With("part", "console"),
+		CRM: func(ctx context.Context, typ webhook.Type, addr, actor string) error {
+			return notify.Notify(ctx, optOutEvent(typ, key, addr, ledger.SourceConsole, actor))
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/dncgate/dncgate/internal/testredis"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
+	"github.com/dncgate/dncgate/webhook"
 )
 
 // storeKinds fills the store behind cfgPath with every kind of record
@@ -39,6 +40,9 @@ func storeKinds(t *testing.T, cfgPath string) (kinds []string, keys bool, ledger
 		t.Fatal(err)
 	}
 	if _, _, err := st.ReserveAttempt(ctx, []store.AttemptKey{{Key: "auth:client:192.0.2.1/32", Limit: 5}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnqueueWebhooks(ctx, []webhook.Job{{ID: "evt_1/crm", Endpoint: "crm", Body: []byte("{}"), Created: now}}); err != nil {
 		t.Fatal(err)
 	}
 	src, err := backupSource(ctx, cfg, cfgPath, st)

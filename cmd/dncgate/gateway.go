@@ -18,9 +18,11 @@ import (
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/internal/connlimit"
 	"github.com/dncgate/dncgate/internal/proxied"
+	"github.com/dncgate/dncgate/optoutapi"
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/unsubscribe"
 	"github.com/dncgate/dncgate/web"
 )
@@ -54,18 +56,29 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	defer stopLedger() // on return, once Shutdown has drained the sessions
+	notify, err := newNotifier(cfg, st)
+	if err != nil {
+		return err
+	}
 	var optOutAudits unsubscribe.Audit
 	var reloadAudits auditor
 	var bounceLedger, consoleLedger ledger.Ledger
 	if led != nil { // nil only with [ledger] enabled = false, bench_only = true
 		opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
-		optOutAudits, reloadAudits, bounceLedger, consoleLedger = optOutAudit{led, key}, led, led, led
+		optOutAudits, reloadAudits, bounceLedger, consoleLedger = optOutAudit{led, key, notify}, led, led, led
+	} else if notify != nil {
+		optOutAudits = optOutAudit{nil, key, notify}
 	}
 	opts.Metrics = gm.relay
 	metricsMounts, err := gm.mounts(cfg, log)
 	if err != nil {
 		return err
 	}
+	stopHooks, err := startWebhooks(ctx, cfg, st, gm.webhooks, log)
+	if err != nil {
+		return err
+	}
+	defer stopHooks()
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 4)
 	bounces, err := startBounces(ctx, cfg, st, key, bounceLedger, target, gm.bounce, log, errc)
@@ -92,8 +105,17 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		return err
 	}
 	mounts := append(optOut.mounts, web.Mount{Pattern: checkapi.Path, Handler: api})
+	if led != nil { // the opt-out API keeps who and why in the trail, and reads history from it
+		outsAPI, err := optoutapi.New(optoutapi.Options{OptOuts: suppression.NewOptOuts(st, key), Trail: led, Notify: notifyOrNil(notify),
+			Login: login, Key: key, TrustedProxies: cfg.Proxies(), Log: log})
+		if err != nil {
+			optOut.stop(context.Background())
+			return err
+		}
+		mounts = append(mounts, web.Mount{Pattern: optoutapi.Path, Handler: outsAPI}, web.Mount{Pattern: optoutapi.Path + "/", Handler: outsAPI})
+	}
 	mounts = append(mounts, metricsMounts...)
-	cons, err := consoleMounts(ctx, cfg, st, login, consoleLedger, check, key, log)
+	cons, err := consoleMounts(ctx, cfg, st, login, consoleLedger, check, key, notify, log)
 	if err != nil {
 		optOut.stop(context.Background())
 		return err

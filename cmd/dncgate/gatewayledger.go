@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/optoutapi"
+	"github.com/dncgate/dncgate/webhook"
 	"log/slog"
 	"sync"
 	"time"
@@ -71,15 +74,31 @@ func startLedger(ctx context.Context, cfg *config.Config, log *slog.Logger) (l *
 
 // optOutAudit writes the recipients' own opt-outs (link, one-click,
 // mailto) to the audit trail, keyed by the address's digest so optout
-// history finds them.
+// history finds them, and queues the CRM's webhook event. The opt-out is
+// made before either: a failure is returned for the caller to log.
 type optOutAudit struct {
-	l   ledger.Ledger
-	key []byte
+	l      ledger.Ledger
+	key    []byte
+	notify *webhook.Notifier
 }
 
 func (a optOutAudit) OptedOut(ctx context.Context, addr string, source ledger.Source) error {
-	d := ledger.RcptDigest(a.key, addr)
-	return a.l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: "recipient", Action: ledger.ActOptOut, Digest: &d, Source: source})
+	var errAudit error
+	if a.l != nil { // nil when the ledger is off
+		d := ledger.RcptDigest(a.key, addr)
+		errAudit = a.l.Audit(ctx, ledger.AuditEvent{At: time.Now(), Actor: "recipient", Action: ledger.ActOptOut, Digest: &d, Source: source})
+	}
+	errHook := a.notify.Notify(ctx, optOutEvent(webhook.OptOut, a.key, addr, source, "recipient"))
+	return errors.Join(errAudit, errHook)
+}
+
+// notifyOrNil keeps a nil *webhook.Notifier from becoming a non-nil
+// interface.
+func notifyOrNil(n *webhook.Notifier) optoutapi.Notifier {
+	if n == nil {
+		return nil
+	}
+	return n
 }
 
 // ledgerSummary is where the gateway records, for its ready line.

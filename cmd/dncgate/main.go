@@ -51,6 +51,7 @@ func topCommands() []command {
 		{"caps", "show and reset frequency cap counts", (*app).caps},
 		{"lists", "import, show, add to and drop suppression lists", (*app).lists},
 		{"optout", "opt addresses out, check them, erase them on request", (*app).optout},
+		{"webhooks", "list queued and dead-lettered CRM webhook events, retry dead ones", (*app).webhooks},
 		{"contacts", "import CRM contacts and show what they hold", (*app).contacts},
 		{"check", "check recipients as the gateway would, before a campaign", (*app).check},
 		{"scrub", "write a prospect file back with each address's verdict", (*app).scrub},

@@ -12,6 +12,7 @@ import (
 	"github.com/dncgate/dncgate/relay"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/web"
+	"github.com/dncgate/dncgate/webhook"
 )
 
 // gatewayMetrics is serve's registry, with each package's families on it.
@@ -24,6 +25,8 @@ type gatewayMetrics struct {
 	// ledger.NewSpooled(gm.ledger.Wrap(backend), spool) and
 	// gm.ledger.WatchSpool(spool). Until then its series stay at zero.
 	ledger *metrics.Ledger
+	// webhooks counts the CRM webhooks' attempts and dead letters.
+	webhooks *webhook.Metrics
 }
 
 // newGatewayMetrics registers every family; lists is the store the lists'
@@ -32,7 +35,8 @@ func newGatewayMetrics(lists metrics.ListSource) *gatewayMetrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(metrics.NewLists(lists, metrics.ListsOptions{}))
-	return &gatewayMetrics{reg: reg, relay: relay.NewMetrics(reg), upstream: upstream.NewMetrics(reg), ledger: metrics.NewLedger(reg), bounce: bounce.NewMetrics(reg)}
+	return &gatewayMetrics{reg: reg, relay: relay.NewMetrics(reg), upstream: upstream.NewMetrics(reg), ledger: metrics.NewLedger(reg),
+		bounce: bounce.NewMetrics(reg), webhooks: webhook.NewMetrics(reg)}
 }
 
 // mounts is /metrics for the web listener, unless web.metrics is off, and

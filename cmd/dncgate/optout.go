@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/webhook"
 	"log/slog"
 	"strings"
 
@@ -99,6 +101,11 @@ func (a *app) optoutAdd(ctx context.Context, args []string) error {
 		if err := c.needReason(); err != nil {
 			return err
 		}
+		// The CRM's event is queued first: an opt-out is never made
+		// without it (see optoutapi).
+		if err := notifyCRM(ctx, env, webhook.OptOut, operator(*c.by)); err != nil {
+			return err
+		}
 		if err := env.outs.OptOut(ctx, env.addr); err != nil {
 			return err
 		}
@@ -162,6 +169,9 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := notifyCRM(ctx, env, webhook.Erasure, operator(*c.by)); err != nil {
+			return err
+		}
 		done, err := e.Erase(ctx, env.addr)
 		if err != nil {
 			return err
@@ -188,4 +198,14 @@ func eraser(env optoutEnv, l suppression.Records, by string) (suppression.Erasur
 		e.Caps = chk
 	}
 	return e, nil
+}
+
+// notifyCRM queues the [[webhooks]] event of an opt-out or erasure made
+// here; the running gateway delivers it.
+func notifyCRM(ctx context.Context, env optoutEnv, typ webhook.Type, by string) error {
+	n, err := newNotifier(env.cfg, env.st)
+	if err != nil {
+		return err
+	}
+	return n.Notify(ctx, optOutEvent(typ, env.key, env.addr, ledger.SourceCLI, by))
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/dncgate/dncgate/webhook"
 	"io/fs"
 	"net/url"
 	"os"
@@ -29,6 +30,7 @@ type backend interface {
 	listdb.Store
 	listdb.ManualCounter
 	caps.Store
+	webhook.Queue
 	Contacts() contactdb.Store
 	// ServerWarnings are the settings of the store's server that can lose
 	// its data (Redis: an evicting maxmemory-policy, no persistence), one

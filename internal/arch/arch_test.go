@@ -46,6 +46,9 @@ var forbidden = map[string][]string{
 	// The imports get their store through listdb and contactdb.
 	"listimport":    {"relay", "store", "web", "cmd/"},
 	"contactimport": {"relay", "store", "web", "cmd/"},
+	// The CRM's side: the queue is an interface the stores implement.
+	"webhook":   {"relay", "store", "config", "cmd/"},
+	"optoutapi": {"relay", "store/embedded", "store/redisstore", "cmd/"},
 }
 
 // foreign maps a package to imports from outside the module it must never

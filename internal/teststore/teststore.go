@@ -14,12 +14,15 @@ import (
 	"github.com/dncgate/dncgate/listdb"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
+	"github.com/dncgate/dncgate/webhook"
 )
 
-// Store is what both implementations keep: lists, contacts and caps.
+// Store is what both implementations keep: lists, contacts, caps and the
+// webhooks' queue.
 type Store interface {
 	listdb.Store
 	caps.Store
+	webhook.Queue
 	Contacts() contactdb.Store
 }
 

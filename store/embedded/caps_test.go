@@ -90,8 +90,8 @@ func TestCapsMigrateFromFirstSchema(t *testing.T) {
 	}
 	db, _ = sql.Open("sqlite", path)
 	defer db.Close()
-	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 5 {
-		t.Fatalf("user_version = %d (%v), want 5", v, err)
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 6 {
+		t.Fatalf("user_version = %d (%v), want 6 (the latest)", v, err)
 	}
 }
 

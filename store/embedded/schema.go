@@ -72,6 +72,8 @@ var migrations = []string{
 		UPDATE cap_send_counts SET n = n - 1 WHERE key = old.key;
 		DELETE FROM cap_send_counts WHERE key = old.key AND n <= 0;
 	END;`,
+	// The webhooks' queue (webhooks.go).
+	webhookSchema,
 }
 
 // migrate brings the schema up to date inside one IMMEDIATE transaction,

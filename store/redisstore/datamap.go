@@ -36,6 +36,9 @@ var DataMap = []datamap.Entry{
 	{Kind: "second factors", What: "a console user's TOTP secret and the digests of their unused recovery codes",
 		Where: "Redis, tf:{users}:EMAIL and rc:{users}:EMAIL", Form: datamap.FormPlain + " (the TOTP secret; the recovery codes as SHA-256 digests)",
 		Retention: "until `dncgate users totp-reset`, the console's admin reset or `users rm`; a recovery code until used", Readers: storeReaders, Keys: []string{"tf", "rc"}},
+	{Kind: "CRM webhook events", What: "opt-outs and erasures waiting to be POSTed to the [[webhooks]]: the event's body as it will be sent (the address unless include_address = false, its keyed digest, the source and the actor), the attempts and the last error",
+		Where: "Redis, {webhooks}:jobs, {webhooks}:due and {webhooks}:dead", Form: datamap.FormPlain + " (the address; its digest keyed)",
+		Retention: "until the endpoint accepts the event; a dead-lettered one until `dncgate webhooks retry` delivers it", Readers: storeReaders, Keys: []string{"webhooks"}},
 	{Kind: "store bookkeeping", What: "the identity record, the list index, list heads and the contacts' head",
 		Where: "Redis", Form: datamap.FormNone, Keys: []string{"identity", "lists", "list", "ct"}},
 }

@@ -8,20 +8,15 @@ import (
 	"time"
 )
 
-// A bounce token is the TOKEN of a return path bounces+TOKEN@domain: the
-// same keyring and AEAD as the unsubscribe tokens, sealed over different
-// additional data (bounceAD after the key id) so that neither kind of
-// token opens as the other. It says which recipient a copy went to (as the
-// keyed digest, never the address), for which rep, in which transaction
-// and when, so a bounce names its recipient by what we sealed rather than
-// by what the report claims.
-//
-// Size: key id, nonce and tag take 29 octets, the digest 16, the time 5,
-// the reference 5 and the rep its length, so a rep "alice" makes 60
-// octets, 96 base32 characters and a 104-octet local part. That is over
-// the 64 octets of RFC 5321 §4.5.3.1.1: no sealed token can fit (the AEAD
-// alone already takes 47 characters). Postfix, Exim and the large mailbox
-// providers accept and send to longer local parts; see the README.
+// A bounce token is the older TOKEN of a return path: the same keyring
+// and AEAD as the unsubscribe tokens, sealed over different additional
+// data (bounceAD after the key id), saying the recipient's keyed digest,
+// the rep, the transaction and the time. At 29 octets of AEAD and the
+// rep's length it makes local parts over the 64 octets of RFC 5321
+// §4.5.3.1.1, so return paths now carry a return-path token
+// (returnpath.go). OpenBounce still opens the older ones, so that the
+// bounces of copies sent before keep being read; nothing seals them but
+// the tests.
 
 // DigestLen is the length of the recipient digest a bounce token holds
 // (the stores' keyed digest, listdb.DigestSize).
@@ -55,9 +50,9 @@ type BounceClaims struct {
 	Issued time.Time
 }
 
-// SealBounce returns a bounce token saying c, or "" when c.Ref is not a
-// reference or c.Rep is empty or too long.
-func (kr *Keyring) SealBounce(c BounceClaims) string {
+// sealBounce returns an older bounce token saying c, or "" when c.Ref is
+// not a reference or c.Rep is empty or too long.
+func (kr *Keyring) sealBounce(c BounceClaims) string {
 	ref, err := refEnc.DecodeString(c.Ref)
 	if err != nil || refEnc.EncodeToString(ref) != c.Ref || len(ref) != RefLen || c.Rep == "" || len(c.Rep) > maxRep {
 		return ""
@@ -76,7 +71,7 @@ func (kr *Keyring) SealBounce(c BounceClaims) string {
 
 func bounceData(id byte) []byte { return append([]byte{id}, bounceAD...) }
 
-// OpenBounce authenticates and decrypts a bounce token, in any case. Any
+// OpenBounce authenticates and decrypts an older bounce token, in any case. Any
 // failure is ErrInvalid.
 func (kr *Keyring) OpenBounce(tok string) (BounceClaims, error) {
 	if len(tok) > maxToken {

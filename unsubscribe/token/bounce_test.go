@@ -16,9 +16,9 @@ func bounceClaims() BounceClaims {
 func TestBounceRoundTripAnyCase(t *testing.T) {
 	kr := testRing(t)
 	c := bounceClaims()
-	tok := kr.SealBounce(c)
+	tok := kr.sealBounce(c)
 	if tok == "" || tok != strings.ToLower(tok) {
-		t.Fatalf("SealBounce = %q, want a lower-case token", tok)
+		t.Fatalf("sealBounce = %q, want a lower-case token", tok)
 	}
 	for _, spelling := range []string{tok, strings.ToUpper(tok)} {
 		got, err := kr.OpenBounce(spelling)
@@ -28,30 +28,20 @@ func TestBounceRoundTripAnyCase(t *testing.T) {
 	}
 }
 
-// TestBounceTokenLength measures the return path's local part: it is over
-// the 64 octets of RFC 5321 §4.5.3.1.1, as the README says.
-func TestBounceTokenLength(t *testing.T) {
-	tok := testRing(t).SealBounce(bounceClaims())
-	local := "bounces+" + tok
-	if len(tok) != 96 || len(local) != 104 {
-		t.Fatalf("token %d characters, local part %d; the README says 96 and 104", len(tok), len(local))
-	}
-}
-
 func TestBounceAndUnsubscribeTokensDoNotCross(t *testing.T) {
 	kr := testRing(t)
 	unsub := kr.Seal("jane.doe@example.com", "acme", issued)
 	if _, err := kr.OpenBounce(unsub); err != ErrInvalid {
 		t.Fatalf("an unsubscribe token opened as a bounce token: %v", err)
 	}
-	if _, err := kr.Open(kr.SealBounce(bounceClaims())); err != ErrInvalid {
+	if _, err := kr.Open(kr.sealBounce(bounceClaims())); err != ErrInvalid {
 		t.Fatalf("a bounce token opened as an unsubscribe token: %v", err)
 	}
 }
 
 func TestBounceTamperedAndForeignRejected(t *testing.T) {
 	kr := testRing(t)
-	tok := kr.SealBounce(bounceClaims())
+	tok := kr.sealBounce(bounceClaims())
 	for i := range tok {
 		b := []byte(tok)
 		if b[i] == 'a' {
@@ -81,8 +71,8 @@ func TestSealBounceRefusesBadClaims(t *testing.T) {
 		{Rep: "", Ref: "K3QZ7M2A", Issued: issued},
 		{Rep: strings.Repeat("r", 256), Ref: "K3QZ7M2A", Issued: issued},
 	} {
-		if tok := kr.SealBounce(c); tok != "" {
-			t.Fatalf("SealBounce(%+v) = %q, want \"\"", c, tok)
+		if tok := kr.sealBounce(c); tok != "" {
+			t.Fatalf("sealBounce(%+v) = %q, want \"\"", c, tok)
 		}
 	}
 }

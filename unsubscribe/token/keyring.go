@@ -70,6 +70,8 @@ type Keyring struct {
 	// aeads is indexed by key id, so finding the key costs the same for
 	// every id, known or not.
 	aeads [256]cipher.AEAD
+	// macs are the return-path HMAC keys, derived from the same secrets.
+	macs [256][]byte
 }
 
 // NewKeyring builds a keyring that seals with current and still opens
@@ -84,7 +86,11 @@ func NewKeyring(current Key, older ...Key) (*Keyring, error) {
 		if err != nil {
 			return nil, err
 		}
-		kr.aeads[k.ID] = aead
+		mac, err := deriveMAC(k)
+		if err != nil {
+			return nil, fmt.Errorf("token: key %d: deriving the HMAC key: %w", k.ID, err)
+		}
+		kr.aeads[k.ID], kr.macs[k.ID] = aead, mac
 	}
 	return kr, nil
 }
