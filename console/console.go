@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/dncgate/dncgate/webhook"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,12 @@ const (
 // Users finds and updates accounts (store.Users).
 type Users interface {
 	User(ctx context.Context, email string) (store.User, error)
+}
+
+// Scrubber checks a prospect file (suppression.Checker does; serve gives
+// the one that follows a configuration reload).
+type Scrubber interface {
+	Scrub(ctx context.Context, src io.Reader, out io.Writer, o suppression.ScrubOptions) (suppression.ScrubCounts, error)
 }
 
 // Authenticator checks passwords (package auth): the console shares its
@@ -77,7 +84,7 @@ type Options struct {
 	// Checker, when set, checks the prospect files reps upload (the
 	// gateway's own recipient check).
 	Lists      ListStore
-	Checker    *suppression.Checker
+	Checker    Scrubber
 	Erasure    *suppression.Erasure
 	Contacts   contactdb.Store
 	MaxUpload  int64

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"github.com/dncgate/dncgate/webhook"
+	"errors"
 	"log/slog"
 
 	"github.com/dncgate/dncgate/auth"
@@ -10,16 +10,23 @@ import (
 	"github.com/dncgate/dncgate/console"
 	"github.com/dncgate/dncgate/console/totp"
 	"github.com/dncgate/dncgate/ledger"
-	"github.com/dncgate/dncgate/store"
+	"github.com/dncgate/dncgate/suppression"
 	"github.com/dncgate/dncgate/web"
+	"github.com/dncgate/dncgate/webhook"
 )
 
 // consoleMounts is the web console when [console] enables it: logins
-// through the gateway's one Authenticator, sessions and second factors in
-// the store, decisions and audit events in the ledger.
-func consoleMounts(cfg *config.Config, st store.Store, login *auth.Authenticator, led ledger.Ledger, key []byte, notify *webhook.Notifier, log *slog.Logger) ([]web.Mount, error) {
+// through the gateway's one Authenticator, sessions, second factors,
+// lists and contacts in the store, decisions and audit events in the
+// ledger; prospect files are checked, an erasure resets the caps and an
+// upload reads its list's max_removal through live, the checks of the
+// configuration in force. Uploads run under ctx, serve's own.
+func consoleMounts(ctx context.Context, cfg *config.Config, st backend, login *auth.Authenticator, led ledger.Ledger, live *liveCheck, key []byte, notify *webhook.Notifier, log *slog.Logger) ([]web.Mount, error) {
 	if !cfg.Console.Enabled {
 		return nil, nil
+	}
+	if led == nil {
+		return nil, errors.New("[console] enabled needs the ledger, for its audit trail: [ledger] bench_only = true leaves none")
 	}
 	logo, logoType, err := cfg.ConsoleLogo()
 	if err != nil {
@@ -27,6 +34,8 @@ func consoleMounts(cfg *config.Config, st store.Store, login *auth.Authenticator
 	}
 	c, err := console.New(console.Options{
 		Users: st, Sessions: st, Login: login, Audit: led, Ledger: led, DigestKey: key,
+		Lists: st, Contacts: st.Contacts(), Checker: live, MaxRemoval: live.maxRemoval, Background: ctx,
+		Erasure: &suppression.Erasure{OptOuts: suppression.NewOptOuts(st, key), Contacts: st.Contacts(), Caps: live},
 		Second:  totp.New(st, cfg.Footer.Company),
 		Company: cfg.Footer.Company, Logo: logo, LogoType: logoType,
 		Insecure: cfg.Console.InsecureCookie,

@@ -47,7 +47,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		Parallel:  cfg.Upstream.Parallel,
 		Metrics:   gm.upstream,
 	}, log)
-	opts, err := checkedRelayOptions(ctx, cfg, st, key, log)
+	opts, chk, err := checkedRelayOptions(ctx, cfg, st, key, log)
 	if err != nil {
 		return err
 	}
@@ -62,10 +62,10 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	}
 	var optOutAudits unsubscribe.Audit
 	var reloadAudits auditor
-	var bounceLedger ledger.Ledger
+	var bounceLedger, consoleLedger ledger.Ledger
 	if led != nil { // nil only with [ledger] enabled = false, bench_only = true
 		opts.Ledger, opts.LedgerKey, opts.LedgerSubject = led, key, cfg.Ledger.StoreSubject
-		optOutAudits, reloadAudits, bounceLedger = optOutAudit{led, key, notify}, led, led
+		optOutAudits, reloadAudits, bounceLedger, consoleLedger = optOutAudit{led, key, notify}, led, led, led
 	} else if notify != nil {
 		optOutAudits = optOutAudit{nil, key, notify}
 	}
@@ -98,7 +98,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		optOut.stop(context.Background())
 		return err
 	}
-	check := newLiveCheck(opts.Check)
+	check := newLiveCheck(chk)
 	api, err := checkapi.New(checkapi.Options{Check: check, Login: login, TrustedProxies: cfg.Proxies(), Log: log})
 	if err != nil {
 		optOut.stop(context.Background())
@@ -115,7 +115,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 		mounts = append(mounts, web.Mount{Pattern: optoutapi.Path, Handler: outsAPI}, web.Mount{Pattern: optoutapi.Path + "/", Handler: outsAPI})
 	}
 	mounts = append(mounts, metricsMounts...)
-	cons, err := consoleMounts(cfg, st, login, led, key, notify, log)
+	cons, err := consoleMounts(ctx, cfg, st, login, consoleLedger, check, key, notify, log)
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
@@ -156,28 +156,31 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 
 // checkedRelayOptions are the relay's options with what runs on every
 // message: the recipient check, the caps, the replies' exemption and each
-// recipient's footer.
-func checkedRelayOptions(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger) (relay.Options, error) {
+// recipient's footer; and the checks the HTTP side shares with the relay.
+func checkedRelayOptions(ctx context.Context, cfg *config.Config, st backend, key []byte, log *slog.Logger) (relay.Options, checks, error) {
+	chk := checks{lists: cfg.Lists}
 	opts, err := relayOptions(cfg)
 	if err != nil {
-		return opts, err
+		return opts, chk, err
 	}
 	opts.MaxConns = fitConns(opts.MaxConns, log)
-	if opts.Caps, err = newCapper(cfg, st, key); err != nil {
-		return opts, err
+	if chk.caps, err = newChecker(cfg, st, key); err != nil {
+		return opts, chk, err
 	}
+	opts.Caps = relay.CheckerCapper(chk.caps)
 	opts.Replies = replies(cfg, st, key)
 	if opts.Recipients, err = recipientRule(cfg); err != nil {
-		return opts, err
+		return opts, chk, err
 	}
-	if opts.Check, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
-		return opts, err
+	if chk.recipients, err = newRecipientCheck(ctx, cfg, st, key); err != nil {
+		return opts, chk, err
 	}
+	opts.Check = chk.recipients
 	for _, w := range cfg.PolicyWarnings() {
 		log.Warn(w)
 	}
 	opts.Stamper, err = newStamper(ctx, cfg, st, key, log)
-	return opts, err
+	return opts, chk, err
 }
 
 func newTarget(cfg *config.Config) (upstream.Target, error) {
@@ -261,16 +264,6 @@ func relayOptions(cfg *config.Config) (relay.Options, error) {
 		o.Listeners = append(o.Listeners, rl)
 	}
 	return o, nil
-}
-
-// newCapper builds the cap checker of the [[caps]] tables on the store, or
-// nil when there are none.
-func newCapper(cfg *config.Config, st caps.Store, key []byte) (relay.Capper, error) {
-	c, err := newChecker(cfg, st, key)
-	if c == nil || err != nil {
-		return nil, err
-	}
-	return relay.CheckerCapper(c), nil
 }
 
 // newChecker builds the caps.Checker of the [[caps]] tables on the store,

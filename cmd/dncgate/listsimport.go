@@ -53,15 +53,24 @@ func (o *importFlags) removalLimit(cfg *config.Config, name string) (*float64, e
 	if err != nil {
 		return nil, fmt.Errorf("--max-removal: %v", err)
 	}
-	for _, d := range cfg.Lists {
-		if !s.Set && d.Name == name {
-			s = d.MaxRemoval
-		}
+	if !s.Set {
+		s = declaredMaxRemoval(cfg.Lists, name)
 	}
 	if !s.Set {
 		return nil, nil
 	}
 	return &s.Fraction, nil
+}
+
+// declaredMaxRemoval is the max_removal of the [[lists]] table named
+// name; unset when there is none.
+func declaredMaxRemoval(decls []config.ListDecl, name string) config.Share {
+	for _, d := range decls {
+		if d.Name == name {
+			return d.MaxRemoval
+		}
+	}
+	return config.Share{}
 }
 
 // percent writes a share as a percentage.

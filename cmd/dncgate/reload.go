@@ -9,14 +9,12 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/relay"
-	"github.com/dncgate/dncgate/suppression"
 )
 
 // reloader reads the configuration again on SIGHUP and puts what a
@@ -86,7 +84,7 @@ func (r *reloader) reload(ctx context.Context, g *running) {
 		return
 	}
 	cfg, restart := config.ForReload(g.cfg, next)
-	opts, err := checkedRelayOptions(ctx, cfg, g.st, g.key, log)
+	opts, chk, err := checkedRelayOptions(ctx, cfg, g.st, g.key, log)
 	if err == nil {
 		// As at start; last of what can fail before the swap, since it
 		// writes to the store.
@@ -101,7 +99,7 @@ func (r *reloader) reload(ctx context.Context, g *running) {
 		return
 	}
 	changed := config.Changed(g.cfg, cfg)
-	g.check.set(opts.Check)
+	g.check.set(chk)
 	g.cfg = cfg
 	if len(restart) > 0 {
 		log.Warn("reload: these keys need a restart; their running values stay", "keys", strings.Join(restart, ", "))
@@ -155,28 +153,6 @@ func logRefusedReload(log *slog.Logger, err error) {
 		log.Error("reload refused", "err", err)
 	}
 	log.Error("reload refused: the running configuration stays")
-}
-
-// liveCheck is the recipient check of the HTTP check API: the one of the
-// configuration in force, swapped by a reload.
-type liveCheck struct {
-	mu  sync.RWMutex
-	chk relay.RecipientCheck
-}
-
-func newLiveCheck(c relay.RecipientCheck) *liveCheck { return &liveCheck{chk: c} }
-
-func (l *liveCheck) set(c relay.RecipientCheck) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.chk = c
-}
-
-func (l *liveCheck) Decide(ctx context.Context, sender, rcpt string, now time.Time) (suppression.Verdict, error) {
-	l.mu.RLock()
-	c := l.chk
-	l.mu.RUnlock()
-	return c.Decide(ctx, sender, rcpt, now)
 }
 
 // newLevelLogger is newLogger with its threshold in a LevelVar, which a
