@@ -17,6 +17,20 @@ type CapCounts interface {
 	ForgetRecipient(ctx context.Context, rcpt string) (int, error)
 }
 
+// CurrentCaps is CapCounts for caps that change while the gateway runs (a
+// reload): each erasure asks for the caps in force, nil when there are
+// none, and resets the address in those.
+type CurrentCaps func() CapCounts
+
+// ForgetRecipient resets rcpt in the caps in force; 0 with none.
+func (f CurrentCaps) ForgetRecipient(ctx context.Context, rcpt string) (int, error) {
+	c := f()
+	if c == nil {
+		return 0, nil
+	}
+	return c.ForgetRecipient(ctx, rcpt)
+}
+
 // Records is the send ledger as an erasure reaches it (every
 // ledger.Ledger is one): the person's records, and the audit trail that
 // records the erasure.

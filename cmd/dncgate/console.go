@@ -35,7 +35,7 @@ func consoleMounts(ctx context.Context, cfg *config.Config, st backend, login *a
 	c, err := console.New(console.Options{
 		Users: st, Sessions: st, Login: login, Audit: led, Ledger: led, DigestKey: key,
 		Lists: st, Contacts: st.Contacts(), Checker: live, MaxRemoval: live.maxRemoval, Background: ctx,
-		Erasure: &suppression.Erasure{OptOuts: suppression.NewOptOuts(st, key), Contacts: st.Contacts(), Caps: live},
+		Erasure: &suppression.Erasure{OptOuts: suppression.NewOptOuts(st, key), Contacts: st.Contacts(), Caps: suppression.CurrentCaps(live.currentCaps)},
 		Second:  totp.New(st, cfg.Footer.Company),
 		Company: cfg.Footer.Company, Logo: logo, LogoType: logoType,
 		Insecure: cfg.Console.InsecureCookie,

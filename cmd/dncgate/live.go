@@ -52,14 +52,12 @@ func (l *liveCheck) Scrub(ctx context.Context, src io.Reader, out io.Writer, o s
 	return l.get().recipients.Scrub(ctx, src, out, o)
 }
 
-// ForgetRecipient resets rcpt's counts in the caps in force; none
-// without [[caps]].
-func (l *liveCheck) ForgetRecipient(ctx context.Context, rcpt string) (int, error) {
-	c := l.get().caps
-	if c == nil {
-		return 0, nil
+// currentCaps are the caps in force, for an erasure; nil without [[caps]].
+func (l *liveCheck) currentCaps() suppression.CapCounts {
+	if c := l.get().caps; c != nil {
+		return c
 	}
-	return c.ForgetRecipient(ctx, rcpt)
+	return nil
 }
 
 // maxRemoval is a list's [[lists]] max_removal in force, nil when not

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/dncgate/dncgate/suppression"
 	"testing"
 
 	"github.com/dncgate/dncgate/config"
@@ -25,7 +26,7 @@ func TestLiveCheckFollowsTheReload(t *testing.T) {
 	if got := l.maxRemoval("fr-dnc"); got == nil || *got != 0.3 {
 		t.Fatalf("max_removal after the reload = %v, want 0.3", got)
 	}
-	if n, err := l.ForgetRecipient(context.Background(), "a@example.net"); n != 0 || err != nil {
+	if n, err := suppression.CurrentCaps(l.currentCaps).ForgetRecipient(context.Background(), "a@example.net"); n != 0 || err != nil {
 		t.Fatalf("ForgetRecipient without caps = %d, %v", n, err)
 	}
 }
