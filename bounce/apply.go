@@ -39,6 +39,21 @@ type Applier struct {
 	SoftLimit  int           // soft bounces of one recipient that suppress them; at least 1
 	SoftWindow time.Duration // the window they are counted in
 	Log        *slog.Logger
+	// OptedOut, when set, hears of each recipient a complaint opted out
+	// (the CRM's webhook); it runs after the opt-out is made, and its
+	// failure is logged: the opt-out stands. Digest, when set, is the
+	// store's keyed digest of an address, with which a recipient the
+	// report names is checked against the copy's sealed one.
+	OptedOut func(ctx context.Context, n OptOutNotice) error
+	Digest   func(addr string) ledger.Digest
+}
+
+// OptOutNotice is a recipient opted out by a complaint about a copy.
+type OptOutNotice struct {
+	Digest  ledger.Digest
+	Address string // "" unless the report named the copy's own recipient
+	Ref     string // the copy's transaction reference
+	At      time.Time
 }
 
 // Change is what applying a report did.
@@ -61,7 +76,14 @@ func (a *Applier) Apply(ctx context.Context, c token.BounceClaims, r Report, now
 	case Hard:
 		return a.suppress(ctx, c, listmodel.Bounced, Suppressed, "hard "+r.Status, now)
 	case Complaint:
-		return a.suppress(ctx, c, listmodel.OptOut, OptedOut, "complaint "+r.FeedbackType, now)
+		ch, err := a.suppress(ctx, c, listmodel.OptOut, OptedOut, "complaint "+r.FeedbackType, now)
+		if ch == OptedOut && a.OptedOut != nil {
+			n := OptOutNotice{Digest: c.Digest, Address: a.namedRecipient(c.Digest, r.Recipients), Ref: c.Ref, At: now}
+			if err := a.OptedOut(ctx, n); err != nil {
+				a.log().Error("bounce: the opt-out stands but the CRM will not hear of it", "ref", c.Ref, "err", err)
+			}
+		}
+		return ch, err
 	case Soft:
 		return a.soft(ctx, c, r, now)
 	}
@@ -128,6 +150,21 @@ func (a *Applier) record(ctx context.Context, c token.BounceClaims, o ledger.Out
 	if err := a.Ledger.Audit(ctx, *e); err != nil {
 		a.log().Error("bounce: the suppression stands but not its audit event", "ref", c.Ref, "err", err)
 	}
+}
+
+// namedRecipient is the first address the report names whose digest is
+// the copy's recipient's: the one the complaint is about, spelled as the
+// report spells it. "" when none matches or there is no Digest.
+func (a *Applier) namedRecipient(d ledger.Digest, named []string) string {
+	if a.Digest == nil {
+		return ""
+	}
+	for _, addr := range named {
+		if a.Digest(addr) == d {
+			return addr
+		}
+	}
+	return ""
 }
 
 func (a *Applier) log() *slog.Logger {

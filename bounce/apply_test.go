@@ -2,6 +2,7 @@ package bounce_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -129,6 +130,46 @@ func TestComplaintOptsOut(t *testing.T) {
 		}
 		if len(ev.outcomes) != 1 || ev.outcomes[0].Kind != ledger.Complained {
 			t.Fatalf("outcomes %+v", ev.outcomes)
+		}
+	})
+}
+
+// TestComplaintTellsTheCRM: the opt-out a complaint makes is passed on
+// once (not on a replay), with the address only when the report names
+// the copy's own recipient; a notice that cannot be queued leaves the
+// opt-out standing.
+func TestComplaintTellsTheCRM(t *testing.T) {
+	teststore.Each(t, func(t *testing.T, st teststore.Store) {
+		a, _ := setup(t, st)
+		var got []bounce.OptOutNotice
+		var fail error
+		a.OptedOut = func(_ context.Context, n bounce.OptOutNotice) error { got = append(got, n); return fail }
+		a.Digest = func(addr string) ledger.Digest { return ledger.RcptDigest(testKey, addr) }
+
+		c := claims(t, "angry@example.org", "ABCDEFGH")
+		r := bounce.Report{Kind: bounce.Complaint, Format: bounce.FormatARF, FeedbackType: "abuse",
+			Recipients: []string{"someone.else@example.org", "Angry@Example.org"}}
+		apply(t, a, c, r)
+		apply(t, a, c, r) // a replay: already opted out
+		if len(got) != 1 || got[0].Digest != c.Digest || got[0].Address != "Angry@Example.org" || got[0].Ref != "ABCDEFGH" {
+			t.Fatalf("notices %+v", got)
+		}
+
+		forged := claims(t, "quiet@example.org", "BCDEFGHI")
+		apply(t, a, forged, bounce.Report{Kind: bounce.Complaint, FeedbackType: "abuse", Recipients: []string{"victim@example.org"}})
+		if len(got) != 2 || got[1].Address != "" || got[1].Digest != forged.Digest {
+			t.Fatalf("a named recipient that is not the copy's was passed on: %+v", got[1:])
+		}
+
+		fail = errors.New("queue down")
+		third := claims(t, "third@example.org", "CDEFGHIJ")
+		if ch := apply(t, a, third, bounce.Report{Kind: bounce.Complaint, FeedbackType: "fraud"}); ch != bounce.OptedOut || !on(t, st, listmodel.OptOut, third) {
+			t.Fatalf("with the notice failing: %s, opted out %v", ch, on(t, st, listmodel.OptOut, third))
+		}
+		hard := claims(t, "gone@example.org", "DEFGHIJK")
+		apply(t, a, hard, bounce.Report{Kind: bounce.Hard, Status: "5.1.1"})
+		if len(got) != 3 {
+			t.Fatalf("a hard bounce was passed on as an opt-out: %+v", got)
 		}
 	})
 }

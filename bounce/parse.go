@@ -38,6 +38,11 @@ type Report struct {
 	// complaint; FeedbackType the RFC 5965 §3.1 type of a complaint.
 	Status       string
 	FeedbackType string
+	// Recipients are the addresses the report says it is about (ARF's
+	// Original-Rcpt-To and Removal-Recipient, a DSN's Original-Recipient
+	// and Final-Recipient), as written: a sender may forge them, so they
+	// count only where they match the copy's sealed recipient digest.
+	Recipients []string
 }
 
 // ErrMalformed is the answer to a message that is no report dncgate can
@@ -140,11 +145,12 @@ func readFeedback(body []byte) (Report, error) {
 		return Report{}, fmt.Errorf("%w: no feedback-report part", ErrMalformed)
 	}
 	ft := strings.ToLower(groups[0]["feedback-type"])
+	rcpts := namedRecipients(groups[0], "original-rcpt-to", "removal-recipient")
 	switch ft {
 	case "abuse", "fraud", "other":
-		return Report{Kind: Complaint, Format: FormatARF, FeedbackType: ft}, nil
+		return Report{Kind: Complaint, Format: FormatARF, FeedbackType: ft, Recipients: rcpts}, nil
 	case "not-spam", "virus", "auth-failure":
-		return Report{Kind: Other, Format: FormatARF, FeedbackType: ft}, nil
+		return Report{Kind: Other, Format: FormatARF, FeedbackType: ft, Recipients: rcpts}, nil
 	}
 	return Report{}, fmt.Errorf("%w: feedback type %q", ErrMalformed, ft)
 }
@@ -168,7 +174,8 @@ func readStatus(body []byte) (Report, error) {
 				status = m[1]
 			}
 		}
-		r := Report{Format: FormatDSN, Status: status, Kind: Classify(status)}
+		r := Report{Format: FormatDSN, Status: status, Kind: Classify(status),
+			Recipients: namedRecipients(g, "original-recipient", "final-recipient")}
 		if action != "failed" {
 			r.Kind = Other // delayed, delivered, relayed, expanded: no final failure
 		}
@@ -212,6 +219,30 @@ func fieldGroups(body []byte) []map[string]string {
 	}
 	flush()
 	return groups
+}
+
+// namedRecipients reads the address fields of one field group, in the
+// order given: "rfc822; a@b.example" (RFC 3464 §2.3.1, §2.3.2), or a bare
+// or bracketed address (RFC 5965 §3.2). Other address types are skipped.
+func namedRecipients(g map[string]string, fields ...string) []string {
+	var out []string
+	for _, f := range fields {
+		v := strings.TrimSpace(g[f])
+		if v == "" {
+			continue
+		}
+		if typ, addr, ok := strings.Cut(v, ";"); ok {
+			if !strings.EqualFold(strings.TrimSpace(typ), "rfc822") {
+				continue
+			}
+			v = addr
+		}
+		v = strings.Trim(strings.TrimSpace(v), "<>")
+		if v != "" && len(v) <= 320 && strings.Contains(v, "@") {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func firstWord(s string) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -26,21 +27,21 @@ func TestCorpus(t *testing.T) {
 		file string
 		want Report
 	}{
-		{"dsn-standard.eml", Report{Kind: Hard, Format: FormatDSN, Status: "5.1.1"}},
-		{"dsn-soft-expired.eml", Report{Kind: Soft, Format: FormatDSN, Status: "4.4.7"}},
-		{"dsn-mailbox-full.eml", Report{Kind: Soft, Format: FormatDSN, Status: "5.2.2"}},
-		{"dsn-delayed.eml", Report{Kind: Other, Format: FormatDSN, Status: "4.4.1"}},
-		{"dsn-policy.eml", Report{Kind: Other, Format: FormatDSN, Status: "5.7.1"}},
-		{"gmail.eml", Report{Kind: Hard, Format: FormatDSN, Status: "5.1.1"}},
-		{"outlook.eml", Report{Kind: Hard, Format: FormatDSN, Status: "5.1.10"}},
+		{"dsn-standard.eml", Report{Kind: Hard, Format: FormatDSN, Status: "5.1.1", Recipients: []string{"jane.doe@example.net", "jane.doe@example.net"}}},
+		{"dsn-soft-expired.eml", Report{Kind: Soft, Format: FormatDSN, Status: "4.4.7", Recipients: []string{"bob@example.org"}}},
+		{"dsn-mailbox-full.eml", Report{Kind: Soft, Format: FormatDSN, Status: "5.2.2", Recipients: []string{"kurt@example.de"}}},
+		{"dsn-delayed.eml", Report{Kind: Other, Format: FormatDSN, Status: "4.4.1", Recipients: []string{"carol@example.com"}}},
+		{"dsn-policy.eml", Report{Kind: Other, Format: FormatDSN, Status: "5.7.1", Recipients: []string{"dave@example.com"}}},
+		{"gmail.eml", Report{Kind: Hard, Format: FormatDSN, Status: "5.1.1", Recipients: []string{"someone.name@gmail.com"}}},
+		{"outlook.eml", Report{Kind: Hard, Format: FormatDSN, Status: "5.1.10", Recipients: []string{"pat@contoso.example", "pat@contoso.example"}}},
 		{"yahoo.eml", Report{Kind: Hard, Format: FormatText, Status: "5.1.1"}},
 		{"qmail.eml", Report{Kind: Hard, Format: FormatText, Status: "5.1.1"}},
 		{"exim.eml", Report{Kind: Hard, Format: FormatText, Status: "5.2.1"}},
-		{"arf-abuse.eml", Report{Kind: Complaint, Format: FormatARF, FeedbackType: "abuse"}},
+		{"arf-abuse.eml", Report{Kind: Complaint, Format: FormatARF, FeedbackType: "abuse", Recipients: []string{"prospect@example.org"}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			got, err := parseFile(t, tc.file)
-			if err != nil || got != tc.want {
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("Parse = %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
@@ -83,7 +84,8 @@ func TestClassOnlyStatusRefined(t *testing.T) {
 		"550 rejected":           {Kind: Other, Format: FormatDSN, Status: "5.0.0"},
 	} {
 		got, err := Parse(strings.NewReader(strings.Replace(tmpl, "%s", diag, 1)))
-		if err != nil || got != want {
+		want.Recipients = []string{"a@b.example"}
+		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("diagnostic %q: %+v, %v; want %+v", diag, got, err, want)
 		}
 	}

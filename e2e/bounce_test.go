@@ -3,12 +3,15 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/dncgate/dncgate/internal/testredis"
+	"github.com/dncgate/dncgate/webhook"
 	"github.com/emersion/go-smtp"
 )
 
@@ -37,13 +40,21 @@ func TestBouncesCluster(t *testing.T) {
 // From:; its hard bounce (which names another address in its text) puts
 // the token's recipient on the bounced list, and only them; the rep gets
 // the bounce; forged and unknown tokens are refused; a replay changes
-// nothing more; a complaint opts out.
+// nothing more; a complaint opts out, and the CRM's webhook hears of it.
 func checkBounces(t *testing.T, extra string) {
 	up := startUpstream(t)
 	dir := t.TempDir()
 	addr, bounceAddr := freeAddr(t), freeAddr(t)
+	crm := &crmReceiver{ok: true, got: map[string]webhook.Event{}}
+	srv := httptest.NewServer(crm)
+	t.Cleanup(srv.Close)
+	secret := filepath.Join(dir, "crm.secret")
+	if err := os.WriteFile(secret, []byte(webhookSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hooks := fmt.Sprintf("\n[[webhooks]]\nname = \"crm\"\nurl = %q\nsecret_file = %q\ntimeout = \"2s\"\n", srv.URL+"/hook", secret)
 	cfg := writeConfig(t, dir, relayConfig(dir, addr, up.addr,
-		fmt.Sprintf("\n[bounces]\ndomain = %q\nlisten = %q\nsoft_limit = 2\n%s", bounceDomain, bounceAddr, extra)))
+		fmt.Sprintf("\n[bounces]\ndomain = %q\nlisten = %q\nsoft_limit = 2\n%s%s", bounceDomain, bounceAddr, hooks, extra)))
 	startGateway(t, addr, "--config", cfg)
 	addUser(t, "rep@acme.test", "--config", cfg)
 
@@ -97,12 +108,23 @@ func checkBounces(t *testing.T, extra string) {
 	sendCopy(t, up, addr, "ghost@prospect.test", "after-removal")
 
 	rp = sendCopy(t, up, addr, "angry@prospect.test", "third")
-	if err := deliverBounce(bounceAddr, rp, complaint()); err != nil {
+	if err := deliverBounce(bounceAddr, rp, complaint("angry@prospect.test")); err != nil {
 		t.Fatalf("the complaint: %v", err)
 	}
 	wantRefused(t, addr, "angry@prospect.test", "[opt-out]")
 	if hist := mustCLI(t, "", "optout", "history", "angry@prospect.test", "--config", cfg); !strings.Contains(hist, "complaint") {
 		t.Errorf("optout history after a complaint:\n%s", hist)
+	}
+	crm.wait(t, "the complaint's webhook", func() bool { return len(crm.got) == 1 })
+	crm.mu.Lock()
+	defer crm.mu.Unlock()
+	if len(crm.bad) > 0 {
+		t.Fatalf("the CRM refused: %v", crm.bad)
+	}
+	for _, ev := range crm.got {
+		if ev.Type != webhook.OptOut || ev.Source != "complaint" || ev.Actor != "recipient" || ev.Address != "angry@prospect.test" || ev.Digest == "" {
+			t.Fatalf("the complaint's event %+v", ev)
+		}
 	}
 }
 
@@ -196,7 +218,8 @@ Diagnostic-Code: smtp; 550 5.1.1 User unknown
 `)
 }
 
-func complaint() []byte {
+// complaint is an ARF report about the copy to rcpt.
+func complaint(rcpt string) []byte {
 	return crlf(`From: fbl@isp.test
 To: bounces@` + bounceDomain + `
 Subject: complaint
@@ -213,6 +236,7 @@ Content-Type: message/feedback-report
 Feedback-Type: abuse
 Version: 1
 User-Agent: isp-fbl/1.0
+Original-Rcpt-To: <` + rcpt + `>
 --f--
 `)
 }

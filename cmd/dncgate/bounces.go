@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 
@@ -12,7 +13,21 @@ import (
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/suppression"
+	"github.com/dncgate/dncgate/webhook"
 )
+
+// complaintNotice queues the CRM's opt-out event for a recipient a
+// complaint opted out: the digest always, the address when the report
+// named the copy's own recipient (and the endpoint wants addresses).
+func complaintNotice(notify *webhook.Notifier) func(context.Context, bounce.OptOutNotice) error {
+	if notify == nil {
+		return nil
+	}
+	return func(ctx context.Context, n bounce.OptOutNotice) error {
+		return notify.Notify(ctx, webhook.Event{Type: webhook.OptOut, At: n.At, Address: n.Address,
+			Digest: hex.EncodeToString(n.Digest[:]), Source: string(ledger.SourceComplaint), Actor: "recipient"})
+	}
+}
 
 // bounceSide is what [bounces] turns on: each copy's return path and,
 // when bounces.listen is set, the listener of the bounce domain.
@@ -25,7 +40,7 @@ type bounceSide struct {
 // listener; its errors go to errc. Off, it returns an empty side. A
 // return path names a copy the send ledger records, so bounces need the
 // ledger.
-func startBounces(ctx context.Context, cfg *config.Config, st backend, key []byte, led ledger.Ledger, target upstream.Target, m *bounce.Metrics, log *slog.Logger, errc chan<- error) (*bounceSide, error) {
+func startBounces(ctx context.Context, cfg *config.Config, st backend, key []byte, led ledger.Ledger, notify *webhook.Notifier, target upstream.Target, m *bounce.Metrics, log *slog.Logger, errc chan<- error) (*bounceSide, error) {
 	side := &bounceSide{}
 	if !cfg.BouncesOn() {
 		return side, nil
@@ -47,7 +62,8 @@ func startBounces(ctx context.Context, cfg *config.Config, st backend, key []byt
 	}
 	l, err := bounce.NewListener(bounce.ListenerOptions{
 		Addr: b.Listen, Domain: b.Domain, Hostname: cfg.Server.Hostname, Keyring: keys.Ring, Copies: led,
-		Applier:  &bounce.Applier{Lists: st, Counts: st, Ledger: led, SoftLimit: b.SoftLimit, SoftWindow: b.SoftWindow.Duration, Log: log},
+		Applier: &bounce.Applier{Lists: st, Counts: st, Ledger: led, SoftLimit: b.SoftLimit, SoftWindow: b.SoftWindow.Duration, Log: log,
+			OptedOut: complaintNotice(notify), Digest: func(addr string) ledger.Digest { return ledger.RcptDigest(key, addr) }},
 		Forward:  repForwarder{target},
 		MaxBytes: int64(b.MaxSize),
 		Log:      log,

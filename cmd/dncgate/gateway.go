@@ -81,7 +81,7 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	defer stopHooks()
 	// The HTTP side comes up first: once SMTP listens, health answers too.
 	errc := make(chan error, 4)
-	bounces, err := startBounces(ctx, cfg, st, key, bounceLedger, target, gm.bounce, log, errc)
+	bounces, err := startBounces(ctx, cfg, st, key, bounceLedger, notify, target, gm.bounce, log, errc)
 	if err != nil {
 		return err
 	}
