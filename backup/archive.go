@@ -91,7 +91,7 @@ func write(w io.Writer, m *Manifest, dir string, names []string, passphrase stri
 	m.Format = FormatVersion
 	m.Files = nil
 	for _, n := range names {
-		f, err := checksum(filepath.Join(dir, filepath.FromSlash(n)))
+		f, err := Checksum(filepath.Join(dir, filepath.FromSlash(n)))
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,9 @@ func writeEntry(tw *tar.Writer, name string, r io.Reader, size int64, at time.Ti
 	return nil
 }
 
-func checksum(p string) (File, error) {
+// Checksum is the size and SHA-256 of the file at p, as the manifest
+// lists each part.
+func Checksum(p string) (File, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return File{}, err

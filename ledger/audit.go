@@ -16,6 +16,8 @@ const (
 	ActUserChange   Action = "user-change"
 	ActCapReset     Action = "cap-reset"
 	ActConfigReload Action = "config-reload"
+	ActBackup       Action = "backup"  // an archive of the store, keys and ledger written
+	ActRestore      Action = "restore" // the store, keys and ledger put back from an archive
 	// The web console's logins (package console): Object is the user.
 	ActLogin       Action = "login"
 	ActLoginFailed Action = "login-failed"

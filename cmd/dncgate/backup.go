@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/dncgate/dncgate/backup"
 	"github.com/dncgate/dncgate/config"
+	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/embedded"
 	"github.com/dncgate/dncgate/store/redisstore"
@@ -89,8 +91,20 @@ func (a *app) backup(ctx context.Context, args []string) error {
 			return err
 		}
 		a.printManifest(pos[0], m, pass != "")
-		return nil
+		return recordAudit(ctx, cfg, archiveEvent(ledger.ActBackup, pos[0], m, pass != ""))
 	})
+}
+
+// archiveEvent is the audit trail's record of a backup or a restore: the
+// archive's name and SHA-256 (so a restore can be traced to the backup
+// that wrote it), the store it holds and whether it is encrypted.
+func archiveEvent(act ledger.Action, path string, m backup.Manifest, encrypted bool) ledger.AuditEvent {
+	d := map[string]string{"archive": filepath.Base(path), "backend": m.Backend, "store": m.Identity.ID,
+		"created": m.Created.UTC().Format(time.RFC3339), "ledger": m.Ledger, "encrypted": strconv.FormatBool(encrypted)}
+	if f, err := backup.Checksum(path); err == nil {
+		d["sha256"] = f.SHA256
+	}
+	return ledger.AuditEvent{Actor: operator(""), Action: act, Object: m.Identity.ID, Details: d}
 }
 
 // backupSource says what the backup of cfg's store copies.
@@ -181,7 +195,10 @@ func (a *app) restore(ctx context.Context, args []string) error {
 		return err
 	}
 	a.printRestore(pos[0], res)
-	return nil
+	// Into the ledger just put back: the restore is its newest event.
+	e := archiveEvent(ledger.ActRestore, pos[0], res.Manifest, pass != "")
+	e.Details["force"] = strconv.FormatBool(b.force)
+	return recordAudit(ctx, cfg, e)
 }
 
 // serveLockPath is the lock serve holds in its data folder.

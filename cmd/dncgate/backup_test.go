@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/dncgate/dncgate/ledger"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,23 @@ func TestBackupRestoreEmbedded(t *testing.T) {
 	restoredCfg := writeFile(t, t.TempDir(), "restored.toml", fmt.Sprintf("[server]\ndata_dir = %q\n", fresh)+beBusinessAllowed)
 	backupCheckRestored(t, restoredCfg, tok)
 	dncgate(t, "", "log", "--config", restoredCfg, "--since", "1h").want(t, 0, "stdout")
+
+	// Both backups and the restore are in the audit trail; the restore
+	// names the archive the second backup wrote.
+	var backups []ledger.AuditEvent
+	for _, e := range auditTrail(t, cfgPath) {
+		if e.Action == ledger.ActBackup {
+			backups = append(backups, e)
+		}
+	}
+	if len(backups) != 2 || len(backups[1].Details["sha256"]) != 64 || backups[1].Details["encrypted"] != "false" || backups[1].Actor == "" {
+		t.Fatalf("backup events %+v", backups)
+	}
+	restored := auditTrail(t, restoredCfg)
+	last := restored[len(restored)-1]
+	if last.Action != ledger.ActRestore || last.Details["sha256"] != backups[1].Details["sha256"] || last.Details["archive"] != "dncgate.bak" {
+		t.Fatalf("the restored trail ends with %+v; want the restore of %s", last, backups[1].Details["sha256"])
+	}
 }
 
 // TestRestoreRefusals: another store's identity, a running serve and an
