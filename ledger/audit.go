@@ -29,6 +29,22 @@ const (
 	ActBounced     Action = "bounced" // put on the bounced list by a bounce
 )
 
+// Actions is every action the trail records, for the readers that check a
+// filter against them.
+var Actions = []Action{ActListImport, ActListRollback, ActListDrop, ActEntryAdd, ActEntryRemove, ActOptOut,
+	ActErase, ActUserChange, ActCapReset, ActConfigReload, ActBackup, ActRestore, ActLogin, ActLoginFailed,
+	ActLogout, ActLogoutAll, ActTOTPEnrol, ActTOTPReset, ActExport, ActBounced}
+
+// Valid reports whether a is one of Actions.
+func (a Action) Valid() bool {
+	for _, k := range Actions {
+		if a == k {
+			return true
+		}
+	}
+	return false
+}
+
 // Source is where an opt-out came from.
 type Source string
 
@@ -62,5 +78,11 @@ type AuditQuery struct {
 	Since, Until time.Time // zero: unbounded
 	Action       Action
 	Digest       *Digest
-	Limit        int // 0: DefaultLimit
+	Actor        string  // who made the change, exactly
+	Object       string  // the list, user or cap concerned, exactly
+	After        *Cursor // only events older than the last one of the page before
+	Limit        int     // 0: DefaultLimit
 }
+
+// Cursor is where a page of audit events that ends with e continues.
+func (e AuditEvent) Cursor() Cursor { return Cursor{At: e.At, ID: e.ID} }

@@ -47,6 +47,7 @@ type Erasure struct {
 	Caps     CapCounts
 	Ledger   Records
 	By       string           // who answered the request, for the audit trail
+	Reason   string           // why, for the audit trail (never the address)
 	Now      func() time.Time // the audit event's time; nil: time.Now
 }
 
@@ -119,7 +120,7 @@ func (e Erasure) eraseRecords(ctx context.Context, addr string) (ledger.Erased, 
 		now = e.Now
 	}
 	err = e.Ledger.Audit(ctx, ledger.AuditEvent{At: now(), Actor: e.By, Action: ledger.ActErase, Source: ledger.SourceCLI,
-		Details: map[string]string{
+		Reason: e.Reason, Details: map[string]string{
 			"decisions_anonymised": strconv.FormatInt(er.Anonymised, 10),
 			"refusals_deleted":     strconv.FormatInt(er.Deleted, 10),
 		}})

@@ -122,3 +122,49 @@ func TestAuditFailureReported(t *testing.T) {
 		t.Error("the user was not added")
 	}
 }
+
+// TestLogAudit: `log audit` reads the trail back: filters by action, by
+// whom, object and person, pages with a cursor that neither repeats nor
+// skips, CSV with formulas neutralised, and a usage error for an unknown
+// action.
+func TestLogAudit(t *testing.T) {
+	data := t.TempDir()
+	cfg := initConfig(t, data, fmt.Sprintf("[server]\ndata_dir = %q\n", data))
+	t.Setenv("SUDO_USER", "")
+	t.Setenv("USER", "ops-on-call")
+	dncgate(t, "", "lists", "add", "opt-out", "cfo@rival.example", "--reason", "=HYPERLINK(\"http://x\")", "--config", cfg).want(t, 0, "stdout")
+	dncgate(t, "", "optout", "add", "ceo@rival.example", "--reason", "asked by phone", "--by", "Dana", "--config", cfg).want(t, 0, "stdout")
+	dncgate(t, password+"\n", "users", "add", "rep@acme.test", "--config", cfg, "--password-stdin").want(t, 0, "stdout")
+	dncgate(t, "", "users", "grant", "rep@acme.test", "--send-as", "@acme.test", "--config", cfg).want(t, 0, "stdout")
+
+	all := dncgate(t, "", "log", "audit", "--config", cfg)
+	all.want(t, 0, "stdout", "TIME", "user-change", "opt-out", "entry-add", "Dana", "ops-on-call", "change=grant @acme.test")
+	if strings.Contains(all.stdout, "cfo@rival.example") || strings.Contains(all.stdout, "ceo@rival.example") {
+		t.Errorf("the trail shows an address:\n%s", all.stdout)
+	}
+	users := dncgate(t, "", "log", "audit", "--action", "user-change", "--json", "--config", cfg)
+	users.want(t, 0, "stdout", `"object":"rep@acme.test"`)
+	if n := strings.Count(users.stdout, "\n"); n != 2 || strings.Contains(users.stdout, `"opt-out"`) {
+		t.Errorf("--action user-change gave %d lines:\n%s", n, users.stdout)
+	}
+	if by := dncgate(t, "", "log", "audit", "--by", "Dana", "--format", "csv", "--config", cfg); strings.Count(by.stdout, "\n") != 2 || !strings.Contains(by.stdout, "asked by phone") {
+		t.Errorf("--by Dana:\n%s", by.stdout)
+	}
+	person := dncgate(t, "", "log", "audit", "--address", "CFO@rival.example", "--format", "csv", "--config", cfg)
+	person.want(t, 0, "stdout", "entry-add", `'=HYPERLINK(""http://x"")`)
+	if strings.Count(person.stdout, "\n") != 2 {
+		t.Errorf("--address: %s", person.stdout)
+	}
+
+	// Two pages of two, then nothing: every event once.
+	first := dncgate(t, "", "log", "audit", "--limit", "2", "--config", cfg)
+	first.want(t, 0, "stderr", "more: add --cursor ")
+	cur := strings.TrimSpace(strings.TrimPrefix(first.stderr, "more: add --cursor "))
+	second := dncgate(t, "", "log", "audit", "--limit", "2", "--cursor", cur, "--config", cfg)
+	second.want(t, 0, "stdout", "entry-add")
+	if strings.Contains(second.stdout, "grant") || strings.Count(second.stdout, "\n") != 3 {
+		t.Errorf("second page:\n%s", second.stdout)
+	}
+	dncgate(t, "", "log", "audit", "--action", "nope", "--config", cfg).want(t, 2, "stderr", `--action: "nope" is none of`)
+	dncgate(t, "", "log", "audit", "--cursor", "garbage!", "--config", cfg).want(t, 2, "stderr", "--cursor")
+}

@@ -16,16 +16,21 @@ import (
 	"github.com/dncgate/dncgate/lists"
 )
 
-// log is "dncgate log [flags]" and "dncgate log ref REF".
+// log is "dncgate log [flags]", "dncgate log ref REF" and "dncgate log
+// audit [flags]".
 func (a *app) log(ctx context.Context, args []string) error {
 	if a.doc != nil {
 		// "log" is a leaf with one subcommand: describe both.
 		_ = a.logQuery(ctx, nil)
 		a.describeOne(ctx, "dncgate log ref", "show one transaction whole", func() { _ = a.logRef(ctx, nil) })
+		a.describeOne(ctx, "dncgate log audit", "show the audit trail: who changed what may be sent", func() { _ = a.logAudit(ctx, nil) })
 		return errHelp
 	}
 	if len(args) > 0 && args[0] == "ref" {
 		return a.logRef(ctx, args[1:])
+	}
+	if len(args) > 0 && args[0] == "audit" {
+		return a.logAudit(ctx, args[1:])
 	}
 	return a.logQuery(ctx, args)
 }
@@ -42,7 +47,8 @@ type logCmd struct {
 func (a *app) logQuery(ctx context.Context, args []string) error {
 	c := &logCmd{fs: a.newFlags("dncgate log", "", "Show recipient decisions from the send ledger, newest first: who tried to\n"+
 		"write to whom, what was decided and on which list versions, and what\n"+
-		"became of the send. Or: dncgate log ref REF, one transaction whole.\n"+
+		"became of the send. Or: dncgate log ref REF, one transaction whole;\n"+
+		"dncgate log audit, the audit trail.\n"+
 		"A table shows one page and the --cursor for the next; csv and json\n"+
 		"write every match unless --limit is given.")}
 	c.register(c.fs)

@@ -37,7 +37,7 @@ func (a *app) newOptoutCmd(name, summary string, decides bool) *optoutCmd {
 	c := &optoutCmd{fs: a.newFlags("dncgate optout "+name, "ADDRESS", summary)}
 	c.register(c.fs)
 	if decides {
-		c.reason = c.fs.String("reason", "", "why, for the log (`TEXT`; not stored)")
+		c.reason = c.fs.String("reason", "", "why (`TEXT`), for the log and the audit trail")
 		c.by = c.fs.String("by", "", "`NAME` of who decides, for the log (default: $SUDO_USER, else $USER, else the account name)")
 	}
 	return c
@@ -89,14 +89,14 @@ func (c *optoutCmd) decision(env optoutEnv) []any {
 
 func (c *optoutCmd) needReason() error {
 	if strings.TrimSpace(*c.reason) == "" {
-		return c.fs.usageError("give the reason with --reason TEXT (for the log; it is not stored)")
+		return c.fs.usageError("give the reason with --reason TEXT (for the log and the audit trail)")
 	}
 	return nil
 }
 
 func (a *app) optoutAdd(ctx context.Context, args []string) error {
 	c := a.newOptoutCmd("add", "Put ADDRESS on the opt-out list, as if its owner had unsubscribed: the\n"+
-		"relay refuses it from then on, on every instance. The reason is logged,\nnot stored.", true)
+		"relay refuses it from then on, on every instance. Who and why go to the log\nand the audit trail (optout history, log audit).", true)
 	return c.run(ctx, a, args, func(env optoutEnv) error {
 		if err := c.needReason(); err != nil {
 			return err
@@ -109,7 +109,7 @@ func (a *app) optoutAdd(ctx context.Context, args []string) error {
 		if err := env.outs.OptOut(ctx, env.addr); err != nil {
 			return err
 		}
-		if err := auditOptOut(ctx, env, operator(*c.by)); err != nil {
+		if err := auditOptOut(ctx, env, operator(*c.by), *c.reason); err != nil {
 			return err
 		}
 		env.log.Info("opted out by an admin", c.decision(env)...)
@@ -166,6 +166,7 @@ func (a *app) optoutErase(ctx context.Context, args []string) error {
 		}
 		defer l.Close()
 		e, err := eraser(env, l, operator(*c.by))
+		e.Reason = *c.reason
 		if err != nil {
 			return err
 		}

@@ -11,9 +11,9 @@ import (
 
 // auditOptOut records an opt-out made from the command line, keyed by
 // the address's digest so optout history finds it.
-func auditOptOut(ctx context.Context, env optoutEnv, by string) error {
+func auditOptOut(ctx context.Context, env optoutEnv, by, reason string) error {
 	d := env.digest()
-	return recordAudit(ctx, env.cfg, ledger.AuditEvent{Actor: by, Action: ledger.ActOptOut, Digest: &d, Source: ledger.SourceCLI})
+	return recordAudit(ctx, env.cfg, ledger.AuditEvent{Actor: by, Action: ledger.ActOptOut, Digest: &d, Source: ledger.SourceCLI, Reason: reason})
 }
 
 func (a *app) optoutHistory(ctx context.Context, args []string) error {
@@ -40,13 +40,14 @@ func (a *app) optoutHistory(ctx context.Context, args []string) error {
 				Action string  `json:"action"`
 				Source string  `json:"source"`
 				By     string  `json:"by"`
+				Reason string  `json:"reason,omitempty"`
 			}
 			out := struct {
 				Address string      `json:"address"` // masked
 				Events  []eventJSON `json:"events"`
 			}{Address: lists.MaskEmail(env.addr), Events: []eventJSON{}}
 			for _, e := range evs {
-				out.Events = append(out.Events, eventJSON{At: jsonTime(e.At), Action: fmt.Sprint(e.Action), Source: fmt.Sprint(e.Source), By: e.Actor})
+				out.Events = append(out.Events, eventJSON{At: jsonTime(e.At), Action: fmt.Sprint(e.Action), Source: fmt.Sprint(e.Source), By: e.Actor, Reason: e.Reason})
 			}
 			return a.writeJSON(out)
 		}
@@ -55,9 +56,9 @@ func (a *app) optoutHistory(ctx context.Context, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "TIME\tACTION\tSOURCE\tBY")
+		fmt.Fprintln(tw, "TIME\tACTION\tSOURCE\tBY\tREASON")
 		for _, e := range evs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Action, e.Source, printable(e.Actor))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Action, e.Source, printable(e.Actor), printable(e.Reason))
 		}
 		return tw.Flush()
 	})

@@ -328,6 +328,15 @@ func AuditFilters(q ledger.AuditQuery, tc TimeCodec) *Where {
 	if q.Digest != nil {
 		w.Add("digest = ?", q.Digest[:])
 	}
+	if q.Actor != "" {
+		w.Add("actor = ?", q.Actor)
+	}
+	if q.Object != "" {
+		w.Add("object = ?", q.Object)
+	}
+	if q.After != nil {
+		w.Add("(at, id) < (?, ?)", tc.Value(q.After.At), q.After.ID)
+	}
 	return w
 }
 

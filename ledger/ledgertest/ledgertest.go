@@ -406,6 +406,29 @@ func testAudit(t *testing.T, open Opener) {
 	if err != nil || len(got) != 1 || got[0].Reason != "asked by phone" {
 		t.Errorf("Audits(opt-out, since) = %+v, %v", got, err)
 	}
+	got, err = l.Audits(c, ledger.AuditQuery{Actor: "admin"})
+	if err != nil || len(got) != 3 || got[2].Object != "be-dncm" {
+		t.Errorf("Audits(actor admin) = %+v, %v; want the 3 of admin", got, err)
+	}
+	got, err = l.Audits(c, ledger.AuditQuery{Object: "be-dncm"})
+	if err != nil || len(got) != 1 || got[0].Action != ledger.ActListImport {
+		t.Errorf("Audits(object be-dncm) = %+v, %v", got, err)
+	}
+	// Pages of two: the second continues after the first's last event,
+	// the third is empty; nothing is seen twice or skipped.
+	first, err := l.Audits(c, ledger.AuditQuery{Limit: 2})
+	if err != nil || len(first) != 2 {
+		t.Fatalf("first page %+v, %v", first, err)
+	}
+	cur := first[1].Cursor()
+	second, err := l.Audits(c, ledger.AuditQuery{Limit: 2, After: &cur})
+	if err != nil || len(second) != 2 || second[0].Action != ledger.ActOptOut || second[1].Action != ledger.ActListImport {
+		t.Fatalf("second page %+v, %v", second, err)
+	}
+	cur = second[1].Cursor()
+	if third, err := l.Audits(c, ledger.AuditQuery{Limit: 2, After: &cur}); err != nil || len(third) != 0 {
+		t.Errorf("third page %+v, %v; want none", third, err)
+	}
 }
 
 func testConcurrent(t *testing.T, open Opener) {
