@@ -103,16 +103,27 @@ func (c *Console) query(rq *Request, f Filter) (ledger.Query, []string) {
 	}
 	q.Verdict, q.Reason, q.List, q.Domain, q.Rep = ledger.Verdict(f.Verdict), ledger.Reason(f.Reason), f.List, f.Domain, f.Rep
 	if f.Address != "" {
-		if !strings.Contains(f.Address, "@") {
-			problems = append(problems, rq.T("log.badaddress"))
+		var problem string
+		if q.Digest, problem = c.searchDigest(rq, f.Address); problem != "" {
+			problems = append(problems, problem)
 		}
-		d := ledger.RcptDigest(c.o.DigestKey, f.Address)
-		q.Digest = &d
 	}
 	if !Allows(rq.User.Role, store.RoleManager) {
 		q.Rep = rq.User.Email
 	}
 	return q, problems
+}
+
+// searchDigest is the ledger's key for an address searched in full (the
+// address is never stored: only its keyed digest is compared), and the
+// problem to show when addr is not a whole address.
+func (c *Console) searchDigest(rq *Request, addr string) (*ledger.Digest, string) {
+	var problem string
+	if !strings.Contains(addr, "@") {
+		problem = rq.T("log.badaddress")
+	}
+	d := ledger.RcptDigest(c.o.DigestKey, addr)
+	return &d, problem
 }
 
 func (c *Console) logPage(rq *Request) {
