@@ -31,6 +31,10 @@ func (c *Console) builtinPages() []Page {
 		{Pattern: "GET " + ResetPath, Role: store.RoleAdmin, Nav: "nav.reset", Template: "reset.html.tmpl", Serve: c.resetForm},
 		{Pattern: "POST " + ResetPath, Role: store.RoleAdmin, Template: "reset.html.tmpl", Serve: c.resetPost},
 		{Pattern: "GET " + TransactionPath + "{ref}", Role: store.RoleRep, Template: "tx.html.tmpl", Serve: c.transaction},
+
+		// The audit trail, for managers and admins.
+		{Pattern: "GET " + AuditPath, Role: store.RoleManager, Nav: "nav.audit", Template: "audit.html.tmpl", Serve: c.auditPage},
+		{Pattern: "GET " + AuditExportPath, Role: store.RoleManager, Serve: c.auditExport},
 	}, c.reviewPages()...)
 }
 
