@@ -319,7 +319,14 @@ func AuditFilters(q ledger.AuditQuery, tc TimeCodec) *Where {
 	if !q.Since.IsZero() {
 		w.Add("at >= ?", tc.Value(q.Since))
 	}
-	if !q.Until.IsZero() {
+	switch {
+	case q.After != nil && (q.Until.IsZero() || q.After.At.Before(q.Until)):
+		// The cursor is the upper bound in time: given as a plain bound
+		// on at, the index is entered at the cursor rather than at Until
+		// (SQLite picks the at bound over the row value), so a deep page
+		// reads what the first does.
+		w.Add("at <= ?", tc.Value(q.After.At))
+	case !q.Until.IsZero():
 		w.Add("at < ?", tc.Value(q.Until))
 	}
 	if q.Action != "" {

@@ -429,6 +429,17 @@ func testAudit(t *testing.T, open Opener) {
 	if third, err := l.Audits(c, ledger.AuditQuery{Limit: 2, After: &cur}); err != nil || len(third) != 0 {
 		t.Errorf("third page %+v, %v; want none", third, err)
 	}
+	// A cursor within a range: the earlier of the cursor and Until bounds
+	// the page, and Since still holds.
+	cur = first[0].Cursor()
+	got, err = l.Audits(c, ledger.AuditQuery{Since: Base.Add(-150 * time.Minute), Until: Base.Add(time.Hour), After: &cur})
+	if err != nil || len(got) != 2 || got[0].Reason != "asked by phone" || got[1].Actor != "recipient" {
+		t.Errorf("Audits(range, after the erasure) = %+v, %v; want the two opt-outs", got, err)
+	}
+	got, err = l.Audits(c, ledger.AuditQuery{Until: Base.Add(-90 * time.Minute), After: &cur})
+	if err != nil || len(got) != 2 || got[0].Actor != "recipient" || got[1].Action != ledger.ActListImport {
+		t.Errorf("Audits(until before the cursor) = %+v, %v; want the one-click opt-out and the import", got, err)
+	}
 }
 
 func testConcurrent(t *testing.T, open Opener) {
