@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -362,4 +364,66 @@ func TestAuditFrench(t *testing.T) {
 	if a := b.get(console.AuditPath + "?action=peut-etre"); !strings.Contains(a.Body, "Action : &#34;peut-etre&#34; n’est pas une action du journal d’audit.") {
 		t.Errorf("the French problem is missing:\n%s", a.Body)
 	}
+}
+
+// auditBenchEnv sets how many events BenchmarkAuditPage seeds.
+const auditBenchEnv = "DNCGATE_AUDIT_BENCH_N"
+
+// BenchmarkAuditPage measures the audit page as a manager gets it, through
+// the handler, the session check and the template, on a trail of
+// DNCGATE_AUDIT_BENCH_N events (5,000 by default; each is written on its
+// own, as the gateway does) over 30 days: the first page, and a page 90%
+// of the way down, reached by its cursor. deep/first is the ratio of their
+// medians, measured in the same run; a cursor that counted the rows before
+// it would grow it with the trail.
+func BenchmarkAuditPage(b *testing.B) {
+	n := 5000
+	if s := os.Getenv(auditBenchEnv); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1000 {
+			b.Fatalf("%s=%q: want a number of events, at least 1000", auditBenchEnv, s)
+		}
+	}
+	e := newEnv(b)
+	span := 29 * 24 * time.Hour
+	var deep ledger.Cursor
+	for i := range n {
+		ev := e.marked(fmt.Sprintf("S%d", i), ledger.Actions[i%len(ledger.Actions)], fmt.Sprintf("user%02d@acme.example", i%40), "obj", span*time.Duration(i)/time.Duration(n))
+		ev.ID = fmt.Sprintf("%08d", i)
+		e.addAudits(ev)
+		if i == n*9/10 {
+			deep = ev.Cursor()
+		}
+	}
+	br := e.browser()
+	br.logIn(mgr)
+	first, deepPath := console.AuditPath, console.AuditPath+"?cursor="+deep.Encode()
+	var firsts, deeps []time.Duration
+	for b.Loop() {
+		for _, p := range []struct {
+			path string
+			ds   *[]time.Duration
+		}{{first, &firsts}, {deepPath, &deeps}} {
+			t := time.Now()
+			a := br.get(p.path)
+			*p.ds = append(*p.ds, time.Since(t))
+			if rows := strings.Count(a.Body, `<td data-label="Time">`); a.Status != http.StatusOK || rows != 50 {
+				b.Fatalf("GET %s: %d, %d rows", p.path, a.Status, rows)
+			}
+		}
+	}
+	f50, f99 := percentiles(firsts)
+	d50, d99 := percentiles(deeps)
+	b.ReportMetric(f50, "first-p50-ms")
+	b.ReportMetric(f99, "first-p99-ms")
+	b.ReportMetric(d50, "deep-p50-ms")
+	b.ReportMetric(d99, "deep-p99-ms")
+	b.ReportMetric(d50/f50, "deep/first")
+}
+
+// percentiles are the p50 and p99 of ds, in milliseconds.
+func percentiles(ds []time.Duration) (p50, p99 float64) {
+	slices.Sort(ds)
+	pct := func(p float64) float64 { return float64(ds[int(float64(len(ds)-1)*p)]) / 1e6 }
+	return pct(0.50), pct(0.99)
 }

@@ -109,6 +109,17 @@ func TestBrowserReview(t *testing.T) {
 		}
 	}
 	screenshots(t, ctx, shots, "transaction")
+
+	run("the audit trail", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)),
+		chromedp.WaitVisible(chromedp.ID("a-action")),
+		chromedp.SetValue(chromedp.ID("a-action"), "export"),
+		chromedp.Submit(chromedp.ID("a-action")),
+		chromedp.WaitVisible(chromedp.ID("audit")))
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#audit tbody td')].map(td => td.textContent)`))
+	if err != nil || len(cells) != 7 || cells[1] != "export" || cells[2] != mgr || cells[3] != "log" || !strings.Contains(cells[6], "rows=2") {
+		t.Fatalf("audit trail filtered by export = %q (%v), want the CSV export", cells, err)
+	}
+	screenshots(t, ctx, shots, "audit")
 }
 
 // rowRefs are the references in the log table.
