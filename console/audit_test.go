@@ -212,6 +212,9 @@ func TestAuditRoles(t *testing.T) {
 		if !strings.Contains(a.Body, `<a href="/console/audit" aria-current="page">`) {
 			t.Errorf("%s: the menu does not mark the audit page as current", who)
 		}
+		if csp := a.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(a.Body, "<script") {
+			t.Errorf("%s: the audit page has CSP %q or a script", who, csp)
+		}
 	}
 }
 
