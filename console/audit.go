@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -236,7 +237,7 @@ func (c *Console) auditExport(rq *Request) {
 
 // streamAudits writes evs, the first page of q, then every page after it,
 // and returns how many events it wrote.
-func (c *Console) streamAudits(ctx context.Context, q ledger.AuditQuery, evs []ledger.AuditEvent, w http.ResponseWriter) (int, error) {
+func (c *Console) streamAudits(ctx context.Context, q ledger.AuditQuery, evs []ledger.AuditEvent, w io.Writer) (int, error) {
 	out, err := export.NewAuditCSV(w)
 	if err != nil {
 		return 0, err
