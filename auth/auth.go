@@ -7,7 +7,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -59,10 +58,11 @@ type Options struct {
 	OnCompare func()
 	// Logins, when set, is told the time of successful logins, at most
 	// once per LoginEvery (default DefaultLoginEvery) and user, in the
-	// background; Log (default: none) says when a write failed.
-	Logins     Logins
-	LoginEvery time.Duration
-	Log        *slog.Logger
+	// background; LoginNotRecorded, when set, is told of a write that
+	// failed (the login stands).
+	Logins           Logins
+	LoginEvery       time.Duration
+	LoginNotRecorded func(name string, err error)
 }
 
 // Attempt is one login: the name and password as the client gave them,

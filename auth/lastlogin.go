@@ -2,11 +2,8 @@ package auth
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/dncgate/dncgate/lists"
 )
 
 // Logins records successful logins (store.Users' RecordLogin).
@@ -29,7 +26,7 @@ type lastLogins struct {
 	to    Logins
 	every time.Duration
 	now   func() time.Time
-	log   *slog.Logger
+	fail  func(name string, err error)
 
 	mu      sync.Mutex
 	written map[string]time.Time // user → the login time last sent to the store
@@ -40,14 +37,14 @@ func newLastLogins(o Options) *lastLogins {
 	if o.Logins == nil {
 		return nil
 	}
-	every, log := o.LoginEvery, o.Log
+	every, fail := o.LoginEvery, o.LoginNotRecorded
 	if every <= 0 {
 		every = DefaultLoginEvery
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if fail == nil {
+		fail = func(string, error) {}
 	}
-	return &lastLogins{to: o.Logins, every: every, now: o.Now, log: log, written: map[string]time.Time{}}
+	return &lastLogins{to: o.Logins, every: every, now: o.Now, fail: fail, written: map[string]time.Time{}}
 }
 
 // seen notes a successful login of name, writing it unless one was
@@ -76,7 +73,7 @@ func (l *lastLogins) write(name string, at time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
 	defer cancel()
 	if err := l.to.RecordLogin(ctx, name, at); err != nil {
-		l.log.Warn("auth: last login not recorded", "user", lists.MaskEmail(name), "err", err)
+		l.fail(name, err)
 		l.mu.Lock()
 		if l.written[name].Equal(at) {
 			delete(l.written, name) // the next login tries again

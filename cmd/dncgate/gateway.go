@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/lists"
 	"log/slog"
 	"net"
 	"time"
@@ -322,7 +323,9 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, st store.Store, l
 	a := cfg.Auth
 	return auth.New(auth.Options{
 		Users: st, Attempts: st, Cost: storedCost(ctx, st), Remember: rememberLogins,
-		Logins: st, Log: log,
+		Logins: st, LoginNotRecorded: func(name string, err error) {
+			log.Warn("last login not recorded", "user", lists.MaskEmail(name), "err", err)
+		},
 		Limits: auth.Limits{
 			Window:           a.FailWindow.Duration,
 			SlowAfter:        never(a.SlowAfter),
