@@ -31,7 +31,7 @@ func (c *Console) builtinPages() []Page {
 		{Pattern: "GET " + ResetPath, Role: store.RoleAdmin, Nav: "nav.reset", Template: "reset.html.tmpl", Serve: c.resetForm},
 		{Pattern: "POST " + ResetPath, Role: store.RoleAdmin, Template: "reset.html.tmpl", Serve: c.resetPost},
 		{Pattern: "GET " + TransactionPath + "{ref}", Role: store.RoleRep, Template: "tx.html.tmpl", Serve: c.transaction},
-	}, c.reviewPages()...)
+	}, append(c.reviewPages(), c.userPages()...)...)
 }
 
 // stepPath is the page of a pending login step.
