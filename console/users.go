@@ -180,7 +180,7 @@ func (c *Console) problem(rq *Request, err error) (string, string) {
 		}
 	}
 	if errors.Is(err, accounts.ErrLastAdmin) {
-		return rq.T("users.lastadmin"), "role"
+		return rq.T("users.lastadmin"), "" // no one input is wrong
 	}
 	return "", ""
 }
