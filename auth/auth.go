@@ -56,6 +56,13 @@ type Options struct {
 	// OnCompare, when set, is called before every bcrypt comparison
 	// (tests count them).
 	OnCompare func()
+	// Logins, when set, is told the time of successful logins, at most
+	// once per LoginEvery (default DefaultLoginEvery) and user, in the
+	// background; LoginNotRecorded, when set, is told of a write that
+	// failed (the login stands).
+	Logins           Logins
+	LoginEvery       time.Duration
+	LoginNotRecorded func(name string, err error)
 }
 
 // Attempt is one login: the name and password as the client gave them,
@@ -72,7 +79,8 @@ type Outcome int
 const (
 	// Accepted: the name and password are a user's.
 	Accepted Outcome = iota
-	// Refused: wrong name or password; the client cannot tell which.
+	// Refused: wrong name or password, or a disabled user; the client
+	// cannot tell which.
 	Refused
 	// Locked: too many failures; nothing was checked, even a right password
 	// is refused until the window ends.
@@ -110,6 +118,9 @@ type Result struct {
 var (
 	ErrUnknownUser   = errors.New("unknown user")
 	ErrWrongPassword = errors.New("password does not match")
+	// ErrDisabled: the password matched a disabled user. The client is
+	// told what a wrong password gets, so a guesser learns nothing.
+	ErrDisabled = errors.New("user is disabled")
 )
 
 // Authenticator checks logins; safe for concurrent use.
@@ -119,6 +130,7 @@ type Authenticator struct {
 	pool   chan struct{} // one token per running comparison
 	stand  *standIn
 	memory *memory
+	logins *lastLogins
 }
 
 // New returns an Authenticator. It makes the stand-in hash at once, so
@@ -146,8 +158,11 @@ func New(o Options) (*Authenticator, error) {
 		return nil, err
 	}
 	return &Authenticator{o: o, limits: lim, pool: make(chan struct{}, o.Workers), stand: stand,
-		memory: newMemory(o.Remember, o.Now)}, nil
+		memory: newMemory(o.Remember, o.Now), logins: newLastLogins(o)}, nil
 }
+
+// Flush returns once the last-login writes under way are done.
+func (a *Authenticator) Flush() { a.logins.wait() }
 
 // Login checks one attempt. The attempt is counted in the store before
 // the password is checked, in one atomic step per attempt: however many
@@ -174,6 +189,7 @@ func (a *Authenticator) Login(ctx context.Context, at Attempt) Result {
 	case Accepted:
 		reset, release := k.succeeded()
 		a.settle(ctx, reset, release)
+		a.logins.seen(name)
 	case Unavailable:
 		reset, release := k.notChecked()
 		a.settle(ctx, reset, release)
@@ -197,7 +213,7 @@ func (a *Authenticator) check(ctx context.Context, name, password string) Result
 	}
 	known := err == nil && len(u.PasswordHash) > 0
 	if known && a.memory.remembered(name, password, u.PasswordHash) {
-		return Result{Outcome: Accepted, User: u}
+		return accepted(u)
 	}
 	hash := a.stand.hash()
 	if known {
@@ -214,6 +230,17 @@ func (a *Authenticator) check(ctx context.Context, name, password string) Result
 		return Result{Outcome: Refused, Cause: ErrWrongPassword}
 	}
 	a.memory.remember(name, password, u.PasswordHash)
+	return accepted(u)
+}
+
+// accepted is the result of a matching password: refused, as a wrong
+// one, for a disabled user, so that the reply tells no guesser that the
+// password was right. The user is read at every login, remembered or
+// not, so disabling takes effect at the next one.
+func accepted(u store.User) Result {
+	if u.Disabled {
+		return Result{Outcome: Refused, Cause: ErrDisabled}
+	}
 	return Result{Outcome: Accepted, User: u}
 }
 

@@ -284,3 +284,40 @@ func TestCheckAPIStoreDown(t *testing.T) {
 		t.Fatal("a partial answer was given")
 	}
 }
+
+// TestCheckAPIDisabledUser: a disabled user's right password gets the
+// answer a wrong one gets; enabled again, the check answers and the login
+// is recorded as the user's last.
+func TestCheckAPIDisabledUser(t *testing.T) {
+	st := embeddedStore(t)
+	a, err := auth.New(auth.Options{Users: st, Attempts: st, Cost: bcrypt.MinCost, Logins: st.(auth.Logins),
+		Wait: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serverWith(t, st, 1000, a)
+	users := st.(store.Users)
+	u, _ := users.User(t.Context(), user)
+	u.Disabled = true
+	if err := users.UpdateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	right, rightBody := post(t, srv, user, password, `{"recipients":["a@b.fr"]}`)
+	wrong, wrongBody := post(t, srv, user, "guess", `{"recipients":["a@b.fr"]}`)
+	if right.StatusCode != http.StatusUnauthorized || wrong.StatusCode != right.StatusCode || rightBody != wrongBody {
+		t.Fatalf("disabled user: right password %d %s, wrong one %d %s", right.StatusCode, rightBody, wrong.StatusCode, wrongBody)
+	}
+	a.Flush()
+	if u, _ := users.User(t.Context(), user); !u.LastLogin.IsZero() {
+		t.Fatalf("a refused login was recorded: %v", u.LastLogin)
+	}
+	u.Disabled = false
+	users.UpdateUser(t.Context(), u)
+	if resp, body := post(t, srv, user, password, `{"recipients":["a@b.fr"]}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("enabled again: %d %s", resp.StatusCode, body)
+	}
+	a.Flush()
+	if u, _ := users.User(t.Context(), user); u.LastLogin.IsZero() {
+		t.Fatalf("the API login was not recorded")
+	}
+}

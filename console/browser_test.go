@@ -16,6 +16,7 @@ import (
 	"github.com/dncgate/dncgate/console"
 	"github.com/dncgate/dncgate/internal/testbrowser"
 	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/store"
 )
 
 // TestBrowserReview is a manager's review in headless Chromium, without
@@ -165,4 +166,51 @@ func screenshots(t *testing.T, ctx context.Context, dir, name string) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBrowserUsers is an admin on the users pages in headless Chromium:
+// add a user with a generated password, open their page and disable
+// them. Both pages are checked at 390 px (no sideways scroll) and left as
+// screenshots.
+func TestBrowserUsers(t *testing.T) {
+	e := newEnv(t, withAccounts(), func(o *console.Options) { o.Insecure = true })
+	ctx := testbrowser.New(t)
+	shots := t.ArtifactDir()
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	run("login", chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(e.srv.URL+console.UsersPath),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), admin),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.ID("code")),
+		chromedp.SendKeys(chromedp.ID("code"), e.code(0)),
+		chromedp.Submit(chromedp.ID("code")),
+		chromedp.WaitVisible(chromedp.ID("users")),
+	)
+	run("add a user", chromedp.SendKeys(chromedp.ID("u-email"), "new@acme.example"),
+		chromedp.Submit(chromedp.ID("u-email")),
+		chromedp.WaitVisible(chromedp.ID("generated-password")))
+	pw, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("generated-password")))
+	if err != nil || len(pw) != 20 {
+		t.Fatalf("generated password %q, %v", pw, err)
+	}
+	if u := e.user("new@acme.example"); u.Role != store.RoleRep || u.Disabled {
+		t.Fatalf("added user %+v", u)
+	}
+	screenshots(t, ctx, shots, "users")
+	run("disable", chromedp.Navigate(e.srv.URL+console.UserPath+"?email=new%40acme.example"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/console/users/disable"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action="/console/users/disable"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.banner-info`)))
+	notice, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".banner-info")))
+	if !strings.Contains(notice, "new@acme.example is disabled") || !e.user("new@acme.example").Disabled {
+		t.Fatalf("after disabling: notice %q, user %+v", notice, e.user("new@acme.example"))
+	}
+	screenshots(t, ctx, shots, "user")
 }

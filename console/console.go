@@ -90,6 +90,11 @@ type Options struct {
 	MaxUpload  int64
 	MaxRemoval func(list string) *float64
 	Background context.Context
+	// Accounts, when set, lets admins add and change users on the users
+	// pages; PasswordCost is the bcrypt cost of the passwords they set
+	// (auth.DefaultCost when 0, as the command line's).
+	Accounts     AccountStore
+	PasswordCost int
 	// Second is the second factor (TOTP); nil: passwords only, which
 	// refuses managers and admins.
 	Second SecondFactor

@@ -35,7 +35,7 @@ func (c *Console) builtinPages() []Page {
 		// The audit trail, for managers and admins.
 		{Pattern: "GET " + AuditPath, Role: store.RoleManager, Nav: "nav.audit", Template: "audit.html.tmpl", Serve: c.auditPage},
 		{Pattern: "GET " + AuditExportPath, Role: store.RoleManager, Serve: c.auditExport},
-	}, c.reviewPages()...)
+	}, append(c.reviewPages(), c.userPages()...)...)
 }
 
 // stepPath is the page of a pending login step.

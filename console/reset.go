@@ -53,9 +53,12 @@ func (c *Console) resetPost(rq *Request) {
 		c.o.Log.Error("console: sessions not ended at a reset", "err", err)
 	}
 	c.auditDetails(rq, ledger.ActTOTPReset, email, "", map[string]string{"sessions": strconv.Itoa(n), "source": "console"})
-	if email == rq.User.Email {
+	switch {
+	case email == rq.User.Email:
 		rq.Redirect(LoginPath)
-		return
+	case rq.R.PostFormValue("from") == "users" && c.o.Accounts != nil:
+		rq.Redirect(UserPath + "?done=reset&email=" + url.QueryEscape(email))
+	default:
+		rq.Redirect(ResetPath + "?done=" + url.QueryEscape(email))
 	}
-	rq.Redirect(ResetPath + "?done=" + url.QueryEscape(email))
 }

@@ -63,7 +63,7 @@ func (c *Console) clearCookie(w http.ResponseWriter, name string) {
 var errNoSession = errors.New("no session")
 
 // current is the request's session and its user. An expired session is
-// deleted; a user removed or without a role ends it too.
+// deleted; a user removed, disabled or without a role ends it too.
 func (c *Console) current(ctx context.Context, r *http.Request) (store.Session, store.User, error) {
 	ck, err := r.Cookie(c.cookieName())
 	if err != nil || ck.Value == "" {
@@ -83,7 +83,7 @@ func (c *Console) current(ctx context.Context, r *http.Request) (store.Session, 
 		return store.Session{}, store.User{}, errNoSession
 	}
 	u, err := c.o.Users.User(ctx, s.User)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Role.Valid()) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!u.Role.Valid() || u.Disabled)) {
 		_ = c.o.Sessions.DeleteSession(ctx, id)
 		return store.Session{}, store.User{}, errNoSession
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -174,9 +175,61 @@ max_age = "5d"
 	if status, _ := consoleGet(t, r, web, "/console/mine"); status != http.StatusOK {
 		t.Fatalf("rep's own page: %d", status)
 	}
-	for _, path := range []string{"/console/lists", "/console/lists/fr-dnc", "/console/upload", "/console/optouts"} {
+	for _, path := range []string{"/console/lists", "/console/lists/fr-dnc", "/console/upload", "/console/optouts", "/console/users"} {
 		if status, _ := consoleGet(t, r, web, path); status != http.StatusForbidden && status != http.StatusNotFound {
 			t.Fatalf("rep GET %s: %d, want 403 or 404", path, status)
 		}
+	}
+	disableThroughTheConsole(t, cfg, c, r, direct, web)
+}
+
+// disableThroughTheConsole: the admin disables the rep on the users page;
+// the rep's console session ends and SMTP AUTH and the check API refuse
+// their right password as a wrong one; enabled again from the command
+// line, they log in, and users ls shows when.
+func disableThroughTheConsole(t *testing.T, cfg string, admin, rep *http.Client, direct, web string) {
+	t.Helper()
+	status, page := consoleGet(t, admin, web, "/console/users")
+	if status != http.StatusOK || !strings.Contains(page, `href="/console/users/user?email=rep%40acme.test"`) {
+		t.Fatalf("users page: %d\n%s", status, page)
+	}
+	_, page = consoleGet(t, admin, web, "/console/users/user?email=rep%40acme.test")
+	status, loc, page := consolePost(t, admin, web, "/console/users/disable", url.Values{"csrf": {csrfOf(t, page)}, "email": {"rep@acme.test"}}, "")
+	if status != http.StatusSeeOther || !strings.Contains(loc, "done=disabled") {
+		t.Fatalf("disable: %d %q\n%s", status, loc, page)
+	}
+	if status, _ := consoleGet(t, rep, web, "/console/mine"); status != http.StatusSeeOther {
+		t.Fatalf("the disabled rep's session: %d, want 303 to the login", status)
+	}
+	if code := smtpLogin(t, direct, "", password); code != 535 {
+		t.Fatalf("SMTP AUTH of the disabled rep: %d, want 535", code)
+	}
+	if code := apiLogin(t, web, password); code != http.StatusUnauthorized {
+		t.Fatalf("check API login of the disabled rep: %d, want 401", code)
+	}
+	if out, code := cli(t, "", "users", "enable", "rep@acme.test", "--config", cfg); code != 0 {
+		t.Fatalf("users enable: exit %d\n%s", code, out)
+	}
+	if code := smtpLogin(t, direct, "", password); code != 235 {
+		t.Fatalf("SMTP AUTH of the enabled rep: %d, want 235", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := cli(t, "", "users", "ls", "--json", "--config", cfg)
+		var users []struct {
+			Email     string  `json:"email"`
+			Disabled  bool    `json:"disabled"`
+			LastLogin *string `json:"last_login"`
+		}
+		if err := json.Unmarshal([]byte(out), &users); err != nil {
+			t.Fatalf("users ls --json: %v\n%s", err, out)
+		}
+		if len(users) == 2 && users[1].Email == "rep@acme.test" && !users[1].Disabled && users[1].LastLogin != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("users ls --json shows no last login of the rep:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -217,3 +217,25 @@ func TestSharedLockOut(t *testing.T) {
 		}
 	})
 }
+
+// TestDisabledUserRefused: a disabled admin's right password is refused
+// as a wrong one, and nothing is opted out.
+func TestDisabledUserRefused(t *testing.T) {
+	each(t, func(t *testing.T, st backend) {
+		f := setup(t, st)
+		users := st.(store.Users)
+		u, _ := users.User(t.Context(), "admin@acme.test")
+		u.Disabled = true
+		if err := users.UpdateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		right, _ := f.do(t, "POST", optoutapi.Path, "admin@acme.test", password, `{"address": "a@b.fr", "reason": "x"}`)
+		wrong, _ := f.do(t, "POST", optoutapi.Path, "admin@acme.test", "wrong", `{"address": "a@b.fr", "reason": "x"}`)
+		if right != http.StatusUnauthorized || wrong != right {
+			t.Fatalf("disabled admin: %d with the right password, %d with a wrong one; want 401 both", right, wrong)
+		}
+		if ok, _ := suppression.NewOptOuts(st, key).IsOptedOut(t.Context(), "a@b.fr"); ok {
+			t.Fatal("a disabled user opted the address out")
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,5 +199,44 @@ func TestAuthSuccessResetsPair(t *testing.T) {
 	}
 	if n, m := e.attempts.get("auth:client:127.0.0.1/32"), e.attempts.get("auth:user:"+repEmail); n != 1 || m != 1 {
 		t.Errorf("address count %d, name count %d, want 1 each", n, m)
+	}
+}
+
+// TestAuthDisabledUser: a disabled user's right password gets the reply a
+// wrong one gets (no oracle for a guesser), and the log says why.
+func TestAuthDisabledUser(t *testing.T) {
+	e := testServer(t)
+	e.users.disable(repEmail)
+	c := dialRaw(t, e.addr(0))
+	c.ehlo()
+	if got := c.auth(repEmail, repPassword); got != authFailed {
+		t.Errorf("disabled user, right password: %q, want %q", got, authFailed)
+	}
+	if got := c.cmd("MAIL FROM:<rep@acme.fr>"); got != "530 5.7.0 Authentication required" {
+		t.Errorf("MAIL after the refused AUTH: %q", got)
+	}
+	if !strings.Contains(e.logs.String(), "user is disabled") {
+		t.Errorf("the log does not say the user is disabled:\n%s", e.logs.String())
+	}
+}
+
+// TestDisabledWhileConnected: a user disabled after their AUTH sends no
+// further message on the open connection, once the identity cache's
+// second has passed.
+func TestDisabledWhileConnected(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	e := testServer(t, func(o *Options) {
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	c := e.login(t)
+	c.must("MAIL FROM:<rep@acme.fr>", 250)
+	c.must("RSET", 250)
+	e.users.disable(repEmail)
+	mu.Lock()
+	now = now.Add(identityTTL)
+	mu.Unlock()
+	if got := c.cmd("MAIL FROM:<rep@acme.fr>"); got != "530 5.7.0 Authentication required" {
+		t.Fatalf("MAIL after the user was disabled: %q", got)
 	}
 }

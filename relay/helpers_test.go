@@ -492,3 +492,12 @@ func message(from, subject string) string {
 func saslPlain(user, password string) sasl.Client { return sasl.NewPlainClient("", user, password) }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// disable marks the user disabled, as users disable does.
+func (f *fakeUsers) disable(email string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[email]
+	u.Disabled = true
+	f.users[email] = u
+}

@@ -238,3 +238,13 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestTrustedDisabledIdentity(t *testing.T) {
+	e := testServer(t, withTrusted("127.0.0.1/32", botEmail))
+	e.users.disable(botEmail)
+	c := dialRaw(t, e.addr(0))
+	c.ehlo()
+	if got := c.cmd("MAIL FROM:<crm@acme.fr>"); got != "451 4.3.5 Trusted network identity disabled, ask the administrator" {
+		t.Errorf("got %q", got)
+	}
+}

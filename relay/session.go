@@ -136,6 +136,9 @@ func (s *session) mayTransact() error {
 	if err := txGate(s.lst.cfg.Mode, s.secure).err(); err != nil {
 		return err
 	}
+	if s.user != nil && s.how == "auth" {
+		return s.reloadUser()
+	}
 	if s.user != nil {
 		return nil
 	}
@@ -144,6 +147,30 @@ func (s *session) mayTransact() error {
 		return smtpreply.New(smtpreply.NoAuth, smtpreply.AuthRequired, "Authentication required", nil)
 	}
 	return s.loadTrusted(identity)
+}
+
+// reloadUser reads a logged-in user again at each transaction, through
+// the identity cache (a second old at most), so that a user disabled since
+// their AUTH sends no more on a connection kept open, and a changed
+// send-as list applies at once. A store that cannot answer, or no longer
+// has the user (removed, or flushed by accident), leaves the session as it
+// was: the recipient check fails closed on such a store anyway, and the
+// session carries on once it is back, as it did before this read.
+func (s *session) reloadUser() error {
+	ctx, cancel := context.WithTimeout(s.ctx, authLookupTimeout)
+	defer cancel()
+	u, err := s.srv.trusted.User(ctx, s.user.Email)
+	switch {
+	case err != nil:
+		s.log.Debug("user not read again at MAIL", "user", logName(s.user.Email), "err", err)
+		return nil
+	case u.Disabled:
+		s.user, s.how = nil, "" // Mail holds s.mu
+		return smtpreply.New(smtpreply.NoAuth, smtpreply.AuthRequired, "Authentication required",
+			errors.New("the logged-in user was disabled"))
+	}
+	s.user = &u
+	return nil
 }
 
 func (s *session) loadTrusted(identity string) error {
@@ -156,6 +183,9 @@ func (s *session) loadTrusted(identity string) error {
 			fmt.Errorf("identity %q of a trusted network is not a user", identity))
 	case err != nil:
 		return smtpreply.New(smtpreply.Local, smtpreply.StoreError, "Temporary local problem, try again later", err)
+	case u.Disabled:
+		return smtpreply.New(smtpreply.Misconfigured, smtpreply.TrustedIdentity, "Trusted network identity disabled, ask the administrator",
+			fmt.Errorf("identity %q of a trusted network is a disabled user", identity))
 	}
 	s.user, s.how = &u, "trusted"
 	s.conn.authenticated()

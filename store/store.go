@@ -38,14 +38,27 @@ type User struct {
 	PasswordHash []byte    // bcrypt hash; never the password itself
 	CreatedAt    time.Time // set by the store on AddUser
 	UpdatedAt    time.Time // set by the store on every write
+	// Disabled refuses every login of the user (SMTP AUTH, the HTTP APIs,
+	// the console) while keeping the account; DisabledAt and DisabledBy
+	// say when and by whom, zero when enabled. UpdateUser writes them.
+	Disabled   bool
+	DisabledAt time.Time
+	DisabledBy string
+	// LastLogin is the last successful login at any door, as far as
+	// RecordLogin was told (zero: none yet). UpdateUser leaves it alone.
+	LastLogin time.Time
 }
 
 // Users keeps the accounts.
 type Users interface {
 	// AddUser creates u; ErrExists when the email is taken.
 	AddUser(ctx context.Context, u User) error
-	// UpdateUser replaces an existing user; ErrNotFound when absent.
+	// UpdateUser replaces an existing user, all but CreatedAt and
+	// LastLogin; ErrNotFound when absent.
 	UpdateUser(ctx context.Context, u User) error
+	// RecordLogin sets the user's LastLogin to at, and nothing else, so
+	// that it never undoes a concurrent UpdateUser; ErrNotFound when absent.
+	RecordLogin(ctx context.Context, email string, at time.Time) error
 	// User returns the user with that (lower-cased) email, or ErrNotFound.
 	User(ctx context.Context, email string) (User, error)
 	// ListUsers returns every user sorted by email.

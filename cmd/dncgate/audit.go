@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dncgate/dncgate/accounts"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/listimport"
@@ -58,6 +59,5 @@ func capResetEvent(cfg *config.Config, capName, subject, who string) ledger.Audi
 // userEvent is the audit trail's record of a change to a user: what
 // changed, the role and send-as addresses after it.
 func userEvent(change string, u store.User) ledger.AuditEvent {
-	return ledger.AuditEvent{Actor: operator(""), Action: ledger.ActUserChange, Object: u.Email,
-		Details: map[string]string{"change": change, "role": string(u.Role), "send_as": strings.Join(u.SendAs, ",")}}
+	return accounts.Event(operator(""), change, u)
 }

@@ -17,8 +17,8 @@ import (
 
 // consoleMounts is the web console when [console] enables it: logins
 // through the gateway's one Authenticator, sessions, second factors,
-// lists and contacts in the store, decisions and audit events in the
-// ledger; prospect files are checked, an erasure resets the caps and an
+// users, lists and contacts in the store, decisions and audit events in
+// the ledger; prospect files are checked, an erasure resets the caps and an
 // upload reads its list's max_removal through live, the checks of the
 // configuration in force. Uploads run under ctx, serve's own.
 func consoleMounts(ctx context.Context, cfg *config.Config, st backend, login *auth.Authenticator, led ledger.Ledger, live *liveCheck, key []byte, notify *webhook.Notifier, log *slog.Logger) ([]web.Mount, error) {
@@ -33,7 +33,7 @@ func consoleMounts(ctx context.Context, cfg *config.Config, st backend, login *a
 		return nil, err
 	}
 	c, err := console.New(console.Options{
-		Users: st, Sessions: st, Login: login, Audit: led, Ledger: led, DigestKey: key,
+		Users: st, Accounts: st, Sessions: st, Login: login, Audit: led, Ledger: led, DigestKey: key,
 		Lists: st, Contacts: st.Contacts(), Checker: live, MaxRemoval: live.maxRemoval, Background: ctx,
 		Erasure: &suppression.Erasure{OptOuts: suppression.NewOptOuts(st, key), Contacts: st.Contacts(), Caps: suppression.CurrentCaps(live.currentCaps)},
 		Second:  totp.New(st, cfg.Footer.Company),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/dncgate/dncgate/ledger"
+	"github.com/dncgate/dncgate/lists"
 	"log/slog"
 	"net"
 	"time"
@@ -93,11 +94,12 @@ func runGateway(ctx context.Context, cfg *config.Config, st backend, key []byte,
 	if err != nil {
 		return err
 	}
-	login, err := newAuthenticator(ctx, cfg, st)
+	login, err := newAuthenticator(ctx, cfg, st, log)
 	if err != nil {
 		optOut.stop(context.Background())
 		return err
 	}
+	defer login.Flush() // the last-login writes under way reach the store before it closes
 	check := newLiveCheck(chk)
 	api, err := checkapi.New(checkapi.Options{Check: check, Login: login, TrustedProxies: cfg.Proxies(), Log: log})
 	if err != nil {
@@ -315,11 +317,15 @@ func capRules(cfgCaps []config.Cap) []caps.Rule {
 }
 
 // newAuthenticator is the one login check of SMTP AUTH and the HTTP side,
-// its stand-in hash at the cost the stored users have.
-func newAuthenticator(ctx context.Context, cfg *config.Config, st store.Store) (*auth.Authenticator, error) {
+// its stand-in hash at the cost the stored users have; it writes each
+// user's last login to the store, at most once a minute.
+func newAuthenticator(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*auth.Authenticator, error) {
 	a := cfg.Auth
 	return auth.New(auth.Options{
 		Users: st, Attempts: st, Cost: storedCost(ctx, st), Remember: rememberLogins,
+		Logins: st, LoginNotRecorded: func(name string, err error) {
+			log.Warn("last login not recorded", "user", lists.MaskEmail(name), "err", err)
+		},
 		Limits: auth.Limits{
 			Window:           a.FailWindow.Duration,
 			SlowAfter:        never(a.SlowAfter),

@@ -53,12 +53,7 @@ func (a *app) changeSendAs(ctx context.Context, args []string, name, summary str
 		return u.fs.usageError("user %s: %v", email, err)
 	}
 	return u.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
-		var changed store.User
-		err := updateUser(ctx, st, email, func(usr *store.User) error {
-			err := change(usr, list)
-			changed = *usr
-			return err
-		})
+		changed, err := updateUser(ctx, st, email, func(usr *store.User) error { return change(usr, list) })
 		if err != nil {
 			return err
 		}

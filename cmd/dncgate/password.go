@@ -7,16 +7,10 @@ import (
 	"io"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/term"
-)
 
-const (
-	minPasswordLen = 10 // characters
-	// maxPasswordLen is bcrypt's limit: it ignores, and x/crypto refuses,
-	// anything past 72 bytes.
-	maxPasswordLen = 72
+	"github.com/dncgate/dncgate/accounts"
 )
 
 // readPassword reads one line from stdin, or asks twice on the terminal
@@ -75,12 +69,4 @@ func (a *app) prompt(f *os.File, label string) (string, error) {
 	return string(b), nil
 }
 
-func checkPassword(pw string) error {
-	switch {
-	case utf8.RuneCountInString(pw) < minPasswordLen:
-		return fmt.Errorf("the password is too short: at least %d characters", minPasswordLen)
-	case len(pw) > maxPasswordLen:
-		return fmt.Errorf("the password is too long: at most %d bytes", maxPasswordLen)
-	}
-	return nil
-}
+func checkPassword(pw string) error { return accounts.CheckPassword(pw) }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/dncgate/dncgate/accounts"
 	"github.com/dncgate/dncgate/auth"
 	"github.com/dncgate/dncgate/config"
 	"github.com/dncgate/dncgate/store"
@@ -23,6 +20,9 @@ func (a *app) users(ctx context.Context, args []string) error {
 		{"ls", "list users", (*app).usersList},
 		{"passwd", "set a user's password", (*app).usersPasswd},
 		{"rm", "remove a user", (*app).usersRemove},
+		{"set", "change a user's role or replace their send-as list", (*app).usersSet},
+		{"disable", "refuse every login of a user and end their console sessions", (*app).usersDisable},
+		{"enable", "let a disabled user log in again", (*app).usersEnable},
 		{"grant", "let a user send as more addresses or domains", (*app).usersGrant},
 		{"revoke", "take send-as addresses or domains from a user", (*app).usersRevoke},
 		{"totp-reset", "remove a user's second factor and end their console sessions", (*app).usersTOTPReset},
@@ -83,24 +83,15 @@ func (a *app) usersAdd(ctx context.Context, args []string) error {
 	})
 }
 
-// newUser validates the command-line parts of a new user.
+// newUser validates the command-line parts of a new user, naming the
+// user in any error past the address itself.
 func newUser(email, role string, sendAs []string) (store.User, error) {
-	e, err := normalizeEmail(email)
-	if err != nil {
-		return store.User{}, err
+	u, err := accounts.New(email, role, sendAs)
+	var fe *accounts.Error
+	if errors.As(err, &fe) && fe.Field != accounts.FieldEmail {
+		return u, fmt.Errorf("user %s: %w", strings.ToLower(email), err)
 	}
-	r := store.Role(role)
-	if !r.Valid() {
-		return store.User{}, fmt.Errorf("user %s: unknown role %q; use rep, manager or admin", e, role)
-	}
-	if len(sendAs) == 0 {
-		sendAs = []string{e}
-	}
-	list, err := normalizeSendAs(sendAs)
-	if err != nil {
-		return store.User{}, fmt.Errorf("user %s: %w", e, err)
-	}
-	return store.User{Email: e, Role: r, SendAs: list}, nil
+	return u, err
 }
 
 func (a *app) newPasswordHash(fromStdin bool) ([]byte, error) {
@@ -108,11 +99,12 @@ func (a *app) newPasswordHash(fromStdin bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bcrypt.GenerateFromPassword([]byte(pw), auth.DefaultCost)
+	return accounts.HashPassword(pw, auth.DefaultCost)
 }
 
 func (a *app) usersList(ctx context.Context, args []string) error {
-	u := a.newUsersCmd("ls", "", "List every user with role, send-as addresses and creation time (UTC).")
+	u := a.newUsersCmd("ls", "", "List every user with role, send-as addresses, whether disabled, the last login\n"+
+		"(at most a minute old) and creation time (UTC).")
 	asJSON := jsonFlag(u.fs)
 	if _, err := u.fs.parse(args, 0, 0); err != nil {
 		return err
@@ -123,26 +115,53 @@ func (a *app) usersList(ctx context.Context, args []string) error {
 			return fmt.Errorf("listing users: %w", err)
 		}
 		if *asJSON {
-			type userJSON struct {
-				Email   string   `json:"email"`
-				Role    string   `json:"role"`
-				SendAs  []string `json:"send_as"`
-				Created *string  `json:"created"`
-			}
-			out := make([]userJSON, 0, len(users))
-			for _, usr := range users {
-				out = append(out, userJSON{Email: usr.Email, Role: string(usr.Role), SendAs: append([]string{}, usr.SendAs...), Created: jsonTime(usr.CreatedAt)})
-			}
-			return a.writeJSON(out)
+			return a.writeJSON(usersJSON(users))
 		}
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "EMAIL\tROLE\tSEND-AS\tCREATED")
+		fmt.Fprintln(tw, "EMAIL\tROLE\tSEND-AS\tDISABLED\tLAST-LOGIN\tCREATED")
 		for _, usr := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", usr.Email, usr.Role, strings.Join(usr.SendAs, ","),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", usr.Email, usr.Role, strings.Join(usr.SendAs, ","),
+				timeOrDash(usr.Disabled, usr.DisabledAt), timeOrDash(!usr.LastLogin.IsZero(), usr.LastLogin),
 				usr.CreatedAt.UTC().Format(time.RFC3339))
 		}
 		return tw.Flush()
 	})
+}
+
+// timeOrDash is t in RFC 3339 (UTC) when set is true, "-" otherwise; a
+// disabled user whose time is unknown shows "yes".
+func timeOrDash(set bool, t time.Time) string {
+	switch {
+	case !set:
+		return "-"
+	case t.IsZero():
+		return "yes"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+type userJSON struct {
+	Email      string   `json:"email"`
+	Role       string   `json:"role"`
+	SendAs     []string `json:"send_as"`
+	Disabled   bool     `json:"disabled"`
+	DisabledAt *string  `json:"disabled_at"`
+	DisabledBy *string  `json:"disabled_by"`
+	LastLogin  *string  `json:"last_login"`
+	Created    *string  `json:"created"`
+}
+
+func usersJSON(users []store.User) []userJSON {
+	out := make([]userJSON, 0, len(users))
+	for _, usr := range users {
+		j := userJSON{Email: usr.Email, Role: string(usr.Role), SendAs: append([]string{}, usr.SendAs...),
+			Disabled: usr.Disabled, DisabledAt: jsonTime(usr.DisabledAt), LastLogin: jsonTime(usr.LastLogin), Created: jsonTime(usr.CreatedAt)}
+		if usr.DisabledBy != "" {
+			j.DisabledBy = &usr.DisabledBy
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 func (a *app) usersPasswd(ctx context.Context, args []string) error {
@@ -153,11 +172,9 @@ func (a *app) usersPasswd(ctx context.Context, args []string) error {
 		return err
 	}
 	return u.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
-		var changed store.User
-		err := updateUser(ctx, st, email, func(usr *store.User) error {
+		changed, err := updateUser(ctx, st, email, func(usr *store.User) error {
 			h, err := a.newPasswordHash(*fromStdin)
 			usr.PasswordHash = h
-			changed = *usr
 			return err
 		})
 		if err != nil {
@@ -197,80 +214,19 @@ func (u *usersCmd) parseEmail(args []string) (string, error) {
 	return email, nil
 }
 
-// updateUser reads a user, lets change modify it and writes it back.
-func updateUser(ctx context.Context, st store.Store, email string, change func(*store.User) error) error {
-	usr, err := st.User(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no user %s", email)
-	} else if err != nil {
-		return fmt.Errorf("reading user %s: %w", email, err)
+// updateUser reads a user, lets change modify it and writes it back,
+// keeping one enabled admin (accounts.Update); it returns the user as
+// written.
+func updateUser(ctx context.Context, st store.Store, email string, change func(*store.User) error) (store.User, error) {
+	u, err := accounts.Update(ctx, st, email, change)
+	if errors.Is(err, accounts.ErrNoUser) {
+		return u, fmt.Errorf("no user %s", email)
 	}
-	if err := change(&usr); err != nil {
-		return fmt.Errorf("user %s: %w", email, err)
-	}
-	if err := st.UpdateUser(ctx, usr); err != nil {
-		return fmt.Errorf("updating user %s: %w", email, err)
-	}
-	return nil
+	return u, err
 }
 
-// normalizeEmail checks a bare address (no display name, no angle
-// brackets) and lower-cases it: logins are case-insensitive.
-func normalizeEmail(s string) (string, error) {
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s || !strings.Contains(s, "@") {
-		return "", fmt.Errorf("%q is not an e-mail address", s)
-	}
-	return strings.ToLower(s), nil
-}
+// normalizeEmail checks a user's login address (package accounts).
+func normalizeEmail(s string) (string, error) { return accounts.ParseEmail(s) }
 
-// normalizeSendAs checks each address or @domain and lower-cases the
-// domains; the local part of an address is kept as written (RFC 5321
-// §2.4 lets it be case-sensitive). Duplicates are dropped.
-func normalizeSendAs(list []string) ([]string, error) {
-	var out []string
-	for _, s := range list {
-		n, err := normalizeSender(s)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func normalizeSender(s string) (string, error) {
-	if d, ok := strings.CutPrefix(s, "@"); ok {
-		if !validDomain(d) {
-			return "", fmt.Errorf("send-as %q is not @ followed by a domain", s)
-		}
-		return "@" + strings.ToLower(d), nil
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return "", fmt.Errorf("send-as %q is neither an e-mail address nor @domain", s)
-	}
-	at := strings.LastIndexByte(s, '@')
-	return s[:at+1] + strings.ToLower(s[at+1:]), nil
-}
-
-// validDomain accepts dot-separated labels of letters, digits and hyphens
-// (RFC 5321 §4.1.2 Domain).
-func validDomain(d string) bool {
-	if d == "" || len(d) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, r := range l {
-			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// normalizeSendAs checks send-as addresses and @domains (package accounts).
+func normalizeSendAs(list []string) ([]string, error) { return accounts.ParseSendAs(list) }

@@ -49,6 +49,8 @@ var forbidden = map[string][]string{
 	// The CRM's side: the queue is an interface the stores implement.
 	"webhook":   {"relay", "store", "config", "cmd/"},
 	"optoutapi": {"relay", "store/embedded", "store/redisstore", "cmd/"},
+	// The account rules serve the command line and the console alike.
+	"accounts": {"relay", "store/embedded", "store/redisstore", "web", "console", "cmd/"},
 }
 
 // foreign maps a package to imports from outside the module it must never

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dncgate/dncgate/caps"
+	"github.com/dncgate/dncgate/store"
 	"github.com/dncgate/dncgate/store/storetest"
 )
 
@@ -69,6 +70,7 @@ func TestCapsMigrateFromFirstSchema(t *testing.T) {
 		`CREATE TABLE deliveries (msg TEXT NOT NULL, rcpt TEXT NOT NULL, expires_at INTEGER NOT NULL,
 			PRIMARY KEY (msg, rcpt)) WITHOUT ROWID`,
 		`INSERT INTO counters VALUES ('k', 7, 9000000000000000000)`,
+		`INSERT INTO users VALUES ('old@example.fr', 'admin', '["old@example.fr"]', x'2432', 1000, 2000)`,
 		`PRAGMA user_version = 1`,
 	} {
 		if _, err := db.Exec(q); err != nil {
@@ -80,6 +82,13 @@ func TestCapsMigrateFromFirstSchema(t *testing.T) {
 	if n, err := s.Count(t.Context(), "k"); err != nil || n != 7 {
 		t.Fatalf("counter after migration = %d, %v; want 7", n, err)
 	}
+	// A user written before the disabled and last-login columns reads
+	// as enabled and never logged in, the rest as it was.
+	u, err := s.User(t.Context(), "old@example.fr")
+	if err != nil || u.Role != store.RoleAdmin || u.Disabled || !u.DisabledAt.IsZero() || !u.LastLogin.IsZero() ||
+		string(u.PasswordHash) != "$2" || u.CreatedAt.UnixNano() != 1000 {
+		t.Fatalf("user after migration = %+v, %v", u, err)
+	}
 	r := caps.Request{Slot: caps.Slot{Key: "k", ID: "m", Window: time.Hour, Hold: time.Minute}, Limit: 1}
 	if res, err := s.Reserve(t.Context(), []caps.Request{r}, epoch); err != nil || !res[0].OK {
 		t.Fatalf("Reserve after migration = %+v, %v", res, err)
@@ -90,8 +99,8 @@ func TestCapsMigrateFromFirstSchema(t *testing.T) {
 	}
 	db, _ = sql.Open("sqlite", path)
 	defer db.Close()
-	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 6 {
-		t.Fatalf("user_version = %d (%v), want 6 (the latest)", v, err)
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != 7 {
+		t.Fatalf("user_version = %d (%v), want 7 (the latest)", v, err)
 	}
 }
 
@@ -159,7 +168,9 @@ func TestCapsCountsMigrateAndFollowEveryWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{`DROP TRIGGER cap_sends_counted`, `DROP TRIGGER cap_sends_uncounted`,
-		`DROP TABLE cap_send_counts`, `PRAGMA user_version = 4`} {
+		`DROP TABLE cap_send_counts`, `ALTER TABLE users DROP COLUMN disabled`,
+		`ALTER TABLE users DROP COLUMN disabled_at`, `ALTER TABLE users DROP COLUMN disabled_by`,
+		`ALTER TABLE users DROP COLUMN last_login`, `PRAGMA user_version = 4`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -8,7 +8,7 @@ const storeReaders = "the dncgate user and root (DATA_DIR is 0700, the file 0600
 // DataMap declares every table of the store (datamap_test.go fails on a
 // table none covers).
 var DataMap = []datamap.Entry{
-	{Kind: "users", What: "the reps, managers and admins who log in: login address, role, send-as addresses, bcrypt password hash",
+	{Kind: "users", What: "the reps, managers and admins who log in: login address, role, send-as addresses, bcrypt password hash, whether disabled (when, by whom), the last login",
 		Where: "embedded store, table users", Form: datamap.FormPlain + " (the password as a bcrypt hash)",
 		Retention: "until `dncgate users rm`", Readers: storeReaders, Tables: []string{"users"}},
 	{Kind: "login attempts", What: "failed logins counted for the lock-out: the login name and the client's address (IPv4, or IPv6 /64) in the counter's name",

@@ -74,6 +74,12 @@ var migrations = []string{
 	END;`,
 	// The webhooks' queue (webhooks.go).
 	webhookSchema,
+	// Disabled users and the last login (users.go). The defaults leave
+	// the users already there enabled, never logged in.
+	`ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE users ADD COLUMN disabled_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE users ADD COLUMN disabled_by TEXT NOT NULL DEFAULT '';
+	ALTER TABLE users ADD COLUMN last_login INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate brings the schema up to date inside one IMMEDIATE transaction,

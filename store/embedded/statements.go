@@ -10,7 +10,7 @@ import (
 // recipient. Parsing a statement costs about as much as running it.
 type statements struct {
 	addUser, updateUser, deleteUser *sql.Stmt
-	user, listUsers                 *sql.Stmt
+	user, listUsers, recordLogin    *sql.Stmt
 	delivered, markDelivered        *sql.Stmt
 	purgeDeliveries                 *sql.Stmt
 	hit, count, resetCount          *sql.Stmt
@@ -22,15 +22,18 @@ type statements struct {
 }
 
 const (
-	qAddUser = `INSERT INTO users (email, role, send_as, password_hash, created_at, updated_at)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (email) DO NOTHING`
-	qUpdateUser = `UPDATE users SET role = ?2, send_as = ?3, password_hash = ?4, updated_at = ?5
+	qAddUser = `INSERT INTO users (email, role, send_as, password_hash, created_at, updated_at,
+		disabled, disabled_at, disabled_by)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8) ON CONFLICT (email) DO NOTHING`
+	qUpdateUser = `UPDATE users SET role = ?2, send_as = ?3, password_hash = ?4, updated_at = ?5,
+		disabled = ?6, disabled_at = ?7, disabled_by = ?8
 		WHERE email = ?1`
-	qDeleteUser = `DELETE FROM users WHERE email = ?`
-	qUser       = `SELECT email, role, send_as, password_hash, created_at, updated_at
-		FROM users WHERE email = ?`
-	qListUsers = `SELECT email, role, send_as, password_hash, created_at, updated_at
-		FROM users ORDER BY email`
+	qDeleteUser  = `DELETE FROM users WHERE email = ?`
+	qRecordLogin = `UPDATE users SET last_login = ?2 WHERE email = ?1`
+	qUser        = `SELECT ` + userColumns + ` FROM users WHERE email = ?`
+	qListUsers   = `SELECT ` + userColumns + ` FROM users ORDER BY email`
+	userColumns  = `email, role, send_as, password_hash, created_at, updated_at,
+		disabled, disabled_at, disabled_by, last_login`
 
 	// One lookup on the primary key's msg prefix.
 	qDelivered     = `SELECT rcpt FROM deliveries WHERE msg = ?1 AND expires_at > ?2`
@@ -64,6 +67,7 @@ func (st *statements) prepare(w, r *sql.DB) error {
 	st.deleteUser = prep(w, qDeleteUser)
 	st.user = prep(r, qUser)
 	st.listUsers = prep(r, qListUsers)
+	st.recordLogin = prep(w, qRecordLogin)
 	st.delivered = prep(r, qDelivered)
 	st.markDelivered = prep(w, qMarkDelivered)
 	st.purgeDeliveries = prep(w, qPurgeDeliveries)
@@ -84,7 +88,7 @@ func (st *statements) prepare(w, r *sql.DB) error {
 func (st *statements) close() error {
 	var errs []error
 	for _, s := range []*sql.Stmt{
-		st.addUser, st.updateUser, st.deleteUser, st.user, st.listUsers,
+		st.addUser, st.updateUser, st.deleteUser, st.user, st.listUsers, st.recordLogin,
 		st.delivered, st.markDelivered, st.purgeDeliveries,
 		st.hit, st.count, st.resetCount, st.purgeCounters,
 		st.capDropOld, st.capState, st.capHold, st.capUnhold, st.capSend, st.capPurgeSends, st.capPurgeHolds,

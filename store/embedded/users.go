@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dncgate/dncgate/store"
 )
@@ -24,7 +25,8 @@ func (s *Store) AddUser(ctx context.Context, u store.User) error {
 	return oneRow(res, store.ErrExists)
 }
 
-// UpdateUser replaces role, SendAs and password hash, keeping CreatedAt.
+// UpdateUser replaces role, SendAs, password hash and the disabled
+// fields, keeping CreatedAt and LastLogin.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	args, err := userArgs(u, nanos(s.now()))
 	if err != nil {
@@ -33,6 +35,15 @@ func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	res, err := s.st.updateUser.ExecContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("embedded: update user: %w", err)
+	}
+	return oneRow(res, store.ErrNotFound)
+}
+
+// RecordLogin sets the user's last login alone.
+func (s *Store) RecordLogin(ctx context.Context, email string, at time.Time) error {
+	res, err := s.st.recordLogin.ExecContext(ctx, normEmail(email), nanos(at))
+	if err != nil {
+		return fmt.Errorf("embedded: record login: %w", err)
 	}
 	return oneRow(res, store.ErrNotFound)
 }
@@ -78,7 +89,7 @@ func (s *Store) DeleteUser(ctx context.Context, email string) error {
 
 func normEmail(email string) string { return strings.ToLower(email) }
 
-// userArgs are the parameters ?1..?5 of the add and update statements.
+// userArgs are the parameters ?1..?8 of the add and update statements.
 func userArgs(u store.User, now int64) ([]any, error) {
 	email := normEmail(u.Email)
 	if email == "" {
@@ -92,7 +103,15 @@ func userArgs(u store.User, now int64) ([]any, error) {
 	if hash == nil {
 		hash = []byte{} // NOT NULL column; nil would bind as NULL
 	}
-	return []any{email, string(u.Role), string(sendAs), hash, now}, nil
+	var disabledAt int64
+	if u.Disabled && !u.DisabledAt.IsZero() {
+		disabledAt = nanos(u.DisabledAt)
+	}
+	by := u.DisabledBy
+	if !u.Disabled {
+		by = ""
+	}
+	return []any{email, string(u.Role), string(sendAs), hash, now, u.Disabled, disabledAt, by}, nil
 }
 
 func nonNil(s []string) []string {
@@ -121,8 +140,10 @@ func scanUser(row scanner) (store.User, error) {
 		u                store.User
 		role, sendAs     string
 		created, updated int64
+		disabledAt, last int64
 	)
-	err := row.Scan(&u.Email, &role, &sendAs, &u.PasswordHash, &created, &updated)
+	err := row.Scan(&u.Email, &role, &sendAs, &u.PasswordHash, &created, &updated,
+		&u.Disabled, &disabledAt, &u.DisabledBy, &last)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -134,5 +155,11 @@ func scanUser(row scanner) (store.User, error) {
 	}
 	u.Role = store.Role(role)
 	u.CreatedAt, u.UpdatedAt = fromNanos(created), fromNanos(updated)
+	if disabledAt != 0 {
+		u.DisabledAt = fromNanos(disabledAt)
+	}
+	if last != 0 {
+		u.LastLogin = fromNanos(last)
+	}
 	return u, nil
 }

@@ -8,7 +8,7 @@ const storeReaders = "whoever Redis lets in (its ACL user and password); admins 
 // DataMap declares every kind of key (the first part of a key's name;
 // datamap_test.go fails on a kind none covers).
 var DataMap = []datamap.Entry{
-	{Kind: "users", What: "the reps, managers and admins who log in: login address, role, send-as addresses, bcrypt password hash",
+	{Kind: "users", What: "the reps, managers and admins who log in: login address, role, send-as addresses, bcrypt password hash, whether disabled (when, by whom), the last login",
 		Where: "Redis, {users} and {users}:EMAIL", Form: datamap.FormPlain + " (the password as a bcrypt hash)",
 		Retention: "until `dncgate users rm`", Readers: storeReaders, Keys: []string{"users"}},
 	{Kind: "login attempts", What: "failed logins counted for the lock-out: the login name and the client's address (IPv4, or IPv6 /64) in the key's name",

@@ -5,7 +5,8 @@
 // Key layout (prefix "dncgate:" by default):
 //
 //	{users}            set of user emails (the index)
-//	{users}:EMAIL      hash: role, send_as (JSON), pw, created, updated
+//	{users}:EMAIL      hash: role, send_as (JSON), pw, created, updated,
+//	                   disabled, disabled_at, disabled_by, last_login
 //	dlv:{MSG}          hash: one field per delivered rcpt digest, with a TTL
 //	cnt:{KEY}          integer counter, with the window as TTL
 //	identity:{opt-out} hash: the store's identity (identity.go)

@@ -267,3 +267,29 @@ func BenchmarkRedisDeliveryParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestUserWrittenBeforeDisabledFields: a user hash as earlier versions
+// wrote it, without the disabled and last-login fields, reads as enabled
+// and never logged in.
+func TestUserWrittenBeforeDisabledFields(t *testing.T) {
+	addr := testredis.Start(t)
+	s := openStore(t, redisstore.Options{URL: "redis://" + addr})
+	ctx := context.Background()
+	raw := redis.NewClient(&redis.Options{Addr: addr})
+	defer raw.Close()
+	if err := raw.HSet(ctx, "dncgate:{users}:old@x.fr", "role", "admin", "send_as", `["old@x.fr"]`, "pw", "$2",
+		"created", "1000", "updated", "2000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	raw.SAdd(ctx, "dncgate:{users}", "old@x.fr")
+	u, err := s.User(ctx, "old@x.fr")
+	if err != nil || u.Role != store.RoleAdmin || u.Disabled || !u.DisabledAt.IsZero() || !u.LastLogin.IsZero() || u.CreatedAt.UnixNano() != 1000 {
+		t.Fatalf("old user = %+v, %v", u, err)
+	}
+	if err := s.RecordLogin(ctx, "old@x.fr", time.Unix(5, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.User(ctx, "old@x.fr"); err != nil || !u.LastLogin.Equal(time.Unix(5, 0)) || string(u.PasswordHash) != "$2" {
+		t.Fatalf("old user after a login = %+v, %v", u, err)
+	}
+}

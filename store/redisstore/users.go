@@ -15,20 +15,30 @@ import (
 )
 
 // The user scripts take KEYS[1] = the user's hash, KEYS[2] = the index
-// (same slot) and ARGV = email, role, send_as, pw, now. A script runs
+// (same slot) and ARGV = email, role, send_as, pw, now, disabled (0 or 1),
+// disabled_at, disabled_by. A hash written before the disabled fields
+// existed lacks them, which reads as enabled. A script runs
 // atomically, so two instances adding one email cannot both succeed and
 // the index never disagrees with the hashes.
 var (
 	addUserScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'role', ARGV[2], 'send_as', ARGV[3], 'pw', ARGV[4],
-	'created', ARGV[5], 'updated', ARGV[5])
+	'created', ARGV[5], 'updated', ARGV[5],
+	'disabled', ARGV[6], 'disabled_at', ARGV[7], 'disabled_by', ARGV[8])
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1`)
 	updateUserScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'role', ARGV[2], 'send_as', ARGV[3], 'pw', ARGV[4],
-	'updated', ARGV[5])
+	'updated', ARGV[5],
+	'disabled', ARGV[6], 'disabled_at', ARGV[7], 'disabled_by', ARGV[8])
+return 1`)
+	// ARGV = email, the login's time: only an existing user's field, so
+	// that a login racing a removal leaves no stray hash.
+	recordLoginScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'last_login', ARGV[2])
 return 1`)
 	deleteUserScript = redis.NewScript(`
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
@@ -41,9 +51,16 @@ func (s *Store) AddUser(ctx context.Context, u store.User) error {
 	return s.writeUser(ctx, addUserScript, u, store.ErrExists)
 }
 
-// UpdateUser replaces role, SendAs and password hash, keeping CreatedAt.
+// UpdateUser replaces role, SendAs, password hash and the disabled
+// fields, keeping CreatedAt and LastLogin.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	return s.writeUser(ctx, updateUserScript, u, store.ErrNotFound)
+}
+
+// RecordLogin sets the user's last login alone.
+func (s *Store) RecordLogin(ctx context.Context, email string, at time.Time) error {
+	email = normEmail(email)
+	return s.runUserScript(ctx, recordLoginScript, email, store.ErrNotFound, email, strconv.FormatInt(at.UnixNano(), 10))
 }
 
 // writeUser runs an add or update script; a 0 result means refused.
@@ -57,7 +74,14 @@ func (s *Store) writeUser(ctx context.Context, script *redis.Script, u store.Use
 		return fmt.Errorf("redisstore: %w", err)
 	}
 	now := strconv.FormatInt(s.now().UnixNano(), 10)
-	args := []any{email, string(u.Role), sendAs, u.PasswordHash, now}
+	disabled, at, by := "0", "0", ""
+	if u.Disabled {
+		disabled, by = "1", u.DisabledBy
+		if !u.DisabledAt.IsZero() {
+			at = strconv.FormatInt(u.DisabledAt.UnixNano(), 10)
+		}
+	}
+	args := []any{email, string(u.Role), sendAs, u.PasswordHash, now, disabled, at, by}
 	return s.runUserScript(ctx, script, email, refused, args...)
 }
 
@@ -152,6 +176,13 @@ func parseUser(email string, h map[string]string) (store.User, error) {
 	if u.UpdatedAt, err = parseNanos(h["updated"]); err != nil {
 		return store.User{}, fmt.Errorf("redisstore: user %s: updated: %w", email, err)
 	}
+	u.Disabled, u.DisabledBy = h["disabled"] == "1", h["disabled_by"]
+	if u.DisabledAt, err = optionalNanos(h["disabled_at"]); err != nil {
+		return store.User{}, fmt.Errorf("redisstore: user %s: disabled_at: %w", email, err)
+	}
+	if u.LastLogin, err = optionalNanos(h["last_login"]); err != nil {
+		return store.User{}, fmt.Errorf("redisstore: user %s: last_login: %w", email, err)
+	}
 	return u, nil
 }
 
@@ -161,6 +192,14 @@ func parseNanos(s string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return time.Unix(0, n).UTC(), nil
+}
+
+// optionalNanos reads a field that may be absent or "0": the zero time.
+func optionalNanos(s string) (time.Time, error) {
+	if s == "" || s == "0" {
+		return time.Time{}, nil
+	}
+	return parseNanos(s)
 }
 
 func normEmail(email string) string { return strings.ToLower(email) }

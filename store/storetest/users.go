@@ -21,6 +21,9 @@ func runUsers(t *testing.T, open func(*testing.T) Harness) {
 	t.Run("UpdateMissing", func(t *testing.T) { testUpdateMissing(t, open(t)) })
 	t.Run("List", func(t *testing.T) { testList(t, open(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, open(t)) })
+	t.Run("DisableAndEnable", func(t *testing.T) { testDisable(t, open(t)) })
+	t.Run("RecordLogin", func(t *testing.T) { testRecordLogin(t, open(t)) })
+	t.Run("RecordLoginMissing", func(t *testing.T) { testRecordLoginMissing(t, open(t)) })
 }
 
 // alice is a user with every field set; SendAs is deliberately unsorted so
@@ -223,4 +226,73 @@ func testDelete(t *testing.T, h Harness) {
 		t.Fatalf("second DeleteUser = %v, want ErrNotFound", err)
 	}
 	mustAdd(t, h.Store, alice()) // the email is free again
+}
+
+// testDisable: the disabled flag, its time and its author go through
+// UpdateUser and come back from User and ListUsers; enabling clears them.
+func testDisable(t *testing.T, h Harness) {
+	mustAdd(t, h.Store, alice())
+	if got := mustGet(t, h.Store, alice().Email); got.Disabled || !got.DisabledAt.IsZero() || got.DisabledBy != "" {
+		t.Fatalf("a new user is disabled: %+v", got)
+	}
+	at := time.Unix(1_800_000_000, 123_000).UTC()
+	u := mustGet(t, h.Store, alice().Email)
+	u.Disabled, u.DisabledAt, u.DisabledBy = true, at, "boss@example.fr"
+	if err := h.Store.UpdateUser(t.Context(), u); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	got := mustGet(t, h.Store, alice().Email)
+	if !got.Disabled || !got.DisabledAt.Equal(at) || got.DisabledBy != "boss@example.fr" || !sameData(got, alice()) {
+		t.Fatalf("disabled user = %+v, want disabled at %v by boss", got, at)
+	}
+	list, err := h.Store.ListUsers(t.Context())
+	if err != nil || len(list) != 1 || !list[0].Disabled || !list[0].DisabledAt.Equal(at) {
+		t.Fatalf("ListUsers = %+v, %v; want the one disabled user", list, err)
+	}
+	got.Disabled = false
+	if err := h.Store.UpdateUser(t.Context(), got); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	if got := mustGet(t, h.Store, alice().Email); got.Disabled || !got.DisabledAt.IsZero() || got.DisabledBy != "" {
+		t.Fatalf("enabled user = %+v, want no trace of the disabling", got)
+	}
+}
+
+// testRecordLogin: RecordLogin sets LastLogin and nothing else, and a
+// later UpdateUser (which carries no LastLogin) keeps it.
+func testRecordLogin(t *testing.T, h Harness) {
+	mustAdd(t, h.Store, alice())
+	before := mustGet(t, h.Store, alice().Email)
+	if !before.LastLogin.IsZero() {
+		t.Fatalf("a new user has a last login: %v", before.LastLogin)
+	}
+	at := time.Unix(1_800_000_100, 456_000).UTC()
+	if err := h.Store.RecordLogin(t.Context(), "ALICE@example.fr", at); err != nil {
+		t.Fatalf("RecordLogin: %v", err)
+	}
+	got := mustGet(t, h.Store, alice().Email)
+	if !got.LastLogin.Equal(at) || !sameData(got, alice()) || !got.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("after RecordLogin User = %+v, want last login %v and nothing else changed", got, at)
+	}
+	changed := alice()
+	changed.Role = store.RoleManager
+	if err := h.Store.UpdateUser(t.Context(), changed); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	if got := mustGet(t, h.Store, alice().Email); !got.LastLogin.Equal(at) || got.Role != store.RoleManager {
+		t.Fatalf("after UpdateUser User = %+v, want the role changed and last login %v kept", got, at)
+	}
+	list, err := h.Store.ListUsers(t.Context())
+	if err != nil || len(list) != 1 || !list[0].LastLogin.Equal(at) {
+		t.Fatalf("ListUsers = %+v, %v; want last login %v", list, err, at)
+	}
+}
+
+func testRecordLoginMissing(t *testing.T, h Harness) {
+	if err := h.Store.RecordLogin(t.Context(), "nobody@example.fr", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RecordLogin(missing) = %v, want ErrNotFound", err)
+	}
+	if _, err := h.Store.User(t.Context(), "nobody@example.fr"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RecordLogin(missing) created the user (User = %v)", err)
+	}
 }
