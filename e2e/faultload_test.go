@@ -34,7 +34,12 @@ type faultLoad struct {
 	mu    sync.Mutex
 	acked map[string][]string // subject → the recipients its 250 stands for
 	tried map[string]bool     // every recipient offered
+	spans []span              // when each 250'd attempt sent MAIL and got its last RCPT reply
 }
+
+// span is the part of an attempt in which the gateway checked its
+// recipients: from MAIL to the last RCPT reply.
+type span struct{ from, to time.Time }
 
 // startLoad starts sessions clients on addrs; tag makes the subjects and
 // recipients this load's own; extra (may be nil) adds recipients.
@@ -88,11 +93,13 @@ func (l *faultLoad) session(t *testing.T, tag string, w int) {
 					continue
 				}
 			}
-			got, code, err := sendOnce(c, subject, rcpts)
+			begun := time.Now()
+			got, checked, code, err := sendOnce(c, subject, rcpts)
 			if err == nil {
 				l.ok.Add(1)
 				l.mu.Lock()
 				l.acked[subject] = got
+				l.spans = append(l.spans, span{begun, checked})
 				l.mu.Unlock()
 				break
 			}
@@ -130,34 +137,36 @@ func trustedDial(addr string) (*smtp.Client, error) {
 // sendOnce makes one attempt at a message: recipients refused 5xx at RCPT
 // are left out, a 4xx at any RCPT puts the whole message off (code 4xx),
 // and an error with code 0 is a connection lost. It returns the recipients
-// a 250 at DATA stands for.
-func sendOnce(c *smtp.Client, subject string, rcpts []string) ([]string, int, error) {
+// a 250 at DATA stands for, and when the last RCPT reply came.
+func sendOnce(c *smtp.Client, subject string, rcpts []string) ([]string, time.Time, int, error) {
+	var checked time.Time
 	if err := c.Mail("rep@acme.test", nil); err != nil {
-		return nil, replyCode(err), err
+		return nil, checked, replyCode(err), err
 	}
 	var ok []string
 	for _, r := range rcpts {
 		err := c.Rcpt(r, nil)
+		checked = time.Now()
 		if err == nil {
 			ok = append(ok, r)
 			continue
 		}
 		if code := replyCode(err); code < 500 {
-			return nil, code, err
+			return nil, checked, code, err
 		}
 	}
 	if len(ok) == 0 {
-		return nil, 550, errors.New("every recipient refused")
+		return nil, checked, 550, errors.New("every recipient refused")
 	}
 	w, err := c.Data()
 	if err != nil {
-		return nil, replyCode(err), err
+		return nil, checked, replyCode(err), err
 	}
 	w.Write(message("rep@acme.test", ok[0], subject))
 	if err := w.Close(); err != nil {
-		return nil, replyCode(err), err
+		return nil, checked, replyCode(err), err
 	}
-	return ok, 0, nil
+	return ok, checked, 0, nil
 }
 
 // finish stops the clients and waits for the messages under way.
@@ -171,6 +180,22 @@ func (l *faultLoad) phase(d time.Duration) int64 {
 	n := l.ok.Load()
 	time.Sleep(d)
 	return l.ok.Load() - n
+}
+
+// checkedWithin counts the messages answered 250 whose recipients were
+// all checked between from and to: from MAIL on, after from, to the last
+// RCPT reply, before to. With the store down from..to, there must be none;
+// a message checked before the store went away may still end 250 later.
+func (l *faultLoad) checkedWithin(from, to time.Time) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, s := range l.spans {
+		if s.from.After(from) && s.to.Before(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // waitOK waits until one more message got 250, at most d, and returns
