@@ -118,7 +118,7 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 	})
 	b.Run("csv-export", func(b *testing.B) {
 		rows := 0
-		heap := watchHeap()
+		heap := WatchHeap()
 		cpu0, start := cpuTime(), time.Now()
 		for b.Loop() {
 			w, _ := export.NewCSV(io.Discard)
@@ -146,10 +146,10 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// watchHeap samples the live heap every 10 ms until the returned function
+// WatchHeap samples the live heap every 10 ms until the returned function
 // is called, which gives the largest sample: an export streams, so it
 // should stay flat whatever the number of rows.
-func watchHeap() func() uint64 {
+func WatchHeap() func() uint64 {
 	stop, done := make(chan struct{}), make(chan uint64)
 	go func() {
 		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
