@@ -119,7 +119,7 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 	b.Run("csv-export", func(b *testing.B) {
 		rows := 0
 		heap := WatchHeap()
-		cpu0, start := cpuTime(), time.Now()
+		cpu0, start := CPUTime(), time.Now()
 		for b.Loop() {
 			w, _ := export.NewCSV(io.Discard)
 			n, err := export.Stream(ctx, l, ledger.Query{Limit: ledger.MaxLimit}, w)
@@ -128,17 +128,17 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 			}
 			rows += n
 		}
-		cpu, el := cpuTime()-cpu0, time.Since(start)
+		cpu, el := CPUTime()-cpu0, time.Since(start)
 		b.ReportMetric(float64(rows)/el.Seconds(), "rows/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(rows), "cpu-µs/row")
 		b.ReportMetric(float64(heap())/(1<<20), "heap-peak-MB")
 	})
 }
 
-// cpuTime is the CPU time the process has used, user and system: a
+// CPUTime is the CPU time the process has used, user and system: a
 // measure of the export's cost that another program's load on the
 // machine changes less than the wall clock.
-func cpuTime() time.Duration {
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
