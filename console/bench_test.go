@@ -191,9 +191,11 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 }
 
 // pageLatencies gets the page path() gives at each iteration, checks it
-// holds want, and reports p50 and p99 in milliseconds.
+// holds want, and reports p50 and p99 in milliseconds, and the CPU time
+// of a page.
 func pageLatencies(b *testing.B, br *browser, want string, path func() string) {
 	var ds []time.Duration
+	cpu0 := ledgertest.CPUTime()
 	for b.Loop() {
 		p := path()
 		t := time.Now()
@@ -203,8 +205,12 @@ func pageLatencies(b *testing.B, br *browser, want string, path func() string) {
 			b.Fatalf("GET %s: %d, no %s", p, a.Status, want)
 		}
 	}
+	cpu := ledgertest.CPUTime() - cpu0
 	slices.Sort(ds)
 	pct := func(p float64) float64 { return float64(ds[int(float64(len(ds)-1)*p)]) / 1e6 }
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	// The handler's and the client's CPU (not the database server's):
+	// what a page costs whatever else loads the machine.
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(len(ds)), "cpu-ms/op")
 }
