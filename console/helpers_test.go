@@ -64,7 +64,7 @@ func (c *clock) Advance(d time.Duration) {
 type env struct {
 	t     testing.TB
 	st    store.Store
-	led   *sqlite.Ledger
+	led   ledger.Ledger
 	login *auth.Authenticator
 	clock *clock
 	srv   *httptest.Server
@@ -97,6 +97,13 @@ func newEnvOn(t testing.TB, st store.Store, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { led.Close() })
+	return newEnvWith(t, st, led, opts...)
+}
+
+// newEnvWith is a console on st and the ledger led, which the caller
+// closes.
+func newEnvWith(t testing.TB, st store.Store, led ledger.Ledger, opts ...envOption) *env {
+	t.Helper()
 	e := &env{t: t, st: st, led: led, clock: &clock{now: time.Now().UTC()}}
 	e.login = newAuth(t, st)
 	for _, u := range []store.User{{Email: rep, Role: store.RoleRep}, {Email: rep2, Role: store.RoleRep},

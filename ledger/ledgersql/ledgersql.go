@@ -233,7 +233,10 @@ func Filters(q ledger.Query, c *ledger.Cursor, tc TimeCodec) *Where {
 	if !q.Since.IsZero() {
 		w.Add("at >= ?", tc.Value(q.Since))
 	}
-	if !q.Until.IsZero() {
+	// A cursor before Until implies it; given both, SQLite bounds its
+	// primary-key scan by Until and reads every row down to the cursor,
+	// so page k of a range cost k pages. The cursor alone bounds it.
+	if !q.Until.IsZero() && (c == nil || !c.At.Before(q.Until)) {
 		w.Add("at < ?", tc.Value(q.Until))
 	}
 	eq := func(col, v string) {

@@ -118,8 +118,8 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 	})
 	b.Run("csv-export", func(b *testing.B) {
 		rows := 0
-		heap := watchHeap()
-		cpu0, start := cpuTime(), time.Now()
+		heap := WatchHeap()
+		cpu0, start := CPUTime(), time.Now()
 		for b.Loop() {
 			w, _ := export.NewCSV(io.Discard)
 			n, err := export.Stream(ctx, l, ledger.Query{Limit: ledger.MaxLimit}, w)
@@ -128,17 +128,17 @@ func Bench(b *testing.B, l ledger.Ledger, n int) {
 			}
 			rows += n
 		}
-		cpu, el := cpuTime()-cpu0, time.Since(start)
+		cpu, el := CPUTime()-cpu0, time.Since(start)
 		b.ReportMetric(float64(rows)/el.Seconds(), "rows/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(rows), "cpu-µs/row")
 		b.ReportMetric(float64(heap())/(1<<20), "heap-peak-MB")
 	})
 }
 
-// cpuTime is the CPU time the process has used, user and system: a
+// CPUTime is the CPU time the process has used, user and system: a
 // measure of the export's cost that another program's load on the
 // machine changes less than the wall clock.
-func cpuTime() time.Duration {
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -146,10 +146,10 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// watchHeap samples the live heap every 10 ms until the returned function
+// WatchHeap samples the live heap every 10 ms until the returned function
 // is called, which gives the largest sample: an export streams, so it
 // should stay flat whatever the number of rows.
-func watchHeap() func() uint64 {
+func WatchHeap() func() uint64 {
 	stop, done := make(chan struct{}), make(chan uint64)
 	go func() {
 		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}

@@ -263,6 +263,24 @@ func testPagination(t *testing.T, open Opener) {
 	if _, err := l.Query(ctx(t), ledger.Query{Cursor: "not a cursor"}); err == nil {
 		t.Error("a malformed cursor was accepted")
 	}
+	// Page after page within a range (the cursor then bounds the scan, not
+	// the range's end); a cursor from past the range's end still stops at
+	// the end.
+	since, until := all[60].At, all[20].At
+	var in []ledger.Decision
+	for _, d := range all {
+		if !d.At.Before(since) && d.At.Before(until) {
+			in = append(in, d)
+		}
+	}
+	for _, limit := range []int{1, 7, 40} {
+		sameIDs(t, queryAll(t, l, ledger.Query{Since: since, Until: until, Limit: limit}), in)
+	}
+	p, err = l.Query(ctx(t), ledger.Query{Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameIDs(t, queryAll(t, l, ledger.Query{Since: since, Until: until, Limit: 7, Cursor: p.Next}), in)
 }
 
 func testErase(t *testing.T, open Opener) {
