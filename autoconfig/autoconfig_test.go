@@ -172,4 +172,3 @@ func TestSettingsCheck(t *testing.T) {
 		}
 	}
 }
-
