@@ -169,6 +169,7 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st backend, ke
 	}
 	opts.Caps = relay.CheckerCapper(chk.caps)
 	opts.Replies = replies(cfg, st, key)
+	opts.Writes = st
 	if opts.Recipients, err = recipientRule(cfg); err != nil {
 		return opts, chk, err
 	}
