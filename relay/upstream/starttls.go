@@ -17,6 +17,9 @@ import (
 // A failure anywhere ends the connection: there is no fallback to plain
 // text.
 func startTLS(ctx context.Context, raw net.Conn, localName string, cfg *tls.Config) (*tls.Conn, error) {
+	if hasLineBreak(localName) {
+		return nil, errors.New("the EHLO name contains a line break")
+	}
 	br := bufio.NewReader(raw)
 	tp := struct {
 		*textproto.Reader
