@@ -34,7 +34,11 @@ type faultLoad struct {
 	mu    sync.Mutex
 	acked map[string][]string // subject → the recipients its 250 stands for
 	tried map[string]bool     // every recipient offered
+	wins  []attempt           // the attempts answered 250
 }
+
+// attempt is one try at a message: from its MAIL to its reply.
+type attempt struct{ begun, answered time.Time }
 
 // startLoad starts sessions clients on addrs; tag makes the subjects and
 // recipients this load's own; extra (may be nil) adds recipients.
@@ -88,11 +92,13 @@ func (l *faultLoad) session(t *testing.T, tag string, w int) {
 					continue
 				}
 			}
+			begun := time.Now()
 			got, code, err := sendOnce(c, subject, rcpts)
 			if err == nil {
 				l.ok.Add(1)
 				l.mu.Lock()
 				l.acked[subject] = got
+				l.wins = append(l.wins, attempt{begun, time.Now()})
 				l.mu.Unlock()
 				break
 			}
@@ -171,6 +177,25 @@ func (l *faultLoad) phase(d time.Duration) int64 {
 	n := l.ok.Load()
 	time.Sleep(d)
 	return l.ok.Load() - n
+}
+
+// begunIn lets the load run for d and returns how many attempts begun in
+// it got 250 in it: unlike phase, it leaves out the messages whose checks
+// were all made before, which may end 250 however long their last writes
+// take to fail.
+func (l *faultLoad) begunIn(d time.Duration) int64 {
+	from := time.Now()
+	time.Sleep(d)
+	to := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, a := range l.wins {
+		if !a.begun.Before(from) && !a.answered.After(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // waitOK waits until one more message got 250, at most d, and returns

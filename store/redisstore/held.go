@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -14,7 +13,7 @@ import (
 // and the function that sends every held write in one pipeline: one round
 // trip where they would each cost one (on a cluster, one per node, sent in
 // parallel). A held write reports no error of its own; flush returns the
-// first. Writes made under the context after its flush are sent at once.
+// first, with the number of others. Writes made under the context after its flush are sent at once.
 // On a single node a held commit leaves the commit batcher, whose purpose,
 // sharing a round trip, the pipeline serves.
 func (s *Store) HoldWrites(ctx context.Context) (context.Context, func(context.Context) error) {
@@ -103,8 +102,17 @@ func (h *heldWrites) flush(ctx context.Context) error {
 			errs = append(errs, sc.script.Eval(ctx, h.s.c, sc.call.keys, sc.call.args...).Err())
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("redisstore: held writes: %w", err)
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
 	}
-	return nil
+	switch len(failed) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("redisstore: held writes: %w", failed[0])
+	}
+	return fmt.Errorf("redisstore: held writes: %w (and %d more)", failed[0], len(failed)-1)
 }
