@@ -124,24 +124,25 @@ func capAddressRefusal(ae *caps.AddressError, to string) error {
 // settleCaps commits the tickets of the recipients the upstream accepted
 // and releases the others. A recipient the upstream already had (an
 // earlier attempt) was counted by that attempt, so its ticket goes back.
-func (s *session) settleCaps(tx *transaction, v verdict) {
+func (s *session) settleCaps(ctx context.Context, tx *transaction, v verdict) {
 	accepted := make([]bool, len(tx.tickets))
 	for i := range tx.tickets {
 		accepted[i] = i < len(v.outcomes) && v.outcomes[i].err == nil && !v.outcomes[i].already
 	}
-	s.endTickets(tx, accepted)
+	s.endTickets(ctx, tx, accepted)
 }
 
 // releaseCaps gives back every ticket of a transaction that ends without
 // forwarding (RSET, a refused DATA, the client leaving).
-func (s *session) releaseCaps(tx *transaction) {
-	s.endTickets(tx, make([]bool, len(tx.tickets)))
+func (s *session) releaseCaps(ctx context.Context, tx *transaction) {
+	s.endTickets(ctx, tx, make([]bool, len(tx.tickets)))
 }
 
 // endTickets commits the tickets marked in commit and releases the others:
 // through a capSettler in one store call for the commits and one for the
-// releases, otherwise ticket by ticket.
-func (s *session) endTickets(tx *transaction, commit []bool) {
+// releases, otherwise ticket by ticket. ctx carries the held writes of a
+// delivery, if any.
+func (s *session) endTickets(ctx context.Context, tx *transaction, commit []bool) {
 	tickets := tx.tickets
 	tx.tickets = nil
 	if st, ok := s.opts.Caps.(capSettler); ok {
@@ -156,7 +157,7 @@ func (s *session) endTickets(tx *transaction, commit []bool) {
 			}
 		}
 		if len(yes)+len(no) > 0 {
-			s.capCall(tx.ref, "settle", func(ctx context.Context) error { return st.Settle(ctx, yes, no, s.opts.Now()) })
+			s.capCall(ctx, tx.ref, "settle", func(ctx context.Context) error { return st.Settle(ctx, yes, no, s.opts.Now()) })
 		}
 		return
 	}
@@ -164,19 +165,20 @@ func (s *session) endTickets(tx *transaction, commit []bool) {
 		switch {
 		case t == nil:
 		case commit[i]:
-			s.capCall(tx.ref, "commit", func(ctx context.Context) error { return t.Commit(ctx, s.opts.Now()) })
+			s.capCall(ctx, tx.ref, "commit", func(ctx context.Context) error { return t.Commit(ctx, s.opts.Now()) })
 		default:
-			s.capCall(tx.ref, "release", t.Release)
+			s.capCall(ctx, tx.ref, "release", t.Release)
 		}
 	}
 }
 
-// capCall runs one commit or release with its own deadline: the session's
-// context may already be cancelled (the client left), and the outcome of
-// the transaction must still be recorded. Failures are logged only; an
-// unreleased hold expires by itself.
-func (s *session) capCall(ref, op string, f func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), capStoreTimeout)
+// capCall runs one commit or release with its own deadline: the context
+// (the session's, or a delivery's holding its writes) may already be
+// cancelled (the client left), and the outcome of the transaction must
+// still be recorded. Failures are logged only; an unreleased hold expires
+// by itself.
+func (s *session) capCall(base context.Context, ref, op string, f func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(base), capStoreTimeout)
 	defer cancel()
 	if err := f(ctx); err != nil {
 		s.log.Warn("cap "+op+" failed", "ref", ref, "err", err.Error())

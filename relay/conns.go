@@ -124,12 +124,18 @@ type trackedConn struct {
 	expired  atomic.Bool // a deadline passed; every later read fails at once
 	hangUp   atomic.Bool // close once the next reply is written
 	once     sync.Once
+
+	wmu sync.Mutex
+	out []byte // replies not yet written
 }
 
 // Read arms the deadline, the nearer of idle time and end of life. A
 // draining connection between transactions reads as timed out, which makes
 // go-smtp answer 421 and close.
 func (c *trackedConn) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
 	if c.expired.Load() || (c.draining.Load() && !c.busy.Load()) {
 		c.expired.Store(true)
 		return 0, os.ErrDeadlineExceeded
@@ -148,14 +154,58 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write passes a reply on, and closes the connection after it when asked
-// to hang up. go-smtp writes each reply in one call, also under TLS.
+// Write keeps a reply until the next read, so that the replies to
+// pipelined commands (RFC 2920 §3.2) and the lines of a multi-line reply,
+// which go-smtp writes one call each, leave in one write. go-smtp reads
+// the socket only when its own buffer holds no command, so a reply waits
+// only while the commands already received are being answered. Close
+// flushes too; a hang-up closes, flushing, once the reply is in.
 func (c *trackedConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
+	c.wmu.Lock()
+	c.out = append(c.out, p...)
+	var err error
+	if len(c.out) >= maxPendingReplies {
+		err = c.flushLocked()
+	}
+	c.wmu.Unlock()
 	if c.hangUp.Load() {
 		c.Close()
 	}
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// SetWriteDeadline writes what is kept back under the deadline it
+// replaces: crypto/tls, closing, sets one and then another in the past,
+// which would strand a last reply (221 to QUIT) still held here.
+func (c *trackedConn) SetWriteDeadline(t time.Time) error {
+	c.flush()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *trackedConn) SetDeadline(t time.Time) error {
+	c.flush()
+	return c.Conn.SetDeadline(t)
+}
+
+// maxPendingReplies bounds the replies kept back, in bytes.
+const maxPendingReplies = 4096
+
+func (c *trackedConn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flushLocked()
+}
+
+func (c *trackedConn) flushLocked() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.out)
+	c.out = c.out[:0]
+	return err
 }
 
 // hangUpAfterReply closes the connection once the reply being made is
@@ -174,7 +224,13 @@ func (c *trackedConn) authenticated() {
 	}
 }
 
+// Close writes the replies kept back, unless a write is stuck on a client
+// that stopped reading: closing is then what unblocks it.
 func (c *trackedConn) Close() error {
+	if c.wmu.TryLock() {
+		c.flushLocked()
+		c.wmu.Unlock()
+	}
 	err := c.Conn.Close()
 	c.once.Do(func() { c.table.release(c) })
 	return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/relay/upstream"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/emersion/go-smtp"
@@ -40,18 +41,20 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	if err := s.recordAllowed(tx, body); err != nil {
 		return s.failTx(err)
 	}
-	results := s.srv.fwd.Forward(ctx, env, body) // it logs each recipient's outcome
+	hctx, flush := s.holdWrites(ctx)
+	results := s.srv.fwd.Forward(hctx, env, body) // it logs each recipient's outcome
 	v := summarize(tx.rcpts, results)
+	s.rememberSent(hctx, tx.ref, own, v)
+	if exempt {
+		s.log.Info("reply to the recipient's own mail; caps not counted", "ref", tx.ref)
+		s.releaseCaps(hctx, tx)
+	}
+	s.settleCaps(hctx, tx, v)
+	s.flushWrites(hctx, tx.ref, flush)
 	s.recordOutcomes(tx, v)
 	if v.delivered > 0 {
 		s.clearStrikes()
 	}
-	s.rememberSent(tx.ref, own, v)
-	if exempt {
-		s.log.Info("reply to the recipient's own mail; caps not counted", "ref", tx.ref)
-		s.releaseCaps(tx)
-	}
-	s.settleCaps(tx, v)
 	if v.temp == nil {
 		s.notifyDropped(tx, body, v.delivered)
 	}
@@ -60,6 +63,27 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	}
 	s.endTx("delivered", nil)
 	return smtpreply.Success(smtpreply.OK, v.deliveredText(), tx.ref)
+}
+
+// holdWrites makes the store writes of a delivery wait for flushWrites:
+// the recipients' delivered marks, the sent Message-ID and the caps'
+// commit, sent together once the upstream has answered for everyone.
+func (s *session) holdWrites(ctx context.Context) (context.Context, func(context.Context) error) {
+	if s.opts.Writes == nil {
+		return ctx, func(context.Context) error { return nil }
+	}
+	return s.opts.Writes.HoldWrites(ctx)
+}
+
+// flushWrites sends the held writes, even when the client has left: the
+// marks are what keeps a retry from sending again.
+func (s *session) flushWrites(ctx context.Context, ref string, flush func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), capStoreTimeout)
+	defer cancel()
+	if err := flush(ctx); err != nil {
+		s.log.Error("delivered but not all recorded: a client retry could send again, a cap may not count it",
+			"ref", ref, "err", lists.MaskEmails(err.Error()))
+	}
 }
 
 // deliveredText says who got the message, and who had it already: a

@@ -62,6 +62,7 @@ type Options struct {
 	ForwardTimeout  time.Duration  // deadline given to the Forwarder; default 5 min
 	Caps            Capper         // frequency caps checked at RCPT; nil checks none
 	Replies         Replies        // sent Message-IDs, and the exemption of replies from Caps
+	Writes          WriteHolder    // sends the writes after a delivery together; nil writes each at once
 	Stamper         Stamper        // each recipient's footer and unsubscribe headers; nil sends the message as written
 	Check           RecipientCheck // opt-outs, lists and country policy at RCPT; nil checks nothing
 	ReturnPaths     ReturnPaths    // each copy's own envelope sender, for its bounces; nil sends the rep's
@@ -100,6 +101,13 @@ type Listener struct {
 	// client for AUTH, limits, trusted networks and logs. Connections
 	// without one, or from anyone else, are closed.
 	ProxyProtocol bool
+}
+
+// WriteHolder holds back the store writes made under a context until they
+// are flushed (store.Store's HoldWrites): the delivered marks, the sent
+// Message-ID and the caps' commit of a message then share one round trip.
+type WriteHolder interface {
+	HoldWrites(ctx context.Context) (context.Context, func(ctx context.Context) error)
 }
 
 // TrustedNet lets clients from Net send without AUTH, as the user Identity

@@ -123,12 +123,12 @@ func (s *session) isExemptReply(ctx context.Context, inReplyTo []string) bool {
 // rememberSent records the id of a message the upstream accepted for at
 // least one recipient, so replies to it are told from replies to the
 // prospect's own mail.
-func (s *session) rememberSent(ref, id string, v verdict) {
+func (s *session) rememberSent(ctx context.Context, ref, id string, v verdict) {
 	r := s.opts.Replies
 	if r.Sent == nil || id == "" || v.delivered == 0 {
 		return
 	}
-	s.capCall(ref, "sent-id record", func(ctx context.Context) error {
+	s.capCall(ctx, ref, "sent-id record", func(ctx context.Context) error {
 		return r.Sent.MarkDelivered(ctx, r.idDigest(id), sentMark, r.Keep)
 	})
 }

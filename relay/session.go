@@ -398,7 +398,7 @@ func (s *session) endTx(outcome string, refusal *smtpreply.Error) {
 	if tx == nil {
 		return
 	}
-	s.releaseCaps(tx)
+	s.releaseCaps(s.ctx, tx)
 	attrs := []any{"user", s.userName(), "how", s.how, "from", safeAddr(tx.from),
 		"rcpts", len(tx.rcpts), "left_out", len(tx.dropped), "size", tx.size,
 		"outcome", outcome, "duration", s.opts.Now().Sub(tx.start)}

@@ -5,8 +5,9 @@
 # browser test), a C compiler (go test -race needs cgo), PostgreSQL (the
 # ledger's tests start their own server from its binaries) and
 # systemd-analyze (the unit file's check; it runs without systemd as PID 1)
-# python3 (a client sending with smtplib) and haproxy (the load balancer in
-# front of several instances).
+# python3 (a client sending with smtplib), haproxy (the load balancer in
+# front of several instances) and Postfix's smtp-sink (an upstream that
+# announces PIPELINING).
 # Quiet when everything is there; safe to run again.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ declare -A provider=(
   [systemd-analyze]="systemd"
   [python3]="python3"
   [haproxy]="haproxy"
+  [smtp-sink]="postfix"
 )
 
 # has CMD: on PATH, or for postgres in Debian's versioned folder, which the
@@ -31,7 +33,7 @@ has() {
 }
 
 missing=()
-for cmd in redis-server redis-cli swaks cc chromium postgres systemd-analyze python3 haproxy; do
+for cmd in redis-server redis-cli swaks cc chromium postgres systemd-analyze python3 haproxy smtp-sink; do
   if ! has "$cmd"; then
     read -r -a pkgs <<<"${provider[$cmd]}"
     missing+=("${pkgs[@]}")

@@ -124,6 +124,14 @@ type Store interface {
 	Attempts
 	Sessions
 	SecondFactors
+	// HoldWrites returns a context under which the store may hold back the
+	// writes that return only an error (delivered marks, the caps'
+	// commits) until flush sends them together: one round trip on Redis
+	// for the bookkeeping after an upstream's answer. flush returns the
+	// first error of the held writes, which reported none themselves;
+	// writes made after it go out at once. A store with nothing to gain
+	// holds nothing and its flush does nothing.
+	HoldWrites(ctx context.Context) (context.Context, func(ctx context.Context) error)
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -171,6 +171,7 @@ func checkedRelayOptions(ctx context.Context, cfg *config.Config, st backend, ke
 	}
 	opts.Caps = relay.CheckerCapper(chk.caps)
 	opts.Replies = replies(cfg, st, key)
+	opts.Writes = st
 	if opts.Recipients, err = recipientRule(cfg); err != nil {
 		return opts, chk, err
 	}

@@ -14,6 +14,10 @@
 // timeout failures become 451 4.4.1 (while connecting) or 4.4.2, with the
 // detail kept in Error.Cause for the log only.
 //
+// To an upstream that announces PIPELINING (RFC 2920) each transaction's
+// MAIL, RCPT and DATA go in one write, their replies read in order
+// (pipeline.go); to others one command at a time, through go-smtp's client.
+//
 // The outbox Target writes DIR/<UTC time>-<random>.eml per recipient, with
 // X-Dncgate-Envelope-From and X-Dncgate-Envelope-To prepended to the body,
 // through a hidden temporary file renamed into place.

@@ -13,6 +13,7 @@ import (
 type upConn struct {
 	c         *smtp.Client
 	raw       net.Conn // the TCP connection under any TLS layer
+	wire      *wire    // the connection inside TLS, for pipelined transactions
 	tls       bool
 	idleSince time.Time
 }

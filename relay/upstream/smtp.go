@@ -18,6 +18,13 @@ type smtpTarget struct {
 	o    TargetOptions
 	tls  *tls.Config
 	pool *pool
+	// dialTCP opens the TCP connection; tests wrap it to watch the writes.
+	dialTCP func(ctx context.Context, addr string) (net.Conn, error)
+}
+
+func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 // message is the input of one upstream transaction.
@@ -102,6 +109,9 @@ func (t *smtpTarget) attempt(ctx context.Context, u *upConn, m *message) (retry 
 }
 
 func (t *smtpTarget) transact(u *upConn, m *message) *failure {
+	if pipelines(u) {
+		return t.pipelined(u, m)
+	}
 	mo, err := mailOptions(u, m)
 	if err != nil {
 		return &failure{phaseCheck, err}
@@ -134,6 +144,9 @@ func (t *smtpTarget) transact(u *upConn, m *message) *failure {
 // forgets the EHLO on Reset, so greet again now, while the deadline of the
 // send still applies, rather than on the next use.
 func (t *smtpTarget) reset(u *upConn) bool {
+	if pipelines(u) {
+		return u.wire.reset(t.o.CommandTimeout)
+	}
 	return u.c.Reset() == nil && u.c.Hello(t.o.LocalName) == nil
 }
 
@@ -180,8 +193,7 @@ func (f *failure) toError() error {
 func (t *smtpTarget) dial(ctx context.Context) (*upConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.o.DialTimeout)
 	defer cancel()
-	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", t.spec.Addr())
+	raw, err := t.dialTCP(ctx, t.spec.Addr())
 	if err != nil {
 		return nil, fromTransport(err, true)
 	}
@@ -198,10 +210,11 @@ func (t *smtpTarget) dial(ctx context.Context) (*upConn, error) {
 }
 
 func (t *smtpTarget) setup(ctx context.Context, raw net.Conn) (*upConn, error) {
-	c, err := t.client(ctx, raw)
+	conn, greeted, err := t.secure(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
+	c := smtp.NewClient(greeted)
 	c.CommandTimeout = t.o.CommandTimeout
 	c.SubmissionTimeout = t.o.DataTimeout
 	if err := c.Hello(t.o.LocalName); err != nil {
@@ -210,23 +223,28 @@ func (t *smtpTarget) setup(ctx context.Context, raw net.Conn) (*upConn, error) {
 	if err := t.auth(c); err != nil {
 		return nil, err
 	}
-	return &upConn{c: c, raw: raw, tls: t.spec.TLS()}, nil
+	return &upConn{c: c, raw: raw, wire: newWire(conn), tls: t.spec.TLS()}, nil
 }
 
-func (t *smtpTarget) client(ctx context.Context, raw net.Conn) (*smtp.Client, error) {
+// secure returns the connection SMTP travels on (inside TLS when there is
+// TLS) and the one go-smtp's client is to read, which differs only after
+// STARTTLS: there it replays a greeting (starttls.go).
+func (t *smtpTarget) secure(ctx context.Context, raw net.Conn) (conn, greeted net.Conn, err error) {
 	switch t.spec.Scheme {
 	case SchemeSMTPS:
 		tc := tls.Client(raw, t.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return smtp.NewClient(tc), nil
+		return tc, tc, nil
 	case SchemeStartTLS:
-		// The handshake runs on the first command after STARTTLS, and a
-		// failure there ends the connection: no fallback to plain text.
-		return smtp.NewClientStartTLS(raw, t.tls)
+		tc, err := startTLS(ctx, raw, t.o.LocalName, t.tls)
+		if err != nil {
+			return nil, nil, err
+		}
+		return tc, replayGreeting(tc), nil
 	}
-	return smtp.NewClient(raw), nil
+	return raw, raw, nil
 }
 
 // auth logs in with PLAIN (RFC 4616), or LOGIN when that is all the upstream

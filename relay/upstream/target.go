@@ -91,7 +91,7 @@ func NewTarget(spec Spec, o TargetOptions) (Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &smtpTarget{spec: spec, o: o, tls: cfg, pool: newPool(o.MaxIdle, o.IdleTimeout)}, nil
+	return &smtpTarget{spec: spec, o: o, tls: cfg, pool: newPool(o.MaxIdle, o.IdleTimeout), dialTCP: dialTCP}, nil
 }
 
 // tlsConfig verifies the upstream's certificate against host by default,

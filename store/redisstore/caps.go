@@ -357,7 +357,7 @@ func (s *Store) giveBack(ctx context.Context, slots []caps.Slot) {
 
 // Commit costs one round trip: on a single node one script call, shared
 // with concurrent callers' commits; on a cluster a call per key in one
-// pipeline.
+// pipeline. Under a HoldWrites context it costs none of its own.
 func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) error {
 	if err := caps.CheckSlots(slots); err != nil {
 		return fmt.Errorf("redisstore: commit: %w", err)
@@ -366,12 +366,11 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 		return nil
 	}
 	job := &commitJob{slots: slots, at: millis(now)}
+	if h := s.held(ctx); h != nil && h.addScripts(commitScript, s.commitCalls(slots, job.at)) {
+		return nil
+	}
 	if s.cluster() {
-		calls := make([]scriptCall, len(slots))
-		for i := range slots {
-			calls[i].addCommit(s.keys, slots[i], job.at)
-		}
-		_, job.err = s.runScripts(ctx, commitScript, calls)
+		_, job.err = s.runScripts(ctx, commitScript, s.commitCalls(slots, job.at))
 	} else {
 		s.capsBatch.commit.do(ctx, job)
 	}
@@ -379,6 +378,23 @@ func (s *Store) Commit(ctx context.Context, slots []caps.Slot, now time.Time) er
 		return fmt.Errorf("redisstore: commit: %w", job.err)
 	}
 	return nil
+}
+
+// commitCalls are the script calls committing slots: one on a single
+// node, one per key on a cluster, where a script stays in one slot.
+func (s *Store) commitCalls(slots []caps.Slot, at int64) []scriptCall {
+	if !s.cluster() {
+		var c scriptCall
+		for _, sl := range slots {
+			c.addCommit(s.keys, sl, at)
+		}
+		return []scriptCall{c}
+	}
+	calls := make([]scriptCall, len(slots))
+	for i := range slots {
+		calls[i].addCommit(s.keys, slots[i], at)
+	}
+	return calls
 }
 
 // commitJob is one caller's Commit.

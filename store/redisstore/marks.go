@@ -35,9 +35,15 @@ func (s *Store) MarkDelivered(ctx context.Context, msg, rcpt string, ttl time.Du
 		return errBadTTL
 	}
 	key := s.keys.delivered(msg)
-	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+	mark := func(ctx context.Context, p redis.Pipeliner) {
 		p.HSet(ctx, key, rcpt, "1")
 		p.PExpire(ctx, key, ttl)
+	}
+	if h := s.held(ctx); h != nil && h.add(mark) {
+		return nil
+	}
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		mark(ctx, p)
 		return nil
 	})
 	if err != nil {

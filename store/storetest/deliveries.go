@@ -11,6 +11,7 @@ func runDeliveries(t *testing.T, open func(*testing.T) Harness) {
 	t.Run("MarkThenRead", func(t *testing.T) { testMarkThenRead(t, open(t)) })
 	t.Run("Expiry", func(t *testing.T) { testDeliveryExpiry(t, open(t)) })
 	t.Run("NonPositiveTTL", func(t *testing.T) { testNonPositiveTTL(t, open(t)) })
+	t.Run("HeldMarks", func(t *testing.T) { testHeldMarks(t, open(t)) })
 }
 
 func mustMark(t *testing.T, h Harness, msg, rcpt string) {
@@ -73,5 +74,36 @@ func testNonPositiveTTL(t *testing.T, h Harness) {
 	}
 	if got := delivered(t, h, "m"); got != nil {
 		t.Fatalf("a refused mark left %v", got)
+	}
+}
+
+// Marks made under HoldWrites are all there once flushed; a flush with
+// nothing held, or a second one, does nothing and succeeds; a mark made
+// after the flush is written at once.
+func testHeldMarks(t *testing.T, h Harness) {
+	ctx, flush := h.Store.HoldWrites(t.Context())
+	for _, r := range []string{"r1", "r2"} {
+		if err := h.Store.MarkDelivered(ctx, "m-held", r, h.ttl()); err != nil {
+			t.Fatalf("held MarkDelivered(%s): %v", r, err)
+		}
+	}
+	if err := flush(t.Context()); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if got := delivered(t, h, "m-held"); !maps.Equal(got, map[string]bool{"r1": true, "r2": true}) {
+		t.Fatalf("Delivered after the flush = %v, want r1 and r2", got)
+	}
+	if err := flush(t.Context()); err != nil {
+		t.Fatalf("second flush: %v", err)
+	}
+	if err := h.Store.MarkDelivered(ctx, "m-held", "r3", h.ttl()); err != nil {
+		t.Fatal(err)
+	}
+	if got := delivered(t, h, "m-held"); !got["r3"] {
+		t.Fatalf("a mark after the flush is not written at once: %v", got)
+	}
+	_, empty := h.Store.HoldWrites(t.Context())
+	if err := empty(t.Context()); err != nil {
+		t.Fatalf("flush of nothing: %v", err)
 	}
 }
