@@ -206,6 +206,7 @@ type Store interface {
 	User(ctx context.Context, email string) (store.User, error)
 	ListUsers(ctx context.Context) ([]store.User, error)
 	UpdateUser(ctx context.Context, u store.User) error
+	DeleteUser(ctx context.Context, email string) error
 	DeleteUserSessions(ctx context.Context, user string) (int, error)
 }
 
@@ -240,6 +241,28 @@ func Update(ctx context.Context, st Store, email string, change func(*store.User
 		}
 	}
 	return after, nil
+}
+
+// Remove deletes the user, unless they are an enabled admin and no other
+// enabled admin would remain (ErrLastAdmin); ErrNoUser when there is none.
+func Remove(ctx context.Context, st Store, email string) error {
+	u, err := st.User(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %s: %w", email, ErrNoUser)
+	} else if err != nil {
+		return fmt.Errorf("reading user %s: %w", email, err)
+	}
+	if enabledAdmin(u) {
+		if err := keepsAdmin(ctx, st, u.Email); err != nil {
+			return err
+		}
+	}
+	if err := st.DeleteUser(ctx, email); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %s: %w", email, ErrNoUser)
+	} else if err != nil {
+		return fmt.Errorf("removing user %s: %w", email, err)
+	}
+	return nil
 }
 
 // keepsAdmin fails unless an enabled admin other than email exists.

@@ -111,3 +111,31 @@ func TestKeepsOneEnabledAdmin(t *testing.T) {
 		t.Fatalf("event = %+v", ev)
 	}
 }
+
+// TestRemoveKeepsOneEnabledAdmin: removing the last enabled admin is
+// refused and changes nothing; with another enabled admin, or for a rep,
+// it goes through; a missing user is ErrNoUser.
+func TestRemoveKeepsOneEnabledAdmin(t *testing.T) {
+	st := openStore(t)
+	ctx := t.Context()
+	for _, u := range []store.User{{Email: "a@acme.fr", Role: store.RoleAdmin}, {Email: "b@acme.fr", Role: store.RoleAdmin, Disabled: true},
+		{Email: "r@acme.fr", Role: store.RoleRep}} {
+		if err := st.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := accounts.Remove(ctx, st, "a@acme.fr"); !errors.Is(err, accounts.ErrLastAdmin) {
+		t.Fatalf("removing the last enabled admin: %v, want ErrLastAdmin", err)
+	}
+	if _, err := st.User(ctx, "a@acme.fr"); err != nil {
+		t.Fatalf("the refused removal removed: %v", err)
+	}
+	for _, email := range []string{"r@acme.fr", "b@acme.fr"} { // a rep; a disabled admin
+		if err := accounts.Remove(ctx, st, email); err != nil {
+			t.Fatalf("removing %s: %v", email, err)
+		}
+	}
+	if err := accounts.Remove(ctx, st, "r@acme.fr"); !errors.Is(err, accounts.ErrNoUser) {
+		t.Fatalf("removing a missing user: %v, want ErrNoUser", err)
+	}
+}

@@ -191,10 +191,10 @@ func (a *app) usersRemove(ctx context.Context, args []string) error {
 		return err
 	}
 	return u.withConfigStore(ctx, func(cfg *config.Config, st backend) error {
-		if err := st.DeleteUser(ctx, email); errors.Is(err, store.ErrNotFound) {
+		if err := accounts.Remove(ctx, st, email); errors.Is(err, accounts.ErrNoUser) {
 			return fmt.Errorf("no user %s", email)
 		} else if err != nil {
-			return fmt.Errorf("removing user %s: %w", email, err)
+			return err
 		}
 		fmt.Fprintf(a.stdout, "removed %s\n", email)
 		return recordAudit(ctx, cfg, userEvent("remove", store.User{Email: email}))
