@@ -35,12 +35,15 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	if ids := angleIDs(added, 1); len(ids) == 1 {
 		own = ids[0] // what the recipients' replies will name
 	}
-	// The records before the copies: a crash after this leaves records
-	// whose outcome reads "unknown", never copies without a record.
-	if err := s.recordAllowed(tx, body); err != nil {
-		return s.failTx(err)
+	// The records before the copies: their write starts now and runs
+	// while the copies' envelopes and bodies go to the upstream, and each
+	// copy waits for it before its final dot. A crash leaves records whose
+	// outcome reads "unknown", never a copy without a record.
+	rec := s.startRecord(tx, body)
+	results := s.srv.fwd.Forward(upstream.WithGate(ctx, rec.wait), env, body) // it logs each recipient's outcome
+	if err := rec.result(); err != nil {
+		return s.failTx(ledgerRefusal(err)) // every copy stopped at its gate
 	}
-	results := s.srv.fwd.Forward(ctx, env, body) // it logs each recipient's outcome
 	v := summarize(tx.rcpts, results)
 	s.recordOutcomes(tx, v)
 	if v.delivered > 0 {

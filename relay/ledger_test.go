@@ -74,6 +74,7 @@ func TestLedgerRecordsEveryDecision(t *testing.T) {
 	if refOf(t, got) != ref {
 		t.Fatalf("DATA reply %q, want ref %s", got, ref)
 	}
+	e.srv.outcomes.wait() // the outcomes are written after the reply
 
 	ds, err = l.Transaction(context.Background(), ref)
 	if err != nil {
@@ -129,6 +130,7 @@ func TestLedgerRejectAndUpstreamOutcomes(t *testing.T) {
 	c.must("DATA", 354)
 	c.send(message(repEmail, "=?utf-8?q?R=C3=A9sultats?= for boss@firma.fr") + ".\r\n")
 	c.expect(451)
+	e.srv.outcomes.wait()
 	ds, err := l.Transaction(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
