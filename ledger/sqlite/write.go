@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,7 +36,8 @@ func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
 // writeBatch runs on the writer's goroutine, the only writer of
 // decisions and outcomes: every call pending from every session goes into
 // one transaction, records first and then outcomes, and one commit (one
-// fsync of the WAL at synchronous = FULL) makes them all durable. A
+// fsync of the WAL at synchronous = FULL when it holds records) makes
+// them all durable. A
 // failed transaction fails every call; an outcome whose record is not
 // found gets ledger.ErrNotFound alone.
 func (l *Ledger) writeBatch(batch []write) []error {
@@ -54,7 +56,12 @@ func (l *Ledger) applyBatch(batch []write, errs []error) error {
 	if err != nil {
 		return err
 	}
-	tx, err := l.w.BeginTx(ctx, nil)
+	conn, err := l.writer(ctx, batch)
+	if err != nil {
+		return err
+	}
+	defer release(conn)
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -80,6 +87,49 @@ func (l *Ledger) applyBatch(batch []write, errs []error) error {
 	}
 	l.commits.Add(1)
 	return nil
+}
+
+// A batch with records commits at synchronous = FULL: a record must
+// survive a power loss before its copy leaves, and the outcomes that
+// share its commit ride on its fsync. A batch of outcomes alone commits
+// without waiting for the disk: an outcome comes after the send, and one
+// lost leaves its record reading "unknown", as a crash between the send
+// and the outcome does anyway; the next records' fsync, or the
+// checkpoint, takes it to the disk. So the session whose records come
+// next never waits behind an outcome's fsync.
+const (
+	syncRecords  = "FULL"
+	syncOutcomes = "NORMAL"
+)
+
+// writer is the pool's one connection, held for one batch, with
+// synchronous set for what the batch writes: held, so that no other
+// write (an audit event, an erasure) runs on it at NORMAL.
+func (l *Ledger) writer(ctx context.Context, batch []write) (*sql.Conn, error) {
+	conn, err := l.w.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range batch {
+		if len(w.ds) > 0 {
+			return conn, nil // at FULL, as the pool opens it and release leaves it
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+syncOutcomes); err != nil {
+		release(conn)
+		return nil, err
+	}
+	return conn, nil
+}
+
+// release gives the connection back at synchronous = FULL, what every
+// other write on it needs. One that cannot be set back is discarded, and
+// the pool opens a new one, at FULL by its DSN.
+func release(conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.Background(), "PRAGMA synchronous = "+syncRecords); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	conn.Close()
 }
 
 // prepareBatch makes the month tables the batch's records go to and
