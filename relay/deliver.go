@@ -39,7 +39,11 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	// while the copies' envelopes and bodies go to the upstream, and each
 	// copy waits for it before its final dot. A crash leaves records whose
 	// outcome reads "unknown", never a copy without a record.
-	rec := s.startRecord(tx, body)
+	if tx.record == nil {
+		tx.record = s.startRecord(tx, body)
+	}
+	rec := tx.record
+	tx.forwarded = true
 	results := s.srv.fwd.Forward(upstream.WithGate(ctx, rec.wait), env, body) // it logs each recipient's outcome
 	if err := rec.result(); err != nil {
 		return s.failTx(ledgerRefusal(err)) // every copy stopped at its gate

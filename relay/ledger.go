@@ -16,6 +16,7 @@ import (
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
+	"github.com/emersion/go-smtp"
 )
 
 // Recorder is the send ledger as the relay writes it (package ledger's
@@ -185,6 +186,48 @@ func (s *session) recordOutcomes(tx *transaction, v verdict) {
 			}
 		}
 	})
+}
+
+// recordNotSent gives the records of a message refused at DATA before
+// any copy left (too big, a From: the rep may not use, a message that
+// could not be prepared) the reply the client got, once they are
+// written, in the background. Records that could not be written need
+// nothing.
+func (s *session) recordNotSent(tx *transaction, reply error) {
+	rec, p := s.opts.Ledger, tx.record
+	if rec == nil || len(tx.decisions) == 0 {
+		return
+	}
+	o := notSent(reply, s.opts.Now())
+	ref, ds, log := tx.ref, tx.decisions, s.log
+	s.srv.outcomes.run(func() {
+		if p.result() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ledgerTimeout)
+		defer cancel()
+		for _, d := range ds {
+			if err := rec.SetOutcome(ctx, ref, d.RcptDigest, o); err != nil {
+				log.Error("ledger: outcome not recorded", "ref", ref, "rcpt", d.RcptMasked, "err", err.Error())
+			}
+		}
+	})
+}
+
+// notSent is the outcome of a message the gateway refused at DATA: its
+// reply, as the client got it, its addresses masked.
+func notSent(reply error, now time.Time) ledger.Outcome {
+	o := ledger.Outcome{Kind: ledger.TempFailed, Reply: "451 4.3.0 not sent", At: now}
+	var se *smtp.SMTPError
+	if !errors.As(reply, &se) {
+		return o
+	}
+	if se.Code >= 500 {
+		o.Kind = ledger.RefusedAtRcpt
+	}
+	text := addrInText.ReplaceAllStringFunc(se.Message, lists.MaskEmail)
+	o.Reply = fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], text)
+	return o
 }
 
 // background runs the outcome writes, a bounded number at once (beyond

@@ -196,3 +196,29 @@ func TestLedgerNeedsKey(t *testing.T) {
 		t.Errorf("New without LedgerKey: %v", err)
 	}
 }
+
+// TestLedgerRefusedAtData: the records, written from the DATA command
+// on, of a message the gateway refuses once it has read it get the
+// reply the client got as their outcome; nothing is forwarded.
+func TestLedgerRefusedAtData(t *testing.T) {
+	l := openLedger(t)
+	e := testServer(t, withLedger(l))
+	c := e.login(t)
+	c.must("MAIL FROM:<rep@acme.fr>", 250)
+	c.must("RCPT TO:<ann@firma.fr>", 250)
+	c.must("DATA", 354)
+	c.send(message("boss@elsewhere.example", "not mine") + ".\r\n")
+	got := c.expect(550)
+	ref := refOf(t, got)
+	e.srv.outcomes.wait()
+	ds, err := l.Transaction(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Outcome.Kind != ledger.RefusedAtRcpt || !strings.HasPrefix(got, ds[0].Outcome.Reply[:9]) {
+		t.Fatalf("records %+v after %q, want one refused with the reply", ds, got)
+	}
+	if n := len(e.fwd.got()); n != 0 {
+		t.Errorf("%d forward calls for a refused message", n)
+	}
+}
