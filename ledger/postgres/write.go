@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,23 +62,61 @@ func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
 
 var setOutcome = ledgersql.Rebind("UPDATE decisions SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND rcpt_digest = ?")
 
-// SetOutcome writes the outcome of one recipient.
+// SetOutcome writes the outcome of one recipient. Calls made at once
+// share one transaction, their updates sent as one pipelined batch: one
+// round trip and one commit for the group, not one each.
 func (l *Ledger) SetOutcome(ctx context.Context, ref string, rcpt ledger.Digest, o ledger.Outcome) error {
 	if !o.Kind.Valid() {
 		return fmt.Errorf("ledger: unknown outcome %q", o.Kind)
 	}
-	var at any
-	if !o.At.IsZero() {
-		at = o.At.UTC()
+	err := l.oc.Submit(ctx, outcomeReq{ref: ref, rcpt: rcpt, o: o})
+	if err == nil || errors.Is(err, ledger.ErrNotFound) {
+		return err
 	}
-	tag, err := l.pool.Exec(ctx, setOutcome, string(o.Kind), o.Reply, at, ref, rcpt[:])
+	return fmt.Errorf("ledger: set outcome: %w", err)
+}
+
+// outcomeReq is one SetOutcome.
+type outcomeReq struct {
+	ref  string
+	rcpt ledger.Digest
+	o    ledger.Outcome
+}
+
+// writeOutcomes applies a batch in one transaction; each request gets nil
+// or ledger.ErrNotFound, or a failure of the transaction fails them all.
+func (l *Ledger) writeOutcomes(batch []outcomeReq) []error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	errs := make([]error, len(batch))
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, r := range batch {
+			var at any
+			if !r.o.At.IsZero() {
+				at = r.o.At.UTC()
+			}
+			b.Queue(setOutcome, string(r.o.Kind), r.o.Reply, at, r.ref, r.rcpt[:])
+		}
+		br := tx.SendBatch(ctx, b)
+		for i := range batch {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				errs[i] = ledger.ErrNotFound
+			}
+		}
+		return br.Close()
+	})
 	if err != nil {
-		return fmt.Errorf("ledger: set outcome: %w", err)
+		for i := range errs {
+			errs[i] = err
+		}
 	}
-	if tag.RowsAffected() == 0 {
-		return ledger.ErrNotFound
-	}
-	return nil
+	return errs
 }
 
 var insertAudit = ledgersql.Rebind("INSERT INTO audit (" + ledgersql.AuditColumns +
