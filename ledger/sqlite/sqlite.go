@@ -40,6 +40,14 @@ type Ledger struct {
 
 	commits, rows atomic.Int64 // see Stats
 
+	// outq holds the outcomes waiting to share the next commit of
+	// records (see SetOutcome); outTimer commits them alone when none
+	// comes.
+	outMu     sync.Mutex
+	outq      []queuedOutcome
+	outTimer  *time.Timer
+	outClosed bool
+
 	mu   sync.Mutex
 	made map[string]bool // month tables this process knows exist
 	tabs []string        // every month table, newest first; nil: to be listed
@@ -166,6 +174,7 @@ func (l *Ledger) tables(ctx context.Context, db queryer) ([]string, error) {
 // Close stops the group commit and closes the connections.
 func (l *Ledger) Close() error {
 	if l.wr != nil {
+		l.closeOutcomes()
 		l.wr.Stop()
 	}
 	l.stmts.close()

@@ -6,8 +6,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/ledger/ledgersql"
@@ -41,17 +43,31 @@ func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
 // failed transaction fails every call; an outcome whose record is not
 // found gets ledger.ErrNotFound alone.
 func (l *Ledger) writeBatch(batch []write) []error {
-	errs := make([]error, len(batch))
-	if err := l.applyBatch(batch, errs); err != nil {
+	queued := l.takeOutcomes()
+	all := batch
+	if len(queued) > 0 {
+		all = append(all[:len(batch):len(batch)], make([]write, len(queued))...)
+		for i := range queued {
+			all[len(batch)+i].out = &queued[i].req
+		}
+	}
+	errs := make([]error, len(all))
+	if err := l.applyBatch(all, errs); err != nil {
 		for i := range errs {
 			errs[i] = err
 		}
 	}
-	return errs
+	for i, q := range queued {
+		q.done <- errs[len(batch)+i]
+	}
+	return errs[:len(batch)]
 }
 
 func (l *Ledger) applyBatch(batch []write, errs []error) error {
 	ctx := context.Background()
+	if !slices.ContainsFunc(batch, func(w write) bool { return len(w.ds) > 0 || w.out != nil }) {
+		return nil // a flush that found nothing to write
+	}
 	st, tabs, err := l.prepareBatch(ctx, batch)
 	if err != nil {
 		return err
@@ -305,17 +321,75 @@ func (l *Ledger) forget(t string) {
 }
 
 // SetOutcome writes the outcome of one recipient, searching the newest
-// months first: the outcome follows its record within seconds. It shares
-// the writer's next commit with the records and outcomes pending then.
+// months first: the outcome follows its record within seconds. It waits
+// for the writer's next commit of records, and shares it (one fsync for
+// both), or for outcomeDelay, after which the outcomes waiting are
+// committed alone; nothing but a shutdown, or a test, waits for an
+// outcome.
 func (l *Ledger) SetOutcome(ctx context.Context, ref string, rcpt ledger.Digest, o ledger.Outcome) error {
 	if !o.Kind.Valid() {
 		return fmt.Errorf("ledger: unknown outcome %q", o.Kind)
 	}
-	err := l.wr.Submit(ctx, write{out: &outcomeReq{ref: ref, rcpt: rcpt, o: o}})
+	q := queuedOutcome{req: outcomeReq{ref: ref, rcpt: rcpt, o: o}, done: make(chan error, 1)}
+	l.outMu.Lock()
+	if l.outClosed {
+		l.outMu.Unlock()
+		return fmt.Errorf("ledger: set outcome: %w", ledger.ErrClosed)
+	}
+	l.outq = append(l.outq, q)
+	if len(l.outq) == 1 {
+		l.outTimer = time.AfterFunc(outcomeDelay, l.flushOutcomes)
+	}
+	l.outMu.Unlock()
+	var err error
+	select {
+	case err = <-q.done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	if err == nil || errors.Is(err, ledger.ErrNotFound) {
 		return err
 	}
 	return fmt.Errorf("ledger: set outcome: %w", err)
+}
+
+// outcomeDelay is how long an outcome waits for a commit of records to
+// share before it is committed alone.
+const outcomeDelay = 20 * time.Millisecond
+
+// queuedOutcome is a SetOutcome waiting for the writer.
+type queuedOutcome struct {
+	req  outcomeReq
+	done chan error // buffered: the writer never waits on it
+}
+
+// takeOutcomes empties the queue for the writer's next transaction.
+func (l *Ledger) takeOutcomes() []queuedOutcome {
+	l.outMu.Lock()
+	defer l.outMu.Unlock()
+	q := l.outq
+	l.outq = nil
+	if l.outTimer != nil {
+		l.outTimer.Stop()
+		l.outTimer = nil
+	}
+	return q
+}
+
+// flushOutcomes has the writer commit the outcomes queued: an empty write
+// takes them along.
+func (l *Ledger) flushOutcomes() { _ = l.wr.Submit(context.Background(), write{}) }
+
+// closeOutcomes writes what is queued and refuses later outcomes; the
+// writer stops after it.
+func (l *Ledger) closeOutcomes() {
+	l.outMu.Lock()
+	l.outClosed = true
+	l.outMu.Unlock()
+	l.flushOutcomes()
+	for _, q := range l.takeOutcomes() { // the writer had already stopped
+		q.done <- ledger.ErrClosed
+	}
 }
 
 // Audit appends e; an event already recorded (same id) is left alone.
