@@ -59,6 +59,12 @@ func (l *Ledger) monthTables(ctx context.Context) ([]string, error) {
 	return tabs, nil
 }
 
+// updateSQL finds the record by its reference, through the reference's
+// index: the unary + keeps SQLite's planner, which has no statistics on
+// a fresh table, from taking the digest's index instead, where a
+// recipient written to many times (a bench's one recipient, a colleague's
+// address) is a range that grows with every record, each outcome then
+// reading it all.
 func updateSQL(t string) string {
-	return "UPDATE " + t + " SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND rcpt_digest = ?"
+	return "UPDATE " + t + " SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND +rcpt_digest = ?"
 }
