@@ -60,7 +60,12 @@ func (l *Ledger) writeBatch(batch [][]ledger.Decision) error {
 	})
 }
 
-var setOutcome = ledgersql.Rebind("UPDATE decisions SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND rcpt_digest = ?")
+// setOutcome finds the record through the reference's index alone: on a
+// partition without statistics the planner also scans the digest's index
+// and ANDs the two, and a recipient written to many times is a range that
+// grows with every record. The digest's term, wrapped in coalesce (a NULL
+// digest, erased, never matches), cannot use that index.
+var setOutcome = ledgersql.Rebind("UPDATE decisions SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND coalesce(rcpt_digest, ''::bytea) = ?")
 
 // SetOutcome writes the outcome of one recipient. Calls made at once
 // share one transaction, their updates sent as one pipelined batch: one
