@@ -15,8 +15,8 @@ import (
 	"github.com/dncgate/dncgate/ledger/ledgersql"
 )
 
-// write is one call waiting on the writer: a Record's decisions, or one
-// outcome.
+// write is one call waiting on the writer: a Record's decisions, one
+// outcome, or neither (a flush of the outcomes queued, see SetOutcome).
 type write struct {
 	ds  []ledger.Decision
 	out *outcomeReq
@@ -39,9 +39,8 @@ func (l *Ledger) Record(ctx context.Context, ds []ledger.Decision) error {
 // decisions and outcomes: every call pending from every session goes into
 // one transaction, records first and then outcomes, and one commit (one
 // fsync of the WAL at synchronous = FULL when it holds records) makes
-// them all durable. A
-// failed transaction fails every call; an outcome whose record is not
-// found gets ledger.ErrNotFound alone.
+// them all durable. A failed transaction fails every call; an outcome
+// whose record is not found gets ledger.ErrNotFound alone.
 func (l *Ledger) writeBatch(batch []write) []error {
 	queued := l.takeOutcomes()
 	all := batch
@@ -72,11 +71,15 @@ func (l *Ledger) applyBatch(batch []write, errs []error) error {
 	if err != nil {
 		return err
 	}
-	conn, err := l.writer(ctx, batch)
+	conn, lowered, err := l.writer(ctx, batch)
 	if err != nil {
 		return err
 	}
-	defer release(conn)
+	if lowered {
+		defer release(conn)
+	} else {
+		defer conn.Close()
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -120,22 +123,20 @@ const (
 
 // writer is the pool's one connection, held for one batch, with
 // synchronous set for what the batch writes: held, so that no other
-// write (an audit event, an erasure) runs on it at NORMAL.
-func (l *Ledger) writer(ctx context.Context, batch []write) (*sql.Conn, error) {
-	conn, err := l.w.Conn(ctx)
-	if err != nil {
-		return nil, err
+// write (an audit event, an erasure) runs on it at NORMAL. lowered
+// reports a connection set to NORMAL, which release must set back.
+func (l *Ledger) writer(ctx context.Context, batch []write) (conn *sql.Conn, lowered bool, err error) {
+	if conn, err = l.w.Conn(ctx); err != nil {
+		return nil, false, err
 	}
-	for _, w := range batch {
-		if len(w.ds) > 0 {
-			return conn, nil // at FULL, as the pool opens it and release leaves it
-		}
+	if slices.ContainsFunc(batch, func(w write) bool { return len(w.ds) > 0 }) {
+		return conn, false, nil // at FULL, as the pool opens it and release leaves it
 	}
 	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+syncOutcomes); err != nil {
 		release(conn)
-		return nil, err
+		return nil, false, err
 	}
-	return conn, nil
+	return conn, true, nil
 }
 
 // release gives the connection back at synchronous = FULL, what every
