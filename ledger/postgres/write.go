@@ -88,34 +88,38 @@ type outcomeReq struct {
 	o    ledger.Outcome
 }
 
-// writeOutcomes applies a batch in one transaction; each request gets nil
-// or ledger.ErrNotFound, or a failure of the transaction fails them all.
+// writeOutcomes applies a batch as one pipelined batch of statements: no
+// BEGIN and COMMIT of its own, since PostgreSQL runs the statements
+// before one Sync as one implicit transaction, so a batch costs one round
+// trip and one commit, as a single outcome did. Each request gets nil or
+// ledger.ErrNotFound, or a failure of the batch fails them all.
 func (l *Ledger) writeOutcomes(batch []outcomeReq) []error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	errs := make([]error, len(batch))
-	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, r := range batch {
-			var at any
-			if !r.o.At.IsZero() {
-				at = r.o.At.UTC()
-			}
-			b.Queue(setOutcome, string(r.o.Kind), r.o.Reply, at, r.ref, r.rcpt[:])
+	b := &pgx.Batch{}
+	for _, r := range batch {
+		var at any
+		if !r.o.At.IsZero() {
+			at = r.o.At.UTC()
 		}
-		br := tx.SendBatch(ctx, b)
-		for i := range batch {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				errs[i] = ledger.ErrNotFound
-			}
+		b.Queue(setOutcome, string(r.o.Kind), r.o.Reply, at, r.ref, r.rcpt[:])
+	}
+	br := l.pool.SendBatch(ctx, b)
+	var err error
+	for i := range batch {
+		tag, e := br.Exec()
+		if e != nil {
+			err = e
+			break
 		}
-		return br.Close()
-	})
+		if tag.RowsAffected() == 0 {
+			errs[i] = ledger.ErrNotFound
+		}
+	}
+	if e := br.Close(); err == nil {
+		err = e
+	}
 	if err != nil {
 		for i := range errs {
 			errs[i] = err
