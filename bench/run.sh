@@ -11,7 +11,8 @@
 #        (default), without, or both interleaved in one run, with the ratio.
 #        LEDGER=on|off|both: dncgate with its send ledger (the embedded one
 #        here; the default), without ([ledger] bench_only), or both
-#        interleaved, with the ratio. One of FOOTER and LEDGER may be both.
+#        interleaved, with the ratio, and the disk's flush timed beside
+#        them (bench/fsynclat). One of FOOTER and LEDGER may be both.
 #        SCALE=1: instead, the scale curve: haproxy in front of 1, 2 and 3
 #        dncgate instances on one Redis (bench/peers/fleet.sh; a throwaway
 #        redis-server on REDIS_PORT=6391 unless DNCGATE_REDIS is set),
@@ -87,6 +88,10 @@ run() {
   "$WORK/latency" -addr 127.0.0.1:"$port" -n "$LAT_N" -size "$SIZE" >"$WORK/lat.json"
   sink_stop
   if [ "$peer" != sink ]; then "$PEERSCRIPT" stop "$PEERDIR"; PEERDIR=""; fi
+  # the ledger's pairs: what a flush of the disk costs now, beside them
+  if [ "$peer" = dncgate-noledger ]; then
+    "$WORK/fsynclat" -dir "$WORK" -n 300 | tr -d '{}"' | tr ',' '\n' | grep _ms | cut -d: -f2 | paste -sd, >>"$WORK/fsync.csv"
+  fi
   local p50 p99
   p50=$(grep -o '"p50_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
   p99=$(grep -o '"p99_ms":[0-9.]*' "$WORK/lat.json" | cut -d: -f2)
@@ -98,7 +103,7 @@ run() {
 need_postfix_tools
 command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
 make -C "$ROOT" -s build
-(cd "$ROOT" && go build -o "$WORK/latency" ./bench/latency)
+(cd "$ROOT" && go build -o "$WORK/latency" ./bench/latency && go build -o "$WORK/fsynclat" ./bench/fsynclat)
 # redis_start: a throwaway redis-server for the scale curve, unless given one.
 redis_start() {
   [ -n "${DNCGATE_REDIS:-}" ] && return
@@ -149,3 +154,9 @@ awk -F, -v msgs="$MSGS" '
     if (n["dncgate"] && n["dncgate-noledger"])
       printf "\nledger on / ledger off throughput: %.2f (target 0.90)\n", R["dncgate"] / R["dncgate-noledger"]
   }' peers="$PEERS" "$WORK/results.csv"
+if [ -s "$WORK/fsync.csv" ]; then
+  awk -F, '{ a[NR] = $1; b[NR] = $2; c[NR] = $3 }
+    function med(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+                                    return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
+    END { printf "disk flush (8 pages appended, fsync) in the same run, median of %d: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms\n", NR, med(a, NR), med(b, NR), med(c, NR) }' "$WORK/fsync.csv"
+fi

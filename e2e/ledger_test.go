@@ -72,7 +72,12 @@ func TestLedgerEndToEnd(t *testing.T) {
 		t.Fatalf("no left-out report with a reference, or no unsubscribe link: %+v", up.deliveries())
 	}
 
+	// The outcomes are written after the reply: give them a moment.
 	out := mustCLI(t, "", "log", "ref", ref, "--config", cfg)
+	for end := time.Now().Add(10 * time.Second); !strings.Contains(out, "sent: accepted") && time.Now().Before(end); {
+		time.Sleep(50 * time.Millisecond)
+		out = mustCLI(t, "", "log", "ref", ref, "--config", cfg)
+	}
 	for _, want := range []string{"ref:      " + ref, "rep:      rep@acme.test", "o***@firma.fr  allowed", "j***@firma.be  refused  list:be-dncm",
 		"g***@firma.fr  refused  opt-out", "be-dncm version 1, by phone", "sent: accepted", "left-out: 550 5.7.1 <j***@firma.be>"} {
 		if !strings.Contains(out, want) {

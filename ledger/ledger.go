@@ -47,7 +47,8 @@ const (
 	Sent OutcomeKind = "sent"
 	// LeftOut: refused, accepted from the client, left out and reported.
 	LeftOut OutcomeKind = "left-out"
-	// RefusedAtRcpt: refused to the client at RCPT.
+	// RefusedAtRcpt: refused to the client at RCPT (or, the copies not
+	// sent, the message at DATA).
 	RefusedAtRcpt OutcomeKind = "refused"
 	// TempFailed: the send failed temporarily (upstream or check).
 	TempFailed OutcomeKind = "tempfail"

@@ -36,13 +36,23 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	if ids := angleIDs(added, 1); len(ids) == 1 {
 		own = ids[0] // what the recipients' replies will name
 	}
-	// The records before the copies: a crash after this leaves records
-	// whose outcome reads "unknown", never copies without a record.
-	if err := s.recordAllowed(tx, body); err != nil {
-		return s.failTx(err)
+	// The records before the copies: their write starts now and runs
+	// while the copies' envelopes and bodies go to the upstream, and each
+	// copy waits for it before its final dot. A crash leaves records whose
+	// outcome reads "unknown", never a copy without a record.
+	if tx.record == nil {
+		tx.record = s.startRecord(tx, body)
 	}
+	rec := tx.record
+	tx.forwarded = true
+	// The store writes that follow the upstream's answers (markers, the
+	// Message-ID, the caps' commit) are held and sent together below.
 	hctx, flush := s.holdWrites(ctx)
-	results := s.srv.fwd.Forward(hctx, env, body) // it logs each recipient's outcome
+	results := s.srv.fwd.Forward(upstream.WithGate(hctx, rec.wait), env, body) // it logs each recipient's outcome
+	if err := rec.result(); err != nil {
+		s.flushWrites(hctx, tx.ref, flush) // nothing passed its gate: nothing is held but what was read
+		return s.failTx(ledgerRefusal(err)) // every copy stopped at its gate
+	}
 	v := summarize(tx.rcpts, results)
 	s.rememberSent(hctx, tx.ref, own, v)
 	if exempt {

@@ -168,6 +168,15 @@ func newFakeForwarder() *fakeForwarder {
 }
 
 func (f *fakeForwarder) Forward(ctx context.Context, env upstream.Envelope, body []byte) []upstream.Result {
+	// As a Target does before each copy's final dot: a copy whose records
+	// are not durable never reaches this upstream.
+	if err := upstream.PassGate(ctx); err != nil {
+		res := make([]upstream.Result, len(env.Rcpts))
+		for i, r := range env.Rcpts {
+			res[i] = upstream.Result{Rcpt: r.Addr, Err: err}
+		}
+		return res
+	}
 	f.mu.Lock()
 	f.calls = append(f.calls, forwardCall{env: env, body: string(body), ctx: ctx})
 	f.mu.Unlock()

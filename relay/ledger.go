@@ -9,12 +9,14 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/lists"
 	"github.com/dncgate/dncgate/smtpreply"
 	"github.com/dncgate/dncgate/suppression"
+	"github.com/emersion/go-smtp"
 )
 
 // Recorder is the send ledger as the relay writes it (package ledger's
@@ -113,13 +115,39 @@ func (s *session) recordRefusal(tx *transaction, to string, v suppression.Verdic
 	return nil
 }
 
-// recordAllowed makes the allowed recipients' decisions durable before
-// the copies leave. Sessions deciding at once share one write (the
-// ledger's group commit).
-func (s *session) recordAllowed(tx *transaction, body []byte) error {
+// pendingRecord is the write of a message's allowed records, under way.
+type pendingRecord struct {
+	done chan struct{}
+	err  error // once done is closed
+}
+
+// wait is the copies' gate: it returns once the records are durable, or
+// the error that kept them from being written.
+func (p *pendingRecord) wait(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// result waits for the write to end.
+func (p *pendingRecord) result() error {
+	<-p.done
+	return p.err
+}
+
+// startRecord starts making the allowed recipients' decisions durable,
+// in the background, so that the ledger's commit (an fsync, shared with
+// the sessions deciding at once) overlaps the message's way to the
+// upstream rather than coming before it.
+func (s *session) startRecord(tx *transaction, body []byte) *pendingRecord {
+	p := &pendingRecord{done: make(chan struct{})}
 	rec := s.opts.Ledger
 	if rec == nil || len(tx.decisions) == 0 {
-		return nil
+		close(p.done)
+		return p
 	}
 	if s.opts.LedgerSubject {
 		subj := subjectOf(body)
@@ -127,34 +155,104 @@ func (s *session) recordAllowed(tx *transaction, body []byte) error {
 			tx.decisions[i].Subject = subj
 		}
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, ledgerTimeout)
-	defer cancel()
-	if err := rec.Record(ctx, tx.decisions); err != nil {
-		return ledgerRefusal(err)
-	}
-	return nil
+	go func() {
+		defer close(p.done)
+		ctx, cancel := context.WithTimeout(s.ctx, ledgerTimeout)
+		defer cancel()
+		p.err = rec.Record(ctx, tx.decisions)
+	}()
+	return p
 }
 
 // recordOutcomes writes what the upstream answered for each allowed
-// recipient. A failure is logged: the record stays, its outcome
-// "unknown", and the message has left.
+// recipient, in the background: the client's reply does not wait for it.
+// A failure is logged: the record stays, its outcome "unknown", and the
+// message has left, as after a crash between the send and the outcome.
 func (s *session) recordOutcomes(tx *transaction, v verdict) {
 	rec := s.opts.Ledger
-	if rec == nil {
+	if rec == nil || len(tx.decisions) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ledgerTimeout)
-	defer cancel()
-	now := s.opts.Now()
-	for i, d := range tx.decisions {
-		if i >= len(v.outcomes) {
-			break
+	ref, ds, now, log := tx.ref, tx.decisions, s.opts.Now(), s.log
+	s.srv.outcomes.run(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ledgerTimeout)
+		defer cancel()
+		for i, d := range ds {
+			if i >= len(v.outcomes) {
+				break
+			}
+			if err := rec.SetOutcome(ctx, ref, d.RcptDigest, outcomeOf(v.outcomes[i], now)); err != nil {
+				log.Error("ledger: outcome not recorded", "ref", ref, "rcpt", d.RcptMasked, "err", err.Error())
+			}
 		}
-		if err := rec.SetOutcome(ctx, tx.ref, d.RcptDigest, outcomeOf(v.outcomes[i], now)); err != nil {
-			s.log.Error("ledger: outcome not recorded", "ref", tx.ref, "rcpt", d.RcptMasked, "err", err.Error())
-		}
-	}
+	})
 }
+
+// recordNotSent gives the records of a message refused at DATA before
+// any copy left (too big, a From: the rep may not use, a message that
+// could not be prepared) the reply the client got, once they are
+// written, in the background. Records that could not be written need
+// nothing.
+func (s *session) recordNotSent(tx *transaction, reply error) {
+	rec, p := s.opts.Ledger, tx.record
+	if rec == nil || len(tx.decisions) == 0 {
+		return
+	}
+	o := notSent(reply, s.opts.Now())
+	ref, ds, log := tx.ref, tx.decisions, s.log
+	s.srv.outcomes.run(func() {
+		if p.result() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ledgerTimeout)
+		defer cancel()
+		for _, d := range ds {
+			if err := rec.SetOutcome(ctx, ref, d.RcptDigest, o); err != nil {
+				log.Error("ledger: outcome not recorded", "ref", ref, "rcpt", d.RcptMasked, "err", err.Error())
+			}
+		}
+	})
+}
+
+// notSent is the outcome of a message the gateway refused at DATA: its
+// reply, as the client got it, its addresses masked.
+func notSent(reply error, now time.Time) ledger.Outcome {
+	o := ledger.Outcome{Kind: ledger.TempFailed, Reply: "451 4.3.0 not sent", At: now}
+	var se *smtp.SMTPError
+	if !errors.As(reply, &se) {
+		return o
+	}
+	if se.Code >= 500 {
+		o.Kind = ledger.RefusedAtRcpt
+	}
+	text := addrInText.ReplaceAllStringFunc(se.Message, lists.MaskEmail)
+	o.Reply = fmt.Sprintf("%d %d.%d.%d %s", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], text)
+	return o
+}
+
+// background runs the outcome writes, a bounded number at once (beyond
+// it a session waits for a slot), and lets Shutdown wait for them.
+type background struct {
+	slots chan struct{}
+	wg    sync.WaitGroup
+}
+
+// maxOutcomeWrites bounds the outcome writes under way.
+const maxOutcomeWrites = 1024
+
+func newBackground(n int) *background { return &background{slots: make(chan struct{}, n)} }
+
+func (b *background) run(f func()) {
+	b.slots <- struct{}{}
+	b.wg.Go(func() {
+		defer func() { <-b.slots }()
+		f()
+	})
+}
+
+// wait returns once every write started has ended. No run may start
+// meanwhile (Shutdown calls it once the sessions have drained).
+func (b *background) wait() { b.wg.Wait() }
 
 // outcomeOf is the ledger's outcome of one forwarded recipient.
 func outcomeOf(o rcptOutcome, now time.Time) ledger.Outcome {

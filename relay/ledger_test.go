@@ -74,6 +74,7 @@ func TestLedgerRecordsEveryDecision(t *testing.T) {
 	if refOf(t, got) != ref {
 		t.Fatalf("DATA reply %q, want ref %s", got, ref)
 	}
+	e.srv.outcomes.wait() // the outcomes are written after the reply
 
 	ds, err = l.Transaction(context.Background(), ref)
 	if err != nil {
@@ -129,6 +130,7 @@ func TestLedgerRejectAndUpstreamOutcomes(t *testing.T) {
 	c.must("DATA", 354)
 	c.send(message(repEmail, "=?utf-8?q?R=C3=A9sultats?= for boss@firma.fr") + ".\r\n")
 	c.expect(451)
+	e.srv.outcomes.wait()
 	ds, err := l.Transaction(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
@@ -192,5 +194,31 @@ func TestLedgerNeedsKey(t *testing.T) {
 	_, err := New(Options{Listeners: []Listener{{Name: "p", Addr: "127.0.0.1:0"}}, Ledger: brokenLedger{}}, nil, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "LedgerKey") {
 		t.Errorf("New without LedgerKey: %v", err)
+	}
+}
+
+// TestLedgerRefusedAtData: the records, written from the DATA command
+// on, of a message the gateway refuses once it has read it get the
+// reply the client got as their outcome; nothing is forwarded.
+func TestLedgerRefusedAtData(t *testing.T) {
+	l := openLedger(t)
+	e := testServer(t, withLedger(l))
+	c := e.login(t)
+	c.must("MAIL FROM:<rep@acme.fr>", 250)
+	c.must("RCPT TO:<ann@firma.fr>", 250)
+	c.must("DATA", 354)
+	c.send(message("boss@elsewhere.example", "not mine") + ".\r\n")
+	got := c.expect(550)
+	ref := refOf(t, got)
+	e.srv.outcomes.wait()
+	ds, err := l.Transaction(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Outcome.Kind != ledger.RefusedAtRcpt || !strings.HasPrefix(got, ds[0].Outcome.Reply[:9]) {
+		t.Fatalf("records %+v after %q, want one refused with the reply", ds, got)
+	}
+	if n := len(e.fwd.got()); n != 0 {
+		t.Errorf("%d forward calls for a refused message", n)
 	}
 }

@@ -32,6 +32,7 @@ type Server struct {
 	cancel   context.CancelFunc
 	shutOnce sync.Once
 	closing  atomic.Bool
+	outcomes *background // the ledger's outcome writes, after the replies
 }
 
 // listener is a configured listener at run time.
@@ -60,6 +61,7 @@ func New(o Options, users Users, login Authenticator, fwd Forwarder, log *slog.L
 		opts: o, users: users, fwd: fwd, log: log,
 		trusted: newIdentityCache(users, o.Now),
 		login:   login, conns: newConnTable(o), ctx: ctx, cancel: cancel,
+		outcomes: newBackground(maxOutcomeWrites),
 	}
 	s.live.Store(&o)
 	for _, lc := range o.Listeners {
@@ -206,6 +208,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.log.Warn("shutdown: deadline reached, connections closed", "err", err)
 		return err
 	}
+	s.outcomes.wait() // the sessions are done: no write starts any more
 	s.cancel()
 	s.log.Info("shutdown: drained")
 	return nil

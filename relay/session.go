@@ -77,6 +77,11 @@ type transaction struct {
 	// decisions are the ledger's records of the accepted recipients, by
 	// index of rcpts, written before the copies leave.
 	decisions []ledger.Decision
+	// record is their write, started at DATA (see Data); nil until then.
+	// forwarded is set once the copies went to the forwarder, which
+	// settles the records' outcomes.
+	record    *pendingRecord
+	forwarded bool
 	// dropped are the recipients left out in drop-and-notify mode, reported
 	// to the rep once the message is through; left holds their keys.
 	dropped []dropped
@@ -338,6 +343,19 @@ func (s *session) Data(r io.Reader) error {
 	if tx == nil || len(tx.rcpts)+len(tx.dropped) == 0 {
 		return s.reply(smtpreply.New(smtpreply.BadSequence, smtpreply.Sequence, "RCPT first", nil), "", s.log)
 	}
+	// The records' commit starts now, while the body comes in and the
+	// copies are made; the subject, when kept, must wait for the body.
+	if !s.opts.LedgerSubject {
+		tx.record = s.startRecord(tx, nil)
+	}
+	err := s.data(tx, r)
+	if tx.record != nil && !tx.forwarded {
+		s.recordNotSent(tx, err) // refused before any copy left
+	}
+	return err
+}
+
+func (s *session) data(tx *transaction, r io.Reader) error {
 	body, err := s.readBody(r)
 	tx.size = len(body)
 	if err != nil {

@@ -26,6 +26,7 @@ type Ledger struct {
 	pool *pgxpool.Pool
 	ret  ledger.Retention
 	gc   *ledger.GroupCommit
+	oc   *ledger.Batcher[outcomeReq] // outcomes, one transaction a batch
 
 	mu   sync.Mutex
 	made map[string]bool // partitions known to exist
@@ -47,6 +48,7 @@ func Open(ctx context.Context, url string, ret ledger.Retention, now time.Time) 
 		return nil, fmt.Errorf("ledger: postgres: %w", err)
 	}
 	l.gc = ledger.StartGroupCommit(l.writeBatch)
+	l.oc = ledger.StartBatcher(l.writeOutcomes)
 	return l, nil
 }
 
@@ -143,6 +145,9 @@ func (l *Ledger) forget(month time.Time) {
 
 // Close stops the group commit and closes the pool.
 func (l *Ledger) Close() error {
+	if l.oc != nil {
+		l.oc.Stop()
+	}
 	if l.gc != nil {
 		l.gc.Stop()
 	}

@@ -21,7 +21,7 @@ func BenchmarkLedger(b *testing.B) {
 	// One transaction a batch, a prepared insert per month table: the
 	// group commit's own write, without waiting for a batch to gather.
 	ledgertest.Seed(b, n, func(_ context.Context, ds []ledger.Decision) error {
-		return l.writeBatch([][]ledger.Decision{ds})
+		return l.writeBatch([]write{{ds: ds}})[0]
 	})
 	if _, err := l.w.Exec("ANALYZE"); err != nil {
 		b.Fatal(err)

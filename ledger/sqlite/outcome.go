@@ -8,72 +8,63 @@ import (
 	"github.com/dncgate/dncgate/ledger"
 )
 
-// outcomeReq is one SetOutcome. Outcomes go through a ledger.Batcher as
-// records go through the group commit: every send writes one outcome per
-// recipient, and one commit each would cap the relay at the disk's
-// flushes per second.
+// outcomeReq is one SetOutcome.
 type outcomeReq struct {
 	ref  string
 	rcpt ledger.Digest
 	o    ledger.Outcome
 }
 
-// writeOutcomes applies a batch in one transaction, searching the newest
-// months first; each request gets nil or ledger.ErrNotFound, or a failure
-// of the transaction fails them all.
-func (l *Ledger) writeOutcomes(batch []outcomeReq) []error {
-	errs, err := l.applyOutcomes(batch)
-	if err == nil {
-		return errs
+// applyOutcome updates the record of r in tx, trying the month tables
+// tabs (each with its statement in st) newest first (the record is nearly always in the newest). It returns
+// ledger.ErrNotFound for r when no table holds the record, and a second
+// error when the transaction must fail.
+func (l *Ledger) applyOutcome(ctx context.Context, tx *sql.Tx, st map[string]*sql.Stmt, tabs []string, r outcomeReq) (notFound, err error) {
+	var at any
+	if !r.o.At.IsZero() {
+		at = tc.Value(r.o.At)
 	}
-	all := make([]error, len(batch))
-	for i := range all {
-		all[i] = err
+	for _, t := range tabs {
+		res, err := tx.StmtContext(ctx, st[updateSQL(t)]).ExecContext(ctx, string(r.o.Kind), r.o.Reply, at, r.ref, r.rcpt[:])
+		if err != nil {
+			l.forget(t) // dropped by another process: list the tables again
+			return nil, fmt.Errorf("ledger: set outcome: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil, nil
+		}
 	}
-	return all
+	return ledger.ErrNotFound, nil
 }
 
-func (l *Ledger) applyOutcomes(batch []outcomeReq) (errs []error, err error) {
-	ctx := context.Background()
+// monthTables lists the month tables newest first, read once and again
+// only after this process made or dropped one (or a write to one failed).
+func (l *Ledger) monthTables(ctx context.Context) ([]string, error) {
+	l.mu.Lock()
+	tabs := l.tabs
+	l.mu.Unlock()
+	if tabs != nil {
+		return tabs, nil
+	}
 	tabs, err := l.tables(ctx, l.w)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := l.writer(ctx, syncOutcomes)
-	if err != nil {
-		return nil, err
+	if tabs == nil {
+		tabs = []string{}
 	}
-	defer release(conn)
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	stmts := map[string]*sql.Stmt{}
-	errs = make([]error, len(batch))
-	for i, r := range batch {
-		errs[i] = ledger.ErrNotFound
-		var at any
-		if !r.o.At.IsZero() {
-			at = tc.Value(r.o.At)
-		}
-		for _, t := range tabs {
-			st := stmts[t]
-			if st == nil {
-				if st, err = tx.PrepareContext(ctx, "UPDATE "+t+" SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND rcpt_digest = ?"); err != nil {
-					return nil, err
-				}
-				stmts[t] = st
-			}
-			res, err := st.ExecContext(ctx, string(r.o.Kind), r.o.Reply, at, r.ref, r.rcpt[:])
-			if err != nil {
-				return nil, fmt.Errorf("ledger: set outcome: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				errs[i] = nil
-				break
-			}
-		}
-	}
-	return errs, tx.Commit()
+	l.mu.Lock()
+	l.tabs = tabs
+	l.mu.Unlock()
+	return tabs, nil
+}
+
+// updateSQL finds the record by its reference, through the reference's
+// index: the unary + keeps SQLite's planner, which has no statistics on
+// a fresh table, from taking the digest's index instead, where a
+// recipient written to many times (a bench's one recipient, a colleague's
+// address) is a range that grows with every record, each outcome then
+// reading it all.
+func updateSQL(t string) string {
+	return "UPDATE " + t + " SET outcome = ?, reply = ?, outcome_at = ? WHERE ref = ? AND +rcpt_digest = ?"
 }

@@ -52,15 +52,11 @@ func (l *Ledger) ensureRollup(ctx context.Context) error {
 
 // bumpRollup adds what one write inserted to the rollup, in the write's
 // transaction.
-func bumpRollup(ctx context.Context, tx *sql.Tx, r ledger.Rollup) error {
+func (l *Ledger) bumpRollup(ctx context.Context, tx *sql.Tx, prep *sql.Stmt, r ledger.Rollup) error {
 	if len(r) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, ledgersql.BumpRollup)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	st := tx.StmtContext(ctx, prep)
 	for _, row := range r.Rows() {
 		if _, err := st.ExecContext(ctx, ledgersql.BumpArgs(row)...); err != nil {
 			return fmt.Errorf("rollup: %w", err)

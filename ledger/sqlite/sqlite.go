@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dncgate/dncgate/ledger"
@@ -33,11 +34,23 @@ const (
 type Ledger struct {
 	w, r *sql.DB
 	ret  ledger.Retention
-	gc   *ledger.GroupCommit
-	oc   *ledger.Batcher[outcomeReq]
+	// wr is the one writer of decisions and outcomes (see writeBatch).
+	wr    *ledger.Batcher[write]
+	stmts stmtCache
+
+	commits, rows atomic.Int64 // see Stats
+
+	// outq holds the outcomes waiting to share the next commit of
+	// records (see SetOutcome); outTimer commits them alone when none
+	// comes.
+	outMu     sync.Mutex
+	outq      []queuedOutcome
+	outTimer  *time.Timer
+	outClosed bool
 
 	mu   sync.Mutex
 	made map[string]bool // month tables this process knows exist
+	tabs []string        // every month table, newest first; nil: to be listed
 }
 
 var _ ledger.Ledger = (*Ledger)(nil)
@@ -80,8 +93,7 @@ func (l *Ledger) open(path string) error {
 	if l.r, err = openPool(path, true, readConns); err != nil {
 		return err
 	}
-	l.gc = ledger.StartGroupCommit(l.writeBatch)
-	l.oc = ledger.StartBatcher(l.writeOutcomes)
+	l.wr = ledger.StartBatcher(l.writeBatch)
 	return nil
 }
 
@@ -161,12 +173,11 @@ func (l *Ledger) tables(ctx context.Context, db queryer) ([]string, error) {
 
 // Close stops the group commit and closes the connections.
 func (l *Ledger) Close() error {
-	if l.oc != nil {
-		l.oc.Stop()
+	if l.wr != nil {
+		l.closeOutcomes()
+		l.wr.Stop()
 	}
-	if l.gc != nil {
-		l.gc.Stop()
-	}
+	l.stmts.close()
 	var errs []error
 	for _, db := range []*sql.DB{l.r, l.w} {
 		if db != nil {

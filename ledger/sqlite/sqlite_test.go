@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dncgate/dncgate/ledger"
@@ -100,4 +101,39 @@ func TestRollupRebuiltAtOpen(t *testing.T) {
 		t.Fatalf("rebuilt rollup: %d rows, %v", len(rows), err)
 	}
 	ledgertest.CheckRollup(t, l)
+}
+
+// TestOutcomeFindsItsRecordByReference: an outcome's update goes through
+// the reference's index, not the recipient digest's, whose range grows
+// with every message to the same person (the planner has no statistics
+// on a new month table and took the digest's index, each outcome then
+// reading every record of that recipient).
+func TestOutcomeFindsItsRecordByReference(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "ledger.db"), ledgertest.DefaultRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d := ledgertest.Decision("PLAN", 1, 0, ledger.Allowed)
+	if err := l.Record(context.Background(), []ledger.Decision{d}); err != nil {
+		t.Fatal(err)
+	}
+	tab := table(d.At)
+	rows, err := l.w.Query("EXPLAIN QUERY PLAN "+updateSQL(tab), "sent", "", nil, d.Ref, d.RcptDigest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "INDEX "+tab+"_ref ") {
+		t.Fatalf("the outcome's update is planned as %q, want a search of %s_ref", plan, tab)
+	}
 }

@@ -47,6 +47,9 @@ func (o *outbox) Send(ctx context.Context, from string, _ *smtp.MailOptions, rcp
 		return permanent(smtpreply.BadParam, "address contains a line break")
 	}
 	env := fmt.Sprintf("%s: <%s>\r\n%s: <%s>\r\n", HeaderEnvelopeFrom, from, HeaderEnvelopeTo, rcpt.Addr)
+	if err := PassGate(ctx); err != nil {
+		return err
+	}
 	if err := o.write(o.name(), []byte(env), body); err != nil {
 		return temporary(smtpreply.Local, "outbox write failed", err)
 	}

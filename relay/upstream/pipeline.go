@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"net/textproto"
@@ -44,10 +45,10 @@ func pipelines(u *upConn) bool { return u.wire != nil && has(u, "PIPELINING") }
 // ends the group), then sends the body once the upstream said 354. A 421
 // or a lost connection ends it at once; any other refusal has its replies
 // all read, so the connection stays in step and may serve the next message.
-func (t *smtpTarget) pipelined(u *upConn, m *message) *failure {
+func (t *smtpTarget) pipelined(ctx context.Context, u *upConn, m *message) *failure {
 	mo, err := mailOptions(u, m)
 	if err != nil {
-		return &failure{phaseCheck, err}
+		return &failure{phase: phaseCheck, err: err}
 	}
 	w := u.wire
 	w.deadline(t.o.CommandTimeout)
@@ -56,7 +57,7 @@ func (t *smtpTarget) pipelined(u *upConn, m *message) *failure {
 	w.w.WriteString(rcptCommand(u, m.rcpt))
 	w.w.WriteString("DATA\r\n")
 	if err := w.w.Flush(); err != nil {
-		return &failure{phaseMail, err}
+		return &failure{phase: phaseMail, err: err}
 	}
 	var refused *failure
 	var dataErr error
@@ -66,7 +67,7 @@ func (t *smtpTarget) pipelined(u *upConn, m *message) *failure {
 	}{{phaseMail, 250}, {phaseRcpt, 25}, {phaseData, 354}} {
 		err := w.reply(step.want)
 		if err != nil && (closesChannel(err) || refused == nil) {
-			refused = &failure{step.p, err}
+			refused = &failure{phase: step.p, err: err}
 		}
 		if closesChannel(err) {
 			return refused
@@ -74,30 +75,39 @@ func (t *smtpTarget) pipelined(u *upConn, m *message) *failure {
 		dataErr = err
 	}
 	if refused == nil {
-		return t.pipelinedBody(w, m)
+		return t.pipelinedBody(ctx, w, m)
 	}
 	if dataErr == nil {
 		// DATA got 354 though MAIL or RCPT was refused: end it with an
 		// empty message, which no accepted recipient receives (§3.1).
 		if err := w.endEmpty(); err != nil {
-			return &failure{phaseBody, err}
+			return &failure{phase: phaseBody, err: err}
 		}
 	}
 	return refused
 }
 
-// pipelinedBody sends the body, dot-stuffed, and reads the final reply.
-func (t *smtpTarget) pipelinedBody(w *wire, m *message) *failure {
+// pipelinedBody sends the body, dot-stuffed, passes the copy's gate and
+// only then the final dot, and reads the final reply.
+func (t *smtpTarget) pipelinedBody(ctx context.Context, w *wire, m *message) *failure {
 	w.deadline(t.o.DataTimeout)
 	dw := w.tw.DotWriter()
 	if _, err := dw.Write(m.body); err != nil {
-		return &failure{phaseBody, err}
+		return &failure{phase: phaseBody, err: err}
+	}
+	// The body goes out now, while the gate's commit may still run; the
+	// upstream holds the copy only from the final dot on.
+	if err := w.w.Flush(); err != nil {
+		return &failure{phase: phaseBody, err: err}
+	}
+	if err := PassGate(ctx); err != nil {
+		return &failure{phase: phaseBody, err: err, gate: true}
 	}
 	if err := dw.Close(); err != nil {
-		return &failure{phaseBody, err}
+		return &failure{phase: phaseBody, err: err}
 	}
 	if err := w.reply(250); err != nil {
-		return &failure{phaseBody, err}
+		return &failure{phase: phaseBody, err: err}
 	}
 	return nil
 }

@@ -51,6 +51,7 @@ const (
 type failure struct {
 	phase phase
 	err   error
+	gate  bool // the gate refused: err is its error, passed on as it is
 }
 
 func (t *smtpTarget) Send(ctx context.Context, from string, mopts *smtp.MailOptions, rcpt Rcpt, body []byte) error {
@@ -89,7 +90,7 @@ func (t *smtpTarget) Close() error {
 func (t *smtpTarget) attempt(ctx context.Context, u *upConn, m *message) (retry bool, err error) {
 	// Closing the socket is the one way to abort a go-smtp client call.
 	stop := context.AfterFunc(ctx, func() { u.raw.Close() })
-	f := t.transact(u, m)
+	f := t.transact(ctx, u, m)
 	keep := f.reusable() && (!f.needsReset() || t.reset(u))
 	interrupted := !stop()
 	if keep && !interrupted {
@@ -108,34 +109,40 @@ func (t *smtpTarget) attempt(ctx context.Context, u *upConn, m *message) (retry 
 	return f.stale(), f.toError()
 }
 
-func (t *smtpTarget) transact(u *upConn, m *message) *failure {
+func (t *smtpTarget) transact(ctx context.Context, u *upConn, m *message) *failure {
 	if pipelines(u) {
-		return t.pipelined(u, m)
+		return t.pipelined(ctx, u, m)
 	}
 	mo, err := mailOptions(u, m)
 	if err != nil {
-		return &failure{phaseCheck, err}
+		return &failure{phase: phaseCheck, err: err}
 	}
 	// go-smtp's client writes the address as given: a local part the
 	// client had quoted must be quoted again (RFC 5321 §4.1.2).
 	if err := u.c.Mail(smtpreply.Quote(m.from), mo); err != nil {
-		return &failure{phaseMail, err}
+		return &failure{phase: phaseMail, err: err}
 	}
 	if err := u.c.Rcpt(smtpreply.Quote(m.rcpt.Addr), rcptOptions(m.rcpt.Opts)); err != nil {
-		return &failure{phaseRcpt, err}
+		return &failure{phase: phaseRcpt, err: err}
 	}
 	w, err := u.c.Data()
 	if err != nil {
-		return &failure{phaseData, err}
+		return &failure{phase: phaseData, err: err}
 	}
 	// go-smtp clears the socket deadline once DATA is answered; without one,
 	// an upstream that stops reading would block the body write for ever.
 	u.raw.SetDeadline(time.Now().Add(t.o.DataTimeout))
 	if _, err := w.Write(m.body); err != nil {
-		return &failure{phaseBody, err}
+		return &failure{phase: phaseBody, err: err}
+	}
+	// The upstream holds the copy from the final dot on: nothing before it
+	// commits anything, so the gate is waited for only now, after the
+	// round trips above.
+	if err := PassGate(ctx); err != nil {
+		return &failure{phase: phaseBody, err: err, gate: true}
 	}
 	if err := w.Close(); err != nil {
-		return &failure{phaseBody, err}
+		return &failure{phase: phaseBody, err: err}
 	}
 	return nil
 }
@@ -156,6 +163,9 @@ func (t *smtpTarget) reset(u *upConn) bool {
 func (f *failure) reusable() bool {
 	if f == nil || f.phase == phaseCheck {
 		return true
+	}
+	if f.gate {
+		return false // mid-DATA: only closing the connection aborts the copy
 	}
 	var se *smtp.SMTPError
 	return errors.As(f.err, &se) && se.Code != codeServiceClosing
@@ -181,6 +191,9 @@ func (f *failure) stale() bool {
 }
 
 func (f *failure) toError() error {
+	if f.gate {
+		return f.err
+	}
 	var se *smtp.SMTPError
 	if f.phase != phaseCheck && errors.As(f.err, &se) {
 		return fromReply(se)
