@@ -95,11 +95,10 @@ func (t *smtpTarget) pipelinedBody(ctx context.Context, w *wire, m *message) *fa
 	if _, err := dw.Write(m.body); err != nil {
 		return &failure{phase: phaseBody, err: err}
 	}
-	// The body goes out now, while the gate's commit may still run; the
-	// upstream holds the copy only from the final dot on.
-	if err := w.w.Flush(); err != nil {
-		return &failure{phase: phaseBody, err: err}
-	}
+	// The upstream holds the copy only from the final dot on: the gate is
+	// waited for only now, after the group's round trip (what the buffer
+	// could not hold of the body is already out; the rest goes with the
+	// dot, in one write).
 	if err := PassGate(ctx); err != nil {
 		return &failure{phase: phaseBody, err: err, gate: true}
 	}
