@@ -194,7 +194,7 @@ func (a *app) usersRemove(ctx context.Context, args []string) error {
 		if err := accounts.Remove(ctx, st, email); errors.Is(err, accounts.ErrNoUser) {
 			return fmt.Errorf("no user %s", email)
 		} else if err != nil {
-			return err
+			return lastAdminHint(err)
 		}
 		fmt.Fprintf(a.stdout, "removed %s\n", email)
 		return recordAudit(ctx, cfg, userEvent("remove", store.User{Email: email}))
