@@ -90,24 +90,9 @@ func (f AuditFilter) values() url.Values {
 // auditQuery turns the filters into an audit query; every problem is
 // named, with the field it is in.
 func (c *Console) auditQuery(rq *Request, f AuditFilter) (ledger.AuditQuery, []string) {
+	q := ledger.AuditQuery{Action: ledger.Action(f.Action), Actor: f.Actor, Object: f.Object}
 	var problems []string
-	day := func(field, s string) time.Time {
-		if s == "" {
-			return time.Time{}
-		}
-		t, err := time.Parse(dateLayout, s)
-		if err != nil {
-			problems = append(problems, rq.T("log.baddate", rq.T(field), s))
-		}
-		return t
-	}
-	q := ledger.AuditQuery{Since: day("log.from", f.From), Action: ledger.Action(f.Action), Actor: f.Actor, Object: f.Object}
-	if to := day("log.to", f.To); !to.IsZero() {
-		q.Until = to.AddDate(0, 0, 1)
-	}
-	if !q.Until.IsZero() && !q.Until.After(q.Since) {
-		problems = append(problems, rq.T("log.badrange"))
-	}
+	q.Since, q.Until, problems = dayRange(rq, f.From, f.To)
 	if q.Action != "" && !q.Action.Valid() {
 		problems = append(problems, rq.T("audit.badaction", f.Action))
 	}

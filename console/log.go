@@ -81,23 +81,7 @@ func (f Filter) values() url.Values {
 func (c *Console) query(rq *Request, f Filter) (ledger.Query, []string) {
 	var q ledger.Query
 	var problems []string
-	day := func(field, s string) time.Time {
-		if s == "" {
-			return time.Time{}
-		}
-		t, err := time.Parse(dateLayout, s)
-		if err != nil {
-			problems = append(problems, rq.T("log.baddate", rq.T(field), s))
-		}
-		return t
-	}
-	q.Since = day("log.from", f.From)
-	if to := day("log.to", f.To); !to.IsZero() {
-		q.Until = to.AddDate(0, 0, 1)
-	}
-	if !q.Until.IsZero() && !q.Until.After(q.Since) {
-		problems = append(problems, rq.T("log.badrange"))
-	}
+	q.Since, q.Until, problems = dayRange(rq, f.From, f.To)
 	if f.Verdict != "" && !ledger.Verdict(f.Verdict).Valid() {
 		problems = append(problems, rq.T("log.badverdict", f.Verdict))
 	}
@@ -112,6 +96,30 @@ func (c *Console) query(rq *Request, f Filter) (ledger.Query, []string) {
 		q.Rep = rq.User.Email
 	}
 	return q, problems
+}
+
+// dayRange reads a form's "from" and "to" days (UTC, both included) as
+// the half-open range [since, until); "" leaves that end open. Each
+// problem is named with its field.
+func dayRange(rq *Request, from, to string) (since, until time.Time, problems []string) {
+	day := func(field, s string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(dateLayout, s)
+		if err != nil {
+			problems = append(problems, rq.T("log.baddate", rq.T(field), s))
+		}
+		return t
+	}
+	since = day("log.from", from)
+	if t := day("log.to", to); !t.IsZero() {
+		until = t.AddDate(0, 0, 1)
+	}
+	if !until.IsZero() && !until.After(since) {
+		problems = append(problems, rq.T("log.badrange"))
+	}
+	return since, until, problems
 }
 
 // searchDigest is the ledger's key for an address searched in full (the
