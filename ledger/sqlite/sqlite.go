@@ -18,6 +18,7 @@ import (
 	"github.com/dncgate/dncgate/ledger"
 	"github.com/dncgate/dncgate/ledger/ledgersql"
 
+	"github.com/dncgate/dncgate/internal/stmtcache"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
 )
 
@@ -36,7 +37,7 @@ type Ledger struct {
 	ret  ledger.Retention
 	// wr is the one writer of decisions and outcomes (see writeBatch).
 	wr    *ledger.Batcher[write]
-	stmts stmtCache
+	stmts stmtcache.Cache // the writer's statements, prepared once on the pool
 
 	commits, rows atomic.Int64 // see Stats
 
@@ -177,7 +178,7 @@ func (l *Ledger) Close() error {
 		l.closeOutcomes()
 		l.wr.Stop()
 	}
-	l.stmts.close()
+	l.stmts.Close()
 	var errs []error
 	for _, db := range []*sql.DB{l.r, l.w} {
 		if db != nil {

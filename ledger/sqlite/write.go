@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dncgate/dncgate/ledger"
@@ -194,7 +193,7 @@ func (l *Ledger) prepare(ctx context.Context, st map[string]*sql.Stmt, queries .
 		if st[q] != nil {
 			continue
 		}
-		p, err := l.stmts.get(ctx, l.w, q)
+		p, err := l.stmts.Get(ctx, l.w, q)
 		if err != nil {
 			return err
 		}
@@ -229,52 +228,6 @@ func (l *Ledger) insert(ctx context.Context, tx *sql.Tx, st map[string]*sql.Stmt
 
 func insertSQL(t string) string {
 	return "INSERT OR IGNORE INTO " + t + " (" + ledgersql.Columns + ") VALUES (" + ledgersql.Placeholders + ")"
-}
-
-// stmtCache holds the writer's statements, prepared once on the pool (so
-// once on its one connection) and bound to each transaction, instead of
-// being parsed again for every batch.
-type stmtCache struct {
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
-}
-
-func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.m[query]; st != nil {
-		return st, nil
-	}
-	st, err := db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if c.m == nil {
-		c.m = map[string]*sql.Stmt{}
-	}
-	c.m[query] = st
-	return st, nil
-}
-
-// drop closes the statements naming table t, after a DROP.
-func (c *stmtCache) drop(t string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for q, st := range c.m {
-		if strings.Contains(q, " "+t+" ") {
-			st.Close()
-			delete(c.m, q)
-		}
-	}
-}
-
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for q, st := range c.m {
-		st.Close()
-		delete(c.m, q)
-	}
 }
 
 // WriteStats counts the writer's commits and the decisions it inserted
@@ -318,7 +271,7 @@ func (l *Ledger) forget(t string) {
 	delete(l.made, t)
 	l.tabs = nil
 	l.mu.Unlock()
-	l.stmts.drop(t)
+	l.stmts.Drop(func(q string) bool { return strings.Contains(q, " "+t+" ") })
 }
 
 // SetOutcome writes the outcome of one recipient, searching the newest

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dncgate/dncgate/store"
 
+	"github.com/dncgate/dncgate/internal/stmtcache"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver, pure Go
 )
 
@@ -59,9 +60,9 @@ type Store struct {
 	tg         *txGroup // group commit of cap writes
 	hits       atomic.Uint64
 
-	lazy         lazyStmts  // lookups on tables made by the first import
-	lists        *listCache // the lists' fast read path
-	contactReads *rawReader // Contact's statement
+	lazy         stmtcache.Cache // lookups on tables made by the first import
+	lists        *listCache      // the lists' fast read path
+	contactReads *rawReader      // Contact's statement
 
 	guard atomic.Pointer[string] // the identity list reads expect (identity.go)
 }
@@ -165,7 +166,7 @@ func (s *Store) Close() error {
 	s.stopMarker()
 	s.stopTxGroup()
 	errs := []error{s.lists.close(), s.contactReads.close(), s.st.close()}
-	errs = append(errs, s.lazy.close())
+	errs = append(errs, s.lazy.Close())
 	for _, db := range []*sql.DB{s.r, s.w} {
 		if db != nil {
 			errs = append(errs, db.Close())

@@ -312,7 +312,7 @@ func (s *Store) lookupSQL(ctx context.Context, probes []listdb.Probe, out []list
 	if err := s.checkGuard(ctx); err != nil {
 		return nil, err
 	}
-	stmt, err := s.lazy.get(ctx, s.r, qLookup)
+	stmt, err := s.lazy.Get(ctx, s.r, qLookup)
 	if noListTables(err) {
 		return out, nil
 	}
