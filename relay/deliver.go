@@ -50,7 +50,7 @@ func (s *session) deliver(tx *transaction, body []byte) error {
 	hctx, flush := s.holdWrites(ctx)
 	results := s.srv.fwd.Forward(upstream.WithGate(hctx, rec.wait), env, body) // it logs each recipient's outcome
 	if err := rec.result(); err != nil {
-		s.flushWrites(hctx, tx.ref, flush)  // nothing passed its gate: nothing is held but what was read
+		s.flushWrites(hctx, tx.ref, flush)  // ends the hold: no copy passed its gate, none was marked
 		return s.failTx(ledgerRefusal(err)) // every copy stopped at its gate
 	}
 	v := summarize(tx.rcpts, results)

@@ -77,9 +77,9 @@ func asReplyError(err error) error {
 }
 
 // replayGreeting gives go-smtp's client, which expects a server greeting
-// before its EHLO, the one the upstream sent before STARTTLS. After TLS the
-// session starts again from EHLO (RFC 3207 §4.2), which the client then
-// sends inside TLS.
+// before its EHLO, a 220 line of its own: the upstream's real greeting came
+// before STARTTLS, in clear text, and after TLS the session starts again
+// from EHLO (RFC 3207 §4.2), which the client then sends inside TLS.
 func replayGreeting(c net.Conn) net.Conn {
 	return &greetedConn{Conn: c, greeting: strings.NewReader("220 TLS session\r\n")}
 }
