@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"github.com/dncgate/dncgate/duration"
+	"github.com/dncgate/dncgate/ledger"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,9 @@ type Ledger struct {
 	SpoolMaxBytes Size            `toml:"spool_max_bytes"`
 	StoreSubject  bool            `toml:"store_subject"`
 	Retention     LedgerRetention `toml:"retention"`
+	// CommitDelay is how long the ledger's writer, under load, collects
+	// more records before a commit (see ledger.DefaultCommitDelay).
+	CommitDelay Duration `toml:"commit_delay"`
 }
 
 // LedgerRetention is how long each kind of record is kept.
@@ -54,6 +58,7 @@ func defaultLedger() Ledger {
 	return Ledger{
 		Enabled:       true,
 		SpoolMaxBytes: 256 * MiB,
+		CommitDelay:   Duration{ledger.DefaultCommitDelay},
 		Retention: LedgerRetention{
 			Sent:    Age{DefaultRetentionSent},
 			Refused: Age{DefaultRetentionRefused},
@@ -81,6 +86,10 @@ func (c *Config) checkLedger(col *collector) {
 	}
 	if l.SpoolMaxBytes < minSpool {
 		col.add("ledger.spool_max_bytes", "%s is too small; at least %s", l.SpoolMaxBytes, minSpool)
+	}
+	if l.CommitDelay.Duration > ledger.MaxCommitDelay {
+		col.add("ledger.commit_delay", "%s is more than %s: every copy may wait that long for its records; \"2ms\" is the default, \"0s\" commits at once",
+			l.CommitDelay, Duration{ledger.MaxCommitDelay})
 	}
 	for _, r := range []struct {
 		key string

@@ -1,101 +1,65 @@
 package ledger
 
 import (
-	"context"
-	"errors"
-	"sync"
+	"time"
+
+	"github.com/dncgate/dncgate/internal/groupcommit"
 )
 
-// maxBatch bounds one group commit, in calls.
-const maxBatch = 256
+// ErrClosed is the error of a write to a ledger that was closed.
+var ErrClosed = groupcommit.ErrClosed
 
-var ErrClosed = errors.New("ledger: closed")
+// Batcher is a backend's group commit: the calls that arrive while a
+// write is under way are written together in the next one (see package
+// groupcommit).
+type Batcher[T any] = groupcommit.Batcher[T]
 
-// Batcher writes the items submitted while a write is under way together
-// in the next one: with many sessions at once, one transaction and one
-// fsync per batch instead of one per call. Each caller still waits until
-// its item is written, and gets its own item's error.
-type Batcher[T any] struct {
-	write func([]T) []error
-	once  sync.Once
-	reqs  chan batchReq[T]
-	quit  chan struct{}
-	done  chan struct{}
+// DefaultCommitDelay is how long a writer under load collects more calls
+// before it commits, when [ledger] commit_delay is not set: about ten
+// flushes of a local SSD, a small part of a message's time in a session,
+// which its copy spends on the way to the upstream anyway (a copy waits
+// for its records only before its final dot).
+const DefaultCommitDelay = 2 * time.Millisecond
+
+// MaxCommitDelay bounds [ledger] commit_delay: every copy may wait that
+// long for its records.
+const MaxCommitDelay = 50 * time.Millisecond
+
+// Settings are what a backend's Open takes beside the retention.
+type Settings struct {
+	// CommitDelay: see DefaultCommitDelay; the writer waits only when
+	// its previous batch held more than one call, so a lone session's
+	// record is written at once.
+	CommitDelay time.Duration
 }
 
-type batchReq[T any] struct {
-	item T
-	done chan error
-}
+// Option sets one of the Settings.
+type Option func(*Settings)
 
-// StartBatcher starts the loop; write gets at most maxBatch items and
-// returns one error per item (nil for success).
-func StartBatcher[T any](write func([]T) []error) *Batcher[T] {
-	b := &Batcher[T]{write: write, reqs: make(chan batchReq[T]), quit: make(chan struct{}), done: make(chan struct{})}
-	go b.loop()
-	return b
-}
+// CommitDelay sets Settings.CommitDelay; 0 commits at once.
+func CommitDelay(d time.Duration) Option { return func(s *Settings) { s.CommitDelay = d } }
 
-func (b *Batcher[T]) loop() {
-	defer close(b.done)
-	batch := make([]batchReq[T], 0, maxBatch)
-	items := make([]T, 0, maxBatch)
-	for {
-		select {
-		case <-b.quit:
-			return
-		case r := <-b.reqs:
-			batch = append(batch[:0], r)
-		}
-	collect:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-b.reqs:
-				batch = append(batch, r)
-			default:
-				break collect
-			}
-		}
-		items = items[:0]
-		for _, r := range batch {
-			items = append(items, r.item)
-		}
-		errs := b.write(items)
-		for i, r := range batch {
-			r.done <- errs[i]
-		}
+// Configure returns the settings opts make of the defaults.
+func Configure(opts []Option) Settings {
+	s := Settings{CommitDelay: DefaultCommitDelay}
+	for _, o := range opts {
+		o(&s)
 	}
+	return s
 }
 
-// Stop ends the loop after the batch under way; later calls fail.
-func (b *Batcher[T]) Stop() {
-	b.once.Do(func() { close(b.quit) })
-	<-b.done
-}
-
-// Submit hands item to the next batch and waits until it is written.
-func (b *Batcher[T]) Submit(ctx context.Context, item T) error {
-	r := batchReq[T]{item: item, done: make(chan error, 1)}
-	select {
-	case b.reqs <- r:
-	case <-b.quit:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// StartBatcher starts a group commit whose writer waits up to delay
+// under load (see Settings.CommitDelay); write gets at most
+// groupcommit.DefaultMax items and returns one error per item.
+func StartBatcher[T any](write func([]T) []error, delay time.Duration) *Batcher[T] {
+	return groupcommit.Start(write, groupcommit.Options{Wait: delay})
 }
 
 // GroupCommit batches Record calls; a batch is one transaction, so its
 // calls share one outcome.
 type GroupCommit = Batcher[[]Decision]
 
-func StartGroupCommit(write func([][]Decision) error) *GroupCommit {
+func StartGroupCommit(write func([][]Decision) error, delay time.Duration) *GroupCommit {
 	return StartBatcher(func(dss [][]Decision) []error {
 		err := write(dss)
 		errs := make([]error, len(dss))
@@ -103,5 +67,5 @@ func StartGroupCommit(write func([][]Decision) error) *GroupCommit {
 			errs[i] = err
 		}
 		return errs
-	})
+	}, delay)
 }

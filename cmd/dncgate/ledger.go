@@ -15,14 +15,15 @@ import (
 // [ledger] url, else the SQLite file beside the store.
 func openLedger(ctx context.Context, cfg *config.Config) (ledger.Ledger, error) {
 	ret := ledgerRetention(cfg.Ledger.Retention)
+	delay := ledger.CommitDelay(cfg.Ledger.CommitDelay.Duration)
 	if cfg.Ledger.URL != "" {
-		l, err := postgres.Open(ctx, cfg.Ledger.URL, ret, time.Now())
+		l, err := postgres.Open(ctx, cfg.Ledger.URL, ret, time.Now(), delay)
 		if err != nil {
 			return nil, fmt.Errorf("opening the ledger: %w", err)
 		}
 		return l, nil
 	}
-	l, err := sqlite.Open(cfg.LedgerPath(), ret)
+	l, err := sqlite.Open(cfg.LedgerPath(), ret, delay)
 	if err != nil {
 		return nil, fmt.Errorf("opening the ledger: %w", err)
 	}

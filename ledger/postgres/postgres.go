@@ -36,7 +36,7 @@ var _ ledger.Ledger = (*Ledger)(nil)
 
 // Open connects to url, creates the tables when missing and the
 // partitions of now's month and the next ones.
-func Open(ctx context.Context, url string, ret ledger.Retention, now time.Time) (*Ledger, error) {
+func Open(ctx context.Context, url string, ret ledger.Retention, now time.Time, opts ...ledger.Option) (*Ledger, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		// pgx's message may quote the URL, password included.
@@ -47,8 +47,9 @@ func Open(ctx context.Context, url string, ret ledger.Retention, now time.Time) 
 		pool.Close()
 		return nil, fmt.Errorf("ledger: postgres: %w", err)
 	}
-	l.gc = ledger.StartGroupCommit(l.writeBatch)
-	l.oc = ledger.StartBatcher(l.writeOutcomes)
+	set := ledger.Configure(opts)
+	l.gc = ledger.StartGroupCommit(l.writeBatch, set.CommitDelay)
+	l.oc = ledger.StartBatcher(l.writeOutcomes, set.CommitDelay)
 	return l, nil
 }
 

@@ -35,6 +35,7 @@ const (
 type Ledger struct {
 	w, r *sql.DB
 	ret  ledger.Retention
+	set  ledger.Settings
 	// wr is the one writer of decisions and outcomes (see writeBatch).
 	wr    *ledger.Batcher[write]
 	stmts stmtcache.Cache // the writer's statements, prepared once on the pool
@@ -57,7 +58,7 @@ type Ledger struct {
 var _ ledger.Ledger = (*Ledger)(nil)
 
 // Open opens or creates the ledger file at path.
-func Open(path string, ret ledger.Retention) (*Ledger, error) {
+func Open(path string, ret ledger.Retention, opts ...ledger.Option) (*Ledger, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("ledger: %q: '?' and '#' are not allowed in the path", path)
 	}
@@ -69,7 +70,7 @@ func Open(path string, ret ledger.Retention) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	f.Close()
-	l := &Ledger{ret: ret, made: map[string]bool{}}
+	l := &Ledger{ret: ret, made: map[string]bool{}, set: ledger.Configure(opts)}
 	if err := l.open(path); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("ledger: %s: %w", path, err)
@@ -94,7 +95,7 @@ func (l *Ledger) open(path string) error {
 	if l.r, err = openPool(path, true, readConns); err != nil {
 		return err
 	}
-	l.wr = ledger.StartBatcher(l.writeBatch)
+	l.wr = ledger.StartBatcher(l.writeBatch, l.set.CommitDelay)
 	return nil
 }
 
