@@ -41,6 +41,8 @@ dncgate_config() {
     fi
     if [ "${LEDGER:-on}" = off ]; then
       printf '\n[ledger]\nenabled = false\nbench_only = true\n'
+    elif [ -n "${COMMIT_DELAY:-}" ]; then
+      printf '\n[ledger]\ncommit_delay = "%s"\n' "$COMMIT_DELAY"
     fi
     if [ -n "$redis" ]; then
       # a fresh key prefix per start, as the embedded store gets a fresh file

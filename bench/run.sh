@@ -129,13 +129,20 @@ if [ "${SCALE:-0}" = 1 ]; then
   command -v haproxy >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
   redis_start
 fi
-for rep in $(seq "$REPS"); do for p in $PEERS; do run "$p" "$rep"; done; done
+# Odd repetitions run the peers in order, even ones in reverse (ABBA):
+# a machine that slows down or speeds up over the run then weighs on each
+# peer alike instead of on the one that always comes last.
+REVERSED=$(echo "$PEERS" | tr ' ' '\n' | tac | paste -sd' ')
+for rep in $(seq "$REPS"); do
+  order=$PEERS; [ $((rep % 2)) = 0 ] && order=$REVERSED
+  for p in $order; do run "$p" "$rep"; done
+done
 echo
 echo "MSGS=$MSGS SESSIONS=$SESSIONS SIZE=$SIZE REPS=$REPS LAT_N=$LAT_N store=${DNCGATE_REDIS:-embedded} FOOTER=${FOOTER:-on} LEDGER=${LEDGER:-on} SCALE=${SCALE:-0} ($(nproc) cores)"
 awk -F, -v msgs="$MSGS" '
   function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-  $3 == msgs { k = $1; n[k]++; r[k, n[k]] = msgs / $4; p5[k, n[k]] = $5; p9[k, n[k]] = $6 }
+  $3 == msgs { k = $1; n[k]++; r[k, n[k]] = msgs / $4; p5[k, n[k]] = $5; p9[k, n[k]] = $6; byrep[k, $2] = msgs / $4 }
   END {
     for (k in n) { for (i = 1; i <= n[k]; i++) { x[i] = r[k, i]; y[i] = p5[k, i]; z[i] = p9[k, i] }
                    R[k] = med(x, n[k]); P5[k] = med(y, n[k]); P9[k] = med(z, n[k]) }
@@ -153,7 +160,16 @@ awk -F, -v msgs="$MSGS" '
       printf "\nfooter on / footer off throughput: %.2f (target 0.80)\n", R["dncgate"] / R["dncgate-nofooter"]
     if (n["dncgate"] && n["dncgate-noledger"])
       printf "\nledger on / ledger off throughput: %.2f (target 0.90)\n", R["dncgate"] / R["dncgate-noledger"]
-  }' peers="$PEERS" "$WORK/results.csv"
+    # the same ratio within each repetition, where the two ran minutes apart at most
+    for (a = 1; a <= 2; a++) {
+      on = (a == 1 ? "dncgate-nofooter" : "dncgate-noledger"); what = (a == 1 ? "footer" : "ledger")
+      if (!n["dncgate"] || !n[on]) continue
+      np = 0; line = ""
+      for (i = 1; i <= reps; i++) if ((("dncgate", i) in byrep) && ((on, i) in byrep)) {
+        pr[++np] = byrep["dncgate", i] / byrep[on, i]; line = line sprintf("%s%.2f", (np > 1 ? ", " : ""), pr[np]) }
+      if (np) printf "%s on / off within each repetition: %s; median %.2f\n", what, line, med(pr, np)
+    }
+  }' peers="$PEERS" reps="$REPS" "$WORK/results.csv"
 if [ -s "$WORK/fsync.csv" ]; then
   awk -F, '{ a[NR] = $1; b[NR] = $2; c[NR] = $3 }
     function med(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
