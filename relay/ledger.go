@@ -48,7 +48,7 @@ func ledgerRefusal(err error) *smtpreply.Error {
 func (s *session) decision(tx *transaction, to string, v suppression.Verdict, refusal *smtpreply.Error) ledger.Decision {
 	d := ledger.Decision{
 		At: s.opts.Now(), Ref: tx.ref, Rep: s.userName(), Sender: tx.from,
-		RcptMasked: lists.MaskEmail(to), RcptDigest: ledger.RcptDigest(s.opts.LedgerKey, to),
+		RcptMasked: lists.MaskEmail(to), RcptDigest: s.srv.rcptKeys.Digest(to),
 		Domain: rcptDomain(to), Country: v.Country.String(), CountryFrom: v.CountryFrom, RcptType: string(v.Type),
 		Rule:    ruleName(v.Rule),
 		Verdict: ledger.Allowed, Reason: ledger.Reason(suppression.CodeAllowed),

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dncgate/dncgate/internal/proxied"
+	"github.com/dncgate/dncgate/ledger"
 	"github.com/emersion/go-smtp"
 )
 
@@ -32,7 +33,8 @@ type Server struct {
 	cancel   context.CancelFunc
 	shutOnce sync.Once
 	closing  atomic.Bool
-	outcomes *background // the ledger's outcome writes, after the replies
+	outcomes *background          // the ledger's outcome writes, after the replies
+	rcptKeys *ledger.RcptDigester // the ledger's recipient digests, under LedgerKey
 }
 
 // listener is a configured listener at run time.
@@ -62,6 +64,7 @@ func New(o Options, users Users, login Authenticator, fwd Forwarder, log *slog.L
 		trusted: newIdentityCache(users, o.Now),
 		login:   login, conns: newConnTable(o), ctx: ctx, cancel: cancel,
 		outcomes: newBackground(maxOutcomeWrites),
+		rcptKeys: ledger.NewRcptDigester(o.LedgerKey),
 	}
 	s.live.Store(&o)
 	for _, lc := range o.Listeners {

@@ -172,3 +172,19 @@ func (b *Batcher[T]) Submit(ctx context.Context, item T) error {
 		return ctx.Err()
 	}
 }
+
+// Do is Submit for a caller that must learn what became of its item
+// once it is handed over: ctx bounds only the wait to hand it over, and
+// Do then waits for the write whatever ctx does (the write is all or
+// nothing, and the caller learns which).
+func (b *Batcher[T]) Do(ctx context.Context, item T) error {
+	r := req[T]{item: item, done: make(chan error, 1)}
+	select {
+	case b.reqs <- r:
+	case <-b.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-r.done
+}

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+
+	"github.com/dncgate/dncgate/internal/groupcommit"
 )
 
 // maxMarkBatch bounds one group commit, so a burst never holds the write
@@ -17,64 +18,31 @@ var errClosed = errors.New("embedded: store closed")
 type markReq struct {
 	msg, rcpt string
 	expires   int64
-	done      chan error
 }
 
-// marker writes delivered marks by group commit: the calls that arrive
-// while a transaction commits are written together in the next one. Each
-// SQLite commit appends the touched pages to the WAL, so with many sessions
-// delivering at once this turns one page write per mark into one per batch.
-// Callers still wait until their mark is committed.
-type marker struct {
-	stop sync.Once
-	reqs chan markReq
-	quit chan struct{}
-	done chan struct{}
-}
-
+// The marker writes delivered marks by group commit (package
+// groupcommit): the calls that arrive while a transaction commits are
+// written together in the next one. Each SQLite commit appends the
+// touched pages to the WAL, so with many sessions delivering at once this
+// turns one page write per mark into one per batch. Callers still wait
+// until their mark is committed.
 func (s *Store) startMarker() {
-	s.mk = &marker{reqs: make(chan markReq), quit: make(chan struct{}), done: make(chan struct{})}
-	go s.markLoop()
+	s.mk = groupcommit.Start(func(batch []markReq) []error {
+		err := s.writeMarks(batch)
+		errs := make([]error, len(batch))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}, groupcommit.Options{Max: maxMarkBatch, Wait: s.commitDelay})
 }
 
 // stopMarker ends the loop after the batch under way; later calls fail.
 // Close may run more than once.
 func (s *Store) stopMarker() {
-	if s.mk == nil {
-		return
+	if s.mk != nil {
+		s.mk.Stop()
 	}
-	s.mk.stop.Do(func() { close(s.mk.quit) })
-	<-s.mk.done
-}
-
-func (s *Store) markLoop() {
-	defer close(s.mk.done)
-	batch := make([]markReq, 0, maxMarkBatch)
-	for {
-		select {
-		case <-s.mk.quit:
-			return
-		case r := <-s.mk.reqs:
-			batch = s.collect(append(batch[:0], r))
-		}
-		err := s.writeMarks(batch)
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-// collect adds the requests already waiting, without blocking.
-func (s *Store) collect(batch []markReq) []markReq {
-	for len(batch) < maxMarkBatch {
-		select {
-		case r := <-s.mk.reqs:
-			batch = append(batch, r)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 func (s *Store) writeMarks(batch []markReq) error {
@@ -118,18 +86,13 @@ func (s *Store) insertMarks(ctx context.Context, batch []markReq) error {
 
 // enqueueMark hands one mark to the group commit and waits for it.
 func (s *Store) enqueueMark(ctx context.Context, r markReq) error {
-	r.done = make(chan error, 1)
-	select {
-	case s.mk.reqs <- r:
-	case <-s.mk.quit:
+	return closedAs(s.mk.Submit(ctx, r))
+}
+
+// closedAs is the store's own error for a group commit that stopped.
+func closedAs(err error) error {
+	if errors.Is(err, groupcommit.ErrClosed) {
 		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
 	}
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+
+	"github.com/dncgate/dncgate/internal/groupcommit"
 )
 
 // maxTxGroup bounds one group commit of cap writes.
@@ -12,71 +14,34 @@ const maxTxGroup = 64
 // txOp is one write transaction's work waiting for its group commit: f
 // as inTx runs it, with the caller's context.
 type txOp struct {
-	ctx  context.Context
-	f    func(tx *sql.Tx) (bool, error)
-	done chan error
+	ctx context.Context
+	f   func(tx *sql.Tx) (bool, error)
 }
 
-// txGroup commits the cap writes (a recipient's reservation at RCPT, a
-// message's commit or release) that arrive while a transaction commits
-// together in the next one, each in a savepoint of its own: a refused
-// reservation rolls back to its savepoint, leaving the others. Each
-// commit writes the touched pages to the WAL, which under many sessions
-// costs more than the statements; callers still wait until their own
-// work is committed and get its own error. Started and stopped with the
-// marks' group commit, on the same writing connection.
-type txGroup struct {
-	reqs chan txOp
-	quit chan struct{}
-	done chan struct{}
-}
-
+// The cap writes (a recipient's reservation at RCPT, a message's commit
+// or release) that arrive while a transaction commits are committed
+// together in the next one (package groupcommit), each in a savepoint of
+// its own: a refused reservation rolls back to its savepoint, leaving the
+// others. Each commit writes the touched pages to the WAL, which under
+// many sessions costs more than the statements; callers still wait until
+// their own work is committed and get its own error. Started and stopped
+// with the marks' group commit, on the same writing connection.
 func (s *Store) startTxGroup() {
-	s.tg = &txGroup{reqs: make(chan txOp), quit: make(chan struct{}), done: make(chan struct{})}
-	go s.txGroupLoop()
+	s.tg = groupcommit.Start(s.writeTxGroup, groupcommit.Options{Max: maxTxGroup, Wait: s.commitDelay})
 }
 
 func (s *Store) stopTxGroup() {
-	if s.tg == nil {
-		return
-	}
-	select {
-	case <-s.tg.quit:
-	default:
-		close(s.tg.quit)
-	}
-	<-s.tg.done
-}
-
-func (s *Store) txGroupLoop() {
-	defer close(s.tg.done)
-	batch := make([]txOp, 0, maxTxGroup)
-	for {
-		select {
-		case <-s.tg.quit:
-			return
-		case op := <-s.tg.reqs:
-			batch = append(batch[:0], op)
-		}
-	collect:
-		for len(batch) < maxTxGroup {
-			select {
-			case op := <-s.tg.reqs:
-				batch = append(batch, op)
-			default:
-				break collect
-			}
-		}
-		if len(batch) == 1 {
-			batch[0].done <- s.inTx(batch[0].ctx, batch[0].f)
-			continue
-		}
-		s.commitGroup(batch)
+	if s.tg != nil {
+		s.tg.Stop()
 	}
 }
 
-// commitGroup runs batch in one transaction, each op in its savepoint.
-func (s *Store) commitGroup(batch []txOp) {
+// writeTxGroup runs a lone op in a transaction of its own, several in
+// one transaction, each in its savepoint.
+func (s *Store) writeTxGroup(batch []txOp) []error {
+	if len(batch) == 1 {
+		return []error{s.inTx(batch[0].ctx, batch[0].f)}
+	}
 	errs := make([]error, len(batch))
 	err := s.inTx(context.Background(), func(tx *sql.Tx) (bool, error) {
 		for i, op := range batch {
@@ -90,12 +55,12 @@ func (s *Store) commitGroup(batch []txOp) {
 		}
 		return true, nil
 	})
-	for i, op := range batch {
-		if err != nil {
+	if err != nil {
+		for i := range errs {
 			errs[i] = errors.Join(errs[i], err)
 		}
-		op.done <- errs[i]
 	}
+	return errs
 }
 
 // savepoint runs op inside a savepoint, keeping its writes when it
@@ -117,17 +82,9 @@ func savepoint(tx *sql.Tx, op txOp) (opErr, err error) {
 	return opErr, err
 }
 
-// inGroupTx is inTx through the group commit.
+// inGroupTx is inTx through the group commit. Once handed over, the op
+// is waited for whatever ctx does: its writes are either all committed or
+// none, and the caller learns which.
 func (s *Store) inGroupTx(ctx context.Context, f func(tx *sql.Tx) (bool, error)) error {
-	op := txOp{ctx: ctx, f: f, done: make(chan error, 1)}
-	select {
-	case s.tg.reqs <- op:
-	case <-s.tg.quit:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// Once handed over, the op is waited for whatever ctx does: its
-	// writes are either all committed or none, and the caller learns which.
-	return <-op.done
+	return closedAs(s.tg.Do(ctx, txOp{ctx: ctx, f: f}))
 }
