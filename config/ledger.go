@@ -3,10 +3,10 @@ package config
 import (
 	"fmt"
 	"github.com/dncgate/dncgate/duration"
-	"github.com/dncgate/dncgate/ledger"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Ledger is where decision records and the audit trail go, and how long
@@ -26,7 +26,7 @@ type Ledger struct {
 	StoreSubject  bool            `toml:"store_subject"`
 	Retention     LedgerRetention `toml:"retention"`
 	// CommitDelay is how long the ledger's writer, under load, collects
-	// more records before a commit (see ledger.DefaultCommitDelay).
+	// more records before a commit (see ledger.Settings).
 	CommitDelay Duration `toml:"commit_delay"`
 }
 
@@ -51,6 +51,16 @@ const (
 	DefaultRetentionAudit = 1827 * duration.Day
 )
 
+// DefaultCommitDelay is [ledger] commit_delay's default: about ten
+// flushes of a local SSD, a small part of a message's time in a session,
+// which its copy spends on the way to the upstream anyway (a copy waits
+// for its records only before its final dot).
+const DefaultCommitDelay = 2 * time.Millisecond
+
+// MaxCommitDelay bounds commit_delay: every copy may wait that long for
+// its records.
+const MaxCommitDelay = 50 * time.Millisecond
+
 // minSpool is the smallest spool worth having: a few thousand records.
 const minSpool = MiB
 
@@ -58,7 +68,7 @@ func defaultLedger() Ledger {
 	return Ledger{
 		Enabled:       true,
 		SpoolMaxBytes: 256 * MiB,
-		CommitDelay:   Duration{ledger.DefaultCommitDelay},
+		CommitDelay:   Duration{DefaultCommitDelay},
 		Retention: LedgerRetention{
 			Sent:    Age{DefaultRetentionSent},
 			Refused: Age{DefaultRetentionRefused},
@@ -87,9 +97,9 @@ func (c *Config) checkLedger(col *collector) {
 	if l.SpoolMaxBytes < minSpool {
 		col.add("ledger.spool_max_bytes", "%s is too small; at least %s", l.SpoolMaxBytes, minSpool)
 	}
-	if l.CommitDelay.Duration > ledger.MaxCommitDelay {
+	if l.CommitDelay.Duration > MaxCommitDelay {
 		col.add("ledger.commit_delay", "%s is more than %s: every copy may wait that long for its records; \"2ms\" is the default, \"0s\" commits at once",
-			l.CommitDelay, Duration{ledger.MaxCommitDelay})
+			l.CommitDelay, Duration{MaxCommitDelay})
 	}
 	for _, r := range []struct {
 		key string

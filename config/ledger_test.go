@@ -20,6 +20,9 @@ func TestLedgerDefaults(t *testing.T) {
 	if c.LedgerPath() != filepath.Join(DefaultDataDir, "ledger.db") || c.LedgerSpoolPath() != filepath.Join(DefaultDataDir, "ledger.spool") {
 		t.Errorf("ledger files = %q, %q", c.LedgerPath(), c.LedgerSpoolPath())
 	}
+	if c.Ledger.CommitDelay.Duration != 2*time.Millisecond {
+		t.Errorf("default commit_delay = %s, want 2ms", c.Ledger.CommitDelay)
+	}
 }
 
 func TestLedgerKeys(t *testing.T) {

@@ -14,22 +14,13 @@ var ErrClosed = groupcommit.ErrClosed
 // groupcommit).
 type Batcher[T any] = groupcommit.Batcher[T]
 
-// DefaultCommitDelay is how long a writer under load collects more calls
-// before it commits, when [ledger] commit_delay is not set: about ten
-// flushes of a local SSD, a small part of a message's time in a session,
-// which its copy spends on the way to the upstream anyway (a copy waits
-// for its records only before its final dot).
-const DefaultCommitDelay = 2 * time.Millisecond
-
-// MaxCommitDelay bounds [ledger] commit_delay: every copy may wait that
-// long for its records.
-const MaxCommitDelay = 50 * time.Millisecond
-
 // Settings are what a backend's Open takes beside the retention.
 type Settings struct {
-	// CommitDelay: see DefaultCommitDelay; the writer waits only when
-	// its previous batch held more than one call, so a lone session's
-	// record is written at once.
+	// CommitDelay is how long a writer under load collects more calls
+	// before it commits ([ledger] commit_delay; 0, the default here,
+	// commits at once). The writer waits only when its previous batch
+	// held more than one call, so a lone session's record is written at
+	// once.
 	CommitDelay time.Duration
 }
 
@@ -41,7 +32,7 @@ func CommitDelay(d time.Duration) Option { return func(s *Settings) { s.CommitDe
 
 // Configure returns the settings opts make of the defaults.
 func Configure(opts []Option) Settings {
-	s := Settings{CommitDelay: DefaultCommitDelay}
+	var s Settings
 	for _, o := range opts {
 		o(&s)
 	}
