@@ -34,7 +34,7 @@ func (s *Store) startMarker() {
 			errs[i] = err
 		}
 		return errs
-	}, groupcommit.Options{Max: maxMarkBatch, Wait: s.commitDelay})
+	}, groupcommit.Options{Max: maxMarkBatch})
 }
 
 // stopMarker ends the loop after the batch under way; later calls fail.

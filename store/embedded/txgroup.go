@@ -26,8 +26,14 @@ type txOp struct {
 // many sessions costs more than the statements; callers still wait until
 // their own work is committed and get its own error. Started and stopped
 // with the marks' group commit, on the same writing connection.
+//
+// Neither waits for more calls before a commit (groupcommit.Options.Wait,
+// which the ledger uses): the store's commits do not wait for the disk
+// (synchronous = NORMAL), a reservation is on the RCPT reply's path, and
+// with the full bench profile a wait of 1 ms changed neither throughput
+// nor CPU.
 func (s *Store) startTxGroup() {
-	s.tg = groupcommit.Start(s.writeTxGroup, groupcommit.Options{Max: maxTxGroup, Wait: s.commitDelay})
+	s.tg = groupcommit.Start(s.writeTxGroup, groupcommit.Options{Max: maxTxGroup})
 }
 
 func (s *Store) stopTxGroup() {
